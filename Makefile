@@ -1,0 +1,85 @@
+# Tolk: make builds build/tolk and build/tolkctl; make run starts it on
+# channels.yaml; make test runs every test. See README.md.
+
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+DESTDIR    ?=
+CC         ?= cc
+PKG_CONFIG ?= pkg-config
+CFLAGS     ?= -O2 -g -DNDEBUG
+LDFLAGS    ?=
+CONFIG     ?= channels.yaml
+
+VERSION    := 0.1.0
+BUILD      := build
+PKGS       := jack yaml-0.1
+
+# Flags every build needs, whatever the user's CFLAGS.
+TOLK_CFLAGS := -std=c11 -Wall -Wextra -D_GNU_SOURCE -DTOLK_VERSION='"$(VERSION)"' -pthread
+PKG_CFLAGS   = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS     = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+
+CORE_SRC    := $(wildcard engine/core/*.c)
+ENGINE_SRC  := engine/main.c $(wildcard engine/jack/*.c) $(wildcard engine/control/*.c)
+CORE_OBJ    := $(CORE_SRC:%.c=$(BUILD)/%.o)
+ENGINE_OBJ  := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
+
+# Tests: the core again, with sanitizers and assertions on.
+SAN         := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+TEST_CFLAGS := -O1 -g -Werror $(TOLK_CFLAGS)
+UNIT_SRC    := $(wildcard test/unit/test_*.c)
+UNIT_BIN    := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/unit/%)
+TEST_CLIENTS := $(BUILD)/test/tonegen $(BUILD)/test/probe
+
+.PHONY: all deps run test unit integration test-clients install uninstall clean
+
+all: $(BUILD)/tolk $(BUILD)/tolkctl
+
+deps:
+	@sh tools/install-deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(TOLK_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/tolk: $(ENGINE_OBJ) $(CORE_OBJ)
+	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) -lm -o $@
+
+$(BUILD)/tolkctl: $(BUILD)/tools/tolkctl.o $(BUILD)/engine/control/control_socket.o
+	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ -o $@
+
+run: deps all
+	@sh tools/run.sh $(CONFIG)
+
+# ---- tests ----------------------------------------------------------------
+
+$(BUILD)/test/unit/%: test/unit/%.c $(CORE_SRC) $(wildcard engine/core/*.h) test/unit/helpers.h
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $(SAN) $(PKG_CFLAGS) $< $(CORE_SRC) $(PKG_LIBS) -lcmocka -lm -o $@
+
+$(BUILD)/test/ring_stress: test/unit/ring_stress.c engine/core/ring.c engine/core/ring.h
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -fsanitize=thread $< engine/core/ring.c -o $@
+
+$(BUILD)/test/%: test/integration/%.c
+	@mkdir -p $(@D)
+	$(CC) $(TOLK_CFLAGS) $(CFLAGS) -Werror $(PKG_CFLAGS) $< $(PKG_LIBS) -lm -o $@
+
+test-clients: $(TEST_CLIENTS)
+
+test: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(BUILD)/test/ring_stress test-clients \
+		CFLAGS='$(CFLAGS) -Werror'
+	@sh test/run.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(BUILD)/tolk $(BUILD)/tolkctl $(DESTDIR)$(BINDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/tolk $(DESTDIR)$(BINDIR)/tolkctl
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(CORE_OBJ:.o=.d) $(ENGINE_OBJ:.o=.d) $(BUILD)/tools/tolkctl.d

@@ -1,0 +1,241 @@
+#include "control_socket.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define REPLY_TIMEOUT_MS 1000
+
+int control_default_path(const char *name, char *buf, size_t len)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	int n;
+
+	if (xdg && *xdg)
+		n = snprintf(buf, len, "%s/tolk/%s.sock", xdg, name);
+	else
+		n = snprintf(buf, len, "/tmp/tolk-%u/%s.sock", (unsigned)getuid(), name);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static int make_parent_dir(const char *path)
+{
+	char dir[sizeof ((struct sockaddr_un *)0)->sun_path];
+	char *slash;
+	struct stat st;
+
+	snprintf(dir, sizeof dir, "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (stat(dir, &st) == 0)
+		return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+	/* Only the last component is ours to make; the rest must exist. */
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int control_socket_open(struct control_socket *cs, const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd, ret, i, probe;
+
+	memset(cs, 0, sizeof *cs);
+	cs->listen_fd = -1;
+	for (i = 0; i < CONTROL_MAX_CLIENTS; i++)
+		cs->clients[i].fd = -1;
+	if (strlen(path) >= sizeof addr.sun_path || strlen(path) >= sizeof cs->path) {
+		snprintf(err, errlen, "control socket path is too long: %s", path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(addr.sun_path, path);
+	strcpy(cs->path, path);
+	if ((ret = make_parent_dir(path)) < 0) {
+		snprintf(err, errlen, "cannot make the folder for %s: %s", path, strerror(-ret));
+		return ret;
+	}
+	/* A socket that answers belongs to a running engine; one that does not
+	 * is a leftover. */
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe >= 0) {
+		if (connect(probe, (struct sockaddr *)&addr, sizeof addr) == 0) {
+			close(probe);
+			snprintf(err, errlen, "control socket %s is in use by another engine "
+				 "(use --name or --control)", path);
+			return -EADDRINUSE;
+		}
+		close(probe);
+	}
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot make control socket: %s", strerror(errno));
+		return ret;
+	}
+	/* 0600 from the start: no window where another user could connect. */
+	{
+		mode_t old = umask(0177);
+		ret = bind(fd, (struct sockaddr *)&addr, sizeof addr);
+		umask(old);
+	}
+	if (ret < 0 || listen(fd, 16) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
+		close(fd);
+		return ret;
+	}
+	cs->listen_fd = fd;
+	return 0;
+}
+
+void control_socket_close(struct control_socket *cs)
+{
+	int i;
+	for (i = 0; i < CONTROL_MAX_CLIENTS; i++)
+		if (cs->clients[i].fd >= 0) {
+			close(cs->clients[i].fd);
+			cs->clients[i].fd = -1;
+		}
+	if (cs->listen_fd >= 0) {
+		close(cs->listen_fd);
+		unlink(cs->path);
+		cs->listen_fd = -1;
+	}
+}
+
+int control_socket_pollfds(const struct control_socket *cs, struct pollfd *fds, int max)
+{
+	int n = 0, i;
+
+	if (cs->listen_fd < 0 || max < 1)
+		return 0;
+	fds[n++] = (struct pollfd){ .fd = cs->listen_fd, .events = POLLIN };
+	for (i = 0; i < CONTROL_MAX_CLIENTS && n < max; i++)
+		if (cs->clients[i].fd >= 0)
+			fds[n++] = (struct pollfd){ .fd = cs->clients[i].fd, .events = POLLIN };
+	return n;
+}
+
+static void drop_client(struct control_client *c)
+{
+	close(c->fd);
+	c->fd = -1;
+	c->len = 0;
+}
+
+/* Replies are small, but a client that stops reading must not hold the
+ * control thread: give it a bounded time, then drop it. */
+static int send_all(int fd, const char *data, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+		if (n > 0) {
+			data += n;
+			len -= (size_t)n;
+		} else if (n < 0 && errno == EINTR) {
+			continue;
+		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+			if (poll(&p, 1, REPLY_TIMEOUT_MS) <= 0)
+				return -ETIMEDOUT;
+		} else {
+			return -EPIPE;
+		}
+	}
+	return 0;
+}
+
+static void accept_clients(struct control_socket *cs)
+{
+	for (;;) {
+		int fd = accept4(cs->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), i;
+		if (fd < 0)
+			return;
+		for (i = 0; i < CONTROL_MAX_CLIENTS && cs->clients[i].fd >= 0; i++)
+			;
+		if (i == CONTROL_MAX_CLIENTS) {
+			static const char busy[] = "{\"ok\":false,\"error\":\"too many control clients\"}\n";
+			send_all(fd, busy, sizeof busy - 1);
+			close(fd);
+			continue;
+		}
+		cs->clients[i].fd = fd;
+		cs->clients[i].len = 0;
+	}
+}
+
+static void read_client(struct control_client *c, control_handler handler, void *user)
+{
+	for (;;) {
+		ssize_t n = recv(c->fd, c->buf + c->len, sizeof c->buf - c->len - 1, 0);
+		char *nl;
+
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+			drop_client(c);
+			return;
+		}
+		if (n < 0)
+			return;
+		c->len += (size_t)n;
+		c->buf[c->len] = '\0';
+		while ((nl = memchr(c->buf, '\n', c->len))) {
+			char *reply = NULL;
+			size_t reply_len = 0, used = (size_t)(nl - c->buf) + 1;
+
+			*nl = '\0';
+			if (memchr(c->buf, '\0', used - 1)) {
+				static const char bad[] = "{\"ok\":false,\"error\":\"request holds a NUL byte\"}";
+				reply = (char *)bad;
+				reply_len = sizeof bad - 1;
+				if (send_all(c->fd, reply, reply_len) < 0 || send_all(c->fd, "\n", 1) < 0) {
+					drop_client(c);
+					return;
+				}
+			} else {
+				handler(user, c->buf, &reply, &reply_len);
+				if (send_all(c->fd, reply, reply_len) < 0 || send_all(c->fd, "\n", 1) < 0) {
+					drop_client(c);
+					return;
+				}
+			}
+			memmove(c->buf, c->buf + used, c->len - used);
+			c->len -= used;
+			c->buf[c->len] = '\0';
+		}
+		if (c->len >= sizeof c->buf - 1) {
+			static const char big[] = "{\"ok\":false,\"error\":\"request line too long\"}\n";
+			send_all(c->fd, big, sizeof big - 1);
+			drop_client(c);
+			return;
+		}
+	}
+}
+
+void control_socket_service(struct control_socket *cs, const struct pollfd *fds, int n,
+			    control_handler handler, void *user)
+{
+	int i, k;
+
+	for (i = 0; i < n; i++) {
+		if (!fds[i].revents)
+			continue;
+		if (fds[i].fd == cs->listen_fd) {
+			accept_clients(cs);
+			continue;
+		}
+		for (k = 0; k < CONTROL_MAX_CLIENTS; k++)
+			if (cs->clients[k].fd == fds[i].fd) {
+				read_client(&cs->clients[k], handler, user);
+				break;
+			}
+	}
+}

@@ -1,0 +1,44 @@
+/* The Unix stream socket tolkctl talks to: one request line in, one JSON
+ * line out. Non-blocking, serviced from the control thread's poll loop. */
+#ifndef TOLK_CONTROL_SOCKET_H
+#define TOLK_CONTROL_SOCKET_H
+
+#include <poll.h>
+#include <stddef.h>
+
+#define CONTROL_MAX_CLIENTS 32
+#define CONTROL_LINE_MAX 4096
+
+struct control_client {
+	int fd;
+	size_t len;
+	char buf[CONTROL_LINE_MAX];
+};
+
+struct control_socket {
+	int listen_fd;
+	char path[108];
+	struct control_client clients[CONTROL_MAX_CLIENTS];
+};
+
+/* Handles one request line; writes the reply (without newline) to
+ * reply/reply_len. */
+typedef void (*control_handler)(void *user, const char *line, char **reply, size_t *reply_len);
+
+/* Default path: $XDG_RUNTIME_DIR/tolk/<name>.sock, else
+ * /tmp/tolk-<uid>/<name>.sock. Returns 0 or -ENAMETOOLONG. */
+int control_default_path(const char *name, char *buf, size_t len);
+
+/* Bind and listen, mode 0600, creating the parent directory (0700) when it
+ * is missing. A stale socket left by a crash is replaced; a live one is
+ * refused with -EADDRINUSE. */
+int control_socket_open(struct control_socket *cs, const char *path, char *err, size_t errlen);
+void control_socket_close(struct control_socket *cs);
+
+/* Poll integration: fills up to max entries, returns how many. */
+int control_socket_pollfds(const struct control_socket *cs, struct pollfd *fds, int max);
+/* Services the entries control_socket_pollfds filled. */
+void control_socket_service(struct control_socket *cs, const struct pollfd *fds, int n,
+			    control_handler handler, void *user);
+
+#endif

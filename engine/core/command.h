@@ -1,0 +1,36 @@
+/* The one command path. Every way of controlling Tolk (the Unix socket
+ * now, OSC and the web page later) hands a line of words to
+ * command_execute, which validates it, applies it to the state and
+ * answers with one line of JSON. There is no second validator. */
+#ifndef TOLK_COMMAND_H
+#define TOLK_COMMAND_H
+
+#include "json_writer.h"
+#include "router.h"
+#include "state.h"
+
+struct command_context {
+	struct state *state;
+	struct router *router; /* for meters; may be NULL */
+	/* Told of every change that was applied, in words, for the log. */
+	void (*log)(void *user, const char *line);
+	void *log_user;
+};
+
+enum command_outcome {
+	COMMAND_ERROR = 0,     /* refused; nothing changed */
+	COMMAND_DONE,          /* answered; routing unchanged */
+	COMMAND_ROUTING,       /* applied; a new snapshot must be published */
+};
+
+/* Executes one request line. The JSON reply (no newline) is left in *reply,
+ * which the caller initialised. */
+enum command_outcome command_execute(struct command_context *ctx, const char *line,
+				     struct json_writer *reply);
+
+/* A refusal reply, for callers that must refuse before executing
+ * (the engine busy, say). */
+void command_error(struct json_writer *reply, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

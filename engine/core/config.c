@@ -1,0 +1,710 @@
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+/* One load: the parsed document and where the first error goes. Only the
+ * first error is reported, because later ones are usually its echoes. */
+struct loader {
+	yaml_document_t doc;
+	const char *name;
+	char *err;
+	size_t errlen;
+	struct config *cfg;
+};
+
+static int fail_at(struct loader *ld, size_t line, size_t col, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail_at(struct loader *ld, size_t line, size_t col, const char *fmt, ...)
+{
+	char what[TOLK_ERROR_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	if (ld->err && ld->errlen)
+		snprintf(ld->err, ld->errlen, "%s:%zu:%zu: %s", ld->name, line, col, what);
+	return -EINVAL;
+}
+
+/* libyaml marks are 0-based; people count from 1. */
+#define fail(ld, node, ...) \
+	fail_at((ld), (node)->start_mark.line + 1, (node)->start_mark.column + 1, __VA_ARGS__)
+
+static const char *node_kind(const yaml_node_t *n)
+{
+	switch (n->type) {
+	case YAML_SCALAR_NODE: return "a scalar";
+	case YAML_SEQUENCE_NODE: return "a list";
+	case YAML_MAPPING_NODE: return "a mapping";
+	default: return "nothing";
+	}
+}
+
+static yaml_node_t *node(struct loader *ld, int id)
+{
+	return yaml_document_get_node(&ld->doc, id);
+}
+
+static const char *scalar(const yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+static int expect(struct loader *ld, yaml_node_t *n, yaml_node_type_t type, const char *what)
+{
+	if (n->type == type)
+		return 0;
+	return fail(ld, n, "%s must be %s, not %s", what,
+		    type == YAML_SCALAR_NODE ? "a scalar" :
+		    type == YAML_SEQUENCE_NODE ? "a list" : "a mapping",
+		    node_kind(n));
+}
+
+static int is_id(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
+			return 0;
+	return 1;
+}
+
+static int copy_id(struct loader *ld, yaml_node_t *n, const char *what, char out[TOLK_ID_MAX])
+{
+	int err = expect(ld, n, YAML_SCALAR_NODE, what);
+	if (err)
+		return err;
+	if (!is_id(scalar(n)))
+		return fail(ld, n, "%s '%s' must match [a-z0-9-]+", what, scalar(n));
+	if (strlen(scalar(n)) >= TOLK_ID_MAX)
+		return fail(ld, n, "%s '%s' is longer than %d characters", what, scalar(n),
+			    TOLK_ID_MAX - 1);
+	strcpy(out, scalar(n));
+	return 0;
+}
+
+/* Walks a mapping, refusing duplicate keys and keys not in `allowed`
+ * (a NULL-terminated list). Calls back once per pair. */
+typedef int (*pair_fn)(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v,
+		       void *user);
+
+static int each_pair(struct loader *ld, yaml_node_t *map, const char *what,
+		     const char *const *allowed, pair_fn fn, void *user)
+{
+	yaml_node_pair_t *p, *q;
+	int err = expect(ld, map, YAML_MAPPING_NODE, what);
+	if (err)
+		return err;
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(ld, p->key), *v = node(ld, p->value);
+		const char *const *a;
+		char list[256] = "";
+
+		if ((err = expect(ld, k, YAML_SCALAR_NODE, "a key")))
+			return err;
+		for (q = map->data.mapping.pairs.start; q < p; q++)
+			if (!strcmp(scalar(node(ld, q->key)), scalar(k)))
+				return fail(ld, k, "duplicate key '%s' in %s", scalar(k), what);
+		for (a = allowed; *a; a++)
+			if (!strcmp(*a, scalar(k)))
+				break;
+		if (!*a) {
+			for (a = allowed; *a; a++) {
+				strncat(list, *a, sizeof list - strlen(list) - 1);
+				if (a[1])
+					strncat(list, ", ", sizeof list - strlen(list) - 1);
+			}
+			return fail(ld, k, "unknown key '%s' in %s (expected one of: %s)", scalar(k),
+				    what, list);
+		}
+		if ((err = fn(ld, scalar(k), k, v, user)))
+			return err;
+	}
+	return 0;
+}
+
+static yaml_node_t *find_key(struct loader *ld, yaml_node_t *map, const char *key)
+{
+	yaml_node_pair_t *p;
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(ld, p->key);
+		if (k->type == YAML_SCALAR_NODE && !strcmp(scalar(k), key))
+			return node(ld, p->value);
+	}
+	return NULL;
+}
+
+static int seq_len(const yaml_node_t *n)
+{
+	return (int)(n->data.sequence.items.top - n->data.sequence.items.start);
+}
+
+static yaml_node_t *seq_at(struct loader *ld, yaml_node_t *n, int i)
+{
+	return node(ld, n->data.sequence.items.start[i]);
+}
+
+/* A list of ids, each unique within the list. */
+static int load_id_list(struct loader *ld, yaml_node_t *n, const char *what, int min,
+			char (**out)[TOLK_ID_MAX], int *count)
+{
+	int i, j, len, err;
+	char (*ids)[TOLK_ID_MAX];
+
+	if ((err = expect(ld, n, YAML_SEQUENCE_NODE, what)))
+		return err;
+	len = seq_len(n);
+	if (len < min)
+		return fail(ld, n, "%s needs at least %d entr%s", what, min, min == 1 ? "y" : "ies");
+	ids = calloc(len ? (size_t)len : 1, sizeof *ids);
+	if (!ids)
+		return -ENOMEM;
+	for (i = 0; i < len; i++) {
+		yaml_node_t *item = seq_at(ld, n, i);
+		if ((err = copy_id(ld, item, what, ids[i])))
+			goto fail_free;
+		for (j = 0; j < i; j++)
+			if (!strcmp(ids[j], ids[i])) {
+				err = fail(ld, item, "duplicate '%s' in %s", ids[i], what);
+				goto fail_free;
+			}
+	}
+	*out = ids;
+	*count = len;
+	return 0;
+
+fail_free:
+	free(ids);
+	return err;
+}
+
+/* ---- floor ---------------------------------------------------------- */
+
+static int floor_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *user)
+{
+	struct config *cfg = ld->cfg;
+	(void)k;
+	(void)user;
+	if (!strcmp(key, "inputs"))
+		return load_id_list(ld, v, "floor inputs", 1, &cfg->floor_inputs, &cfg->n_floor_inputs);
+	return copy_id(ld, v, "floor language", cfg->floor_language);
+}
+
+/* ---- languages ------------------------------------------------------ */
+
+static int language_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v,
+			 void *user)
+{
+	struct cfg_language *lang = user;
+	int err;
+	(void)k;
+
+	if (!strcmp(key, "code")) {
+		if ((err = copy_id(ld, v, "language code", lang->code)))
+			return err;
+		/* out_floor is taken by the original; a language may not shadow it */
+		if (!strcmp(lang->code, "floor"))
+			return fail(ld, v, "language code 'floor' is reserved for out_floor");
+		return 0;
+	}
+	if ((err = expect(ld, v, YAML_SCALAR_NODE, key)))
+		return err;
+	if (!strcmp(key, "name")) {
+		if (!*scalar(v))
+			return fail(ld, v, "language name is empty");
+		if (strlen(scalar(v)) >= TOLK_NAME_MAX)
+			return fail(ld, v, "language name is longer than %d bytes", TOLK_NAME_MAX - 1);
+		strcpy(lang->name, scalar(v));
+		return 0;
+	}
+	/* idle */
+	if (!strcmp(scalar(v), "floor"))
+		lang->idle = IDLE_FLOOR;
+	else if (!strcmp(scalar(v), "silence"))
+		lang->idle = IDLE_SILENCE;
+	else if (!strcmp(scalar(v), "duck"))
+		lang->idle = IDLE_DUCK;
+	else
+		return fail(ld, v, "idle '%s' must be floor, silence or duck", scalar(v));
+	return 0;
+}
+
+static int load_languages(struct loader *ld, yaml_node_t *n)
+{
+	static const char *const keys[] = { "code", "name", "idle", NULL };
+	struct config *cfg = ld->cfg;
+	int i, j, err;
+
+	if ((err = expect(ld, n, YAML_SEQUENCE_NODE, "languages")))
+		return err;
+	if (seq_len(n) == 0)
+		return fail(ld, n, "languages needs at least one entry");
+	cfg->languages = calloc((size_t)seq_len(n), sizeof *cfg->languages);
+	if (!cfg->languages)
+		return -ENOMEM;
+	for (i = 0; i < seq_len(n); i++) {
+		yaml_node_t *item = seq_at(ld, n, i);
+		struct cfg_language *lang = &cfg->languages[i];
+
+		cfg->n_languages = i + 1;
+		if ((err = each_pair(ld, item, "language", keys, language_pair, lang)))
+			return err;
+		if (!*lang->code)
+			return fail(ld, item, "language has no code");
+		if (!*lang->name)
+			strcpy(lang->name, lang->code);
+		for (j = 0; j < i; j++)
+			if (!strcmp(cfg->languages[j].code, lang->code))
+				return fail(ld, find_key(ld, item, "code"), "duplicate language code '%s'",
+					    lang->code);
+	}
+	return 0;
+}
+
+/* ---- booths --------------------------------------------------------- */
+
+static int booth_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *user)
+{
+	struct cfg_booth *b = user;
+	struct config *cfg = ld->cfg;
+	int i, j, err;
+	(void)k;
+
+	if (!strcmp(key, "id"))
+		return copy_id(ld, v, "booth id", b->id);
+	if (!strcmp(key, "understands"))
+		return load_id_list(ld, v, "understands", 0, &b->understands, &b->n_understands);
+	if (!strcmp(key, "consoles")) {
+		char *end;
+		long c;
+		if ((err = expect(ld, v, YAML_SCALAR_NODE, "consoles")))
+			return err;
+		errno = 0;
+		c = strtol(scalar(v), &end, 10);
+		if (!*scalar(v) || *end || errno)
+			return fail(ld, v, "consoles '%s' is not a whole number", scalar(v));
+		if (c < 1 || c > TOLK_MAX_CONSOLES)
+			return fail(ld, v, "consoles must be between 1 and %d, not %ld", TOLK_MAX_CONSOLES, c);
+		b->consoles = (int)c;
+		return 0;
+	}
+	/* outputs */
+	if ((err = expect(ld, v, YAML_SEQUENCE_NODE, "outputs")))
+		return err;
+	if (seq_len(v) < 1 || seq_len(v) > TOLK_BOOTH_OUTPUTS)
+		return fail(ld, v, "outputs needs 1 to %d languages (A, then B and C), not %d",
+			    TOLK_BOOTH_OUTPUTS, seq_len(v));
+	for (i = 0; i < seq_len(v); i++) {
+		yaml_node_t *item = seq_at(ld, v, i);
+		char code[TOLK_ID_MAX];
+		int lang;
+
+		if ((err = copy_id(ld, item, "booth output", code)))
+			return err;
+		lang = config_find_language(cfg, code);
+		if (lang < 0)
+			return fail(ld, item, "booth output '%s' names no language", code);
+		for (j = 0; j < i; j++)
+			if (b->outputs[j] == lang)
+				return fail(ld, item, "booth output '%s' is listed twice", code);
+		b->outputs[i] = lang;
+	}
+	b->n_outputs = seq_len(v);
+	return 0;
+}
+
+static int load_booths(struct loader *ld, yaml_node_t *n)
+{
+	static const char *const keys[] = { "id", "outputs", "understands", "consoles", NULL };
+	struct config *cfg = ld->cfg;
+	int i, j, err;
+
+	if ((err = expect(ld, n, YAML_SEQUENCE_NODE, "booths")))
+		return err;
+	cfg->booths = calloc(seq_len(n) ? (size_t)seq_len(n) : 1, sizeof *cfg->booths);
+	if (!cfg->booths)
+		return -ENOMEM;
+	for (i = 0; i < seq_len(n); i++) {
+		yaml_node_t *item = seq_at(ld, n, i);
+		struct cfg_booth *b = &cfg->booths[i];
+
+		cfg->n_booths = i + 1;
+		b->consoles = 2;
+		if ((err = each_pair(ld, item, "booth", keys, booth_pair, b)))
+			return err;
+		if (!*b->id)
+			return fail(ld, item, "booth has no id");
+		if (!b->n_outputs)
+			return fail(ld, item, "booth '%s' has no outputs", b->id);
+		for (j = 0; j < i; j++)
+			if (!strcmp(cfg->booths[j].id, b->id))
+				return fail(ld, find_key(ld, item, "id"), "duplicate booth id '%s'", b->id);
+		b->first_mic = cfg->n_mics;
+		cfg->n_mics += b->consoles;
+	}
+	return 0;
+}
+
+/* ---- connect -------------------------------------------------------- */
+
+static int add_connect(struct loader *ld, const char *port, yaml_node_t *other)
+{
+	struct config *cfg = ld->cfg;
+	struct cfg_connect *c;
+	int err;
+
+	if ((err = expect(ld, other, YAML_SCALAR_NODE, "a connection target")))
+		return err;
+	if (!*scalar(other) || !strchr(scalar(other), ':'))
+		return fail(ld, other, "connection target '%s' must be a full port name (client:port)",
+			    scalar(other));
+	c = realloc(cfg->connects, (size_t)(cfg->n_connects + 1) * sizeof *c);
+	if (!c)
+		return -ENOMEM;
+	cfg->connects = c;
+	c = &c[cfg->n_connects];
+	memset(c, 0, sizeof *c);
+	snprintf(c->port, sizeof c->port, "%s", port);
+	c->other = strdup(scalar(other));
+	if (!c->other)
+		return -ENOMEM;
+	c->line = (int)other->start_mark.line + 1;
+	c->column = (int)other->start_mark.column + 1;
+	cfg->n_connects++;
+	return 0;
+}
+
+static int load_connect(struct loader *ld, yaml_node_t *n)
+{
+	yaml_node_pair_t *p, *q;
+	int err, i, is_input, index;
+
+	if ((err = expect(ld, n, YAML_MAPPING_NODE, "connect")))
+		return err;
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(ld, p->key), *v = node(ld, p->value);
+
+		if ((err = expect(ld, k, YAML_SCALAR_NODE, "a port name")))
+			return err;
+		for (q = n->data.mapping.pairs.start; q < p; q++)
+			if (!strcmp(scalar(node(ld, q->key)), scalar(k)))
+				return fail(ld, k, "duplicate key '%s' in connect", scalar(k));
+		if (config_find_port(ld->cfg, scalar(k), &is_input, &index) < 0)
+			return fail(ld, k, "connect names '%s', which is not a tolk port", scalar(k));
+		if (v->type == YAML_SEQUENCE_NODE) {
+			for (i = 0; i < seq_len(v); i++)
+				if ((err = add_connect(ld, scalar(k), seq_at(ld, v, i))))
+					return err;
+		} else if ((err = add_connect(ld, scalar(k), v))) {
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* ---- top level ------------------------------------------------------ */
+
+static int load_root(struct loader *ld, yaml_node_t *root)
+{
+	static const char *const keys[] = { "meeting", "floor", "languages", "booths", "connect", NULL };
+	static const char *const floor_keys[] = { "inputs", "language", NULL };
+	struct config *cfg = ld->cfg;
+	yaml_node_pair_t *p;
+	yaml_node_t *n;
+	int err, i;
+
+	if ((err = expect(ld, root, YAML_MAPPING_NODE, "the configuration")))
+		return err;
+	/* Check every key first so that a typo is reported as such, then load
+	 * in dependency order: booths and connect refer to languages. */
+	for (p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(ld, p->key);
+		yaml_node_pair_t *q;
+		const char *const *a;
+
+		if ((err = expect(ld, k, YAML_SCALAR_NODE, "a key")))
+			return err;
+		for (a = keys; *a && strcmp(*a, scalar(k)); a++)
+			;
+		if (!*a)
+			return fail(ld, k, "unknown key '%s' (expected one of: meeting, floor, languages, "
+				    "booths, connect)", scalar(k));
+		for (q = root->data.mapping.pairs.start; q < p; q++)
+			if (!strcmp(scalar(node(ld, q->key)), scalar(k)))
+				return fail(ld, k, "duplicate key '%s'", scalar(k));
+	}
+
+	if (!(n = find_key(ld, root, "meeting")))
+		return fail(ld, root, "missing key 'meeting'");
+	if ((err = expect(ld, n, YAML_SCALAR_NODE, "meeting")))
+		return err;
+	/* It names a folder: keep it to one safe path component. */
+	for (i = 0; scalar(n)[i]; i++) {
+		char c = scalar(n)[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_' || (c == '.' && i > 0)))
+			return fail(ld, n, "meeting '%s' may hold only letters, digits, '-', '_' and '.' "
+				    "(not first)", scalar(n));
+	}
+	if (i == 0 || (size_t)i >= sizeof cfg->meeting)
+		return fail(ld, n, "meeting must be 1 to %zu characters", sizeof cfg->meeting - 1);
+	strcpy(cfg->meeting, scalar(n));
+
+	if (!(n = find_key(ld, root, "languages")))
+		return fail(ld, root, "missing key 'languages'");
+	if ((err = load_languages(ld, n)))
+		return err;
+
+	if (!(n = find_key(ld, root, "floor")))
+		return fail(ld, root, "missing key 'floor'");
+	if ((err = each_pair(ld, n, "floor", floor_keys, floor_pair, NULL)))
+		return err;
+	if (!cfg->n_floor_inputs)
+		return fail(ld, n, "floor has no inputs");
+	if (!*cfg->floor_language)
+		strcpy(cfg->floor_language, cfg->languages[0].code);
+
+	if ((n = find_key(ld, root, "booths")) && (err = load_booths(ld, n)))
+		return err;
+	if ((n = find_key(ld, root, "connect")) && (err = load_connect(ld, n)))
+		return err;
+	return 0;
+}
+
+int config_load_string(struct config *cfg, const char *text, size_t len, const char *name,
+		       char *err, size_t errlen)
+{
+	struct loader ld = { .name = name ? name : "config", .err = err, .errlen = errlen, .cfg = cfg };
+	yaml_parser_t parser;
+	yaml_node_t *root;
+	int ret;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!cfg || !text)
+		return -EINVAL;
+	memset(cfg, 0, sizeof *cfg);
+	if (!yaml_parser_initialize(&parser))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &ld.doc)) {
+		yaml_mark_t m = parser.problem_mark;
+		if (parser.error == YAML_MEMORY_ERROR)
+			ret = -ENOMEM;
+		else
+			ret = fail_at(&ld, m.line + 1, m.column + 1, "malformed YAML: %s%s%s",
+				      parser.problem ? parser.problem : "syntax error",
+				      parser.context ? " " : "", parser.context ? parser.context : "");
+		goto out_parser;
+	}
+	root = yaml_document_get_root_node(&ld.doc);
+	if (!root)
+		ret = fail_at(&ld, 1, 1, "the configuration is empty");
+	else
+		ret = load_root(&ld, root);
+	yaml_document_delete(&ld.doc);
+out_parser:
+	yaml_parser_delete(&parser);
+	if (ret < 0)
+		config_free(cfg);
+	return ret;
+}
+
+int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	FILE *f;
+	char *text = NULL;
+	size_t len = 0, cap = 0, n;
+	int ret;
+
+	if (!cfg || !path)
+		return -EINVAL;
+	memset(cfg, 0, sizeof *cfg);
+	f = fopen(path, "rb");
+	if (!f) {
+		ret = -errno;
+		if (err && errlen)
+			snprintf(err, errlen, "%s:1:1: cannot open: %s", path, strerror(-ret));
+		return ret;
+	}
+	do {
+		if (cap - len < 4096) {
+			char *bigger = realloc(text, cap + 65536);
+			if (!bigger) {
+				ret = -ENOMEM;
+				goto out_close;
+			}
+			text = bigger;
+			cap += 65536;
+		}
+		n = fread(text + len, 1, cap - len, f);
+		len += n;
+	} while (n > 0);
+	if (ferror(f)) {
+		ret = -EIO;
+		if (err && errlen)
+			snprintf(err, errlen, "%s:1:1: cannot read: %s", path, strerror(EIO));
+		goto out_close;
+	}
+	ret = config_load_string(cfg, text, len, path, err, errlen);
+out_close:
+	free(text);
+	fclose(f);
+	return ret;
+}
+
+void config_free(struct config *cfg)
+{
+	int i;
+	if (!cfg)
+		return;
+	for (i = 0; i < cfg->n_booths; i++)
+		free(cfg->booths[i].understands);
+	for (i = 0; i < cfg->n_connects; i++)
+		free(cfg->connects[i].other);
+	free(cfg->floor_inputs);
+	free(cfg->languages);
+	free(cfg->booths);
+	free(cfg->connects);
+	memset(cfg, 0, sizeof *cfg);
+}
+
+int config_find_language(const struct config *cfg, const char *code)
+{
+	int i;
+	for (i = 0; i < cfg->n_languages; i++)
+		if (!strcmp(cfg->languages[i].code, code))
+			return i;
+	return -ENOENT;
+}
+
+int config_find_booth(const struct config *cfg, const char *id)
+{
+	int i;
+	for (i = 0; i < cfg->n_booths; i++)
+		if (!strcmp(cfg->booths[i].id, id))
+			return i;
+	return -ENOENT;
+}
+
+int config_input_count(const struct config *cfg)
+{
+	return cfg->n_floor_inputs + cfg->n_mics;
+}
+
+int config_output_count(const struct config *cfg)
+{
+	return 1 + cfg->n_languages + cfg->n_mics;
+}
+
+int config_output_of_language(const struct config *cfg, int lang)
+{
+	(void)cfg;
+	return 1 + lang;
+}
+
+int config_output_of_phones(const struct config *cfg, int mic)
+{
+	return 1 + cfg->n_languages + mic;
+}
+
+int config_input_of_mic(const struct config *cfg, int mic)
+{
+	return cfg->n_floor_inputs + mic;
+}
+
+/* Booth and console (1-based) of a mic index. */
+static const struct cfg_booth *booth_of_mic(const struct config *cfg, int mic, int *n)
+{
+	int b;
+	for (b = 0; b < cfg->n_booths; b++) {
+		const struct cfg_booth *booth = &cfg->booths[b];
+		if (mic >= booth->first_mic && mic < booth->first_mic + booth->consoles) {
+			*n = mic - booth->first_mic + 1;
+			return booth;
+		}
+	}
+	return NULL;
+}
+
+int config_input_name(const struct config *cfg, int index, char *buf, size_t len)
+{
+	const struct cfg_booth *b;
+	int n = 0;
+
+	if (index < 0 || index >= config_input_count(cfg))
+		return -EINVAL;
+	if (index < cfg->n_floor_inputs) {
+		snprintf(buf, len, "floor_%s", cfg->floor_inputs[index]);
+		return 0;
+	}
+	b = booth_of_mic(cfg, index - cfg->n_floor_inputs, &n);
+	if (!b)
+		return -EINVAL;
+	snprintf(buf, len, "mic_%s_%d", b->id, n);
+	return 0;
+}
+
+int config_output_name(const struct config *cfg, int index, char *buf, size_t len)
+{
+	const struct cfg_booth *b;
+	int n = 0;
+
+	if (index < 0 || index >= config_output_count(cfg))
+		return -EINVAL;
+	if (index == 0) {
+		snprintf(buf, len, "out_floor");
+		return 0;
+	}
+	if (index <= cfg->n_languages) {
+		snprintf(buf, len, "out_%s", cfg->languages[index - 1].code);
+		return 0;
+	}
+	b = booth_of_mic(cfg, index - 1 - cfg->n_languages, &n);
+	if (!b)
+		return -EINVAL;
+	snprintf(buf, len, "phones_%s_%d", b->id, n);
+	return 0;
+}
+
+int config_find_port(const struct config *cfg, const char *name, int *is_input, int *index)
+{
+	char buf[TOLK_PORT_NAME_MAX];
+	int i;
+
+	for (i = 0; i < config_input_count(cfg); i++) {
+		config_input_name(cfg, i, buf, sizeof buf);
+		if (!strcmp(buf, name)) {
+			*is_input = 1;
+			*index = i;
+			return 0;
+		}
+	}
+	for (i = 0; i < config_output_count(cfg); i++) {
+		config_output_name(cfg, i, buf, sizeof buf);
+		if (!strcmp(buf, name)) {
+			*is_input = 0;
+			*index = i;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+const char *idle_policy_name(enum idle_policy p)
+{
+	switch (p) {
+	case IDLE_SILENCE: return "silence";
+	case IDLE_DUCK: return "duck";
+	default: return "floor";
+	}
+}

@@ -1,0 +1,89 @@
+/* The room as channels.yaml describes it: floor inputs, language channels,
+ * booths and their consoles, start-up connections. Loaded once, validated
+ * completely, then read-only. It also defines how the room maps onto port
+ * indices, which the snapshot, the router and the JACK shell all share. */
+#ifndef TOLK_CONFIG_H
+#define TOLK_CONFIG_H
+
+#include <stddef.h>
+
+#define TOLK_ID_MAX 32        /* ids and codes, with the terminating NUL */
+#define TOLK_NAME_MAX 128     /* language display names (UTF-8 bytes) */
+#define TOLK_PORT_NAME_MAX 64 /* our short port names */
+#define TOLK_MAX_CONSOLES 8
+#define TOLK_BOOTH_OUTPUTS 3  /* A, B, C */
+#define TOLK_ERROR_MAX 512
+
+enum idle_policy {
+	IDLE_FLOOR = 0, /* the channel carries the floor */
+	IDLE_SILENCE,   /* the channel is silent */
+	IDLE_DUCK,      /* the floor at TOLK_DUCK_DB */
+};
+
+#define TOLK_DUCK_DB (-18.0)
+
+struct cfg_language {
+	char code[TOLK_ID_MAX];
+	char name[TOLK_NAME_MAX];
+	enum idle_policy idle;
+};
+
+struct cfg_booth {
+	char id[TOLK_ID_MAX];
+	int outputs[TOLK_BOOTH_OUTPUTS]; /* language indices: A, then B and C */
+	int n_outputs;
+	char (*understands)[TOLK_ID_MAX];
+	int n_understands;
+	int consoles;
+	int first_mic; /* index of console 1 among all mics, booth-major */
+};
+
+struct cfg_connect {
+	char port[TOLK_PORT_NAME_MAX]; /* one of our own short port names */
+	char *other;                   /* full name of the other JACK port */
+	int line, column;              /* for diagnostics at connect time */
+};
+
+struct config {
+	char meeting[TOLK_ID_MAX * 2];
+	char (*floor_inputs)[TOLK_ID_MAX];
+	int n_floor_inputs;
+	char floor_language[TOLK_ID_MAX];
+	struct cfg_language *languages;
+	int n_languages;
+	struct cfg_booth *booths;
+	int n_booths;
+	struct cfg_connect *connects;
+	int n_connects;
+	int n_mics; /* consoles over all booths */
+};
+
+/* Load and validate. On failure returns a negative errno, leaves *cfg
+ * empty and writes exactly one line "NAME:LINE:COL: what is wrong" to err.
+ * `name` is how the file is called in messages. */
+int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen);
+int config_load_string(struct config *cfg, const char *text, size_t len, const char *name,
+		       char *err, size_t errlen);
+void config_free(struct config *cfg);
+
+int config_find_language(const struct config *cfg, const char *code);
+int config_find_booth(const struct config *cfg, const char *id);
+
+/* Port layout.
+ *   inputs:  floor_<id> for each floor input, then mic_<booth>_<n>
+ *   outputs: out_floor, out_<lang> per language, then phones_<booth>_<n>
+ * Mics and phones are numbered booth-major, console-minor. */
+int config_input_count(const struct config *cfg);
+int config_output_count(const struct config *cfg);
+int config_output_of_language(const struct config *cfg, int lang);
+int config_output_of_phones(const struct config *cfg, int mic);
+int config_input_of_mic(const struct config *cfg, int mic);
+int config_input_name(const struct config *cfg, int index, char *buf, size_t len);
+int config_output_name(const struct config *cfg, int index, char *buf, size_t len);
+/* Finds one of our short port names. Returns 0 and sets *is_input and
+ * *index, or -ENOENT. */
+int config_find_port(const struct config *cfg, const char *name, int *is_input, int *index);
+
+const char *idle_policy_name(enum idle_policy p);
+
+#endif

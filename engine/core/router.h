@@ -1,0 +1,49 @@
+/* The mixer the realtime thread runs: floor inputs summed into the floor
+ * bus, then every output mixed from the sources with the gains of the
+ * current snapshot. A snapshot change never jumps: each gain moves in a
+ * straight line from where it is to where the new snapshot wants it,
+ * over the ramp time, so a switch never clicks. Buffers in, buffers out;
+ * it knows nothing of JACK. */
+#ifndef TOLK_ROUTER_H
+#define TOLK_ROUTER_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "snapshot.h"
+
+#define ROUTER_RAMP_MS 5.0
+#define ROUTER_CHUNK_MAX 8192 /* longer periods are processed in chunks */
+
+struct router {
+	int n_floor;    /* floor inputs */
+	int n_mics;
+	int n_sources;  /* floor bus + mics */
+	int n_outputs;
+	uint32_t ramp_frames;
+	uint32_t ramp_pos;            /* frames into the current ramp */
+	uint64_t applied_generation;  /* generation of the snapshot ramped to */
+	float *from;                  /* [n_outputs][n_sources] gains at ramp start */
+	float *to;                    /* [n_outputs][n_sources] gains at ramp end */
+	float *floor_bus;             /* [ROUTER_CHUNK_MAX] */
+	const float **src;            /* [n_sources] per-chunk source pointers */
+	/* Peak since the control thread last read it, as float bits. */
+	_Atomic uint32_t *peak;       /* [n_outputs] */
+	_Atomic uint32_t nonfinite;   /* blocks silenced for NaN/Inf */
+};
+
+/* Allocate and touch everything the realtime side will use. Control
+ * thread, before activation. Returns 0, -EINVAL or -ENOMEM. */
+int router_init(struct router *r, const struct config *cfg, uint32_t sample_rate);
+void router_free(struct router *r);
+
+/* Realtime thread. in[] has config_input_count buffers, out[]
+ * config_output_count, each of `frames` samples. */
+void router_process(struct router *r, const struct snapshot *s, const float *const *in,
+		    float *const *out, uint32_t frames);
+
+/* Control thread: read and reset an output's peak (linear). */
+float router_take_peak(struct router *r, int output);
+
+#endif

@@ -1,0 +1,195 @@
+#include "jack_client.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#if defined(__SSE__) || defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
+
+#include "../core/thread_role.h"
+
+static int on_process(jack_nframes_t frames, void *arg)
+{
+	struct jack_shell *js = arg;
+	struct snapshot *s;
+	int i;
+
+	for (i = 0; i < js->n_inputs; i++)
+		js->in_buf[i] = jack_port_get_buffer(js->inputs[i], frames);
+	for (i = 0; i < js->n_outputs; i++)
+		js->out_buf[i] = jack_port_get_buffer(js->outputs[i], frames);
+	s = exchange_rt_begin(js->exchange);
+	router_process(js->router, s, js->in_buf, js->out_buf, frames);
+	exchange_rt_end(js->exchange);
+	return 0;
+}
+
+static void on_thread_init(void *arg)
+{
+	struct jack_shell *js = arg;
+	(void)js;
+	thread_role_set(THREAD_RT);
+#if defined(__SSE__) || defined(__x86_64__)
+	/* Denormals cost a hundred times a normal multiply; flush them. */
+	_mm_setcsr(_mm_getcsr() | 0x8040);
+#endif
+}
+
+static int on_xrun(void *arg)
+{
+	struct jack_shell *js = arg;
+	atomic_fetch_add_explicit(&js->xruns, 1, memory_order_relaxed);
+	return 0;
+}
+
+static void on_shutdown(jack_status_t code, const char *reason, void *arg)
+{
+	struct jack_shell *js = arg;
+	ssize_t ignored;
+
+	snprintf(js->shutdown_reason, sizeof js->shutdown_reason, "%s (status 0x%x)",
+		 reason ? reason : "no reason given", (unsigned)code);
+	atomic_store(&js->server_gone, 1);
+	if (js->wake_fd >= 0) {
+		ignored = write(js->wake_fd, "x", 1);
+		(void)ignored;
+	}
+}
+
+int jack_shell_open(struct jack_shell *js, const struct config *cfg, const char *client_name,
+		    const char *server_name, int wake_fd, char *err, size_t errlen)
+{
+	jack_options_t opts = JackNoStartServer | JackUseExactName;
+	jack_status_t status = 0;
+	char name[TOLK_PORT_NAME_MAX];
+	int i, ret;
+
+	if (!js || !cfg || !client_name)
+		return -EINVAL;
+	memset(js, 0, sizeof *js);
+	js->cfg = cfg;
+	js->wake_fd = wake_fd;
+	atomic_init(&js->server_gone, 0);
+	atomic_init(&js->xruns, 0);
+	if (server_name)
+		opts |= JackServerName;
+	js->client = server_name ? jack_client_open(client_name, opts, &status, server_name)
+				 : jack_client_open(client_name, opts, &status);
+	if (!js->client) {
+		if (status & JackNameNotUnique)
+			snprintf(err, errlen, "a JACK client named '%s' already exists (use --name)",
+				 client_name);
+		else
+			snprintf(err, errlen, "cannot reach JACK server '%s' (status 0x%x)",
+				 server_name ? server_name : (getenv("JACK_DEFAULT_SERVER")
+								      ? getenv("JACK_DEFAULT_SERVER")
+								      : "default"),
+				 (unsigned)status);
+		return -ECONNREFUSED;
+	}
+	js->n_inputs = config_input_count(cfg);
+	js->n_outputs = config_output_count(cfg);
+	js->inputs = calloc((size_t)js->n_inputs, sizeof *js->inputs);
+	js->outputs = calloc((size_t)js->n_outputs, sizeof *js->outputs);
+	js->in_buf = calloc((size_t)js->n_inputs, sizeof *js->in_buf);
+	js->out_buf = calloc((size_t)js->n_outputs, sizeof *js->out_buf);
+	if (!js->inputs || !js->outputs || !js->in_buf || !js->out_buf) {
+		snprintf(err, errlen, "out of memory");
+		ret = -ENOMEM;
+		goto fail_close;
+	}
+	for (i = 0; i < js->n_inputs; i++) {
+		config_input_name(cfg, i, name, sizeof name);
+		js->inputs[i] = jack_port_register(js->client, name, JACK_DEFAULT_AUDIO_TYPE,
+						   JackPortIsInput, 0);
+		if (!js->inputs[i])
+			goto fail_port;
+	}
+	for (i = 0; i < js->n_outputs; i++) {
+		config_output_name(cfg, i, name, sizeof name);
+		js->outputs[i] = jack_port_register(js->client, name, JACK_DEFAULT_AUDIO_TYPE,
+						    JackPortIsOutput, 0);
+		if (!js->outputs[i])
+			goto fail_port;
+	}
+	return 0;
+
+fail_port:
+	snprintf(err, errlen, "cannot register JACK port %s", name);
+	ret = -EIO;
+fail_close:
+	jack_shell_close(js);
+	return ret;
+}
+
+uint32_t jack_shell_sample_rate(const struct jack_shell *js)
+{
+	return jack_get_sample_rate(js->client);
+}
+
+static void connect_one(struct jack_shell *js, const struct cfg_connect *c,
+			void (*warn)(void *, const char *), void *user)
+{
+	char ours[TOLK_PORT_NAME_MAX * 2 + 2], line[768];
+	int is_input, index, ret;
+
+	if (config_find_port(js->cfg, c->port, &is_input, &index) < 0)
+		return; /* the loader refused such a name already */
+	snprintf(ours, sizeof ours, "%s:%s", jack_get_client_name(js->client), c->port);
+	ret = is_input ? jack_connect(js->client, c->other, ours)
+		       : jack_connect(js->client, ours, c->other);
+	if (ret != 0 && ret != EEXIST) {
+		snprintf(line, sizeof line, "connect %s -> %s failed (line %d:%d): is the port there?",
+			 is_input ? c->other : c->port, is_input ? c->port : c->other, c->line,
+			 c->column);
+		warn(user, line);
+	}
+}
+
+int jack_shell_start(struct jack_shell *js, struct router *router,
+		     struct snapshot_exchange *exchange,
+		     void (*warn)(void *user, const char *line), void *user)
+{
+	int i;
+
+	js->router = router;
+	js->exchange = exchange;
+	if (jack_set_process_callback(js->client, on_process, js) ||
+	    jack_set_thread_init_callback(js->client, on_thread_init, js) ||
+	    jack_set_xrun_callback(js->client, on_xrun, js))
+		return -EIO;
+	jack_on_info_shutdown(js->client, on_shutdown, js);
+	if (jack_activate(js->client))
+		return -EIO;
+	js->active = 1;
+	for (i = 0; i < js->cfg->n_connects; i++)
+		connect_one(js, &js->cfg->connects[i], warn, user);
+	return 0;
+}
+
+void jack_shell_close(struct jack_shell *js)
+{
+	if (!js)
+		return;
+	if (js->client) {
+		/* After the server is gone the client is a zombie; closing it still
+		 * frees libjack's side. Deactivate first so that RT has stopped
+		 * before the router and snapshots go away. */
+		if (js->active && !atomic_load(&js->server_gone))
+			jack_deactivate(js->client);
+		jack_client_close(js->client);
+		js->client = NULL;
+	}
+	js->active = 0;
+	free(js->inputs);
+	free(js->outputs);
+	free(js->in_buf);
+	free((void *)js->out_buf);
+	js->inputs = NULL;
+	js->outputs = NULL;
+	js->in_buf = NULL;
+	js->out_buf = NULL;
+}

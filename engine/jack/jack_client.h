@@ -1,0 +1,45 @@
+/* The thin shell between JACK and the pure core: ports, the process
+ * callback, start-up connections and server-loss notification. */
+#ifndef TOLK_JACK_CLIENT_H
+#define TOLK_JACK_CLIENT_H
+
+#include <jack/jack.h>
+#include <stdatomic.h>
+
+#include "../core/config.h"
+#include "../core/router.h"
+#include "../core/snapshot.h"
+
+struct jack_shell {
+	jack_client_t *client;
+	const struct config *cfg;
+	struct router *router;
+	struct snapshot_exchange *exchange;
+	jack_port_t **inputs;
+	jack_port_t **outputs;
+	const float **in_buf; /* per-cycle buffer pointers, preallocated */
+	float **out_buf;
+	int n_inputs, n_outputs;
+	int active;
+	int wake_fd;                 /* written once when the server goes away */
+	_Atomic int server_gone;
+	_Atomic uint32_t xruns;
+	char shutdown_reason[256];   /* written before server_gone is set */
+};
+
+/* Open the client (never starting a server), register every port.
+ * Returns 0, or a negative errno with a message in err. */
+int jack_shell_open(struct jack_shell *js, const struct config *cfg, const char *client_name,
+		    const char *server_name, int wake_fd, char *err, size_t errlen);
+
+uint32_t jack_shell_sample_rate(const struct jack_shell *js);
+
+/* Activate with the router and exchange ready, then make the connect:
+ * entries. A connection that fails is reported through warn, not fatal. */
+int jack_shell_start(struct jack_shell *js, struct router *router,
+		     struct snapshot_exchange *exchange,
+		     void (*warn)(void *user, const char *line), void *user);
+
+void jack_shell_close(struct jack_shell *js);
+
+#endif

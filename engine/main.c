@@ -1,0 +1,355 @@
+/* tolk: the engine. Start-up order matters: everything that can be wrong
+ * with the config or the command line is found before any JACK port is
+ * made, and every buffer the realtime thread touches exists before the
+ * client is activated. The main thread then becomes the control thread. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "control/control_socket.h"
+#include "core/command.h"
+#include "core/config.h"
+#include "core/router.h"
+#include "core/snapshot.h"
+#include "core/state.h"
+#include "core/thread_role.h"
+#include "jack/jack_client.h"
+
+#ifndef TOLK_VERSION
+#define TOLK_VERSION "0.1.0"
+#endif
+
+enum {
+	EXIT_CLEAN = 0,
+	EXIT_JACK = 1,  /* JACK unreachable, or the server went away */
+	EXIT_USAGE = 2, /* command line or configuration */
+};
+
+struct options {
+	const char *config;
+	const char *name;
+	const char *server;
+	const char *control;
+	const char *record_dir;
+	int no_record;
+	int check_only;
+};
+
+struct engine {
+	struct config cfg;
+	struct state state;
+	struct router router;
+	struct snapshot_exchange exchange;
+	struct jack_shell jack;
+	struct control_socket control;
+	struct json_writer reply;
+	int routing_dirty; /* state changed but its snapshot is not yet published */
+};
+
+static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void log_line(const char *fmt, ...)
+{
+	struct timespec ts;
+	struct tm tm;
+	char when[32];
+	va_list ap;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(stderr, "%s.%03ldZ tolk: ", when, ts.tv_nsec / 1000000);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void log_cb(void *user, const char *line)
+{
+	(void)user;
+	log_line("%s", line);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: tolk [OPTIONS]\n"
+		"Simultaneous-interpretation audio router (a JACK client).\n"
+		"\n"
+		"  -c, --config FILE      room configuration (default channels.yaml)\n"
+		"  -n, --name CLIENT      JACK client name (default tolk)\n"
+		"  -s, --server NAME      JACK server name (default: libjack's rules,\n"
+		"                         JACK_DEFAULT_SERVER); a server is never started\n"
+		"  -C, --control PATH     control socket (default $XDG_RUNTIME_DIR/tolk/CLIENT.sock,\n"
+		"                         else /tmp/tolk-UID/CLIENT.sock)\n"
+		"      --record-dir DIR   recordings folder (accepted; recording is not yet\n"
+		"                         implemented, so it has no effect yet)\n"
+		"      --no-record        do not record (accepted; no effect until recording exists)\n"
+		"      --check FILE       validate FILE and exit (0 valid, 2 invalid)\n"
+		"  -V, --version          print the version and exit\n"
+		"  -h, --help             print this help and exit\n"
+		"\n"
+		"Exit status: 0 clean stop (SIGINT, SIGTERM), 1 JACK unreachable or gone,\n"
+		"2 usage or configuration error.\n");
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	enum { OPT_RECORD_DIR = 256, OPT_NO_RECORD, OPT_CHECK };
+	static const struct option longs[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "server", required_argument, NULL, 's' },
+		{ "control", required_argument, NULL, 'C' },
+		{ "record-dir", required_argument, NULL, OPT_RECORD_DIR },
+		{ "no-record", no_argument, NULL, OPT_NO_RECORD },
+		{ "check", required_argument, NULL, OPT_CHECK },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	*o = (struct options){ .config = "channels.yaml", .name = "tolk" };
+	while ((c = getopt_long(argc, argv, "c:n:s:C:Vh", longs, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->config = optarg; break;
+		case 'n': o->name = optarg; break;
+		case 's': o->server = optarg; break;
+		case 'C': o->control = optarg; break;
+		case OPT_RECORD_DIR: o->record_dir = optarg; break;
+		case OPT_NO_RECORD: o->no_record = 1; break;
+		case OPT_CHECK: o->config = optarg; o->check_only = 1; break;
+		case 'V': printf("tolk %s\n", TOLK_VERSION); exit(EXIT_CLEAN);
+		case 'h': usage(stdout); exit(EXIT_CLEAN);
+		default: usage(stderr); return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "tolk: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return -EINVAL;
+	}
+	if (!*o->name || strchr(o->name, '/') || strchr(o->name, ':')) {
+		fprintf(stderr, "tolk: --name '%s' must be non-empty, without '/' or ':'\n", o->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Publishes the routing the state calls for. A failure leaves the flag
+ * set, and the loop tries again: the state is the truth, and the snapshot
+ * catches up with it. */
+static void publish_routing(struct engine *e)
+{
+	struct snapshot *s = snapshot_build(&e->state);
+	int ret;
+
+	if (!s) {
+		log_line("cannot build routing snapshot: out of memory; will retry");
+		return;
+	}
+	ret = exchange_publish(&e->exchange, s);
+	if (ret < 0) {
+		snapshot_free(s);
+		log_line("cannot publish routing: %s; will retry", strerror(-ret));
+		return;
+	}
+	e->routing_dirty = 0;
+}
+
+static void handle_request(void *user, const char *line, char **reply, size_t *reply_len)
+{
+	struct engine *e = user;
+	struct command_context ctx = {
+		.state = &e->state, .router = &e->router, .log = log_cb,
+	};
+
+	e->reply.len = 0;
+	if (e->reply.buf)
+		e->reply.buf[0] = '\0';
+	e->reply.failed = 0;
+	if (command_execute(&ctx, line, &e->reply) == COMMAND_ROUTING) {
+		e->routing_dirty = 1;
+		publish_routing(e);
+	}
+	if (e->reply.failed || !e->reply.buf) {
+		static char oom[] = "{\"ok\":false,\"error\":\"out of memory\"}";
+		*reply = oom;
+		*reply_len = sizeof oom - 1;
+		return;
+	}
+	*reply = e->reply.buf;
+	*reply_len = e->reply.len;
+}
+
+static void warn_cb(void *user, const char *line)
+{
+	(void)user;
+	log_line("warning: %s", line);
+}
+
+/* Runs until a signal (0) or the server's departure (1). */
+static int control_loop(struct engine *e, int signal_fd, int wake_fd)
+{
+	struct pollfd fds[2 + 1 + CONTROL_MAX_CLIENTS];
+
+	for (;;) {
+		int n = 0, waiting, timeout;
+
+		fds[n++] = (struct pollfd){ .fd = signal_fd, .events = POLLIN };
+		fds[n++] = (struct pollfd){ .fd = wake_fd, .events = POLLIN };
+		n += control_socket_pollfds(&e->control, fds + n, (int)(sizeof fds / sizeof fds[0]) - n);
+		waiting = exchange_collect(&e->exchange, 0);
+		timeout = waiting || e->routing_dirty ? 20 : 1000;
+		if (poll(fds, (nfds_t)n, timeout) < 0 && errno != EINTR) {
+			log_line("poll failed: %s", strerror(errno));
+			return EXIT_JACK;
+		}
+		if (fds[0].revents) {
+			struct signalfd_siginfo si;
+			if (read(signal_fd, &si, sizeof si) == sizeof si)
+				log_line("%s: stopping", strsignal((int)si.ssi_signo));
+			return EXIT_CLEAN;
+		}
+		if (fds[1].revents || atomic_load(&e->jack.server_gone)) {
+			log_line("JACK server went away: %s", e->jack.shutdown_reason);
+			return EXIT_JACK;
+		}
+		control_socket_service(&e->control, fds + 2, n - 2, handle_request, e);
+		if (e->routing_dirty)
+			publish_routing(e);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct options opt;
+	struct engine *e;
+	char err[TOLK_ERROR_MAX + 256], control_path[108];
+	int status = EXIT_USAGE, signal_fd = -1, wake[2] = { -1, -1 }, ret;
+	uint32_t xruns;
+	sigset_t sigs;
+
+	thread_role_set(THREAD_CONTROL);
+	if (parse_options(argc, argv, &opt) < 0)
+		return EXIT_USAGE;
+	e = calloc(1, sizeof *e);
+	if (!e) {
+		fprintf(stderr, "tolk: out of memory\n");
+		return EXIT_USAGE;
+	}
+	jw_init(&e->reply);
+
+	if (config_load_file(&e->cfg, opt.config, err, sizeof err) < 0) {
+		fprintf(stderr, "%s\n", err);
+		goto out_free;
+	}
+	if (opt.check_only) {
+		printf("%s: ok (%d languages, %d booths, %d consoles)\n", opt.config,
+		       e->cfg.n_languages, e->cfg.n_booths, e->cfg.n_mics);
+		status = EXIT_CLEAN;
+		goto out_config;
+	}
+	if (opt.record_dir || opt.no_record)
+		log_line("note: recording is not implemented yet; --record-dir/--no-record have no effect");
+
+	if (opt.control) {
+		snprintf(control_path, sizeof control_path, "%s", opt.control);
+	} else if (control_default_path(opt.name, control_path, sizeof control_path) < 0) {
+		fprintf(stderr, "tolk: default control socket path is too long; use --control\n");
+		goto out_config;
+	}
+
+	/* Signals arrive through a descriptor in the control loop rather than
+	 * in a handler, and never on the JACK threads (they inherit the mask). */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	signal_fd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	if (signal_fd < 0 || pipe2(wake, O_CLOEXEC | O_NONBLOCK) < 0) {
+		fprintf(stderr, "tolk: cannot set up signal handling: %s\n", strerror(errno));
+		goto out_config;
+	}
+
+	if (state_init(&e->state, &e->cfg) < 0) {
+		fprintf(stderr, "tolk: out of memory\n");
+		goto out_fds;
+	}
+	if (control_socket_open(&e->control, control_path, err, sizeof err) < 0) {
+		fprintf(stderr, "tolk: %s\n", err);
+		goto out_state;
+	}
+
+	if (jack_shell_open(&e->jack, &e->cfg, opt.name, opt.server, wake[1], err, sizeof err) < 0) {
+		fprintf(stderr, "tolk: %s\n", err);
+		status = EXIT_JACK;
+		goto out_control;
+	}
+	ret = router_init(&e->router, &e->cfg, jack_shell_sample_rate(&e->jack));
+	if (ret == 0) {
+		struct snapshot *first = snapshot_build(&e->state);
+		if (!first)
+			ret = -ENOMEM;
+		else
+			exchange_init(&e->exchange, first);
+	}
+	if (ret < 0) {
+		fprintf(stderr, "tolk: cannot set up the router: %s\n", strerror(-ret));
+		status = EXIT_JACK;
+		goto out_jack;
+	}
+	if (jack_shell_start(&e->jack, &e->router, &e->exchange, warn_cb, NULL) < 0) {
+		fprintf(stderr, "tolk: cannot activate the JACK client\n");
+		status = EXIT_JACK;
+		goto out_router;
+	}
+	log_line("running: client '%s', %d inputs, %d outputs, %u Hz, control %s",
+		 jack_get_client_name(e->jack.client), e->jack.n_inputs, e->jack.n_outputs,
+		 jack_shell_sample_rate(&e->jack), control_path);
+
+	status = control_loop(e, signal_fd, wake[0]);
+
+out_router:
+	/* The client goes first: no realtime cycle may run past this point. */
+	xruns = atomic_load(&e->jack.xruns);
+	jack_shell_close(&e->jack);
+	if (xruns)
+		log_line("%u xruns during this run", xruns);
+	exchange_destroy(&e->exchange);
+	router_free(&e->router);
+	goto out_control;
+out_jack:
+	jack_shell_close(&e->jack);
+	router_free(&e->router);
+out_control:
+	control_socket_close(&e->control);
+out_state:
+	state_free(&e->state);
+out_fds:
+	if (signal_fd >= 0)
+		close(signal_fd);
+	if (wake[0] >= 0) {
+		close(wake[0]);
+		close(wake[1]);
+	}
+out_config:
+	config_free(&e->cfg);
+out_free:
+	jw_free(&e->reply);
+	free(e);
+	return status;
+}

@@ -1,0 +1,477 @@
+/* tolkctl: send one command to a running tolk and print the answer.
+ * Exit status: 0 ok, 1 the engine refused the command, 2 usage,
+ * 3 the engine could not be reached or did not answer. */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../engine/control/control_socket.h"
+
+#define REPLY_MAX (1 << 20)
+
+enum { EXIT_OK = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
+
+/* ---- a small JSON reader, enough for the engine's replies ------------ */
+
+enum jtype { J_NULL, J_BOOL, J_NUMBER, J_STRING, J_ARRAY, J_OBJECT };
+
+struct jnode {
+	enum jtype type;
+	char *text;            /* string value, number text, or "true"/"false" */
+	char *key;             /* member name inside an object */
+	struct jnode *child;   /* first element or member */
+	struct jnode *next;
+};
+
+struct jparser {
+	const char *p;
+	int depth;
+};
+
+static void jfree(struct jnode *n)
+{
+	while (n) {
+		struct jnode *next = n->next;
+		jfree(n->child);
+		free(n->text);
+		free(n->key);
+		free(n);
+		n = next;
+	}
+}
+
+static void skip_ws(struct jparser *jp)
+{
+	while (*jp->p == ' ' || *jp->p == '\t' || *jp->p == '\r' || *jp->p == '\n')
+		jp->p++;
+}
+
+static char *parse_string(struct jparser *jp)
+{
+	size_t cap = 64, len = 0;
+	char *out = malloc(cap);
+
+	if (!out || *jp->p != '"')
+		goto fail;
+	jp->p++;
+	while (*jp->p && *jp->p != '"') {
+		char c = *jp->p++;
+		if (len + 8 >= cap) {
+			char *bigger = realloc(out, cap *= 2);
+			if (!bigger)
+				goto fail;
+			out = bigger;
+		}
+		if (c == '\\') {
+			char e = *jp->p++;
+			switch (e) {
+			case 'n': out[len++] = '\n'; break;
+			case 't': out[len++] = '\t'; break;
+			case 'r': out[len++] = '\r'; break;
+			case 'b': out[len++] = '\b'; break;
+			case 'f': out[len++] = '\f'; break;
+			case 'u': {
+				unsigned v;
+				if (sscanf(jp->p, "%4x", &v) != 1)
+					goto fail;
+				jp->p += 4;
+				/* The engine escapes only control characters this way. */
+				out[len++] = v < 0x80 ? (char)v : '?';
+				break;
+			}
+			case '\0': goto fail;
+			default: out[len++] = e; break;
+			}
+		} else {
+			out[len++] = c;
+		}
+	}
+	if (*jp->p != '"')
+		goto fail;
+	jp->p++;
+	out[len] = '\0';
+	return out;
+fail:
+	free(out);
+	return NULL;
+}
+
+static struct jnode *parse_value(struct jparser *jp);
+
+static struct jnode *parse_container(struct jparser *jp, struct jnode *n, char close)
+{
+	struct jnode **tail = &n->child;
+
+	jp->p++;
+	skip_ws(jp);
+	if (*jp->p == close) {
+		jp->p++;
+		return n;
+	}
+	for (;;) {
+		char *key = NULL;
+		struct jnode *item;
+
+		skip_ws(jp);
+		if (close == '}') {
+			if (!(key = parse_string(jp)))
+				goto fail;
+			skip_ws(jp);
+			if (*jp->p++ != ':') {
+				free(key);
+				goto fail;
+			}
+		}
+		if (!(item = parse_value(jp))) {
+			free(key);
+			goto fail;
+		}
+		item->key = key;
+		*tail = item;
+		tail = &item->next;
+		skip_ws(jp);
+		if (*jp->p == ',') {
+			jp->p++;
+			continue;
+		}
+		if (*jp->p == close) {
+			jp->p++;
+			return n;
+		}
+		goto fail;
+	}
+fail:
+	jfree(n);
+	return NULL;
+}
+
+static struct jnode *parse_value(struct jparser *jp)
+{
+	struct jnode *n;
+
+	if (++jp->depth > 32)
+		return NULL;
+	skip_ws(jp);
+	n = calloc(1, sizeof *n);
+	if (!n)
+		return NULL;
+	if (*jp->p == '{') {
+		n->type = J_OBJECT;
+		n = parse_container(jp, n, '}');
+	} else if (*jp->p == '[') {
+		n->type = J_ARRAY;
+		n = parse_container(jp, n, ']');
+	} else if (*jp->p == '"') {
+		n->type = J_STRING;
+		if (!(n->text = parse_string(jp))) {
+			free(n);
+			n = NULL;
+		}
+	} else if (!strncmp(jp->p, "true", 4) || !strncmp(jp->p, "false", 5)) {
+		n->type = J_BOOL;
+		n->text = strdup(*jp->p == 't' ? "true" : "false");
+		jp->p += *jp->p == 't' ? 4 : 5;
+	} else if (!strncmp(jp->p, "null", 4)) {
+		n->type = J_NULL;
+		jp->p += 4;
+	} else if (*jp->p == '-' || (*jp->p >= '0' && *jp->p <= '9')) {
+		const char *start = jp->p;
+		while (*jp->p && strchr("+-0123456789.eE", *jp->p))
+			jp->p++;
+		n->type = J_NUMBER;
+		n->text = strndup(start, (size_t)(jp->p - start));
+	} else {
+		free(n);
+		n = NULL;
+	}
+	jp->depth--;
+	return n;
+}
+
+static struct jnode *member(const struct jnode *obj, const char *key)
+{
+	struct jnode *m;
+	if (!obj || obj->type != J_OBJECT)
+		return NULL;
+	for (m = obj->child; m; m = m->next)
+		if (m->key && !strcmp(m->key, key))
+			return m;
+	return NULL;
+}
+
+static const char *text_of(const struct jnode *n)
+{
+	if (!n)
+		return "-";
+	if (n->type == J_NULL)
+		return "-";
+	return n->text ? n->text : "";
+}
+
+/* ---- readable output ------------------------------------------------- */
+
+static void print_inline(const struct jnode *n)
+{
+	const struct jnode *c;
+
+	switch (n->type) {
+	case J_OBJECT:
+		for (c = n->child; c; c = c->next) {
+			printf("%s%s=", c == n->child ? "" : " ", c->key);
+			print_inline(c);
+		}
+		break;
+	case J_ARRAY:
+		printf("[");
+		for (c = n->child; c; c = c->next) {
+			if (c != n->child)
+				printf(", ");
+			print_inline(c);
+		}
+		printf("]");
+		break;
+	default:
+		printf("%s", text_of(n));
+	}
+}
+
+static void print_generic(const struct jnode *root)
+{
+	const struct jnode *m, *c;
+
+	for (m = root->child; m; m = m->next) {
+		if (!strcmp(m->key, "ok"))
+			continue;
+		if (m->type == J_ARRAY && m->child && m->child->type == J_OBJECT) {
+			printf("%s:\n", m->key);
+			for (c = m->child; c; c = c->next) {
+				printf("  ");
+				print_inline(c);
+				printf("\n");
+			}
+		} else {
+			printf("%s: ", m->key);
+			print_inline(m);
+			printf("\n");
+		}
+	}
+}
+
+/* Pads by characters, not bytes, so that "Français" lines up. */
+static void print_padded(const char *s, int width)
+{
+	int chars = 0;
+	const char *p;
+
+	for (p = s; *p; p++)
+		if (((unsigned char)*p & 0xc0) != 0x80)
+			chars++;
+	printf("%s%*s", s, width > chars ? width - chars : 0, "");
+}
+
+static void print_mic(const struct jnode *root)
+{
+	const struct jnode *over = member(root, "taken_over");
+
+	printf("%s/%s mic %s (channel %s)", text_of(member(root, "booth")), text_of(member(root, "n")),
+	       !strcmp(text_of(member(root, "mic")), "true") ? "ON" : "off",
+	       text_of(member(root, "channel")));
+	if (over)
+		printf(", took over from %s/%s", text_of(member(root, "booth")), text_of(over));
+	if (!strcmp(text_of(member(root, "changed")), "false"))
+		printf(", unchanged");
+	printf("\n");
+}
+
+static void print_status(const struct jnode *root)
+{
+	const struct jnode *c, *con;
+
+	printf("meeting %s, floor language %s\n", text_of(member(root, "meeting")),
+	       text_of(member(root, "floor_language")));
+	printf("channels:\n");
+	for (c = member(root, "channels") ? member(root, "channels")->child : NULL; c; c = c->next) {
+		const struct jnode *peak = member(c, "peak_dbfs");
+		printf("  %2s  ", text_of(member(c, "number")));
+		print_padded(text_of(member(c, "code")), 7);
+		print_padded(text_of(member(c, "name")), 17);
+		printf("feed ");
+		print_padded(text_of(member(c, "feed")), 10);
+		if (peak && peak->type == J_NUMBER)
+			printf(" peak %s dBFS", text_of(peak));
+		else if (peak)
+			printf(" peak -");
+		printf("\n");
+	}
+	printf("booths:\n");
+	for (c = member(root, "booths") ? member(root, "booths")->child : NULL; c; c = c->next) {
+		printf("  %-6s output %-6s mics:", text_of(member(c, "id")), text_of(member(c, "output")));
+		for (con = member(c, "consoles") ? member(c, "consoles")->child : NULL; con; con = con->next)
+			printf(" %s %s", text_of(member(con, "n")),
+			       !strcmp(text_of(member(con, "mic")), "true") ? "ON" : "off");
+		printf("\n");
+	}
+}
+
+/* ---- transport ------------------------------------------------------- */
+
+static int request(const char *path, const char *line, char *reply, size_t cap, int timeout_ms)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	size_t len = 0;
+	int fd;
+
+	if (strlen(path) >= sizeof addr.sun_path) {
+		fprintf(stderr, "tolkctl: control socket path is too long: %s\n", path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(addr.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
+		fprintf(stderr, "tolkctl: cannot reach tolk at %s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -ECONNREFUSED;
+	}
+	if (send(fd, line, strlen(line), MSG_NOSIGNAL) < 0 || send(fd, "\n", 1, MSG_NOSIGNAL) < 0) {
+		fprintf(stderr, "tolkctl: cannot send to %s: %s\n", path, strerror(errno));
+		close(fd);
+		return -EPIPE;
+	}
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, timeout_ms) <= 0) {
+			fprintf(stderr, "tolkctl: no answer from %s within %d ms\n", path, timeout_ms);
+			close(fd);
+			return -ETIMEDOUT;
+		}
+		n = recv(fd, reply + len, cap - len - 1, 0);
+		if (n <= 0) {
+			fprintf(stderr, "tolkctl: %s closed the connection without an answer\n", path);
+			close(fd);
+			return -EPIPE;
+		}
+		len += (size_t)n;
+		reply[len] = '\0';
+		if (memchr(reply, '\n', len))
+			break;
+		if (len + 1 >= cap) {
+			fprintf(stderr, "tolkctl: answer too long\n");
+			close(fd);
+			return -E2BIG;
+		}
+	}
+	close(fd);
+	*strchr(reply, '\n') = '\0';
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: tolkctl [--control PATH | --name CLIENT] [--json] [--timeout MS] COMMAND...\n"
+		"Sends one command to a running tolk and prints its answer.\n"
+		"\n"
+		"Commands:\n"
+		"  status                      channels, their feeds, booths and live mics\n"
+		"  mic BOOTH N on|off          turn console N of BOOTH on (taking over) or off\n"
+		"  help                        the commands this engine knows\n"
+		"\n"
+		"  -C, --control PATH   engine's control socket (default as tolk's)\n"
+		"  -n, --name CLIENT    engine's client name, for the default path (default tolk)\n"
+		"  -j, --json           print the engine's raw JSON line\n"
+		"  -t, --timeout MS     how long to wait for the answer (default 5000)\n"
+		"\n"
+		"Exit status: 0 ok, 1 refused by the engine, 2 usage, 3 engine unreachable.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{ "control", required_argument, NULL, 'C' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *control = NULL, *name = "tolk";
+	char path[108], line[CONTROL_LINE_MAX];
+	char *reply;
+	int json = 0, timeout_ms = 5000, c, i, status;
+	struct jparser jp;
+	struct jnode *root;
+	size_t len = 0;
+
+	/* "+": stop at the first command word, so "mic fr 1 on" is not parsed. */
+	while ((c = getopt_long(argc, argv, "+C:n:jt:h", longs, NULL)) != -1) {
+		switch (c) {
+		case 'C': control = optarg; break;
+		case 'n': name = optarg; break;
+		case 'j': json = 1; break;
+		case 't': timeout_ms = atoi(optarg); break;
+		case 'h': usage(stdout); return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc || timeout_ms <= 0) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (control)
+		snprintf(path, sizeof path, "%s", control);
+	else if (control_default_path(name, path, sizeof path) < 0) {
+		fprintf(stderr, "tolkctl: default control path too long; use --control\n");
+		return EXIT_USAGE;
+	}
+	line[0] = '\0';
+	for (i = optind; i < argc; i++) {
+		size_t add = strlen(argv[i]) + 1;
+		if (len + add >= sizeof line || strchr(argv[i], '\n')) {
+			fprintf(stderr, "tolkctl: command too long or holds a newline\n");
+			return EXIT_USAGE;
+		}
+		if (i > optind)
+			line[len++] = ' ';
+		memcpy(line + len, argv[i], add);
+		len += add - 1;
+	}
+	reply = malloc(REPLY_MAX);
+	if (!reply)
+		return EXIT_UNREACHABLE;
+	if (request(path, line, reply, REPLY_MAX, timeout_ms) < 0) {
+		free(reply);
+		return EXIT_UNREACHABLE;
+	}
+	jp = (struct jparser){ .p = reply };
+	root = parse_value(&jp);
+	if (!root || root->type != J_OBJECT || !member(root, "ok")) {
+		fprintf(stderr, "tolkctl: the engine's answer is not understood: %s\n", reply);
+		jfree(root);
+		free(reply);
+		return EXIT_UNREACHABLE;
+	}
+	status = !strcmp(text_of(member(root, "ok")), "true") ? EXIT_OK : EXIT_REFUSED;
+	if (json)
+		printf("%s\n", reply);
+	else if (status != EXIT_OK)
+		fprintf(stderr, "tolkctl: %s\n", text_of(member(root, "error")));
+	else if (!strcmp(argv[optind], "status"))
+		print_status(root);
+	else if (!strcmp(argv[optind], "mic"))
+		print_mic(root);
+	else
+		print_generic(root);
+	jfree(root);
+	free(reply);
+	return status;
+}
