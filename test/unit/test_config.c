@@ -1,0 +1,227 @@
+#include "helpers.h"
+
+#include <errno.h>
+#include <stdio.h>
+
+static void test_room_loads(void **unused)
+{
+	struct config cfg;
+	char name[64];
+	int is_input, index;
+	(void)unused;
+
+	load_room(&cfg);
+	assert_string_equal(cfg.meeting, "unit-room");
+	assert_int_equal(cfg.n_floor_inputs, 2);
+	assert_string_equal(cfg.floor_language, "en");
+	assert_int_equal(cfg.n_languages, 4);
+	assert_string_equal(cfg.languages[1].name, "Français");
+	assert_int_equal(cfg.languages[0].idle, IDLE_FLOOR);
+	assert_int_equal(cfg.languages[2].idle, IDLE_SILENCE);
+	assert_int_equal(cfg.languages[3].idle, IDLE_DUCK);
+	assert_int_equal(cfg.n_booths, 2);
+	assert_int_equal(cfg.booths[0].n_outputs, 2);
+	assert_int_equal(cfg.booths[0].outputs[0], 1);
+	assert_int_equal(cfg.booths[0].outputs[1], 0);
+	assert_int_equal(cfg.booths[0].n_understands, 2);
+	assert_int_equal(cfg.booths[1].consoles, 3);
+	assert_int_equal(cfg.booths[1].first_mic, 2);
+	assert_int_equal(cfg.n_mics, 5);
+
+	/* The port layout the JACK shell registers. */
+	assert_int_equal(config_input_count(&cfg), 7);
+	assert_int_equal(config_output_count(&cfg), 1 + 4 + 5);
+	config_input_name(&cfg, 0, name, sizeof name);
+	assert_string_equal(name, "floor_main");
+	config_input_name(&cfg, 1, name, sizeof name);
+	assert_string_equal(name, "floor_aux");
+	config_input_name(&cfg, 2, name, sizeof name);
+	assert_string_equal(name, "mic_fr_1");
+	config_input_name(&cfg, 6, name, sizeof name);
+	assert_string_equal(name, "mic_en_3");
+	config_output_name(&cfg, 0, name, sizeof name);
+	assert_string_equal(name, "out_floor");
+	config_output_name(&cfg, 2, name, sizeof name);
+	assert_string_equal(name, "out_fr");
+	config_output_name(&cfg, 5, name, sizeof name);
+	assert_string_equal(name, "phones_fr_1");
+	config_output_name(&cfg, 9, name, sizeof name);
+	assert_string_equal(name, "phones_en_3");
+	assert_int_equal(config_input_name(&cfg, 7, name, sizeof name), -EINVAL);
+	assert_int_equal(config_find_port(&cfg, "mic_en_2", &is_input, &index), 0);
+	assert_true(is_input);
+	assert_int_equal(index, 5);
+	assert_int_equal(config_find_port(&cfg, "out_de", &is_input, &index), 0);
+	assert_false(is_input);
+	assert_int_equal(index, 3);
+	assert_int_equal(config_find_port(&cfg, "out_xx", &is_input, &index), -ENOENT);
+	config_free(&cfg);
+}
+
+static void test_defaults(void **unused)
+{
+	static const char y[] =
+		"meeting: m\n"
+		"floor: { inputs: [a] }\n"
+		"languages: [{ code: en }, { code: fr }]\n"
+		"booths: [{ id: fr, outputs: [fr] }]\n";
+	struct config cfg;
+	char err[TOLK_ERROR_MAX];
+	(void)unused;
+
+	assert_int_equal(config_load_string(&cfg, y, strlen(y), "d.yaml", err, sizeof err), 0);
+	assert_string_equal(cfg.floor_language, "en"); /* the first language */
+	assert_string_equal(cfg.languages[0].name, "en");
+	assert_int_equal(cfg.languages[1].idle, IDLE_FLOOR);
+	assert_int_equal(cfg.booths[0].consoles, 2);
+	assert_int_equal(cfg.n_connects, 0);
+	config_free(&cfg);
+}
+
+static void test_connect(void **unused)
+{
+	static const char y[] =
+		"meeting: m\n"
+		"floor: { inputs: [main] }\n"
+		"languages: [{ code: en }]\n"
+		"connect:\n"
+		"  floor_main: system:capture_1\n"
+		"  out_en: [system:playback_1, system:playback_2]\n";
+	struct config cfg;
+	char err[TOLK_ERROR_MAX];
+	(void)unused;
+
+	assert_int_equal(config_load_string(&cfg, y, strlen(y), "c.yaml", err, sizeof err), 0);
+	assert_int_equal(cfg.n_connects, 3);
+	assert_string_equal(cfg.connects[0].port, "floor_main");
+	assert_string_equal(cfg.connects[0].other, "system:capture_1");
+	assert_string_equal(cfg.connects[2].port, "out_en");
+	assert_string_equal(cfg.connects[2].other, "system:playback_2");
+	assert_int_equal(cfg.connects[2].line, 6);
+	config_free(&cfg);
+}
+
+/* Each bad file must fail with exactly this one line. */
+struct bad_case {
+	const char *yaml;
+	const char *error;
+};
+
+#define HEAD "meeting: m\nfloor: { inputs: [main] }\n"
+#define LANGS "languages: [{ code: en }, { code: fr }]\n"
+
+static const struct bad_case bad_cases[] = {
+	{ "meeting: [unclosed\n", "bad.yaml:2:1: malformed YAML: did not find expected ',' or ']' "
+				  "while parsing a flow sequence" },
+	{ "meeting: m\n  bad: indent\n", "bad.yaml:2:6: malformed YAML: mapping values are not "
+					 "allowed in this context" },
+	{ "", "bad.yaml:1:1: the configuration is empty" },
+	{ "- a\n- b\n", "bad.yaml:1:1: the configuration must be a mapping, not a list" },
+	{ HEAD LANGS "colour: blue\n", "bad.yaml:4:1: unknown key 'colour' (expected one of: "
+				      "meeting, floor, languages, booths, connect)" },
+	{ HEAD LANGS "meeting: n\n", "bad.yaml:4:1: duplicate key 'meeting'" },
+	{ "floor: { inputs: [main] }\n" LANGS, "bad.yaml:1:1: missing key 'meeting'" },
+	{ "meeting: m\n" LANGS, "bad.yaml:1:1: missing key 'floor'" },
+	{ HEAD, "bad.yaml:1:1: missing key 'languages'" },
+	{ HEAD "languages: []\n", "bad.yaml:3:12: languages needs at least one entry" },
+	{ HEAD "languages: [{ code: en }, { code: en }]\n",
+	  "bad.yaml:3:35: duplicate language code 'en'" },
+	{ HEAD "languages: [{ code: EN }]\n", "bad.yaml:3:21: language code 'EN' must match [a-z0-9-]+" },
+	{ HEAD "languages: [{ code: floor }]\n",
+	  "bad.yaml:3:21: language code 'floor' is reserved for out_floor" },
+	{ HEAD "languages: [{ code: en, idle: loud }]\n",
+	  "bad.yaml:3:31: idle 'loud' must be floor, silence or duck" },
+	{ HEAD "languages: [{ code: en, colour: red }]\n",
+	  "bad.yaml:3:25: unknown key 'colour' in language (expected one of: code, name, idle)" },
+	{ HEAD "languages: [{ name: English }]\n", "bad.yaml:3:13: language has no code" },
+	{ HEAD LANGS "booths:\n  - { id: fr, outputs: [fr], id: en }\n",
+	  "bad.yaml:5:30: duplicate key 'id' in booth" },
+	{ HEAD LANGS "booths:\n  - { id: fr, outputs: [it] }\n",
+	  "bad.yaml:5:25: booth output 'it' names no language" },
+	{ HEAD LANGS "booths:\n  - { id: fr, outputs: [fr, fr] }\n",
+	  "bad.yaml:5:29: booth output 'fr' is listed twice" },
+	{ HEAD LANGS "booths:\n  - { id: fr, outputs: [] }\n",
+	  "bad.yaml:5:24: outputs needs 1 to 3 languages (A, then B and C), not 0" },
+	{ HEAD LANGS "booths:\n  - { id: fr, outputs: [fr], consoles: 0 }\n",
+	  "bad.yaml:5:40: consoles must be between 1 and 8, not 0" },
+	{ HEAD LANGS "booths:\n  - { id: fr, outputs: [fr], consoles: 9 }\n",
+	  "bad.yaml:5:40: consoles must be between 1 and 8, not 9" },
+	{ HEAD LANGS "booths:\n  - { id: fr, outputs: [fr], consoles: two }\n",
+	  "bad.yaml:5:40: consoles 'two' is not a whole number" },
+	{ HEAD LANGS "booths:\n  - { id: fr, outputs: [fr] }\n  - { id: fr, outputs: [en] }\n",
+	  "bad.yaml:6:11: duplicate booth id 'fr'" },
+	{ HEAD LANGS "booths:\n  - { outputs: [fr] }\n", "bad.yaml:5:5: booth has no id" },
+	{ HEAD LANGS "booths:\n  - { id: fr }\n", "bad.yaml:5:5: booth 'fr' has no outputs" },
+	{ HEAD LANGS "booths:\n  - { id: fr_1, outputs: [fr] }\n",
+	  "bad.yaml:5:11: booth id 'fr_1' must match [a-z0-9-]+" },
+	{ HEAD LANGS "connect:\n  out_it: system:playback_1\n",
+	  "bad.yaml:5:3: connect names 'out_it', which is not a tolk port" },
+	{ HEAD LANGS "connect:\n  out_en: playback\n",
+	  "bad.yaml:5:11: connection target 'playback' must be a full port name (client:port)" },
+	{ "meeting: m\nfloor: { inputs: [main, main] }\n" LANGS,
+	  "bad.yaml:2:25: duplicate 'main' in floor inputs" },
+	{ "meeting: m\nfloor: { inputs: [] }\n" LANGS,
+	  "bad.yaml:2:18: floor inputs needs at least 1 entry" },
+	{ "meeting: ../etc\nfloor: { inputs: [main] }\n" LANGS,
+	  "bad.yaml:1:10: meeting '../etc' may hold only letters, digits, '-', '_' and '.' (not first)" },
+};
+
+static void test_bad_configs(void **unused)
+{
+	size_t i, wrong = 0;
+	(void)unused;
+
+	for (i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
+		struct config cfg;
+		char err[TOLK_ERROR_MAX] = "";
+		int ret = config_load_string(&cfg, bad_cases[i].yaml, strlen(bad_cases[i].yaml),
+					     "bad.yaml", err, sizeof err);
+		if (ret != -EINVAL || strcmp(err, bad_cases[i].error)) {
+			print_error("case %zu: got %d '%s'\n  want '%s'\n", i, ret, err,
+				    bad_cases[i].error);
+			wrong++;
+		}
+		assert_int_equal(cfg.n_languages, 0); /* nothing half-loaded is left */
+		assert_null(cfg.languages);
+	}
+	assert_int_equal(wrong, 0);
+}
+
+static void test_missing_file(void **unused)
+{
+	struct config cfg;
+	char err[TOLK_ERROR_MAX];
+	(void)unused;
+
+	assert_int_equal(config_load_file(&cfg, "/nonexistent/channels.yaml", err, sizeof err), -ENOENT);
+	assert_string_equal(err, "/nonexistent/channels.yaml:1:1: cannot open: No such file or directory");
+}
+
+static void test_shipped_file(void **unused)
+{
+	struct config cfg;
+	char err[TOLK_ERROR_MAX];
+	(void)unused;
+
+	if (config_load_file(&cfg, "channels.yaml", err, sizeof err))
+		fail_msg("%s", err);
+	assert_string_equal(cfg.meeting, "council-demo");
+	assert_int_equal(config_find_language(&cfg, "en"), 0);
+	assert_int_equal(config_find_language(&cfg, "fr"), 1);
+	assert_true(config_find_language(&cfg, "de") >= 0);
+	assert_true(config_find_booth(&cfg, "fr") >= 0);
+	config_free(&cfg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_room_loads),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_connect),
+		cmocka_unit_test(test_bad_configs),
+		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_shipped_file),
+	};
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
