@@ -82,9 +82,11 @@ int main(void)
 	ring_free(&ring);
 	if (bad) {
 		printf("[  FAILED  ] ring_stress: %u wrong words or fill levels\n", bad);
+		printf("[  FAILED  ] 1 test(s)\n");
 		return 1;
 	}
 	printf("[       OK ] ring_stress: %u words through a %u-byte ring, two threads\n",
 	       TOTAL_WORDS, 4096u);
+	printf("[  PASSED  ] 1 test(s).\n");
 	return 0;
 }

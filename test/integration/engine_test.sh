@@ -1,0 +1,227 @@
+#!/bin/bash
+# Integration test of the engine on a real JACK server (dummy backend, a
+# server name of its own): tones go into floor_* and mic_*, probes read the
+# outputs, tolkctl switches mics. Every process it starts is stopped by PID.
+set -u
+cd "$(dirname "$0")/../.."
+
+B=build
+TMP=$(mktemp -d /tmp/tolk-itest.XXXXXX)
+SERVER="tolk-itest-$$"
+SOCK="$TMP/tolk.sock"
+ROOM=test/integration/room.yaml
+FREQS=440,520,600,760,920,1080
+PIDS=()
+ok=0
+bad=0
+
+export JACK_NO_START_SERVER=1
+export JACK_NO_AUDIO_RESERVATION=1
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in "${PIDS[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+pass() { echo "[       OK ] $1"; ok=$((ok + 1)); }
+fail() { echo "[  FAILED  ] $1: $2"; bad=$((bad + 1)); }
+
+# check NAME EXPECTED ACTUAL
+check() {
+	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected '$2', got '$3'"; fi
+}
+
+wait_for() { # wait_for SECONDS COMMAND...: until the command succeeds
+	local end=$((SECONDS + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.05
+	done
+}
+
+ctl() { $B/tolkctl --control "$SOCK" "$@"; }
+
+# probe PORT...: prints "FREQ" per port (or "silence") on one line
+probe() {
+	$B/test/probe -s "$SERVER" -n "probe$$" -f "$FREQS" "$@" | awk '{printf "%s%s", sep, $2; sep=" "} END {print ""}'
+}
+
+# level PORT: RMS in dBFS, rounded
+level() {
+	$B/test/probe -s "$SERVER" -n "probe$$" -f "$FREQS" "$1" | awk '{printf "%.0f\n", $3}'
+}
+
+purity() {
+	$B/test/probe -s "$SERVER" -n "probe$$" -f "$FREQS" "$1" | awk '{print ($4 >= 0.95) ? "clean" : "mixed " $4}'
+}
+
+start_tolk() { # start_tolk NAME SOCKET [ARGS...]; sets TOLK_PID
+	local name=$1 sock=$2
+	shift 2
+	$B/tolk --server "$SERVER" --name "$name" --control "$sock" "$@" 2>>"$TMP/$name.log" &
+	TOLK_PID=$!
+	PIDS+=("$TOLK_PID")
+	wait_for 10 $B/tolkctl --control "$sock" status
+}
+
+# ---- bad configs and command lines: before any server ---------------------
+
+bad_config() { # bad_config NAME FILE-CONTENT EXPECTED-MESSAGE
+	printf '%s' "$2" >"$TMP/bad.yaml"
+	local out rc
+	out=$($B/tolk --server "$SERVER" --name badcfg --control "$TMP/bad.sock" --config "$TMP/bad.yaml" 2>&1)
+	rc=$?
+	check "bad config exits 2: $1" "2" "$rc"
+	check "bad config message: $1" "$TMP/bad.yaml:$3" "$out"
+}
+
+bad_config "malformed YAML" $'meeting: m\nfloor: [unclosed\n' \
+	"3:1: malformed YAML: did not find expected ',' or ']' while parsing a flow sequence"
+bad_config "unknown key" $'meeting: m\nfloor: { inputs: [main] }\nlanguages: [{ code: en }]\nrooms: 2\n' \
+	"4:1: unknown key 'rooms' (expected one of: meeting, floor, languages, booths, connect)"
+bad_config "duplicate code" $'meeting: m\nfloor: { inputs: [main] }\nlanguages:\n  - { code: en }\n  - { code: en }\n' \
+	"5:13: duplicate language code 'en'"
+bad_config "duplicate booth id" $'meeting: m\nfloor: { inputs: [main] }\nlanguages: [{ code: en }]\nbooths:\n  - { id: en, outputs: [en] }\n  - { id: en, outputs: [en] }\n' \
+	"6:11: duplicate booth id 'en'"
+bad_config "output names no language" $'meeting: m\nfloor: { inputs: [main] }\nlanguages: [{ code: en }]\nbooths:\n  - { id: fr, outputs: [fr] }\n' \
+	"5:25: booth output 'fr' names no language"
+bad_config "console count 0" $'meeting: m\nfloor: { inputs: [main] }\nlanguages: [{ code: en }]\nbooths:\n  - { id: en, outputs: [en], consoles: 0 }\n' \
+	"5:40: consoles must be between 1 and 8, not 0"
+bad_config "console count 9" $'meeting: m\nfloor: { inputs: [main] }\nlanguages: [{ code: en }]\nbooths:\n  - { id: en, outputs: [en], consoles: 9 }\n' \
+	"5:40: consoles must be between 1 and 8, not 9"
+
+out=$($B/tolk --config "$TMP/missing.yaml" 2>&1); rc=$?
+check "missing file exits 2" "2" "$rc"
+check "missing file message" "$TMP/missing.yaml:1:1: cannot open: No such file or directory" "$out"
+out=$($B/tolk --check "$ROOM" 2>&1); rc=$?
+check "--check accepts a good file" "0:$ROOM: ok (4 languages, 2 booths, 4 consoles)" "$rc:$out"
+$B/tolk --check "$TMP/bad.yaml" >/dev/null 2>&1; rc=$?
+check "--check refuses a bad file" "2" "$rc"
+$B/tolk --bogus >/dev/null 2>&1; rc=$?
+check "unknown option exits 2" "2" "$rc"
+$B/tolk --server "no-such-server-$$" --config "$ROOM" --control "$TMP/none.sock" >/dev/null 2>&1; rc=$?
+check "unreachable JACK server exits 1" "1" "$rc"
+
+# ---- a real JACK server ------------------------------------------------------
+
+jackd -n "$SERVER" -d dummy -r 48000 -p 256 >"$TMP/jackd.log" 2>&1 &
+JACKD_PID=$!
+PIDS+=("$JACKD_PID")
+if ! wait_for 10 jack_lsp -s "$SERVER"; then
+	fail "jackd starts" "$(cat "$TMP/jackd.log")"
+	echo "[  FAILED  ] $bad test(s)"
+	exit 1
+fi
+
+# A bad config makes no port, even with the server up.
+printf 'meeting: m\nfloor: { inputs: [main] }\nlanguages: [{ code: en }]\nbooths: [{ id: en, outputs: [xx] }]\n' >"$TMP/bad.yaml"
+$B/tolk --server "$SERVER" --name badcfg --control "$TMP/bad.sock" --config "$TMP/bad.yaml" >/dev/null 2>&1
+check "bad config makes no JACK port" "0" "$(jack_lsp -s "$SERVER" | grep -c '^badcfg:')"
+
+if start_tolk tolk "$SOCK" --config "$ROOM"; then pass "tolk starts and answers status"; else fail "tolk starts" "$(cat "$TMP/tolk.log")"; fi
+
+ports=$(jack_lsp -s "$SERVER" | grep '^tolk:' | sort | tr '\n' ' ')
+check "port names" "tolk:floor_aux tolk:floor_main tolk:mic_en_1 tolk:mic_en_2 tolk:mic_fr_1 tolk:mic_fr_2 tolk:out_de tolk:out_en tolk:out_es tolk:out_floor tolk:out_fr tolk:phones_en_1 tolk:phones_en_2 tolk:phones_fr_1 tolk:phones_fr_2 " "$ports"
+
+$B/test/tonegen -s "$SERVER" -n "tones$$" tolk:floor_main:440 tolk:mic_fr_1:600 tolk:mic_fr_2:760 \
+	tolk:mic_en_1:920 tolk:mic_en_2:1080 >"$TMP/tonegen.out" 2>&1 &
+PIDS+=("$!")
+wait_for 10 grep -q ready "$TMP/tonegen.out" || fail "tonegen starts" "$(cat "$TMP/tonegen.out")"
+
+# Before any mic: every channel follows its idle policy.
+check "idle: floor, channels and phones" "440 440 440 silence 440 440 440" \
+	"$(probe tolk:out_floor tolk:out_en tolk:out_fr tolk:out_de tolk:out_es tolk:phones_fr_1 tolk:phones_en_2)"
+check "idle: floor level" "-9" "$(level tolk:out_fr)"
+check "idle: duck is the floor at -18 dB" "-27" "$(level tolk:out_es)"
+check "idle: floor_aux sums silence into a clean floor" "clean" "$(purity tolk:out_floor)"
+check "status before: feeds" '"feed":"floor" "feed":"floor" "feed":"silence" "feed":"duck"' \
+	"$(ctl --json status | grep -o '"feed":"[^"]*"' | tr '\n' ' ' | sed 's/ $//')"
+
+# A mic on: its channel carries it, nothing else changes.
+out=$(ctl mic fr 1 on); rc=$?
+check "mic fr 1 on: accepted" "0:fr/1 mic ON (channel fr)" "$rc:$out"
+check "mic fr 1 on: out_fr carries fr/1" "600" "$(probe tolk:out_fr)"
+check "mic fr 1 on: out_fr is the mic alone" "clean" "$(purity tolk:out_fr)"
+check "mic fr 1 on: others unchanged" "440 440 silence 440" \
+	"$(probe tolk:out_floor tolk:out_en tolk:out_de tolk:phones_fr_1)"
+check "mic fr 1 on: status feed" '"fr/1"' \
+	"$(ctl --json status | grep -o '"code":"fr","name":"Français","feed":"[^"]*"' | sed 's/.*"feed"://')"
+
+# Takeover inside the booth.
+out=$(ctl --json mic fr 2 on); rc=$?
+check "takeover: reply" '0:{"ok":true,"booth":"fr","n":2,"mic":true,"channel":"fr","taken_over":1,"changed":true}' "$rc:$out"
+check "takeover: out_fr carries fr/2" "600→760" "600→$(probe tolk:out_fr)"
+check "takeover: status mics" '{"n":1,"mic":false},{"n":2,"mic":true}' \
+	"$(ctl --json status | grep -o '"id":"fr","output":"fr","consoles":\[[^]]*\]' | sed 's/.*consoles":\[//; s/\]$//')"
+grep -q "mic fr/2 on, taking over from fr/1 (now off)" "$TMP/tolk.log" && pass "takeover is logged" || fail "takeover is logged" "$(cat "$TMP/tolk.log")"
+
+# The other booth on its own channel.
+ctl mic en 1 on >/dev/null
+check "second booth: out_en carries en/1, out_fr still fr/2" "920 760" "$(probe tolk:out_en tolk:out_fr)"
+
+# Bad commands: refused, the engine runs on, the audio is untouched.
+bad_cmd() { # bad_cmd NAME EXPECTED-ERROR WORDS...
+	local name=$1 want=$2 out rc
+	shift 2
+	out=$(ctl --json "$@"); rc=$?
+	check "bad command refused: $name" "1:{\"ok\":false,\"error\":\"$want\"}" "$rc:$out"
+}
+bad_cmd "unknown command" "unknown command 'launch' (try help)" launch rockets
+bad_cmd "unknown booth" "mic: unknown booth 'zz'" mic zz 1 on
+bad_cmd "console out of range" "mic: booth fr has consoles 1 to 2, not '3'" mic fr 3 on
+bad_cmd "not a number" "mic: booth fr has consoles 1 to 2, not 'one'" mic fr one on
+bad_cmd "bad switch" "mic: expected on or off, not 'loud'" mic fr 1 loud
+bad_cmd "missing words" "usage: mic <booth> <n> on|off" mic fr
+bad_cmd "status with arguments" "status: takes no arguments" status all
+out=$(ctl mic zz 1 on 2>&1); rc=$?
+check "tolkctl prints the error readably" "1:tolkctl: mic: unknown booth 'zz'" "$rc:$out"
+kill -0 "$TOLK_PID" 2>/dev/null && pass "engine alive after bad commands" || fail "engine alive after bad commands" "it died"
+check "audio untouched by bad commands" "920 760 440" "$(probe tolk:out_en tolk:out_fr tolk:out_floor)"
+
+# Off: back to the idle policy.
+out=$(ctl mic fr 2 off); rc=$?
+check "mic fr 2 off: accepted" "0:fr/2 mic off (channel fr)" "$rc:$out"
+check "mic fr 2 off: out_fr back to the floor" "440" "$(probe tolk:out_fr)"
+check "mic fr 2 off: status feed" '"floor"' \
+	"$(ctl --json status | grep -o '"code":"fr","name":"Français","feed":"[^"]*"' | sed 's/.*"feed"://')"
+ctl mic en 1 off >/dev/null
+check "all off: every channel idle again" "440 440 silence 440" "$(probe tolk:out_en tolk:out_fr tolk:out_de tolk:out_es)"
+
+# No xrun or NaN trouble reported by the engine along the way.
+grep -q "xrun" "$TMP/tolk.log" && echo "note: xruns reported: $(grep xrun "$TMP/tolk.log")"
+
+# A second engine on the same socket is refused; another name is fine.
+$B/tolk --server "$SERVER" --name other --control "$SOCK" --config "$ROOM" >/dev/null 2>&1; rc=$?
+check "second engine on a live socket exits 2" "2" "$rc"
+
+# SIGTERM: a clean stop, status 0, socket gone.
+kill -TERM "$TOLK_PID"
+wait "$TOLK_PID"; rc=$?
+check "SIGTERM stops with status 0" "0" "$rc"
+[ ! -e "$SOCK" ] && pass "control socket removed on exit" || fail "control socket removed on exit" "$SOCK remains"
+
+# The server goes away under a running engine: status 1.
+start_tolk tolk2 "$TMP/tolk2.sock" --config "$ROOM" || fail "tolk2 starts" "$(cat "$TMP/tolk2.log")"
+kill -TERM "$JACKD_PID"
+wait "$JACKD_PID"
+end=$((SECONDS + 10))
+while kill -0 "$TOLK_PID" 2>/dev/null && [ $SECONDS -lt $end ]; do sleep 0.05; done
+wait "$TOLK_PID"; rc=$?
+check "server loss exits 1" "1" "$rc"
+grep -q "JACK server went away" "$TMP/tolk2.log" && pass "server loss is logged" || fail "server loss is logged" "$(cat "$TMP/tolk2.log")"
+
+if [ $bad -eq 0 ]; then
+	echo "[  PASSED  ] $ok test(s)."
+else
+	echo "[  PASSED  ] $ok test(s)."
+	echo "[  FAILED  ] $bad test(s)"
+	exit 1
+fi

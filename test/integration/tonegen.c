@@ -1,0 +1,111 @@
+/* tonegen: a JACK client that plays one sine per output port into the
+ * given destination ports until SIGTERM or SIGINT.
+ *   tonegen [-s SERVER] [-n CLIENT] DEST:FREQ[:AMP] ...
+ * DEST is a full port name (client:port); AMP defaults to 0.5. */
+#include <getopt.h>
+#include <jack/jack.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_TONES 64
+
+struct tone {
+	jack_port_t *port;
+	char dest[256];
+	double freq, amp, phase;
+};
+
+static struct tone tones[MAX_TONES];
+static int n_tones;
+static double rate;
+static volatile sig_atomic_t stop;
+
+static int process(jack_nframes_t n, void *arg)
+{
+	int t;
+	jack_nframes_t i;
+	(void)arg;
+	for (t = 0; t < n_tones; t++) {
+		float *y = jack_port_get_buffer(tones[t].port, n);
+		double ph = tones[t].phase, inc = 2.0 * M_PI * tones[t].freq / rate;
+		for (i = 0; i < n; i++) {
+			y[i] = (float)(tones[t].amp * sin(ph));
+			ph += inc;
+		}
+		tones[t].phase = fmod(ph, 2.0 * M_PI);
+	}
+	return 0;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+int main(int argc, char **argv)
+{
+	const char *server = NULL, *name = "tonegen";
+	jack_status_t status;
+	jack_client_t *c;
+	int opt, i;
+
+	while ((opt = getopt(argc, argv, "s:n:")) != -1) {
+		if (opt == 's')
+			server = optarg;
+		else if (opt == 'n')
+			name = optarg;
+		else
+			return 2;
+	}
+	for (i = optind; i < argc && n_tones < MAX_TONES; i++) {
+		struct tone *t = &tones[n_tones];
+		char *spec = strdup(argv[i]), *last = strrchr(spec, ':'), *amp;
+		t->amp = 0.5;
+		/* DEST:FREQ or DEST:FREQ:AMP; DEST itself holds a colon. */
+		*last = '\0';
+		amp = last + 1;
+		last = strrchr(spec, ':');
+		if (last && strchr(spec, ':') != last) {
+			*last = '\0';
+			t->freq = atof(last + 1);
+			t->amp = atof(amp);
+		} else {
+			t->freq = atof(amp);
+		}
+		snprintf(t->dest, sizeof t->dest, "%s", spec);
+		free(spec);
+		n_tones++;
+	}
+	c = jack_client_open(name, JackNoStartServer | (server ? JackServerName : 0), &status, server);
+	if (!c) {
+		fprintf(stderr, "tonegen: cannot open client (0x%x)\n", (unsigned)status);
+		return 1;
+	}
+	rate = jack_get_sample_rate(c);
+	for (i = 0; i < n_tones; i++) {
+		char pn[32];
+		snprintf(pn, sizeof pn, "tone%d", i + 1);
+		tones[i].port = jack_port_register(c, pn, JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput, 0);
+	}
+	jack_set_process_callback(c, process, NULL);
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	if (jack_activate(c))
+		return 1;
+	for (i = 0; i < n_tones; i++)
+		if (jack_connect(c, jack_port_name(tones[i].port), tones[i].dest)) {
+			fprintf(stderr, "tonegen: cannot connect to %s\n", tones[i].dest);
+			return 1;
+		}
+	printf("ready\n");
+	fflush(stdout);
+	while (!stop)
+		usleep(20000);
+	jack_client_close(c);
+	return 0;
+}

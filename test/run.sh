@@ -1,0 +1,57 @@
+#!/bin/sh
+# Runs every test suite (make test calls this after building) and ends with
+# one line "N passed, N failed". Each suite prints cmocka-style lines and a
+# "[  PASSED  ] N test(s)." / "[  FAILED  ] N test(s)" summary; a suite that
+# dies without its summary counts as one failure.
+set -u
+cd "$(dirname "$0")/.."
+
+LOGS=build/test/logs
+mkdir -p "$LOGS"
+passed=0
+failed=0
+
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:${ASAN_OPTIONS:-}"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
+export TSAN_OPTIONS="halt_on_error=1:${TSAN_OPTIONS:-}"
+
+suite() {
+	name=$1
+	shift
+	echo "== $name"
+	"$@" >"$LOGS/$name.log" 2>&1
+	rc=$?
+	cat "$LOGS/$name.log"
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) test.*/\1/p' "$LOGS/$name.log" | tail -n 1)
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) test.*/\1/p' "$LOGS/$name.log" | tail -n 1)
+	p=${p:-0}
+	f=${f:-0}
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "[  FAILED  ] $name exited with status $rc (see $LOGS/$name.log)"
+		f=1
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
+# TSan needs a narrow address space layout on kernels with wide mmap
+# randomisation; retry without ASLR when it says so.
+tsan() {
+	"$@" && return 0
+	rc=$?
+	if "$@" 2>&1 | grep -q "unexpected memory mapping"; then
+		setarch "$(uname -m)" -R "$@"
+		return $?
+	fi
+	return $rc
+}
+
+for t in build/test/unit/test_*; do
+	suite "unit-$(basename "$t")" "$t"
+done
+suite ring-stress-tsan tsan build/test/ring_stress
+suite integration-engine bash test/integration/engine_test.sh
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
