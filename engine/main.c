@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -312,6 +313,11 @@ int main(int argc, char **argv)
 		status = EXIT_JACK;
 		goto out_jack;
 	}
+	/* Everything the realtime thread touches exists now: keep it in RAM.
+	 * Without the privilege this fails, and Tolk still runs. */
+	if (mlockall(MCL_CURRENT) < 0)
+		log_line("note: cannot lock memory (%s); a page-out could cause a dropout",
+			 strerror(errno));
 	if (jack_shell_start(&e->jack, &e->router, &e->exchange, warn_cb, NULL) < 0) {
 		fprintf(stderr, "tolk: cannot activate the JACK client\n");
 		status = EXIT_JACK;

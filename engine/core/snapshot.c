@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "thread_role.h"
 
@@ -20,11 +21,14 @@ struct snapshot *snapshot_build(const struct state *st)
 	s->generation = st->generation;
 	s->n_outputs = config_output_count(cfg);
 	s->n_sources = 1 + cfg->n_mics;
-	s->gain = calloc((size_t)s->n_outputs * (size_t)s->n_sources, sizeof *s->gain);
+	/* malloc + memset rather than calloc: the realtime thread reads every
+	 * gain, and must not be the first to touch a page. */
+	s->gain = malloc((size_t)s->n_outputs * (size_t)s->n_sources * sizeof *s->gain);
 	if (!s->gain) {
 		free(s);
 		return NULL;
 	}
+	memset(s->gain, 0, (size_t)s->n_outputs * (size_t)s->n_sources * sizeof *s->gain);
 #define GAIN(out, src) s->gain[(size_t)(out) * (size_t)s->n_sources + (size_t)(src)]
 	GAIN(0, SNAPSHOT_SRC_FLOOR) = 1.0f;
 	for (lang = 0; lang < cfg->n_languages; lang++) {

@@ -208,8 +208,23 @@ wait "$TOLK_PID"; rc=$?
 check "SIGTERM stops with status 0" "0" "$rc"
 [ ! -e "$SOCK" ] && pass "control socket removed on exit" || fail "control socket removed on exit" "$SOCK remains"
 
+# connect: entries are made at start, both ways; a missing port is a
+# warning, not a failure. The engine with them is also the one that meets
+# the server's departure below.
+sed 's/^meeting: itest$/meeting: itest-connect/' "$ROOM" >"$TMP/connect.yaml"
+printf 'connect:\n  floor_main: system:capture_1\n  out_en: [system:playback_1, system:playback_2]\n  out_fr: nowhere:port\n' >>"$TMP/connect.yaml"
+start_tolk tolk2 "$TMP/tolk2.sock" --config "$TMP/connect.yaml" || fail "tolk2 starts" "$(cat "$TMP/tolk2.log")"
+check "connect: floor_main from system:capture_1" "1" \
+	"$(jack_lsp -s "$SERVER" -c tolk2:floor_main | grep -c '^   system:capture_1$')"
+check "connect: out_en to two playback ports" "2" \
+	"$(jack_lsp -s "$SERVER" -c tolk2:out_en | grep -c '^   system:playback_[12]$')"
+grep -q "warning: connect out_fr -> nowhere:port failed (line 24:11)" "$TMP/tolk2.log" \
+	&& pass "connect: a missing port is a warning naming its line" \
+	|| fail "connect: a missing port is a warning naming its line" "$(cat "$TMP/tolk2.log")"
+kill -0 "$TOLK_PID" 2>/dev/null && pass "connect: engine runs on after a failed connection" \
+	|| fail "connect: engine runs on after a failed connection" "it died"
+
 # The server goes away under a running engine: status 1.
-start_tolk tolk2 "$TMP/tolk2.sock" --config "$ROOM" || fail "tolk2 starts" "$(cat "$TMP/tolk2.log")"
 kill -TERM "$JACKD_PID"
 wait "$JACKD_PID"
 end=$((SECONDS + 10))
