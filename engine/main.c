@@ -53,6 +53,7 @@ struct engine {
 	struct jack_shell jack;
 	struct control_socket control;
 	struct json_writer reply;
+	struct event_log events;
 	int routing_dirty; /* state changed but its snapshot is not yet published */
 };
 
@@ -173,8 +174,12 @@ static void handle_request(void *user, const char *line, char **reply, size_t *r
 {
 	struct engine *e = user;
 	struct command_context ctx = {
-		.state = &e->state, .router = &e->router, .log = log_cb,
+		.state = &e->state, .events = &e->events, .router = &e->router, .log = log_cb,
 	};
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	ctx.now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 
 	e->reply.len = 0;
 	if (e->reply.buf)
@@ -251,6 +256,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	jw_init(&e->reply);
+	event_log_init(&e->events);
 
 	if (config_load_file(&e->cfg, opt.config, err, sizeof err) < 0) {
 		fprintf(stderr, "%s\n", err);

@@ -276,26 +276,36 @@ static void print_padded(const char *s, int width)
 	printf("%s%*s", s, width > chars ? width - chars : 0, "");
 }
 
-static void print_mic(const struct jnode *root)
+static int is_true(const struct jnode *n)
 {
-	const struct jnode *over = member(root, "taken_over");
+	return n && !strcmp(text_of(n), "true");
+}
 
-	printf("%s/%s mic %s (channel %s)", text_of(member(root, "booth")), text_of(member(root, "n")),
-	       !strcmp(text_of(member(root, "mic")), "true") ? "ON" : "off",
+/* Replies to console commands (mic, mute, output, listen, ...). */
+static void print_console_reply(const struct jnode *root)
+{
+	const struct jnode *over = member(root, "taken_over"), *bumped = member(root, "bumped");
+
+	printf("%s/%s: mic %s%s, output %s (%s)", text_of(member(root, "booth")),
+	       text_of(member(root, "n")), is_true(member(root, "mic")) ? "ON" : "off",
+	       is_true(member(root, "mute")) ? " (muted)" : "", text_of(member(root, "output")),
 	       text_of(member(root, "channel")));
 	if (over)
 		printf(", took over from %s/%s", text_of(member(root, "booth")), text_of(over));
-	if (!strcmp(text_of(member(root, "changed")), "false"))
+	if (bumped)
+		printf(", took the channel from %s", text_of(bumped));
+	if (!is_true(member(root, "changed")))
 		printf(", unchanged");
 	printf("\n");
 }
 
 static void print_status(const struct jnode *root)
 {
-	const struct jnode *c, *con;
+	const struct jnode *c, *con, *sig;
 
-	printf("meeting %s, floor language %s\n", text_of(member(root, "meeting")),
-	       text_of(member(root, "floor_language")));
+	printf("meeting %s, floor language %s%s\n", text_of(member(root, "meeting")),
+	       text_of(member(root, "floor_language")),
+	       is_true(member(root, "floor_language_pinned")) ? " (pinned)" : "");
 	printf("channels:\n");
 	for (c = member(root, "channels") ? member(root, "channels")->child : NULL; c; c = c->next) {
 		const struct jnode *peak = member(c, "peak_dbfs");
@@ -303,21 +313,37 @@ static void print_status(const struct jnode *root)
 		print_padded(text_of(member(c, "code")), 7);
 		print_padded(text_of(member(c, "name")), 17);
 		printf("feed ");
-		print_padded(text_of(member(c, "feed")), 10);
+		print_padded(text_of(member(c, "feed")), 9);
+		if (member(c, "quality") && member(c, "quality")->type == J_STRING)
+			printf(" from %-6s quality %-5s", text_of(member(c, "source")),
+			       text_of(member(c, "quality")));
+		else
+			printf(" %-25s", "");
+		if (is_true(member(c, "muted")))
+			printf(" MUTED");
 		if (peak && peak->type == J_NUMBER)
 			printf(" peak %s dBFS", text_of(peak));
-		else if (peak)
-			printf(" peak -");
 		printf("\n");
 	}
 	printf("booths:\n");
 	for (c = member(root, "booths") ? member(root, "booths")->child : NULL; c; c = c->next) {
-		printf("  %-6s output %-6s mics:", text_of(member(c, "id")), text_of(member(c, "output")));
-		for (con = member(c, "consoles") ? member(c, "consoles")->child : NULL; con; con = con->next)
-			printf(" %s %s", text_of(member(con, "n")),
-			       !strcmp(text_of(member(con, "mic")), "true") ? "ON" : "off");
-		printf("\n");
+		printf("  %s (%s)\n", text_of(member(c, "id")), text_of(member(c, "booth_mode")));
+		for (con = member(c, "consoles") ? member(c, "consoles")->child : NULL; con; con = con->next) {
+			printf("    %s  mic %-3s%s output %s (%s)  listen %s -> %s",
+			       text_of(member(con, "n")), is_true(member(con, "mic")) ? "ON" : "off",
+			       is_true(member(con, "mute")) ? " MUTED" : "", text_of(member(con, "output")),
+			       text_of(member(con, "channel")), text_of(member(con, "listen")),
+			       text_of(member(con, "hears")));
+			if (member(con, "note") && member(con, "note")->type == J_STRING)
+				printf(" (%s)", text_of(member(con, "note")));
+			printf("  vol %s dB\n", text_of(member(con, "volume_db")));
+		}
 	}
+	sig = member(root, "signals") ? member(root, "signals")->child : NULL;
+	if (sig)
+		printf("signals:\n");
+	for (; sig; sig = sig->next)
+		printf("  %s  %s\n", text_of(member(sig, "time")), text_of(member(sig, "text")));
 }
 
 /* ---- transport ------------------------------------------------------- */
@@ -383,7 +409,17 @@ static void usage(FILE *f)
 		"\n"
 		"Commands:\n"
 		"  status                      channels, their feeds, booths and live mics\n"
-		"  mic BOOTH N on|off          turn console N of BOOTH on (taking over) or off\n"
+		"  events [since SEQ]          recent changes and signals\n"
+		"  mic BOOTH N on|off          turn console N of BOOTH on or off\n"
+		"  mute BOOTH N on|off         cough: silence the console's channel\n"
+		"  output BOOTH N A|B|C        the channel the console speaks into\n"
+		"  handover BOOTH FROM TO      pass the live mic to a colleague (20 ms crossfade)\n"
+		"  listen BOOTH N floor|auto|LANG  what the console hears (LANG: relay)\n"
+		"  volume BOOTH N DB           headphone volume, -60..0 dB\n"
+		"  tone BOOTH N BASS TREBLE    headphone tone, -12..12 dB each\n"
+		"  floor-language LANG [pin]   the language spoken on the floor\n"
+		"  slower BOOTH N              ask the speaker to slow down (anonymous)\n"
+		"  help BOOTH N                call the technician\n"
 		"  help                        the commands this engine knows\n"
 		"\n"
 		"  -C, --control PATH   engine's control socket (default as tolk's)\n"
@@ -467,8 +503,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tolkctl: %s\n", text_of(member(root, "error")));
 	else if (!strcmp(argv[optind], "status"))
 		print_status(root);
-	else if (!strcmp(argv[optind], "mic"))
-		print_mic(root);
+	else if (member(root, "booth") && member(root, "n") && member(root, "channel"))
+		print_console_reply(root);
 	else
 		print_generic(root);
 	jfree(root);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "thread_role.h"
 
@@ -28,22 +29,6 @@ void command_error(struct json_writer *reply, const char *fmt, ...)
 	jw_raw(reply, "}");
 }
 
-static void logf_change(struct command_context *ctx, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void logf_change(struct command_context *ctx, const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-
-	if (!ctx->log)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
-	ctx->log(ctx->log_user, line);
-}
-
 /* Splits in place on blanks. Returns the word count, or -E2BIG. */
 static int split_words(char *line, char *words[MAX_WORDS])
 {
@@ -58,15 +43,138 @@ static int split_words(char *line, char *words[MAX_WORDS])
 	return n;
 }
 
-static void write_feed(struct json_writer *w, const struct state *st, int lang)
+static void write_time(struct json_writer *w, int64_t ms)
 {
-	struct channel_feed feed;
+	time_t secs = (time_t)(ms / 1000);
+	struct tm tm;
+	char buf[32];
 
-	state_channel_feed(st, lang, &feed);
-	if (feed.booth >= 0)
-		jw_printf(w, "\"%s/%d\"", st->cfg->booths[feed.booth].id, feed.console);
+	gmtime_r(&secs, &tm);
+	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+	jw_printf(w, "\"%s.%03dZ\"", buf, (int)(ms % 1000));
+}
+
+static void write_event(struct json_writer *w, const struct event *e)
+{
+	jw_printf(w, "{\"seq\":%llu,\"time_ms\":%lld,\"time\":", (unsigned long long)e->seq,
+		  (long long)e->time_ms);
+	write_time(w, e->time_ms);
+	jw_key(w, "kind", 0);
+	jw_string(w, event_kind_name(e->kind));
+	if (e->kind != EVENT_CHANGE) {
+		jw_key(w, "booth", 0);
+		jw_string(w, e->booth);
+		if (e->console)
+			jw_printf(w, ",\"n\":%d", e->console);
+	}
+	jw_key(w, "text", 0);
+	jw_string(w, e->text);
+	jw_raw(w, "}");
+}
+
+static void record(struct command_context *ctx, enum event_kind kind, const char *booth, int console,
+		   const char *text)
+{
+	if (ctx->log)
+		ctx->log(ctx->log_user, text);
+	if (ctx->events)
+		event_log_add(ctx->events, ctx->now_ms, kind, booth, console, text);
+}
+
+/* ---- status ----------------------------------------------------------- */
+
+static const char *hears_name(const struct state *st, int hears)
+{
+	return hears == STATE_HEARS_FLOOR ? "floor" : st->cfg->languages[hears].code;
+}
+
+static void write_channel(struct command_context *ctx, struct json_writer *w, int lang)
+{
+	const struct state *st = ctx->state;
+	const struct config *cfg = st->cfg;
+	const struct channel_view *ch = &st->channels[lang];
+	const char *quality = relay_quality_name(ch->quality);
+
+	jw_printf(w, "{\"number\":%d", lang + 1);
+	jw_key(w, "code", 0);
+	jw_string(w, cfg->languages[lang].code);
+	jw_key(w, "name", 0);
+	jw_string(w, cfg->languages[lang].name);
+	jw_key(w, "feed", 0);
+	if (ch->booth >= 0)
+		jw_printf(w, "\"%s/%d\"", cfg->booths[ch->booth].id, ch->console);
 	else
-		jw_printf(w, "\"%s\"", idle_policy_name(feed.idle));
+		jw_string(w, idle_policy_name(cfg->languages[lang].idle));
+	jw_key(w, "idle", 0);
+	jw_string(w, idle_policy_name(cfg->languages[lang].idle));
+	jw_printf(w, ",\"muted\":%s", ch->booth >= 0 && ch->muted ? "true" : "false");
+	jw_key(w, "quality", 0);
+	if (quality)
+		jw_string(w, quality);
+	else
+		jw_raw(w, "null");
+	jw_key(w, "source", 0);
+	if (ch->booth >= 0)
+		jw_string(w, hears_name(st, ch->source));
+	else
+		jw_raw(w, "null");
+	if (ctx->router) {
+		float peak = router_take_peak(ctx->router, config_output_of_language(cfg, lang));
+		jw_key(w, "peak_dbfs", 0);
+		if (peak > 1e-6f)
+			jw_printf(w, "%.1f", 20.0 * log10(peak));
+		else
+			jw_raw(w, "null");
+	}
+	jw_raw(w, "}");
+}
+
+static void write_console(const struct state *st, struct json_writer *w, int b, int n)
+{
+	const struct config *cfg = st->cfg;
+	const struct console_state *c = state_console(st, b, n);
+	const struct console_view *v = &st->consoles[state_mic_index(st, b, n)];
+
+	jw_printf(w, "{\"n\":%d,\"mic\":%s,\"mute\":%s,\"output\":\"%c\"", n,
+		  state_mic_on(st, b, n) ? "true" : "false", c->mute ? "true" : "false", 'A' + c->output);
+	jw_key(w, "channel", 0);
+	jw_string(w, cfg->languages[cfg->booths[b].outputs[c->output]].code);
+	jw_key(w, "listen", 0);
+	jw_string(w, c->listen == LISTEN_FLOOR  ? "floor"
+		     : c->listen == LISTEN_AUTO ? "auto"
+						: cfg->languages[c->listen_lang].code);
+	jw_key(w, "hears", 0);
+	jw_string(w, hears_name(st, v->hears));
+	jw_key(w, "note", 0);
+	if (v->no_pivot)
+		jw_string(w, "no pivot");
+	else
+		jw_raw(w, "null");
+	jw_printf(w, ",\"volume_db\":%g,\"bass_db\":%g,\"treble_db\":%g}", c->volume_db, c->bass_db,
+		  c->treble_db);
+}
+
+static void write_signals(struct command_context *ctx, struct json_writer *w)
+{
+	const struct event *recent[COMMAND_SIGNALS_IN_STATUS];
+	uint64_t seq;
+	int n = 0;
+
+	/* The newest signals, written oldest first. */
+	if (ctx->events)
+		for (seq = event_log_last(ctx->events);
+		     seq >= event_log_first(ctx->events) && seq > 0 && n < COMMAND_SIGNALS_IN_STATUS; seq--) {
+			const struct event *e = event_log_get(ctx->events, seq);
+			if (e && e->kind != EVENT_CHANGE)
+				recent[n++] = e;
+		}
+	jw_raw(w, "[");
+	while (n-- > 0) {
+		write_event(w, recent[n]);
+		if (n)
+			jw_raw(w, ",");
+	}
+	jw_raw(w, "]");
 }
 
 static enum command_outcome cmd_status(struct command_context *ctx, int argc, char **argv,
@@ -86,27 +194,13 @@ static enum command_outcome cmd_status(struct command_context *ctx, int argc, ch
 	jw_string(w, cfg->meeting);
 	jw_key(w, "floor_language", 0);
 	jw_string(w, st->floor_language);
+	jw_printf(w, ",\"floor_language_pinned\":%s", st->floor_language_pinned ? "true" : "false");
 	jw_key(w, "channels", 0);
 	jw_raw(w, "[");
 	for (i = 0; i < cfg->n_languages; i++) {
-		jw_printf(w, "%s{\"number\":%d", i ? "," : "", i + 1);
-		jw_key(w, "code", 0);
-		jw_string(w, cfg->languages[i].code);
-		jw_key(w, "name", 0);
-		jw_string(w, cfg->languages[i].name);
-		jw_key(w, "feed", 0);
-		write_feed(w, st, i);
-		jw_key(w, "idle", 0);
-		jw_string(w, idle_policy_name(cfg->languages[i].idle));
-		if (ctx->router) {
-			float peak = router_take_peak(ctx->router, config_output_of_language(cfg, i));
-			jw_key(w, "peak_dbfs", 0);
-			if (peak > 1e-6f)
-				jw_printf(w, "%.1f", 20.0 * log10(peak));
-			else
-				jw_raw(w, "null");
-		}
-		jw_raw(w, "}");
+		if (i)
+			jw_raw(w, ",");
+		write_channel(ctx, w, i);
 	}
 	jw_raw(w, "]");
 	jw_key(w, "booths", 0);
@@ -116,93 +210,353 @@ static enum command_outcome cmd_status(struct command_context *ctx, int argc, ch
 		jw_printf(w, "%s{", i ? "," : "");
 		jw_key(w, "id", 1);
 		jw_string(w, b->id);
-		jw_key(w, "output", 0);
-		jw_string(w, cfg->languages[b->outputs[st->booths[i].output]].code);
+		jw_key(w, "booth_mode", 0);
+		jw_string(w, b->booth_mode == BOOTH_INTERLOCK ? "interlock" : "override");
 		jw_key(w, "consoles", 0);
 		jw_raw(w, "[");
-		for (n = 1; n <= b->consoles; n++)
-			jw_printf(w, "%s{\"n\":%d,\"mic\":%s}", n > 1 ? "," : "", n,
-				  state_mic_on(st, i, n) ? "true" : "false");
+		for (n = 1; n <= b->consoles; n++) {
+			if (n > 1)
+				jw_raw(w, ",");
+			write_console(st, w, i, n);
+		}
 		jw_raw(w, "]}");
 	}
-	jw_raw(w, "]}");
+	jw_raw(w, "]");
+	jw_key(w, "signals", 0);
+	write_signals(ctx, w);
+	jw_raw(w, "}");
 	return COMMAND_DONE;
 }
 
-/* Parses a console number for booth b: 1..consoles. */
-static int parse_console(const struct config *cfg, int b, const char *word)
+static enum command_outcome cmd_events(struct command_context *ctx, int argc, char **argv,
+				       struct json_writer *w)
+{
+	unsigned long long since = 0;
+	uint64_t seq;
+	char *end;
+	int any = 0;
+
+	if (argc == 3 && !strcmp(argv[1], "since")) {
+		errno = 0;
+		since = strtoull(argv[2], &end, 10);
+		if (!*argv[2] || *end || errno || argv[2][0] == '-') {
+			command_error(w, "events: 'since' needs a sequence number, not '%.32s'", argv[2]);
+			return COMMAND_ERROR;
+		}
+	} else if (argc != 1) {
+		command_error(w, "usage: events [since <seq>]");
+		return COMMAND_ERROR;
+	}
+	jw_raw(w, "{\"ok\":true,\"events\":[");
+	if (ctx->events)
+		for (seq = event_log_first(ctx->events); seq && seq <= event_log_last(ctx->events); seq++) {
+			const struct event *e = event_log_get(ctx->events, seq);
+			if (!e || e->seq <= since)
+				continue;
+			if (any++)
+				jw_raw(w, ",");
+			write_event(w, e);
+		}
+	jw_printf(w, "],\"last\":%llu}",
+		  (unsigned long long)(ctx->events ? event_log_last(ctx->events) : 0));
+	return COMMAND_DONE;
+}
+
+/* ---- arguments -------------------------------------------------------- */
+
+/* Booth and console words, as in "mic fr 2 on". On a bad word, writes the
+ * error reply and returns -EINVAL. */
+static int console_args(struct command_context *ctx, struct json_writer *w, const char *cmd,
+			const char *booth_word, const char *console_word, int *b, int *n)
+{
+	const struct config *cfg = ctx->state->cfg;
+	char *end;
+	long v;
+
+	*b = config_find_booth(cfg, booth_word);
+	if (*b < 0) {
+		command_error(w, "%s: unknown booth '%.32s'", cmd, booth_word);
+		return -EINVAL;
+	}
+	errno = 0;
+	v = strtol(console_word, &end, 10);
+	if (!*console_word || *end || errno || v < 1 || v > cfg->booths[*b].consoles) {
+		command_error(w, "%s: booth %s has consoles 1 to %d, not '%.32s'", cmd, cfg->booths[*b].id,
+			      cfg->booths[*b].consoles, console_word);
+		return -EINVAL;
+	}
+	*n = (int)v;
+	return 0;
+}
+
+static int on_off(struct json_writer *w, const char *cmd, const char *word)
+{
+	if (!strcmp(word, "on"))
+		return 1;
+	if (!strcmp(word, "off"))
+		return 0;
+	command_error(w, "%s: expected on or off, not '%.32s'", cmd, word);
+	return -EINVAL;
+}
+
+static int parse_db(struct json_writer *w, const char *cmd, const char *word, double *db)
 {
 	char *end;
-	long n;
-
 	errno = 0;
-	n = strtol(word, &end, 10);
-	if (!*word || *end || errno || n < 1 || n > cfg->booths[b].consoles)
+	*db = strtod(word, &end);
+	if (!*word || *end || errno || *db != *db || isinf(*db)) {
+		command_error(w, "%s: '%.32s' is not a number of dB", cmd, word);
 		return -EINVAL;
-	return (int)n;
+	}
+	return 0;
 }
+
+/* The common ending of a state mutation: refusal, or notes and a reply. */
+static enum command_outcome finish(struct command_context *ctx, struct json_writer *w,
+				   const char *cmd, int ret, const struct state_report *rep, int b, int n)
+{
+	const struct config *cfg = ctx->state->cfg;
+	int i;
+
+	if (ret < 0) {
+		command_error(w, "%s: %s", cmd, rep->reason[0] ? rep->reason : strerror(-ret));
+		return COMMAND_ERROR;
+	}
+	for (i = 0; i < rep->n_notes; i++)
+		record(ctx, EVENT_CHANGE, NULL, 0, rep->notes[i]);
+	jw_raw(w, "{\"ok\":true");
+	if (b >= 0) {
+		const struct console_state *c = state_console(ctx->state, b, n);
+		jw_key(w, "booth", 0);
+		jw_string(w, cfg->booths[b].id);
+		jw_printf(w, ",\"n\":%d,\"mic\":%s,\"mute\":%s,\"output\":\"%c\"", n,
+			  state_mic_on(ctx->state, b, n) ? "true" : "false", c->mute ? "true" : "false",
+			  'A' + c->output);
+		jw_key(w, "channel", 0);
+		jw_string(w, cfg->languages[cfg->booths[b].outputs[c->output]].code);
+	}
+	if (rep->taken_over)
+		jw_printf(w, ",\"taken_over\":%d", rep->taken_over);
+	if (rep->bumped_booth >= 0)
+		jw_printf(w, ",\"bumped\":\"%s/%d\"", cfg->booths[rep->bumped_booth].id, rep->bumped_console);
+	jw_key(w, "floor_language", 0);
+	jw_string(w, ctx->state->floor_language);
+	jw_printf(w, ",\"changed\":%s}", ret == 0 ? "true" : "false");
+	return ret == 0 ? COMMAND_ROUTING : COMMAND_DONE;
+}
+
+/* ---- console commands ------------------------------------------------- */
 
 static enum command_outcome cmd_mic(struct command_context *ctx, int argc, char **argv,
 				    struct json_writer *w)
 {
-	struct state *st = ctx->state;
-	const struct config *cfg = st->cfg;
-	int b, n, on, previous = 0, ret;
+	struct state_report rep;
+	int b, n, on;
 
 	if (argc != 4) {
 		command_error(w, "usage: mic <booth> <n> on|off");
 		return COMMAND_ERROR;
 	}
-	b = config_find_booth(cfg, argv[1]);
-	if (b < 0) {
-		command_error(w, "mic: unknown booth '%s'", argv[1]);
+	if (console_args(ctx, w, "mic", argv[1], argv[2], &b, &n) || (on = on_off(w, "mic", argv[3])) < 0)
 		return COMMAND_ERROR;
-	}
-	n = parse_console(cfg, b, argv[2]);
-	if (n < 0) {
-		command_error(w, "mic: booth %s has consoles 1 to %d, not '%s'", cfg->booths[b].id,
-			      cfg->booths[b].consoles, argv[2]);
-		return COMMAND_ERROR;
-	}
-	if (!strcmp(argv[3], "on"))
-		on = 1;
-	else if (!strcmp(argv[3], "off"))
-		on = 0;
-	else {
-		command_error(w, "mic: expected on or off, not '%s'", argv[3]);
-		return COMMAND_ERROR;
-	}
-	ret = state_set_mic(st, b, n, on, &previous);
-	if (ret < 0) {
-		command_error(w, "mic: %s", strerror(-ret));
-		return COMMAND_ERROR;
-	}
-	if (ret == 0) {
-		if (previous)
-			logf_change(ctx, "mic %s/%d on, taking over from %s/%d (now off)",
-				    cfg->booths[b].id, n, cfg->booths[b].id, previous);
-		else
-			logf_change(ctx, "mic %s/%d %s", cfg->booths[b].id, n, on ? "on" : "off");
-	}
-	jw_raw(w, "{\"ok\":true");
-	jw_key(w, "booth", 0);
-	jw_string(w, cfg->booths[b].id);
-	jw_printf(w, ",\"n\":%d,\"mic\":%s", n, on ? "true" : "false");
-	jw_key(w, "channel", 0);
-	jw_string(w, cfg->languages[cfg->booths[b].outputs[st->booths[b].output]].code);
-	if (previous)
-		jw_printf(w, ",\"taken_over\":%d", previous);
-	jw_printf(w, ",\"changed\":%s}", ret == 0 ? "true" : "false");
-	return ret == 0 ? COMMAND_ROUTING : COMMAND_DONE;
+	return finish(ctx, w, "mic", state_set_mic(ctx->state, b, n, on, &rep), &rep, b, n);
 }
 
+static enum command_outcome cmd_mute(struct command_context *ctx, int argc, char **argv,
+				     struct json_writer *w)
+{
+	struct state_report rep;
+	int b, n, on;
+
+	if (argc != 4) {
+		command_error(w, "usage: mute <booth> <n> on|off");
+		return COMMAND_ERROR;
+	}
+	if (console_args(ctx, w, "mute", argv[1], argv[2], &b, &n) || (on = on_off(w, "mute", argv[3])) < 0)
+		return COMMAND_ERROR;
+	return finish(ctx, w, "mute", state_set_mute(ctx->state, b, n, on, &rep), &rep, b, n);
+}
+
+static enum command_outcome cmd_output(struct command_context *ctx, int argc, char **argv,
+				       struct json_writer *w)
+{
+	struct state_report rep;
+	int b, n;
+
+	if (argc != 4) {
+		command_error(w, "usage: output <booth> <n> A|B|C");
+		return COMMAND_ERROR;
+	}
+	if (console_args(ctx, w, "output", argv[1], argv[2], &b, &n))
+		return COMMAND_ERROR;
+	if (strlen(argv[3]) != 1 || argv[3][0] < 'A' || argv[3][0] > 'C') {
+		command_error(w, "output: expected A, B or C, not '%.32s'", argv[3]);
+		return COMMAND_ERROR;
+	}
+	return finish(ctx, w, "output", state_set_output(ctx->state, b, n, argv[3][0] - 'A', &rep), &rep,
+		      b, n);
+}
+
+static enum command_outcome cmd_handover(struct command_context *ctx, int argc, char **argv,
+					 struct json_writer *w)
+{
+	struct state_report rep;
+	int b, from, to, b2;
+
+	if (argc != 4) {
+		command_error(w, "usage: handover <booth> <from> <to>");
+		return COMMAND_ERROR;
+	}
+	if (console_args(ctx, w, "handover", argv[1], argv[2], &b, &from) ||
+	    console_args(ctx, w, "handover", argv[1], argv[3], &b2, &to))
+		return COMMAND_ERROR;
+	return finish(ctx, w, "handover", state_handover(ctx->state, b, from, to, &rep), &rep, b, to);
+}
+
+static enum command_outcome cmd_listen(struct command_context *ctx, int argc, char **argv,
+				       struct json_writer *w)
+{
+	struct state_report rep;
+	enum listen_kind kind = LISTEN_RELAY;
+	int b, n, lang = -1;
+
+	if (argc != 4) {
+		command_error(w, "usage: listen <booth> <n> floor|auto|<language>");
+		return COMMAND_ERROR;
+	}
+	if (console_args(ctx, w, "listen", argv[1], argv[2], &b, &n))
+		return COMMAND_ERROR;
+	if (!strcmp(argv[3], "floor"))
+		kind = LISTEN_FLOOR;
+	else if (!strcmp(argv[3], "auto"))
+		kind = LISTEN_AUTO;
+	else if ((lang = config_find_language(ctx->state->cfg, argv[3])) < 0) {
+		command_error(w, "listen: expected floor, auto or a channel's language, not '%.32s'", argv[3]);
+		return COMMAND_ERROR;
+	}
+	return finish(ctx, w, "listen", state_set_listen(ctx->state, b, n, kind, lang, &rep), &rep, b, n);
+}
+
+static enum command_outcome cmd_volume(struct command_context *ctx, int argc, char **argv,
+				       struct json_writer *w)
+{
+	struct state_report rep;
+	double db;
+	int b, n;
+
+	if (argc != 4) {
+		command_error(w, "usage: volume <booth> <n> <dB, -60..0>");
+		return COMMAND_ERROR;
+	}
+	if (console_args(ctx, w, "volume", argv[1], argv[2], &b, &n) || parse_db(w, "volume", argv[3], &db))
+		return COMMAND_ERROR;
+	return finish(ctx, w, "volume", state_set_volume(ctx->state, b, n, db, &rep), &rep, b, n);
+}
+
+static enum command_outcome cmd_tone(struct command_context *ctx, int argc, char **argv,
+				     struct json_writer *w)
+{
+	struct state_report rep;
+	double bass, treble;
+	int b, n;
+
+	if (argc != 5) {
+		command_error(w, "usage: tone <booth> <n> <bass dB> <treble dB>");
+		return COMMAND_ERROR;
+	}
+	if (console_args(ctx, w, "tone", argv[1], argv[2], &b, &n) || parse_db(w, "tone", argv[3], &bass) ||
+	    parse_db(w, "tone", argv[4], &treble))
+		return COMMAND_ERROR;
+	return finish(ctx, w, "tone", state_set_tone(ctx->state, b, n, bass, treble, &rep), &rep, b, n);
+}
+
+static enum command_outcome cmd_floor_language(struct command_context *ctx, int argc, char **argv,
+					       struct json_writer *w)
+{
+	struct state_report rep;
+
+	if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "pin"))) {
+		command_error(w, "usage: floor-language <language> [pin]");
+		return COMMAND_ERROR;
+	}
+	return finish(ctx, w, "floor-language",
+		      state_set_floor_language(ctx->state, argv[1], argc == 3, &rep), &rep, -1, 0);
+}
+
+/* slower and help: signals from a console to the chair and technician. */
+static enum command_outcome signal_cmd(struct command_context *ctx, int argc, char **argv,
+				       struct json_writer *w, enum event_kind kind)
+{
+	const char *name = event_kind_name(kind);
+	const struct config *cfg = ctx->state->cfg;
+	char text[EVENT_TEXT_MAX];
+	const struct event *e = NULL;
+	int b, n;
+
+	if (argc != 3) {
+		command_error(w, "usage: %s <booth> <n>", name);
+		return COMMAND_ERROR;
+	}
+	if (console_args(ctx, w, name, argv[1], argv[2], &b, &n))
+		return COMMAND_ERROR;
+	/* "slower" names the booth only: the speaker need not know who asked. */
+	if (kind == EVENT_SLOWER)
+		snprintf(text, sizeof text, "slower: booth %s asks the speaker to slow down", cfg->booths[b].id);
+	else
+		snprintf(text, sizeof text, "help: %s/%d calls the technician", cfg->booths[b].id, n);
+	if (ctx->log)
+		ctx->log(ctx->log_user, text);
+	if (ctx->events)
+		e = event_log_add(ctx->events, ctx->now_ms, kind, cfg->booths[b].id,
+				  kind == EVENT_HELP ? n : 0, text);
+	jw_raw(w, "{\"ok\":true");
+	jw_key(w, "signal", 0);
+	jw_string(w, name);
+	jw_key(w, "booth", 0);
+	jw_string(w, cfg->booths[b].id);
+	if (e)
+		jw_printf(w, ",\"seq\":%llu", (unsigned long long)e->seq);
+	jw_raw(w, "}");
+	return COMMAND_DONE;
+}
+
+static enum command_outcome cmd_slower(struct command_context *ctx, int argc, char **argv,
+				       struct json_writer *w)
+{
+	return signal_cmd(ctx, argc, argv, w, EVENT_SLOWER);
+}
+
+static const char *const command_usage[] = {
+	"status",
+	"events [since <seq>]",
+	"mic <booth> <n> on|off",
+	"mute <booth> <n> on|off",
+	"output <booth> <n> A|B|C",
+	"handover <booth> <from> <to>",
+	"listen <booth> <n> floor|auto|<language>",
+	"volume <booth> <n> <dB, -60..0>",
+	"tone <booth> <n> <bass dB> <treble dB>",
+	"floor-language <language> [pin]",
+	"slower <booth> <n>",
+	"help <booth> <n>",
+	"help",
+};
+
+/* "help" alone lists the commands; "help <booth> <n>" is the signal. */
 static enum command_outcome cmd_help(struct command_context *ctx, int argc, char **argv,
 				     struct json_writer *w)
 {
-	(void)ctx;
-	(void)argc;
-	(void)argv;
-	jw_raw(w, "{\"ok\":true,\"commands\":[\"status\",\"mic <booth> <n> on|off\",\"help\"]}");
+	size_t i;
+
+	if (argc > 1)
+		return signal_cmd(ctx, argc, argv, w, EVENT_HELP);
+	jw_raw(w, "{\"ok\":true,\"commands\":[");
+	for (i = 0; i < sizeof command_usage / sizeof command_usage[0]; i++) {
+		if (i)
+			jw_raw(w, ",");
+		jw_string(w, command_usage[i]);
+	}
+	jw_raw(w, "]}");
 	return COMMAND_DONE;
 }
 
@@ -211,7 +565,16 @@ static const struct {
 	enum command_outcome (*run)(struct command_context *, int, char **, struct json_writer *);
 } commands[] = {
 	{ "status", cmd_status },
+	{ "events", cmd_events },
 	{ "mic", cmd_mic },
+	{ "mute", cmd_mute },
+	{ "output", cmd_output },
+	{ "handover", cmd_handover },
+	{ "listen", cmd_listen },
+	{ "volume", cmd_volume },
+	{ "tone", cmd_tone },
+	{ "floor-language", cmd_floor_language },
+	{ "slower", cmd_slower },
 	{ "help", cmd_help },
 };
 

@@ -5,13 +5,20 @@
 #ifndef TOLK_COMMAND_H
 #define TOLK_COMMAND_H
 
+#include <stdint.h>
+
+#include "event_log.h"
 #include "json_writer.h"
 #include "router.h"
 #include "state.h"
 
+#define COMMAND_SIGNALS_IN_STATUS 16
+
 struct command_context {
 	struct state *state;
-	struct router *router; /* for meters; may be NULL */
+	struct event_log *events; /* may be NULL: no events kept */
+	int64_t now_ms;           /* UTC time of this request, ms since the epoch */
+	struct router *router;    /* for meters; may be NULL */
 	/* Told of every change that was applied, in words, for the log. */
 	void (*log)(void *user, const char *line);
 	void *log_user;

@@ -92,6 +92,26 @@ static int copy_id(struct loader *ld, yaml_node_t *n, const char *what, char out
 	return 0;
 }
 
+/* A number in [min, max]. */
+static int parse_number(struct loader *ld, yaml_node_t *n, const char *what, double min, double max,
+			double *out)
+{
+	char *end;
+	double v;
+	int err = expect(ld, n, YAML_SCALAR_NODE, what);
+
+	if (err)
+		return err;
+	errno = 0;
+	v = strtod(scalar(n), &end);
+	if (!*scalar(n) || *end || errno || v != v)
+		return fail(ld, n, "%s '%s' is not a number", what, scalar(n));
+	if (v < min || v > max)
+		return fail(ld, n, "%s must be between %g and %g, not %s", what, min, max, scalar(n));
+	*out = v;
+	return 0;
+}
+
 /* Walks a mapping, refusing duplicate keys and keys not in `allowed`
  * (a NULL-terminated list). Calls back once per pair. */
 typedef int (*pair_fn)(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v,
@@ -216,8 +236,19 @@ static int language_pair(struct loader *ld, const char *key, yaml_node_t *k, yam
 			return fail(ld, v, "language code 'floor' is reserved for out_floor");
 		return 0;
 	}
+	if (!strcmp(key, "duck_db"))
+		return parse_number(ld, v, "duck_db", TOLK_GAIN_DB_MIN, 0.0, &lang->duck_db);
 	if ((err = expect(ld, v, YAML_SCALAR_NODE, key)))
 		return err;
+	if (!strcmp(key, "channel_mode")) {
+		if (!strcmp(scalar(v), "interlock"))
+			lang->channel_mode = CHANNEL_INTERLOCK;
+		else if (!strcmp(scalar(v), "override"))
+			lang->channel_mode = CHANNEL_OVERRIDE;
+		else
+			return fail(ld, v, "channel_mode '%s' must be interlock or override", scalar(v));
+		return 0;
+	}
 	if (!strcmp(key, "name")) {
 		if (!*scalar(v))
 			return fail(ld, v, "language name is empty");
@@ -240,7 +271,7 @@ static int language_pair(struct loader *ld, const char *key, yaml_node_t *k, yam
 
 static int load_languages(struct loader *ld, yaml_node_t *n)
 {
-	static const char *const keys[] = { "code", "name", "idle", NULL };
+	static const char *const keys[] = { "code", "name", "idle", "duck_db", "channel_mode", NULL };
 	struct config *cfg = ld->cfg;
 	int i, j, err;
 
@@ -256,6 +287,7 @@ static int load_languages(struct loader *ld, yaml_node_t *n)
 		struct cfg_language *lang = &cfg->languages[i];
 
 		cfg->n_languages = i + 1;
+		lang->duck_db = TOLK_DUCK_DB;
 		if ((err = each_pair(ld, item, "language", keys, language_pair, lang)))
 			return err;
 		if (!*lang->code)
@@ -283,6 +315,17 @@ static int booth_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_n
 		return copy_id(ld, v, "booth id", b->id);
 	if (!strcmp(key, "understands"))
 		return load_id_list(ld, v, "understands", 0, &b->understands, &b->n_understands);
+	if (!strcmp(key, "booth_mode")) {
+		if ((err = expect(ld, v, YAML_SCALAR_NODE, "booth_mode")))
+			return err;
+		if (!strcmp(scalar(v), "override"))
+			b->booth_mode = BOOTH_OVERRIDE;
+		else if (!strcmp(scalar(v), "interlock"))
+			b->booth_mode = BOOTH_INTERLOCK;
+		else
+			return fail(ld, v, "booth_mode '%s' must be override or interlock", scalar(v));
+		return 0;
+	}
 	if (!strcmp(key, "consoles")) {
 		char *end;
 		long c;
@@ -324,7 +367,8 @@ static int booth_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_n
 
 static int load_booths(struct loader *ld, yaml_node_t *n)
 {
-	static const char *const keys[] = { "id", "outputs", "understands", "consoles", NULL };
+	static const char *const keys[] = { "id", "outputs", "understands", "consoles", "booth_mode",
+					    NULL };
 	struct config *cfg = ld->cfg;
 	int i, j, err;
 
@@ -411,12 +455,31 @@ static int load_connect(struct loader *ld, yaml_node_t *n)
 	return 0;
 }
 
+/* ---- phones --------------------------------------------------------- */
+
+static int phones_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v,
+		       void *user)
+{
+	struct config *cfg = ld->cfg;
+	(void)k;
+	(void)user;
+	(void)key; /* sidetone_db, the only key so far */
+	if (v->type == YAML_SCALAR_NODE && !strcmp(scalar(v), "off")) {
+		cfg->sidetone = 0;
+		return 0;
+	}
+	cfg->sidetone = 1;
+	return parse_number(ld, v, "sidetone_db", TOLK_GAIN_DB_MIN, 0.0, &cfg->sidetone_db);
+}
+
 /* ---- top level ------------------------------------------------------ */
 
 static int load_root(struct loader *ld, yaml_node_t *root)
 {
-	static const char *const keys[] = { "meeting", "floor", "languages", "booths", "connect", NULL };
+	static const char *const keys[] = { "meeting", "floor", "languages", "booths", "connect",
+					    "phones", NULL };
 	static const char *const floor_keys[] = { "inputs", "language", NULL };
+	static const char *const phones_keys[] = { "sidetone_db", NULL };
 	struct config *cfg = ld->cfg;
 	yaml_node_pair_t *p;
 	yaml_node_t *n;
@@ -437,7 +500,7 @@ static int load_root(struct loader *ld, yaml_node_t *root)
 			;
 		if (!*a)
 			return fail(ld, k, "unknown key '%s' (expected one of: meeting, floor, languages, "
-				    "booths, connect)", scalar(k));
+				    "booths, connect, phones)", scalar(k));
 		for (q = root->data.mapping.pairs.start; q < p; q++)
 			if (!strcmp(scalar(node(ld, q->key)), scalar(k)))
 				return fail(ld, k, "duplicate key '%s'", scalar(k));
@@ -476,6 +539,9 @@ static int load_root(struct loader *ld, yaml_node_t *root)
 	if ((n = find_key(ld, root, "booths")) && (err = load_booths(ld, n)))
 		return err;
 	if ((n = find_key(ld, root, "connect")) && (err = load_connect(ld, n)))
+		return err;
+	if ((n = find_key(ld, root, "phones")) &&
+	    (err = each_pair(ld, n, "phones", phones_keys, phones_pair, NULL)))
 		return err;
 	return 0;
 }

@@ -21,11 +21,19 @@ enum idle_policy {
 };
 
 #define TOLK_DUCK_DB (-18.0)
+#define TOLK_GAIN_DB_MIN (-60.0) /* duck_db, sidetone_db and console volume */
+
+/* Inside a booth: does a new mic take over, or wait for the colleague? */
+enum booth_mode { BOOTH_OVERRIDE = 0, BOOTH_INTERLOCK };
+/* Between booths on one channel: is it engaged, or taken over? */
+enum channel_mode { CHANNEL_INTERLOCK = 0, CHANNEL_OVERRIDE };
 
 struct cfg_language {
 	char code[TOLK_ID_MAX];
 	char name[TOLK_NAME_MAX];
 	enum idle_policy idle;
+	double duck_db; /* level of the floor when idle is duck */
+	enum channel_mode channel_mode;
 };
 
 struct cfg_booth {
@@ -36,6 +44,7 @@ struct cfg_booth {
 	int n_understands;
 	int consoles;
 	int first_mic; /* index of console 1 among all mics, booth-major */
+	enum booth_mode booth_mode;
 };
 
 struct cfg_connect {
@@ -56,6 +65,8 @@ struct config {
 	struct cfg_connect *connects;
 	int n_connects;
 	int n_mics; /* consoles over all booths */
+	int sidetone;       /* phones.sidetone_db set: the live mic in its own phones */
+	double sidetone_db;
 };
 
 /* Load and validate. On failure returns a negative errno, leaves *cfg

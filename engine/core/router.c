@@ -27,8 +27,11 @@ int router_init(struct router *r, const struct config *cfg, uint32_t sample_rate
 	memset(r, 0, sizeof *r);
 	r->n_floor = cfg->n_floor_inputs;
 	r->n_mics = cfg->n_mics;
-	r->n_sources = 1 + cfg->n_mics;
+	r->n_languages = cfg->n_languages;
+	r->n_sources = 1 + cfg->n_mics + cfg->n_languages;
 	r->n_outputs = config_output_count(cfg);
+	r->first_phones = config_output_of_phones(cfg, 0);
+	r->rate = (float)sample_rate;
 	r->ramp_frames = (uint32_t)lround(ROUTER_RAMP_MS * sample_rate / 1000.0);
 	if (r->ramp_frames < 1)
 		r->ramp_frames = 1;
@@ -39,9 +42,17 @@ int router_init(struct router *r, const struct config *cfg, uint32_t sample_rate
 	r->floor_bus = alloc_touched(ROUTER_CHUNK_MAX * sizeof *r->floor_bus);
 	r->src = alloc_touched((size_t)r->n_sources * sizeof *r->src);
 	r->peak = alloc_touched((size_t)r->n_outputs * sizeof *r->peak);
-	if (!r->from || !r->to || !r->floor_bus || !r->src || !r->peak) {
+	r->tone = alloc_touched((size_t)r->n_mics * sizeof *r->tone);
+	r->tone_targets = alloc_touched(2 * (size_t)r->n_mics * sizeof *r->tone_targets);
+	if (!r->from || !r->to || !r->floor_bus || !r->src || !r->peak || !r->tone ||
+	    !r->tone_targets) {
 		router_free(r);
 		return -ENOMEM;
+	}
+	r->tone_target = r->tone_targets;
+	for (i = 0; i < r->n_mics; i++) {
+		r->tone[i].bass.b0 = 1.0f; /* flat */
+		r->tone[i].treble.b0 = 1.0f;
 	}
 	for (i = 0; i < r->n_outputs; i++)
 		atomic_init(&r->peak[i], 0);
@@ -58,6 +69,8 @@ void router_free(struct router *r)
 	free(r->floor_bus);
 	free(r->src);
 	free((void *)r->peak);
+	free(r->tone);
+	free(r->tone_targets);
 	memset(r, 0, sizeof *r);
 }
 
@@ -80,18 +93,117 @@ static void retarget(struct router *r, const struct snapshot *s)
 {
 	size_t terms = (size_t)r->n_outputs * (size_t)r->n_sources, i;
 	float t = r->ramp_pos >= r->ramp_frames ? 1.0f : (float)r->ramp_pos / (float)r->ramp_frames;
+	uint32_t frames = (uint32_t)lroundf(s->ramp_ms * r->rate / 1000.0f);
+	int k;
 
 	for (i = 0; i < terms; i++) {
 		float now = r->from[i] + (r->to[i] - r->from[i]) * t;
 		r->from[i] = isfinite(now) ? now : 0.0f;
 		r->to[i] = s->gain[i];
 	}
+	for (k = 0; k < r->n_mics; k++) {
+		r->tone_targets[k] = s->bass_db[k];
+		r->tone_targets[r->n_mics + k] = s->treble_db[k];
+	}
+	r->ramp_frames = frames < 1 ? 1 : frames;
 	r->ramp_pos = 0;
 	r->applied_generation = s->generation;
 }
 
-static void mix_chunk(struct router *r, const float *const *in, float *const *out,
-		      uint32_t offset, uint32_t n)
+/* RBJ shelving filters (shelf slope 1). */
+static void design_shelf(struct biquad *q, int high, float db, float f0, float rate)
+{
+	double A = pow(10.0, db / 40.0), w0 = 2.0 * M_PI * f0 / rate;
+	double c = cos(w0), alpha = sin(w0) / 2.0 * sqrt(2.0), sa = 2.0 * sqrt(A) * alpha;
+	double b0, b1, b2, a0, a1, a2;
+
+	if (!high) {
+		b0 = A * ((A + 1) - (A - 1) * c + sa);
+		b1 = 2 * A * ((A - 1) - (A + 1) * c);
+		b2 = A * ((A + 1) - (A - 1) * c - sa);
+		a0 = (A + 1) + (A - 1) * c + sa;
+		a1 = -2 * ((A - 1) + (A + 1) * c);
+		a2 = (A + 1) + (A - 1) * c - sa;
+	} else {
+		b0 = A * ((A + 1) + (A - 1) * c + sa);
+		b1 = -2 * A * ((A - 1) + (A + 1) * c);
+		b2 = A * ((A + 1) + (A - 1) * c - sa);
+		a0 = (A + 1) - (A - 1) * c + sa;
+		a1 = 2 * ((A - 1) - (A + 1) * c);
+		a2 = (A + 1) - (A - 1) * c - sa;
+	}
+	q->b0 = (float)(b0 / a0);
+	q->b1 = (float)(b1 / a0);
+	q->b2 = (float)(b2 / a0);
+	q->a1 = (float)(a1 / a0);
+	q->a2 = (float)(a2 / a0);
+}
+
+static void run_biquad(struct biquad *q, float *y, uint32_t n)
+{
+	float b0 = q->b0, b1 = q->b1, b2 = q->b2, a1 = q->a1, a2 = q->a2, z1 = q->z1, z2 = q->z2;
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		float x = y[i], out = b0 * x + z1;
+		z1 = b1 * x - a1 * out + z2;
+		z2 = b2 * x - a2 * out;
+		y[i] = out;
+	}
+	/* Denormal guard for hosts that do not flush them, and reset on NaN. */
+	if (!isfinite(z1) || !isfinite(z2)) {
+		z1 = 0.0f;
+		z2 = 0.0f;
+	}
+	if (fabsf(z1) < 1e-20f)
+		z1 = 0.0f;
+	if (fabsf(z2) < 1e-20f)
+		z2 = 0.0f;
+	q->z1 = z1;
+	q->z2 = z2;
+}
+
+static float glide(float now, float target, float max_step)
+{
+	if (target > now + max_step)
+		return now + max_step;
+	if (target < now - max_step)
+		return now - max_step;
+	return target;
+}
+
+/* Bass and treble shelves, gliding to their targets in small blocks so
+ * that a tone change never steps. Flat and settled costs nothing. */
+static void run_tone(struct router *r, int phone, float *y, uint32_t n)
+{
+	struct tone_state *t = &r->tone[phone];
+	const float bass_target = r->tone_target[phone];
+	const float treble_target = r->tone_target[r->n_mics + phone];
+	const float step = ROUTER_TONE_DB_PER_MS * ROUTER_TONE_BLOCK * 1000.0f / r->rate;
+	uint32_t done = 0;
+
+	if (t->bass_db == 0.0f && t->treble_db == 0.0f && bass_target == 0.0f && treble_target == 0.0f) {
+		t->bass.z1 = t->bass.z2 = t->treble.z1 = t->treble.z2 = 0.0f;
+		return;
+	}
+	while (done < n) {
+		uint32_t len = n - done < ROUTER_TONE_BLOCK ? n - done : ROUTER_TONE_BLOCK;
+		float bass = glide(t->bass_db, bass_target, step);
+		float treble = glide(t->treble_db, treble_target, step);
+
+		if (bass != t->bass_db)
+			design_shelf(&t->bass, 0, bass, (float)ROUTER_BASS_HZ, r->rate);
+		if (treble != t->treble_db)
+			design_shelf(&t->treble, 1, treble, (float)ROUTER_TREBLE_HZ, r->rate);
+		t->bass_db = bass;
+		t->treble_db = treble;
+		run_biquad(&t->bass, y + done, len);
+		run_biquad(&t->treble, y + done, len);
+		done += len;
+	}
+}
+
+static void mix_chunk(struct router *r, float *const *out, uint32_t offset, uint32_t n)
 {
 	const int n_sources = r->n_sources;
 	const uint32_t ramp_frames = r->ramp_frames;
@@ -99,20 +211,8 @@ static void mix_chunk(struct router *r, const float *const *in, float *const *ou
 	/* Frames of this chunk still inside the ramp. */
 	const uint32_t ramping = pos >= ramp_frames ? 0 : (ramp_frames - pos < n ? ramp_frames - pos : n);
 	const float inv_ramp = 1.0f / (float)ramp_frames;
-	float *bus = r->floor_bus;
 	uint32_t i;
 	int o, k;
-
-	/* The floor bus: sum of the floor inputs. */
-	memcpy(bus, in[0] + offset, n * sizeof *bus);
-	for (k = 1; k < r->n_floor; k++) {
-		const float *x = in[k] + offset;
-		for (i = 0; i < n; i++)
-			bus[i] += x[i];
-	}
-	r->src[SNAPSHOT_SRC_FLOOR] = bus;
-	for (k = 0; k < r->n_mics; k++)
-		r->src[snapshot_src_mic(k)] = in[r->n_floor + k] + offset;
 
 	for (o = 0; o < r->n_outputs; o++) {
 		float *y = out[o] + offset;
@@ -136,16 +236,26 @@ static void mix_chunk(struct router *r, const float *const *in, float *const *ou
 				for (i = ramping; i < n; i++)
 					y[i] += x[i] * g1;
 		}
+		if (o >= r->first_phones) {
+			run_tone(r, o - r->first_phones, y, n);
+			for (i = 0; i < n; i++)
+				y[i] = y[i] > ROUTER_PHONES_CEILING ? ROUTER_PHONES_CEILING
+				     : y[i] < -ROUTER_PHONES_CEILING ? -ROUTER_PHONES_CEILING : y[i];
+		}
 		for (i = 0; i < n; i++) {
 			float a = fabsf(y[i]);
 			sum += y[i];
 			peak = a > peak ? a : peak;
 		}
 		/* A NaN or Inf from a broken source must not reach a delegate's ear
-		 * (nor poison the gains): silence the block and count it. */
+		 * (nor poison the filters): silence the block and count it. */
 		if (!isfinite(sum)) {
 			memset(y, 0, n * sizeof *y);
 			peak = 0.0f;
+			if (o >= r->first_phones) {
+				struct tone_state *t = &r->tone[o - r->first_phones];
+				t->bass.z1 = t->bass.z2 = t->treble.z1 = t->treble.z2 = 0.0f;
+			}
 			atomic_fetch_add_explicit(&r->nonfinite, 1, memory_order_relaxed);
 		}
 		if (peak > bits_to_float(atomic_load_explicit(&r->peak[o], memory_order_relaxed)))
@@ -157,14 +267,30 @@ static void mix_chunk(struct router *r, const float *const *in, float *const *ou
 void router_process(struct router *r, const struct snapshot *s, const float *const *in,
 		    float *const *out, uint32_t frames)
 {
-	uint32_t done = 0;
+	uint32_t done = 0, i;
+	int k;
 
 	ASSERT_THREAD(THREAD_RT);
 	if (s && s->generation != r->applied_generation)
 		retarget(r, s);
 	while (done < frames) {
 		uint32_t n = frames - done < ROUTER_CHUNK_MAX ? frames - done : ROUTER_CHUNK_MAX;
-		mix_chunk(r, in, out, done, n);
+		float *bus = r->floor_bus;
+
+		/* Sources for this chunk: the floor bus (the sum of the floor
+		 * inputs), the mics, and the channels as they are mixed. */
+		memcpy(bus, in[0] + done, n * sizeof *bus);
+		for (k = 1; k < r->n_floor; k++) {
+			const float *x = in[k] + done;
+			for (i = 0; i < n; i++)
+				bus[i] += x[i];
+		}
+		r->src[SNAPSHOT_SRC_FLOOR] = bus;
+		for (k = 0; k < r->n_mics; k++)
+			r->src[1 + k] = in[r->n_floor + k] + done;
+		for (k = 0; k < r->n_languages; k++)
+			r->src[1 + r->n_mics + k] = out[1 + k] + done;
+		mix_chunk(r, out, done, n);
 		done += n;
 	}
 }

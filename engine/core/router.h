@@ -1,9 +1,13 @@
 /* The mixer the realtime thread runs: floor inputs summed into the floor
  * bus, then every output mixed from the sources with the gains of the
- * current snapshot. A snapshot change never jumps: each gain moves in a
- * straight line from where it is to where the new snapshot wants it,
- * over the ramp time, so a switch never clicks. Buffers in, buffers out;
- * it knows nothing of JACK. */
+ * current snapshot: out_floor and the channels first, then the headphone
+ * feeds, which may take a channel (relay) mixed moments before in the same
+ * period. A snapshot change never jumps: each gain moves in a straight line
+ * from where it is to where the new snapshot wants it, over the snapshot's
+ * ramp time, so a switch never clicks. Headphone feeds then pass a bass and
+ * a treble shelf that glide to their settings, and a hard clip at
+ * ROUTER_PHONES_CEILING until the hearing limiter exists. Buffers in,
+ * buffers out; it knows nothing of JACK. */
 #ifndef TOLK_ROUTER_H
 #define TOLK_ROUTER_H
 
@@ -15,19 +19,40 @@
 
 #define ROUTER_RAMP_MS 5.0
 #define ROUTER_CHUNK_MAX 8192 /* longer periods are processed in chunks */
+#define ROUTER_PHONES_CEILING 0.891250938f /* -1 dBFS */
+#define ROUTER_BASS_HZ 250.0
+#define ROUTER_TREBLE_HZ 4000.0
+#define ROUTER_TONE_BLOCK 8       /* frames between tone coefficient updates */
+#define ROUTER_TONE_DB_PER_MS 1.2  /* glide speed: the full 24 dB in 20 ms */
+
+struct biquad {
+	float b0, b1, b2, a1, a2; /* normalised, a0 = 1 */
+	float z1, z2;             /* transposed direct form II */
+};
+
+struct tone_state {
+	float bass_db, treble_db; /* where the glide is */
+	struct biquad bass, treble;
+};
 
 struct router {
 	int n_floor;    /* floor inputs */
 	int n_mics;
-	int n_sources;  /* floor bus + mics */
+	int n_languages;
+	int n_sources;  /* floor bus + mics + channels */
 	int n_outputs;
-	uint32_t ramp_frames;
+	int first_phones;             /* output index of the first headphone feed */
+	float rate;
+	uint32_t ramp_frames;         /* of the current ramp */
 	uint32_t ramp_pos;            /* frames into the current ramp */
 	uint64_t applied_generation;  /* generation of the snapshot ramped to */
 	float *from;                  /* [n_outputs][n_sources] gains at ramp start */
 	float *to;                    /* [n_outputs][n_sources] gains at ramp end */
 	float *floor_bus;             /* [ROUTER_CHUNK_MAX] */
 	const float **src;            /* [n_sources] per-chunk source pointers */
+	struct tone_state *tone;      /* [n_mics] */
+	const float *tone_target;     /* [2][n_mics]: bass then treble, from the snapshot */
+	float *tone_targets;          /* storage for tone_target */
 	/* Peak since the control thread last read it, as float bits. */
 	_Atomic uint32_t *peak;       /* [n_outputs] */
 	_Atomic uint32_t nonfinite;   /* blocks silenced for NaN/Inf */

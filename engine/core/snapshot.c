@@ -7,47 +7,77 @@
 
 #include "thread_role.h"
 
+static float db_to_gain(double db)
+{
+	return (float)pow(10.0, db / 20.0);
+}
+
+/* malloc + memset rather than calloc: the realtime thread reads all of
+ * it, and must not be the first to touch a page. */
+static void *alloc_zeroed(size_t bytes)
+{
+	void *p = malloc(bytes ? bytes : 1);
+	if (p)
+		memset(p, 0, bytes ? bytes : 1);
+	return p;
+}
+
 struct snapshot *snapshot_build(const struct state *st)
 {
 	const struct config *cfg = st->cfg;
 	struct snapshot *s;
-	int lang, mic;
-	float duck = (float)pow(10.0, TOLK_DUCK_DB / 20.0);
+	int lang, b, n;
 
 	ASSERT_THREAD(THREAD_CONTROL);
 	s = calloc(1, sizeof *s);
 	if (!s)
 		return NULL;
 	s->generation = st->generation;
+	s->ramp_ms = (float)st->ramp_ms;
 	s->n_outputs = config_output_count(cfg);
-	s->n_sources = 1 + cfg->n_mics;
-	/* malloc + memset rather than calloc: the realtime thread reads every
-	 * gain, and must not be the first to touch a page. */
-	s->gain = malloc((size_t)s->n_outputs * (size_t)s->n_sources * sizeof *s->gain);
-	if (!s->gain) {
-		free(s);
+	s->n_sources = 1 + cfg->n_mics + cfg->n_languages;
+	s->n_phones = cfg->n_mics;
+	s->gain = alloc_zeroed((size_t)s->n_outputs * (size_t)s->n_sources * sizeof *s->gain);
+	s->bass_db = alloc_zeroed((size_t)s->n_phones * sizeof *s->bass_db);
+	s->treble_db = alloc_zeroed((size_t)s->n_phones * sizeof *s->treble_db);
+	if (!s->gain || !s->bass_db || !s->treble_db) {
+		snapshot_free(s);
 		return NULL;
 	}
-	memset(s->gain, 0, (size_t)s->n_outputs * (size_t)s->n_sources * sizeof *s->gain);
 #define GAIN(out, src) s->gain[(size_t)(out) * (size_t)s->n_sources + (size_t)(src)]
 	GAIN(0, SNAPSHOT_SRC_FLOOR) = 1.0f;
 	for (lang = 0; lang < cfg->n_languages; lang++) {
+		const struct channel_view *ch = &st->channels[lang];
 		int out = config_output_of_language(cfg, lang);
-		struct channel_feed feed;
 
-		state_channel_feed(st, lang, &feed);
-		if (feed.booth >= 0) {
-			mic = cfg->booths[feed.booth].first_mic + feed.console - 1;
-			GAIN(out, snapshot_src_mic(mic)) = 1.0f;
-		} else if (feed.idle == IDLE_FLOOR) {
+		if (ch->booth >= 0) {
+			/* A cough silences the channel: it does not fall back to the floor. */
+			if (!ch->muted)
+				GAIN(out, snapshot_src_mic(cfg->booths[ch->booth].first_mic + ch->console - 1)) = 1.0f;
+		} else if (cfg->languages[lang].idle == IDLE_FLOOR) {
 			GAIN(out, SNAPSHOT_SRC_FLOOR) = 1.0f;
-		} else if (feed.idle == IDLE_DUCK) {
-			GAIN(out, SNAPSHOT_SRC_FLOOR) = duck;
+		} else if (cfg->languages[lang].idle == IDLE_DUCK) {
+			GAIN(out, SNAPSHOT_SRC_FLOOR) = db_to_gain(cfg->languages[lang].duck_db);
 		}
 	}
-	/* Headphones hear the floor; relay and sidetone come with the console rules. */
-	for (mic = 0; mic < cfg->n_mics; mic++)
-		GAIN(config_output_of_phones(cfg, mic), SNAPSHOT_SRC_FLOOR) = 1.0f;
+	for (b = 0; b < cfg->n_booths; b++)
+		for (n = 1; n <= cfg->booths[b].consoles; n++) {
+			const struct console_state *c = &st->booths[b].consoles[n - 1];
+			int mic = cfg->booths[b].first_mic + n - 1;
+			int out = config_output_of_phones(cfg, mic);
+			int hears = st->consoles[mic].hears;
+			float volume = db_to_gain(c->volume_db);
+
+			if (hears == STATE_HEARS_FLOOR)
+				GAIN(out, SNAPSHOT_SRC_FLOOR) = volume;
+			else
+				GAIN(out, snapshot_src_channel(cfg, hears)) = volume;
+			/* Sidetone: the interpreter's own voice, in the same period. */
+			if (cfg->sidetone && st->booths[b].live == n && !c->mute)
+				GAIN(out, snapshot_src_mic(mic)) = volume * db_to_gain(cfg->sidetone_db);
+			s->bass_db[mic] = (float)c->bass_db;
+			s->treble_db[mic] = (float)c->treble_db;
+		}
 #undef GAIN
 	return s;
 }
@@ -57,6 +87,8 @@ void snapshot_free(struct snapshot *s)
 	if (!s)
 		return;
 	free(s->gain);
+	free(s->bass_db);
+	free(s->treble_db);
 	free(s);
 }
 

@@ -2,7 +2,11 @@
  *
  * A snapshot is a dense gain matrix: for every output, the gain of every
  * source. Sources are the floor bus (index SNAPSHOT_SRC_FLOOR, the sum of
- * the floor inputs) and then each mic. The control thread builds a new one
+ * the floor inputs), then each mic, then each language channel as mixed in
+ * the same period (relay for the headphones: no added delay). Channels
+ * never take a channel source, so mixing outputs in index order is enough.
+ * Each headphone feed also has tone targets, and the snapshot says how long
+ * the ramp to it takes. The control thread builds a new one
  * from the state, publishes it with one atomic pointer swap, and retires
  * the old one; the realtime thread picks up whatever is current at the
  * start of each cycle. A retired snapshot is freed only when the realtime
@@ -23,7 +27,11 @@ struct snapshot {
 	uint64_t generation; /* never reused, unlike addresses */
 	int n_outputs;
 	int n_sources;
-	float *gain; /* [n_outputs][n_sources] */
+	int n_phones;
+	float ramp_ms;       /* how long the gains take to get here */
+	float *gain;         /* [n_outputs][n_sources] */
+	float *bass_db;      /* [n_phones] */
+	float *treble_db;    /* [n_phones] */
 };
 
 static inline float snapshot_gain(const struct snapshot *s, int out, int src)
@@ -34,6 +42,11 @@ static inline float snapshot_gain(const struct snapshot *s, int out, int src)
 static inline int snapshot_src_mic(int mic)
 {
 	return 1 + mic;
+}
+
+static inline int snapshot_src_channel(const struct config *cfg, int lang)
+{
+	return 1 + cfg->n_mics + lang;
 }
 
 /* Build the routing the state calls for. Control thread. NULL on ENOMEM. */

@@ -49,6 +49,12 @@ wait_for() { # wait_for SECONDS COMMAND...: until the command succeeds
 
 ctl() { $B/tolkctl --control "$SOCK" "$@"; }
 
+# booth_mics BOOTH: the booth's '"n":N,"mic":BOOL' pairs from status
+booth_mics() {
+	ctl --json status | sed 's/.*"booths":\[//; s/,"signals":.*//' | sed 's/},{"id"/}\n{"id"/g' |
+		grep "^{\?\"id\":\"$1\"" | grep -o '"n":[0-9]*,"mic":[a-z]*' | tr '\n' ' ' | sed 's/ $//'
+}
+
 # probe PORT...: prints "FREQ" per port (or "silence") on one line
 probe() {
 	$B/test/probe -s "$SERVER" -n "probe$$" -f "$FREQS" "$@" | awk '{printf "%s%s", sep, $2; sep=" "} END {print ""}'
@@ -86,7 +92,7 @@ bad_config() { # bad_config NAME FILE-CONTENT EXPECTED-MESSAGE
 bad_config "malformed YAML" $'meeting: m\nfloor: [unclosed\n' \
 	"3:1: malformed YAML: did not find expected ',' or ']' while parsing a flow sequence"
 bad_config "unknown key" $'meeting: m\nfloor: { inputs: [main] }\nlanguages: [{ code: en }]\nrooms: 2\n' \
-	"4:1: unknown key 'rooms' (expected one of: meeting, floor, languages, booths, connect)"
+	"4:1: unknown key 'rooms' (expected one of: meeting, floor, languages, booths, connect, phones)"
 bad_config "duplicate code" $'meeting: m\nfloor: { inputs: [main] }\nlanguages:\n  - { code: en }\n  - { code: en }\n' \
 	"5:13: duplicate language code 'en'"
 bad_config "duplicate booth id" $'meeting: m\nfloor: { inputs: [main] }\nlanguages: [{ code: en }]\nbooths:\n  - { id: en, outputs: [en] }\n  - { id: en, outputs: [en] }\n' \
@@ -147,7 +153,7 @@ check "status before: feeds" '"feed":"floor" "feed":"floor" "feed":"silence" "fe
 
 # A mic on: its channel carries it, nothing else changes.
 out=$(ctl mic fr 1 on); rc=$?
-check "mic fr 1 on: accepted" "0:fr/1 mic ON (channel fr)" "$rc:$out"
+check "mic fr 1 on: accepted" "0:fr/1: mic ON, output A (fr)" "$rc:$out"
 check "mic fr 1 on: out_fr carries fr/1" "600" "$(probe tolk:out_fr)"
 check "mic fr 1 on: out_fr is the mic alone" "clean" "$(purity tolk:out_fr)"
 check "mic fr 1 on: others unchanged" "440 440 silence 440" \
@@ -157,10 +163,9 @@ check "mic fr 1 on: status feed" '"fr/1"' \
 
 # Takeover inside the booth.
 out=$(ctl --json mic fr 2 on); rc=$?
-check "takeover: reply" '0:{"ok":true,"booth":"fr","n":2,"mic":true,"channel":"fr","taken_over":1,"changed":true}' "$rc:$out"
+check "takeover: reply" '0:{"ok":true,"booth":"fr","n":2,"mic":true,"mute":false,"output":"A","channel":"fr","taken_over":1,"floor_language":"en","changed":true}' "$rc:$out"
 check "takeover: out_fr carries fr/2" "600→760" "600→$(probe tolk:out_fr)"
-check "takeover: status mics" '{"n":1,"mic":false},{"n":2,"mic":true}' \
-	"$(ctl --json status | grep -o '"id":"fr","output":"fr","consoles":\[[^]]*\]' | sed 's/.*consoles":\[//; s/\]$//')"
+check "takeover: status mics" '"n":1,"mic":false "n":2,"mic":true' "$(booth_mics fr)"
 grep -q "mic fr/2 on, taking over from fr/1 (now off)" "$TMP/tolk.log" && pass "takeover is logged" || fail "takeover is logged" "$(cat "$TMP/tolk.log")"
 
 # The other booth on its own channel.
@@ -188,7 +193,7 @@ check "audio untouched by bad commands" "920 760 440" "$(probe tolk:out_en tolk:
 
 # Off: back to the idle policy.
 out=$(ctl mic fr 2 off); rc=$?
-check "mic fr 2 off: accepted" "0:fr/2 mic off (channel fr)" "$rc:$out"
+check "mic fr 2 off: accepted" "0:fr/2: mic off, output A (fr)" "$rc:$out"
 check "mic fr 2 off: out_fr back to the floor" "440" "$(probe tolk:out_fr)"
 check "mic fr 2 off: status feed" '"floor"' \
 	"$(ctl --json status | grep -o '"code":"fr","name":"Français","feed":"[^"]*"' | sed 's/.*"feed"://')"

@@ -74,7 +74,33 @@ static void test_defaults(void **unused)
 	assert_string_equal(cfg.languages[0].name, "en");
 	assert_int_equal(cfg.languages[1].idle, IDLE_FLOOR);
 	assert_int_equal(cfg.booths[0].consoles, 2);
+	assert_int_equal(cfg.booths[0].booth_mode, BOOTH_OVERRIDE);
+	assert_int_equal(cfg.languages[0].channel_mode, CHANNEL_INTERLOCK);
+	assert_true(cfg.languages[0].duck_db == -18.0);
+	assert_false(cfg.sidetone);
 	assert_int_equal(cfg.n_connects, 0);
+	config_free(&cfg);
+}
+
+static void test_console_rule_keys(void **unused)
+{
+	static const char y[] =
+		"meeting: m\n"
+		"floor: { inputs: [a] }\n"
+		"phones: { sidetone_db: -15.5 }\n"
+		"languages: [{ code: en, idle: duck, duck_db: -30, channel_mode: override }]\n"
+		"booths: [{ id: en, outputs: [en], booth_mode: interlock }]\n";
+	struct config cfg;
+	char err[TOLK_ERROR_MAX];
+	(void)unused;
+
+	if (config_load_string(&cfg, y, strlen(y), "k.yaml", err, sizeof err))
+		fail_msg("%s", err);
+	assert_true(cfg.sidetone);
+	assert_true(cfg.sidetone_db == -15.5);
+	assert_true(cfg.languages[0].duck_db == -30.0);
+	assert_int_equal(cfg.languages[0].channel_mode, CHANNEL_OVERRIDE);
+	assert_int_equal(cfg.booths[0].booth_mode, BOOTH_INTERLOCK);
 	config_free(&cfg);
 }
 
@@ -118,7 +144,7 @@ static const struct bad_case bad_cases[] = {
 	{ "", "bad.yaml:1:1: the configuration is empty" },
 	{ "- a\n- b\n", "bad.yaml:1:1: the configuration must be a mapping, not a list" },
 	{ HEAD LANGS "colour: blue\n", "bad.yaml:4:1: unknown key 'colour' (expected one of: "
-				      "meeting, floor, languages, booths, connect)" },
+				      "meeting, floor, languages, booths, connect, phones)" },
 	{ HEAD LANGS "meeting: n\n", "bad.yaml:4:1: duplicate key 'meeting'" },
 	{ "floor: { inputs: [main] }\n" LANGS, "bad.yaml:1:1: missing key 'meeting'" },
 	{ "meeting: m\n" LANGS, "bad.yaml:1:1: missing key 'floor'" },
@@ -132,7 +158,7 @@ static const struct bad_case bad_cases[] = {
 	{ HEAD "languages: [{ code: en, idle: loud }]\n",
 	  "bad.yaml:3:31: idle 'loud' must be floor, silence or duck" },
 	{ HEAD "languages: [{ code: en, colour: red }]\n",
-	  "bad.yaml:3:25: unknown key 'colour' in language (expected one of: code, name, idle)" },
+	  "bad.yaml:3:25: unknown key 'colour' in language (expected one of: code, name, idle, duck_db, channel_mode)" },
 	{ HEAD "languages: [{ name: English }]\n", "bad.yaml:3:13: language has no code" },
 	{ HEAD LANGS "booths:\n  - { id: fr, outputs: [fr], id: en }\n",
 	  "bad.yaml:5:30: duplicate key 'id' in booth" },
@@ -162,6 +188,16 @@ static const struct bad_case bad_cases[] = {
 	  "bad.yaml:2:25: duplicate 'main' in floor inputs" },
 	{ "meeting: m\nfloor: { inputs: [] }\n" LANGS,
 	  "bad.yaml:2:18: floor inputs needs at least 1 entry" },
+	{ HEAD "languages: [{ code: en, idle: duck, duck_db: 3 }]\n",
+	  "bad.yaml:3:46: duck_db must be between -60 and 0, not 3" },
+	{ HEAD "languages: [{ code: en, duck_db: low }]\n", "bad.yaml:3:34: duck_db 'low' is not a number" },
+	{ HEAD "languages: [{ code: en, channel_mode: shared }]\n",
+	  "bad.yaml:3:39: channel_mode 'shared' must be interlock or override" },
+	{ HEAD LANGS "booths:\n  - { id: fr, outputs: [fr], booth_mode: polite }\n",
+	  "bad.yaml:5:42: booth_mode 'polite' must be override or interlock" },
+	{ HEAD LANGS "phones: { sidetone_db: 6 }\n", "bad.yaml:4:24: sidetone_db must be between -60 and 0, not 6" },
+	{ HEAD LANGS "phones: { limiter: off }\n",
+	  "bad.yaml:4:11: unknown key 'limiter' in phones (expected one of: sidetone_db)" },
 	{ "meeting: ../etc\nfloor: { inputs: [main] }\n" LANGS,
 	  "bad.yaml:1:10: meeting '../etc' may hold only letters, digits, '-', '_' and '.' (not first)" },
 };
@@ -218,6 +254,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_room_loads),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_console_rule_keys),
 		cmocka_unit_test(test_connect),
 		cmocka_unit_test(test_bad_configs),
 		cmocka_unit_test(test_missing_file),

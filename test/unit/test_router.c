@@ -15,7 +15,7 @@
 #define RAMP 240 /* 5 ms at 48 kHz */
 #define MAXN 20000
 
-enum { OUT_FLOOR, OUT_EN, OUT_FR, OUT_DE, OUT_ES, OUT_PH_FR1, N_OUT = 10 };
+enum { OUT_FLOOR, OUT_EN, OUT_FR, OUT_DE, OUT_ES, OUT_PH_FR1, OUT_PH_FR2, N_OUT = 10 };
 #define N_IN 7
 static const float FLOOR_MAIN = 0.5f, FLOOR_AUX = 0.25f, FLOOR = 0.75f;
 
@@ -65,6 +65,12 @@ static int teardown(void **state)
 	config_free(&f->cfg);
 	free(f);
 	return 0;
+}
+
+static void set_mic(struct fixture *f, int b, int n, int on)
+{
+	struct state_report rep;
+	assert_true(state_set_mic(&f->st, b, n, on, &rep) >= 0);
 }
 
 /* Processes `frames` with the snapshot of the current state, in periods. */
@@ -132,17 +138,17 @@ static void test_mic_on_takeover_off(void **state)
 
 	run(f, 1024, 256);
 	/* fr/1 on: out_fr goes from the floor to mic fr/1 over 5 ms. */
-	state_set_mic(&f->st, 0, 1, 1, NULL);
+	set_mic(f, 0, 1, 1);
 	run(f, 1024, 256);
 	assert_ramp(f->out[OUT_FR], FLOOR, mic_level(0), 1024);
 	assert_ramp(f->out[OUT_EN], FLOOR, FLOOR, 1024); /* untouched channels stay */
 	assert_ramp(f->out[OUT_FLOOR], FLOOR, FLOOR, 1024);
 	/* fr/2 takes over: a crossfade between the two mics. */
-	state_set_mic(&f->st, 0, 2, 1, NULL);
+	set_mic(f, 0, 2, 1);
 	run(f, 1024, 64);
 	assert_ramp(f->out[OUT_FR], mic_level(0), mic_level(1), 1024);
 	/* Off: back to the floor. */
-	state_set_mic(&f->st, 0, 2, 0, NULL);
+	set_mic(f, 0, 2, 0);
 	run(f, 1024, 128);
 	assert_ramp(f->out[OUT_FR], mic_level(1), FLOOR, 1024);
 }
@@ -154,16 +160,16 @@ static void test_period_does_not_change_the_result(void **state)
 	struct router r2;
 
 	run(f, 1024, 1024);
-	state_set_mic(&f->st, 1, 2, 1, NULL);
+	set_mic(f, 1, 2, 1);
 	run(f, 1024, 1024);
 	memcpy(once, f->out[OUT_EN], sizeof once);
 
 	/* Same history with period 64 through a fresh router. */
 	r2 = f->r;
 	assert_int_equal(router_init(&f->r, &f->cfg, RATE), 0);
-	state_set_mic(&f->st, 1, 2, 0, NULL);
+	set_mic(f, 1, 2, 0);
 	run(f, 1024, 64);
-	state_set_mic(&f->st, 1, 2, 1, NULL);
+	set_mic(f, 1, 2, 1);
 	run(f, 1024, 64);
 	assert_memory_equal(once, f->out[OUT_EN], sizeof once);
 	router_free(&r2);
@@ -176,9 +182,9 @@ static void test_change_mid_ramp_does_not_jump(void **state)
 	int i;
 
 	run(f, 1024, 256);
-	state_set_mic(&f->st, 0, 1, 1, NULL);
+	set_mic(f, 0, 1, 1);
 	run(f, 100, 100); /* 100 of 240 samples into the ramp */
-	state_set_mic(&f->st, 0, 1, 0, NULL);
+	set_mic(f, 0, 1, 0);
 	run(f, 1024, 64);
 	/* It turns back from where it was, and lands on the floor. */
 	for (i = 1; i < 1024; i++) {
@@ -195,7 +201,7 @@ static void test_nonfinite_input_is_silenced_and_counted(void **state)
 	int k;
 
 	run(f, 1024, 256);
-	state_set_mic(&f->st, 0, 1, 1, NULL);
+	set_mic(f, 0, 1, 1);
 	run(f, 1024, 256);
 	f->in[3][10] = NAN; /* fr/2: routed nowhere */
 	run(f, 256, 256);
@@ -258,6 +264,109 @@ static void test_exchange_frees_only_after_rt_moved_on(void **state)
 	exchange_destroy(&x);
 }
 
+static void test_relay_is_heard_in_the_same_period(void **state)
+{
+	struct fixture *f = *state;
+	struct state_report rep;
+	int k;
+
+	/* en/1 (mic 2) live on en; fr/1 listens to out_en. */
+	set_mic(f, 1, 1, 1);
+	assert_int_equal(state_set_listen(&f->st, 0, 1, LISTEN_RELAY, 0, &rep), 0);
+	for (k = 0; k < MAXN; k++)
+		f->in[4][k] = 0.3f * sinf((float)k * 0.05f); /* en/1 speaks */
+	run(f, 2048, 256);
+	run(f, 1024, 256);
+	/* phones_fr_1 is out_en sample for sample: no period of delay. */
+	for (k = 0; k < 1024; k++)
+		assert_float_equal(f->out[OUT_PH_FR1][k], f->out[OUT_EN][k], 0.0f);
+	assert_float_equal(f->out[OUT_EN][100], f->in[4][100], 0.0f);
+}
+
+static void test_handover_crossfades_over_20_ms(void **state)
+{
+	struct fixture *f = *state;
+	struct state_report rep;
+	const uint32_t ramp = 960; /* 20 ms */
+	float prev;
+	uint32_t i;
+
+	set_mic(f, 0, 1, 1);
+	run(f, 1024, 256);
+	assert_int_equal(state_handover(&f->st, 0, 1, 2, &rep), 0);
+	run(f, 2048, 256);
+	assert_int_equal(f->r.ramp_frames, ramp);
+	prev = mic_level(0);
+	for (i = 0; i < 2048; i++) {
+		float want = i + 1 >= ramp ? mic_level(1)
+					   : mic_level(0) + (mic_level(1) - mic_level(0)) * (float)(i + 1) / ramp;
+		assert_float_equal(f->out[OUT_FR][i], want, 1e-5f);
+		assert_true(fabsf(f->out[OUT_FR][i] - prev) <= (mic_level(1) - mic_level(0)) / ramp * 1.001f);
+		prev = f->out[OUT_FR][i];
+	}
+}
+
+static void test_phones_never_pass_minus_1_dbfs(void **state)
+{
+	struct fixture *f = *state;
+	int k, o;
+
+	for (k = 0; k < MAXN; k++) {
+		f->in[0][k] = 1.5f * sinf((float)k * 0.01f);
+		f->in[1][k] = 0.0f;
+	}
+	run(f, 4096, 256);
+	for (o = OUT_PH_FR1; o < N_OUT; o++)
+		for (k = 0; k < 4096; k++)
+			assert_true(fabsf(f->out[o][k]) <= ROUTER_PHONES_CEILING);
+	/* The distribution channels are not the phones: untouched. */
+	assert_float_equal(f->out[OUT_FLOOR][1000], f->in[0][1000], 0.0f);
+}
+
+/* Amplitude of a steady sine in y, from its peak. */
+static float amplitude(const float *y, int n)
+{
+	float peak = 0.0f;
+	int k;
+	for (k = 0; k < n; k++)
+		peak = fabsf(y[k]) > peak ? fabsf(y[k]) : peak;
+	return peak;
+}
+
+static void test_tone_shelves_glide_to_their_settings(void **state)
+{
+	struct fixture *f = *state;
+	struct state_report rep;
+	float max_step = 0.0f;
+	int k;
+
+	/* 100 Hz and 10 kHz, one after the other, into the floor. */
+	for (k = 0; k < MAXN; k++) {
+		f->in[0][k] = 0.1f * sinf(2.0f * (float)M_PI * 100.0f * (float)k / RATE);
+		f->in[1][k] = 0.0f;
+	}
+	run(f, 4800, 256);
+	assert_float_equal(amplitude(f->out[OUT_PH_FR1] + 2400, 2400), 0.1f, 1e-3f); /* flat */
+	assert_int_equal(state_set_tone(&f->st, 0, 1, 6.0, -6.0, &rep), 0);
+	run(f, 9600, 256);
+	for (k = 1; k < 9600; k++) {
+		float step = fabsf(f->out[OUT_PH_FR1][k] - f->out[OUT_PH_FR1][k - 1]);
+		max_step = step > max_step ? step : max_step;
+	}
+	/* A 100 Hz sine of 0.2 steps by at most 0.2 * 2 pi 100 / 48000 = 0.0026. */
+	print_message("tone change: max step %f\n", max_step);
+	if (max_step >= 0.0028f)
+		fail_msg("max step %f", max_step);
+	/* Bass +6 dB at 100 Hz (a 250 Hz shelf: nearly all of it). */
+	assert_float_equal(amplitude(f->out[OUT_PH_FR1] + 4800, 4800), 0.1f * powf(10, 5.5f / 20), 0.012f);
+	assert_float_equal(amplitude(f->out[OUT_PH_FR2] + 4800, 4800), 0.1f, 1e-3f); /* others flat */
+	for (k = 0; k < MAXN; k++)
+		f->in[0][k] = 0.1f * sinf(2.0f * (float)M_PI * 10000.0f * (float)k / RATE);
+	run(f, 4800, 256);
+	/* Treble -6 dB at 10 kHz (a 4 kHz shelf). */
+	assert_float_equal(amplitude(f->out[OUT_PH_FR1] + 2400, 2400), 0.1f * powf(10, -5.5f / 20), 0.008f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -269,6 +378,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_long_period_in_chunks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_peak_meter, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exchange_frees_only_after_rt_moved_on, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_relay_is_heard_in_the_same_period, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_handover_crossfades_over_20_ms, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_phones_never_pass_minus_1_dbfs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tone_shelves_glide_to_their_settings, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("router", tests, NULL, NULL);
 }
