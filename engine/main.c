@@ -199,6 +199,23 @@ static void handle_request(void *user, const char *line, char **reply, size_t *r
 	*reply_len = e->reply.len;
 }
 
+/* Keep the realtime thread's own buffers in RAM. Not mlockall: locking
+ * libjack's shared memory along with ours keeps jackd from unregistering
+ * itself when it goes away, which leaks one of its eight server slots.
+ * Without the privilege this fails, and Tolk still runs. */
+static void lock_rt_memory(const struct router *r)
+{
+	struct memory_region regions[16];
+	int i, n = router_memory(r, regions, 16);
+
+	for (i = 0; i < n; i++)
+		if (regions[i].len && mlock(regions[i].addr, regions[i].len) < 0) {
+			log_line("note: cannot lock realtime memory (%s); a page-out could cause a "
+				 "dropout", strerror(errno));
+			return;
+		}
+}
+
 static void warn_cb(void *user, const char *line)
 {
 	(void)user;
@@ -319,11 +336,7 @@ int main(int argc, char **argv)
 		status = EXIT_JACK;
 		goto out_jack;
 	}
-	/* Everything the realtime thread touches exists now: keep it in RAM.
-	 * Without the privilege this fails, and Tolk still runs. */
-	if (mlockall(MCL_CURRENT) < 0)
-		log_line("note: cannot lock memory (%s); a page-out could cause a dropout",
-			 strerror(errno));
+	lock_rt_memory(&e->router);
 	if (jack_shell_start(&e->jack, &e->router, &e->exchange, warn_cb, NULL) < 0) {
 		fprintf(stderr, "tolk: cannot activate the JACK client\n");
 		status = EXIT_JACK;

@@ -51,6 +51,7 @@ for t in build/test/unit/test_*; do
 done
 suite ring-stress-tsan tsan build/test/ring_stress
 suite integration-engine bash test/integration/engine_test.sh
+suite integration-console bash test/integration/console_test.sh
 
 echo
 echo "$passed passed, $failed failed"

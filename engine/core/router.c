@@ -295,6 +295,25 @@ void router_process(struct router *r, const struct snapshot *s, const float *con
 	}
 }
 
+int router_memory(const struct router *r, struct memory_region *regions, int max)
+{
+	const size_t terms = (size_t)r->n_outputs * (size_t)r->n_sources;
+	const struct memory_region all[] = {
+		{ r->from, terms * sizeof *r->from },
+		{ r->to, terms * sizeof *r->to },
+		{ r->floor_bus, ROUTER_CHUNK_MAX * sizeof *r->floor_bus },
+		{ (void *)r->src, (size_t)r->n_sources * sizeof *r->src },
+		{ (void *)r->peak, (size_t)r->n_outputs * sizeof *r->peak },
+		{ r->tone, (size_t)r->n_mics * sizeof *r->tone },
+		{ r->tone_targets, 2 * (size_t)r->n_mics * sizeof *r->tone_targets },
+	};
+	int i, n = (int)(sizeof all / sizeof all[0]);
+
+	for (i = 0; i < n && i < max; i++)
+		regions[i] = all[i];
+	return i;
+}
+
 float router_take_peak(struct router *r, int output)
 {
 	if (!r || output < 0 || output >= r->n_outputs)

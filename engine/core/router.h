@@ -12,6 +12,7 @@
 #define TOLK_ROUTER_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -67,6 +68,14 @@ void router_free(struct router *r);
  * config_output_count, each of `frames` samples. */
 void router_process(struct router *r, const struct snapshot *s, const float *const *in,
 		    float *const *out, uint32_t frames);
+
+/* The long-lived memory the realtime side works in, so that a shell can
+ * lock it in RAM. Fills up to max regions; returns how many. */
+struct memory_region {
+	void *addr;
+	size_t len;
+};
+int router_memory(const struct router *r, struct memory_region *regions, int max);
 
 /* Control thread: read and reset an output's peak (linear). */
 float router_take_peak(struct router *r, int output);

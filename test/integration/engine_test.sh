@@ -5,47 +5,11 @@
 set -u
 cd "$(dirname "$0")/../.."
 
-B=build
-TMP=$(mktemp -d /tmp/tolk-itest.XXXXXX)
-SERVER="tolk-itest-$$"
+. test/integration/lib.sh
+
 SOCK="$TMP/tolk.sock"
 ROOM=test/integration/room.yaml
 FREQS=440,520,600,760,920,1080
-PIDS=()
-ok=0
-bad=0
-
-export JACK_NO_START_SERVER=1
-export JACK_NO_AUDIO_RESERVATION=1
-
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in "${PIDS[@]}"; do
-		wait "$p" 2>/dev/null
-	done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-pass() { echo "[       OK ] $1"; ok=$((ok + 1)); }
-fail() { echo "[  FAILED  ] $1: $2"; bad=$((bad + 1)); }
-
-# check NAME EXPECTED ACTUAL
-check() {
-	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected '$2', got '$3'"; fi
-}
-
-wait_for() { # wait_for SECONDS COMMAND...: until the command succeeds
-	local end=$((SECONDS + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.05
-	done
-}
 
 ctl() { $B/tolkctl --control "$SOCK" "$@"; }
 
@@ -55,27 +19,8 @@ booth_mics() {
 		grep "^{\?\"id\":\"$1\"" | grep -o '"n":[0-9]*,"mic":[a-z]*' | tr '\n' ' ' | sed 's/ $//'
 }
 
-# probe PORT...: prints "FREQ" per port (or "silence") on one line
-probe() {
-	$B/test/probe -s "$SERVER" -n "probe$$" -f "$FREQS" "$@" | awk '{printf "%s%s", sep, $2; sep=" "} END {print ""}'
-}
-
-# level PORT: RMS in dBFS, rounded
-level() {
-	$B/test/probe -s "$SERVER" -n "probe$$" -f "$FREQS" "$1" | awk '{printf "%.0f\n", $3}'
-}
-
 purity() {
-	$B/test/probe -s "$SERVER" -n "probe$$" -f "$FREQS" "$1" | awk '{print ($4 >= 0.95) ? "clean" : "mixed " $4}'
-}
-
-start_tolk() { # start_tolk NAME SOCKET [ARGS...]; sets TOLK_PID
-	local name=$1 sock=$2
-	shift 2
-	$B/tolk --server "$SERVER" --name "$name" --control "$sock" "$@" 2>>"$TMP/$name.log" &
-	TOLK_PID=$!
-	PIDS+=("$TOLK_PID")
-	wait_for 10 $B/tolkctl --control "$sock" status
+	probe_raw "$1" | awk '{print ($4 >= 0.95) ? "clean" : "mixed " $4}'
 }
 
 # ---- bad configs and command lines: before any server ---------------------
@@ -118,14 +63,7 @@ check "unreachable JACK server exits 1" "1" "$rc"
 
 # ---- a real JACK server ------------------------------------------------------
 
-jackd -n "$SERVER" -d dummy -r 48000 -p 256 >"$TMP/jackd.log" 2>&1 &
-JACKD_PID=$!
-PIDS+=("$JACKD_PID")
-if ! wait_for 10 jack_lsp -s "$SERVER"; then
-	fail "jackd starts" "$(cat "$TMP/jackd.log")"
-	echo "[  FAILED  ] $bad test(s)"
-	exit 1
-fi
+start_jackd
 
 # A bad config makes no port, even with the server up.
 printf 'meeting: m\nfloor: { inputs: [main] }\nlanguages: [{ code: en }]\nbooths: [{ id: en, outputs: [xx] }]\n' >"$TMP/bad.yaml"
@@ -137,10 +75,7 @@ if start_tolk tolk "$SOCK" --config "$ROOM"; then pass "tolk starts and answers 
 ports=$(jack_lsp -s "$SERVER" | grep '^tolk:' | sort | tr '\n' ' ')
 check "port names" "tolk:floor_aux tolk:floor_main tolk:mic_en_1 tolk:mic_en_2 tolk:mic_fr_1 tolk:mic_fr_2 tolk:out_de tolk:out_en tolk:out_es tolk:out_floor tolk:out_fr tolk:phones_en_1 tolk:phones_en_2 tolk:phones_fr_1 tolk:phones_fr_2 " "$ports"
 
-$B/test/tonegen -s "$SERVER" -n "tones$$" tolk:floor_main:440 tolk:mic_fr_1:600 tolk:mic_fr_2:760 \
-	tolk:mic_en_1:920 tolk:mic_en_2:1080 >"$TMP/tonegen.out" 2>&1 &
-PIDS+=("$!")
-wait_for 10 grep -q ready "$TMP/tonegen.out" || fail "tonegen starts" "$(cat "$TMP/tonegen.out")"
+start_tones tolk:floor_main:440 tolk:mic_fr_1:600 tolk:mic_fr_2:760 tolk:mic_en_1:920 tolk:mic_en_2:1080
 
 # Before any mic: every channel follows its idle policy.
 check "idle: floor, channels and phones" "440 440 440 silence 440 440 440" \
@@ -238,10 +173,4 @@ wait "$TOLK_PID"; rc=$?
 check "server loss exits 1" "1" "$rc"
 grep -q "JACK server went away" "$TMP/tolk2.log" && pass "server loss is logged" || fail "server loss is logged" "$(cat "$TMP/tolk2.log")"
 
-if [ $bad -eq 0 ]; then
-	echo "[  PASSED  ] $ok test(s)."
-else
-	echo "[  PASSED  ] $ok test(s)."
-	echo "[  FAILED  ] $bad test(s)"
-	exit 1
-fi
+finish

@@ -1,10 +1,13 @@
 /* probe: a JACK client that listens to ports and says what each carries.
- *   probe [-s SERVER] [-n CLIENT] [-t SECONDS] [-f F1,F2,...] SOURCE...
+ *   probe [-s SERVER] [-n CLIENT] [-t SECONDS] [-f F1,F2,...] [-w MS] SOURCE...
  * For each SOURCE port it prints one line:
- *   SOURCE FREQ RMS_DBFS PURITY
+ *   SOURCE FREQ RMS_DBFS PURITY PEAK_DBFS
  * FREQ is the candidate frequency (-f) holding the most energy, or
  * "silence" below -70 dBFS; PURITY is that tone's share of all the energy
- * (1.0 for a clean tone, lower for a mix). Exit 0, or 1 on JACK errors. */
+ * (1.0 for a clean tone, lower for a mix). With -w, three more fields
+ * follow: the lowest RMS (dBFS) over any window of MS milliseconds, and the
+ * dominant frequency of the first and of the last 50 ms, for watching a
+ * switch happen without a gap. Exit 0, or 1 on JACK errors. */
 #include <getopt.h>
 #include <jack/jack.h>
 #include <math.h>
@@ -58,21 +61,59 @@ static double tone_amplitude(const float *x, jack_nframes_t n, double f, double 
 	return 2.0 * sqrt(re * re + im * im) / (double)n;
 }
 
+static double dominant(const float *x, jack_nframes_t n, double rate, const double *freqs, int n_freqs)
+{
+	double best = 0, best_f = 0;
+	int k;
+	for (k = 0; k < n_freqs; k++) {
+		double a = tone_amplitude(x, n, freqs[k], rate);
+		if (a > best) {
+			best = a;
+			best_f = freqs[k];
+		}
+	}
+	return best_f;
+}
+
+static void print_windows(const float *x, jack_nframes_t n, double rate, double window_ms,
+			  const double *freqs, int n_freqs)
+{
+	jack_nframes_t w = (jack_nframes_t)(window_ms * rate / 1000.0), edge = (jack_nframes_t)(0.05 * rate), i;
+	double sum = 0, min_rms = 1e9;
+
+	if (w < 1 || w > n || edge > n)
+		return;
+	/* A sliding window, one sample at a time. */
+	for (i = 0; i < n; i++) {
+		sum += (double)x[i] * x[i];
+		if (i >= w)
+			sum -= (double)x[i - w] * x[i - w];
+		if (i + 1 >= w) {
+			double ms = sum > 0 ? sum / w : 0;
+			min_rms = ms < min_rms ? ms : min_rms;
+		}
+	}
+	printf(" %.1f %g %g", min_rms > 0 ? 10.0 * log10(min_rms) : -200.0,
+	       dominant(x, edge, rate, freqs, n_freqs), dominant(x + n - edge, edge, rate, freqs, n_freqs));
+}
+
 int main(int argc, char **argv)
 {
 	const char *server = NULL, *name = "probe";
-	double seconds = 0.25, freqs[MAX_FREQS], rate;
+	double seconds = 0.25, freqs[MAX_FREQS], rate, window_ms = 0;
 	int n_freqs = 0, opt, p, k;
 	jack_status_t status;
 	jack_client_t *c;
 
-	while ((opt = getopt(argc, argv, "s:n:t:f:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:n:t:f:w:")) != -1) {
 		if (opt == 's')
 			server = optarg;
 		else if (opt == 'n')
 			name = optarg;
 		else if (opt == 't')
 			seconds = atof(optarg);
+		else if (opt == 'w')
+			window_ms = atof(optarg);
 		else if (opt == 'f') {
 			char *list = strdup(optarg), *save = NULL, *tok;
 			for (tok = strtok_r(list, ",", &save); tok && n_freqs < MAX_FREQS;
@@ -116,10 +157,12 @@ int main(int argc, char **argv)
 	}
 	jack_deactivate(c);
 	for (p = 0; p < n_ports; p++) {
-		double energy = 0, best = 0, best_f = 0, rms_db;
+		double energy = 0, best = 0, best_f = 0, rms_db, peak = 0;
 		jack_nframes_t i;
-		for (i = 0; i < want; i++)
+		for (i = 0; i < want; i++) {
 			energy += (double)capture[p][i] * capture[p][i];
+			peak = fabs(capture[p][i]) > peak ? fabs(capture[p][i]) : peak;
+		}
 		energy /= want;
 		rms_db = energy > 0 ? 10.0 * log10(energy) : -200.0;
 		for (k = 0; k < n_freqs; k++) {
@@ -130,10 +173,14 @@ int main(int argc, char **argv)
 			}
 		}
 		if (rms_db < -70.0)
-			printf("%s silence %.1f 0.00\n", argv[optind + p], rms_db);
+			printf("%s silence %.1f 0.00", argv[optind + p], rms_db);
 		else
-			printf("%s %g %.1f %.2f\n", argv[optind + p], best_f, rms_db,
+			printf("%s %g %.1f %.2f", argv[optind + p], best_f, rms_db,
 			       energy > 0 ? (best * best / 2.0) / energy : 0.0);
+		printf(" %.2f", peak > 0 ? 20.0 * log10(peak) : -200.0);
+		if (window_ms > 0)
+			print_windows(capture[p], want, rate, window_ms, freqs, n_freqs);
+		printf("\n");
 	}
 	jack_client_close(c);
 	return 0;

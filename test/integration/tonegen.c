@@ -41,6 +41,15 @@ static int process(jack_nframes_t n, void *arg)
 	return 0;
 }
 
+static volatile sig_atomic_t server_gone;
+
+static void on_shutdown(void *arg)
+{
+	(void)arg;
+	server_gone = 1;
+	stop = 1;
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -93,6 +102,7 @@ int main(int argc, char **argv)
 		tones[i].port = jack_port_register(c, pn, JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput, 0);
 	}
 	jack_set_process_callback(c, process, NULL);
+	jack_on_shutdown(c, on_shutdown, NULL);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	if (jack_activate(c))
@@ -106,6 +116,8 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	while (!stop)
 		usleep(20000);
-	jack_client_close(c);
+	/* Closing a client whose server is gone can hang in libjack. */
+	if (!server_gone)
+		jack_client_close(c);
 	return 0;
 }

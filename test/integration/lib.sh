@@ -1,0 +1,139 @@
+# Shared by the integration tests (bash): result lines, waiting, a private
+# JACK server, and tolk started on it. Every process started here is
+# recorded in PIDS and stopped by its PID on exit.
+B=build
+TMP=$(mktemp -d /tmp/tolk-itest.XXXXXX)
+
+# Server names come from a small pool, one flock each, rather than being
+# made up anew: jackd sometimes leaves its slot in the shared registry
+# (/dev/shm/jack-shm-registry, eight slots) taken when it exits with a
+# client attached, and only a server of the same name reclaims it. A fixed
+# pool cannot leak more slots than it has names.
+SERVER=""
+for slot in 0 1 2 3; do
+	exec 9>"/tmp/tolk-itest-$(id -u)-$slot.lock"
+	if flock -n 9; then
+		SERVER="tolk-itest-$slot"
+		break
+	fi
+done
+if [ -z "$SERVER" ]; then
+	echo "[  FAILED  ] no free test server name: four test runs already going"
+	echo "[  FAILED  ] 1 test(s)"
+	exit 1
+fi
+PIDS=()
+ok=0
+bad=0
+
+export JACK_NO_START_SERVER=1
+export JACK_NO_AUDIO_RESERVATION=1
+
+# stop_pid PID: TERM, then KILL after 5 s; never waits without bound.
+stop_pid() {
+	local p=$1 i=0
+	kill -TERM "$p" 2>/dev/null || return 0
+	while kill -0 "$p" 2>/dev/null && [ $i -lt 100 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	kill -KILL "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+}
+
+# Newest first: clients leave before their server goes.
+cleanup() {
+	local i
+	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+		stop_pid "${PIDS[$i]}"
+	done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+pass() { echo "[       OK ] $1"; ok=$((ok + 1)); }
+fail() { echo "[  FAILED  ] $1: $2"; bad=$((bad + 1)); }
+
+# check NAME EXPECTED ACTUAL
+check() {
+	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected '$2', got '$3'"; fi
+}
+
+# check_true NAME DETAIL COMMAND...: passes when the command succeeds
+check_true() {
+	local name=$1 detail=$2
+	shift 2
+	if "$@"; then pass "$name"; else fail "$name" "$detail"; fi
+}
+
+wait_for() { # wait_for SECONDS COMMAND...: until the command succeeds
+	local end=$((SECONDS + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.05
+	done
+}
+
+# The summary line test/run.sh reads, and the exit status.
+finish() {
+	echo "[  PASSED  ] $ok test(s)."
+	if [ $bad -ne 0 ]; then
+		echo "[  FAILED  ] $bad test(s)"
+		exit 1
+	fi
+	exit 0
+}
+
+launch_jackd() {
+	jackd -n "$SERVER" -d dummy -r 48000 -p 256 >"$TMP/jackd.log" 2>&1 &
+	JACKD_PID=$!
+	PIDS+=("$JACKD_PID")
+	wait_for 10 jack_lsp -s "$SERVER"
+}
+
+start_jackd() { # sets JACKD_PID; exits the test when the server does not come up
+	if launch_jackd; then
+		return
+	fi
+	# Every registry slot taken by servers that are gone: with no jackd
+	# running at all, the registry is stale through and through.
+	if grep -q "Too many servers already active" "$TMP/jackd.log" && ! pgrep -x jackd >/dev/null; then
+		echo "note: JACK's server registry was full of stale entries; removing it"
+		rm -f /dev/shm/jack-shm-registry
+		launch_jackd && return
+	fi
+	fail "jackd starts" "$(cat "$TMP/jackd.log")"
+	finish
+}
+
+start_tolk() { # start_tolk NAME SOCKET [ARGS...]; sets TOLK_PID
+	local name=$1 sock=$2
+	shift 2
+	$B/tolk --server "$SERVER" --name "$name" --control "$sock" "$@" 2>>"$TMP/$name.log" &
+	TOLK_PID=$!
+	PIDS+=("$TOLK_PID")
+	wait_for 10 $B/tolkctl --control "$sock" status
+}
+
+start_tones() { # start_tones DEST:FREQ[:AMP]...: one generator, waits until it plays
+	local log="$TMP/tones-$RANDOM.out"
+	$B/test/tonegen -s "$SERVER" -n "tones$RANDOM" "$@" >"$log" 2>&1 &
+	PIDS+=("$!")
+	wait_for 10 grep -q ready "$log" || fail "tonegen starts" "$(cat "$log")"
+}
+
+# probe_raw PORT...: the probe's lines (see test/integration/probe.c)
+probe_raw() {
+	$B/test/probe -s "$SERVER" -n "probe$RANDOM" -f "$FREQS" "$@"
+}
+
+# probe PORT...: the frequency each port carries (or "silence"), on one line
+probe() {
+	probe_raw "$@" | awk '{printf "%s%s", sep, $2; sep=" "} END {print ""}'
+}
+
+# level PORT: RMS in dBFS, rounded
+level() {
+	probe_raw "$1" | awk '{printf "%.0f\n", $3}'
+}
