@@ -286,10 +286,11 @@ static void print_console_reply(const struct jnode *root)
 {
 	const struct jnode *over = member(root, "taken_over"), *bumped = member(root, "bumped");
 
-	printf("%s/%s: mic %s%s, output %s (%s)", text_of(member(root, "booth")),
+	printf("%s/%s: mic %s%s, output %s (%s), listen %s -> %s", text_of(member(root, "booth")),
 	       text_of(member(root, "n")), is_true(member(root, "mic")) ? "ON" : "off",
 	       is_true(member(root, "mute")) ? " (muted)" : "", text_of(member(root, "output")),
-	       text_of(member(root, "channel")));
+	       text_of(member(root, "channel")), text_of(member(root, "listen")),
+	       text_of(member(root, "hears")));
 	if (over)
 		printf(", took over from %s/%s", text_of(member(root, "booth")), text_of(over));
 	if (bumped)

@@ -88,6 +88,13 @@ static const char *hears_name(const struct state *st, int hears)
 	return hears == STATE_HEARS_FLOOR ? "floor" : st->cfg->languages[hears].code;
 }
 
+static const char *listen_name(const struct state *st, const struct console_state *c)
+{
+	return c->listen == LISTEN_FLOOR ? "floor"
+	     : c->listen == LISTEN_AUTO  ? "auto"
+					 : st->cfg->languages[c->listen_lang].code;
+}
+
 static void write_channel(struct command_context *ctx, struct json_writer *w, int lang)
 {
 	const struct state *st = ctx->state;
@@ -140,9 +147,7 @@ static void write_console(const struct state *st, struct json_writer *w, int b, 
 	jw_key(w, "channel", 0);
 	jw_string(w, cfg->languages[cfg->booths[b].outputs[c->output]].code);
 	jw_key(w, "listen", 0);
-	jw_string(w, c->listen == LISTEN_FLOOR  ? "floor"
-		     : c->listen == LISTEN_AUTO ? "auto"
-						: cfg->languages[c->listen_lang].code);
+	jw_string(w, listen_name(st, c));
 	jw_key(w, "hears", 0);
 	jw_string(w, hears_name(st, v->hears));
 	jw_key(w, "note", 0);
@@ -334,6 +339,10 @@ static enum command_outcome finish(struct command_context *ctx, struct json_writ
 			  'A' + c->output);
 		jw_key(w, "channel", 0);
 		jw_string(w, cfg->languages[cfg->booths[b].outputs[c->output]].code);
+		jw_key(w, "listen", 0);
+		jw_string(w, listen_name(ctx->state, c));
+		jw_key(w, "hears", 0);
+		jw_string(w, hears_name(ctx->state, ctx->state->consoles[state_mic_index(ctx->state, b, n)].hears));
 	}
 	if (rep->taken_over)
 		jw_printf(w, ",\"taken_over\":%d", rep->taken_over);

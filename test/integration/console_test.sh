@@ -85,7 +85,7 @@ check "channel interlock: out_fr unchanged, en/1 still live" "760 920" "$(probe 
 ctl mic es 1 on >/dev/null
 check "channel override: es/1 live" "1560" "$(probe tolk:out_es)"
 out=$(ctl mic es2 1 on); rc=$?
-check "channel override: es2/1 takes the channel" "0:es2/1: mic ON, output A (es), took the channel from es/1" "$rc:$out"
+check "channel override: es2/1 takes the channel" "0:es2/1: mic ON, output A (es), listen floor -> floor, took the channel from es/1" "$rc:$out"
 check "channel override: out_es carries es2/1, es/1 is off" "1720 false" \
 	"$(probe tolk:out_es) $(console_field es 1 mic)"
 

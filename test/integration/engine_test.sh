@@ -88,7 +88,7 @@ check "status before: feeds" '"feed":"floor" "feed":"floor" "feed":"silence" "fe
 
 # A mic on: its channel carries it, nothing else changes.
 out=$(ctl mic fr 1 on); rc=$?
-check "mic fr 1 on: accepted" "0:fr/1: mic ON, output A (fr)" "$rc:$out"
+check "mic fr 1 on: accepted" "0:fr/1: mic ON, output A (fr), listen floor -> floor" "$rc:$out"
 check "mic fr 1 on: out_fr carries fr/1" "600" "$(probe tolk:out_fr)"
 check "mic fr 1 on: out_fr is the mic alone" "clean" "$(purity tolk:out_fr)"
 check "mic fr 1 on: others unchanged" "440 440 silence 440" \
@@ -98,7 +98,7 @@ check "mic fr 1 on: status feed" '"fr/1"' \
 
 # Takeover inside the booth.
 out=$(ctl --json mic fr 2 on); rc=$?
-check "takeover: reply" '0:{"ok":true,"booth":"fr","n":2,"mic":true,"mute":false,"output":"A","channel":"fr","taken_over":1,"floor_language":"en","changed":true}' "$rc:$out"
+check "takeover: reply" '0:{"ok":true,"booth":"fr","n":2,"mic":true,"mute":false,"output":"A","channel":"fr","listen":"floor","hears":"floor","taken_over":1,"floor_language":"en","changed":true}' "$rc:$out"
 check "takeover: out_fr carries fr/2" "600→760" "600→$(probe tolk:out_fr)"
 check "takeover: status mics" '"n":1,"mic":false "n":2,"mic":true' "$(booth_mics fr)"
 grep -q "mic fr/2 on, taking over from fr/1 (now off)" "$TMP/tolk.log" && pass "takeover is logged" || fail "takeover is logged" "$(cat "$TMP/tolk.log")"
@@ -128,7 +128,7 @@ check "audio untouched by bad commands" "920 760 440" "$(probe tolk:out_en tolk:
 
 # Off: back to the idle policy.
 out=$(ctl mic fr 2 off); rc=$?
-check "mic fr 2 off: accepted" "0:fr/2: mic off, output A (fr)" "$rc:$out"
+check "mic fr 2 off: accepted" "0:fr/2: mic off, output A (fr), listen floor -> floor" "$rc:$out"
 check "mic fr 2 off: out_fr back to the floor" "440" "$(probe tolk:out_fr)"
 check "mic fr 2 off: status feed" '"floor"' \
 	"$(ctl --json status | grep -o '"code":"fr","name":"Français","feed":"[^"]*"' | sed 's/.*"feed"://')"

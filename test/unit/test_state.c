@@ -465,7 +465,8 @@ static void test_command_replies(void **state)
 	jw_init(&w);
 	assert_int_equal(run(f, "mic fr 1 on", &w), COMMAND_ROUTING);
 	assert_string_equal(w.buf, "{\"ok\":true,\"booth\":\"fr\",\"n\":1,\"mic\":true,\"mute\":false,"
-				   "\"output\":\"A\",\"channel\":\"fr\",\"floor_language\":\"en\",\"changed\":true}");
+				   "\"output\":\"A\",\"channel\":\"fr\",\"listen\":\"floor\",\"hears\":\"floor\","
+				   "\"floor_language\":\"en\",\"changed\":true}");
 	assert_int_equal(run(f, "  mic\tfr 2 on  ", &w), COMMAND_ROUTING);
 	assert_non_null(strstr(w.buf, "\"taken_over\":1"));
 	assert_int_equal(run(f, "mic fr 2 on", &w), COMMAND_DONE);
