@@ -356,34 +356,34 @@ static enum command_outcome finish(struct command_context *ctx, struct json_writ
 
 /* ---- console commands ------------------------------------------------- */
 
-static enum command_outcome cmd_mic(struct command_context *ctx, int argc, char **argv,
-				    struct json_writer *w)
+/* mic and mute: "<cmd> <booth> <n> on|off". */
+static enum command_outcome console_switch(struct command_context *ctx, int argc, char **argv,
+					   struct json_writer *w,
+					   int (*set)(struct state *, int, int, int, struct state_report *))
 {
 	struct state_report rep;
 	int b, n, on;
 
 	if (argc != 4) {
-		command_error(w, "usage: mic <booth> <n> on|off");
+		command_error(w, "usage: %s <booth> <n> on|off", argv[0]);
 		return COMMAND_ERROR;
 	}
-	if (console_args(ctx, w, "mic", argv[1], argv[2], &b, &n) || (on = on_off(w, "mic", argv[3])) < 0)
+	if (console_args(ctx, w, argv[0], argv[1], argv[2], &b, &n) ||
+	    (on = on_off(w, argv[0], argv[3])) < 0)
 		return COMMAND_ERROR;
-	return finish(ctx, w, "mic", state_set_mic(ctx->state, b, n, on, &rep), &rep, b, n);
+	return finish(ctx, w, argv[0], set(ctx->state, b, n, on, &rep), &rep, b, n);
+}
+
+static enum command_outcome cmd_mic(struct command_context *ctx, int argc, char **argv,
+				    struct json_writer *w)
+{
+	return console_switch(ctx, argc, argv, w, state_set_mic);
 }
 
 static enum command_outcome cmd_mute(struct command_context *ctx, int argc, char **argv,
 				     struct json_writer *w)
 {
-	struct state_report rep;
-	int b, n, on;
-
-	if (argc != 4) {
-		command_error(w, "usage: mute <booth> <n> on|off");
-		return COMMAND_ERROR;
-	}
-	if (console_args(ctx, w, "mute", argv[1], argv[2], &b, &n) || (on = on_off(w, "mute", argv[3])) < 0)
-		return COMMAND_ERROR;
-	return finish(ctx, w, "mute", state_set_mute(ctx->state, b, n, on, &rep), &rep, b, n);
+	return console_switch(ctx, argc, argv, w, state_set_mute);
 }
 
 static enum command_outcome cmd_output(struct command_context *ctx, int argc, char **argv,

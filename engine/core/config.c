@@ -112,6 +112,23 @@ static int parse_number(struct loader *ld, yaml_node_t *n, const char *what, dou
 	return 0;
 }
 
+/* One word out of a NULL-terminated list; *out gets its index. */
+static int parse_choice(struct loader *ld, yaml_node_t *n, const char *what,
+			const char *const *words, int *out)
+{
+	int err = expect(ld, n, YAML_SCALAR_NODE, what), i;
+
+	if (err)
+		return err;
+	for (i = 0; words[i]; i++)
+		if (!strcmp(scalar(n), words[i])) {
+			*out = i;
+			return 0;
+		}
+	return fail(ld, n, "%s '%s' must be %s%s%s%s%s", what, scalar(n), words[0],
+		    words[2] ? ", " : " or ", words[1], words[2] ? " or " : "", words[2] ? words[2] : "");
+}
+
 /* Walks a mapping, refusing duplicate keys and keys not in `allowed`
  * (a NULL-terminated list). Calls back once per pair. */
 typedef int (*pair_fn)(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v,
@@ -238,34 +255,30 @@ static int language_pair(struct loader *ld, const char *key, yaml_node_t *k, yam
 	}
 	if (!strcmp(key, "duck_db"))
 		return parse_number(ld, v, "duck_db", TOLK_GAIN_DB_MIN, 0.0, &lang->duck_db);
+	if (!strcmp(key, "channel_mode")) {
+		static const char *const modes[] = { "interlock", "override", NULL }; /* enum order */
+		int mode;
+		if ((err = parse_choice(ld, v, "channel_mode", modes, &mode)))
+			return err;
+		lang->channel_mode = (enum channel_mode)mode;
+		return 0;
+	}
+	if (!strcmp(key, "idle")) {
+		static const char *const policies[] = { "floor", "silence", "duck", NULL }; /* enum order */
+		int idle;
+		if ((err = parse_choice(ld, v, "idle", policies, &idle)))
+			return err;
+		lang->idle = (enum idle_policy)idle;
+		return 0;
+	}
+	/* name */
 	if ((err = expect(ld, v, YAML_SCALAR_NODE, key)))
 		return err;
-	if (!strcmp(key, "channel_mode")) {
-		if (!strcmp(scalar(v), "interlock"))
-			lang->channel_mode = CHANNEL_INTERLOCK;
-		else if (!strcmp(scalar(v), "override"))
-			lang->channel_mode = CHANNEL_OVERRIDE;
-		else
-			return fail(ld, v, "channel_mode '%s' must be interlock or override", scalar(v));
-		return 0;
-	}
-	if (!strcmp(key, "name")) {
-		if (!*scalar(v))
-			return fail(ld, v, "language name is empty");
-		if (strlen(scalar(v)) >= TOLK_NAME_MAX)
-			return fail(ld, v, "language name is longer than %d bytes", TOLK_NAME_MAX - 1);
-		strcpy(lang->name, scalar(v));
-		return 0;
-	}
-	/* idle */
-	if (!strcmp(scalar(v), "floor"))
-		lang->idle = IDLE_FLOOR;
-	else if (!strcmp(scalar(v), "silence"))
-		lang->idle = IDLE_SILENCE;
-	else if (!strcmp(scalar(v), "duck"))
-		lang->idle = IDLE_DUCK;
-	else
-		return fail(ld, v, "idle '%s' must be floor, silence or duck", scalar(v));
+	if (!*scalar(v))
+		return fail(ld, v, "language name is empty");
+	if (strlen(scalar(v)) >= TOLK_NAME_MAX)
+		return fail(ld, v, "language name is longer than %d bytes", TOLK_NAME_MAX - 1);
+	strcpy(lang->name, scalar(v));
 	return 0;
 }
 
@@ -316,14 +329,11 @@ static int booth_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_n
 	if (!strcmp(key, "understands"))
 		return load_id_list(ld, v, "understands", 0, &b->understands, &b->n_understands);
 	if (!strcmp(key, "booth_mode")) {
-		if ((err = expect(ld, v, YAML_SCALAR_NODE, "booth_mode")))
+		static const char *const modes[] = { "override", "interlock", NULL }; /* enum order */
+		int mode;
+		if ((err = parse_choice(ld, v, "booth_mode", modes, &mode)))
 			return err;
-		if (!strcmp(scalar(v), "override"))
-			b->booth_mode = BOOTH_OVERRIDE;
-		else if (!strcmp(scalar(v), "interlock"))
-			b->booth_mode = BOOTH_INTERLOCK;
-		else
-			return fail(ld, v, "booth_mode '%s' must be override or interlock", scalar(v));
+		b->booth_mode = (enum booth_mode)mode;
 		return 0;
 	}
 	if (!strcmp(key, "consoles")) {
