@@ -125,8 +125,15 @@ static int parse_choice(struct loader *ld, yaml_node_t *n, const char *what,
 			*out = i;
 			return 0;
 		}
-	return fail(ld, n, "%s '%s' must be %s%s%s%s%s", what, scalar(n), words[0],
-		    words[2] ? ", " : " or ", words[1], words[2] ? " or " : "", words[2] ? words[2] : "");
+	{
+		char list[256] = "";
+		for (i = 0; words[i]; i++) {
+			if (i)
+				strncat(list, words[i + 1] ? ", " : " or ", sizeof list - strlen(list) - 1);
+			strncat(list, words[i], sizeof list - strlen(list) - 1);
+		}
+		return fail(ld, n, "%s '%s' must be %s", what, scalar(n), list);
+	}
 }
 
 /* Walks a mapping, refusing duplicate keys and keys not in `allowed`
@@ -482,12 +489,94 @@ static int phones_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_
 	return parse_number(ld, v, "sidetone_db", TOLK_GAIN_DB_MIN, 0.0, &cfg->sidetone_db);
 }
 
+/* ---- recording ------------------------------------------------------ */
+
+static int parse_bool(struct loader *ld, yaml_node_t *v, const char *what, int *out)
+{
+	static const char *const words[] = { "false", "true", "no", "yes", NULL };
+	int err = parse_choice(ld, v, what, words, out);
+
+	*out %= 2;
+	return err;
+}
+
+static int recording_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v,
+			  void *user)
+{
+	struct cfg_recording *rec = &ld->cfg->recording;
+	double num;
+	int err, i, j;
+	(void)k;
+	(void)user;
+
+	if (!strcmp(key, "dir")) {
+		if ((err = expect(ld, v, YAML_SCALAR_NODE, "dir")))
+			return err;
+		if (!*scalar(v) || strlen(scalar(v)) >= sizeof rec->dir)
+			return fail(ld, v, "dir must be a path of 1 to %zu bytes", sizeof rec->dir - 1);
+		strcpy(rec->dir, scalar(v));
+		return 0;
+	}
+	if (!strcmp(key, "formats")) {
+		static const char *const names[] = { "wav", "flac", "opus", NULL };
+		if ((err = expect(ld, v, YAML_SEQUENCE_NODE, "formats")))
+			return err;
+		if (seq_len(v) == 0)
+			return fail(ld, v, "formats needs at least one of wav, flac, opus");
+		rec->formats = 0;
+		for (i = 0; i < seq_len(v); i++) {
+			int f;
+			if ((err = parse_choice(ld, seq_at(ld, v, i), "format", names, &f)))
+				return err;
+			if (rec->formats & (1u << f))
+				return fail(ld, seq_at(ld, v, i), "format '%s' is listed twice", names[f]);
+			rec->formats |= 1u << f;
+		}
+		return 0;
+	}
+	if (!strcmp(key, "opus_bitrate")) {
+		if ((err = parse_number(ld, v, "opus_bitrate", 6000, 256000, &num)))
+			return err;
+		rec->opus_bitrate = (int)num;
+		return 0;
+	}
+	if (!strcmp(key, "segment_minutes"))
+		return parse_number(ld, v, "segment_minutes", 0.01, 24 * 60, &rec->segment_minutes);
+	if (!strcmp(key, "buffer_seconds"))
+		return parse_number(ld, v, "buffer_seconds", 1, 120, &rec->buffer_seconds);
+	if (!strcmp(key, "autostart"))
+		return parse_bool(ld, v, "autostart", &rec->autostart);
+	if (!strcmp(key, "mics"))
+		return parse_bool(ld, v, "mics", &rec->mics);
+	/* channels: all, or a list of floor and language codes */
+	if (v->type == YAML_SCALAR_NODE && !strcmp(scalar(v), "all")) {
+		rec->all_channels = 1;
+		return 0;
+	}
+	if (v->type != YAML_SEQUENCE_NODE)
+		return fail(ld, v, "channels must be all or a list of floor and language codes");
+	rec->all_channels = 0;
+	if ((err = load_id_list(ld, v, "recording channels", 1, &rec->channels, &rec->n_channels)))
+		return err;
+	for (i = 0; i < rec->n_channels; i++)
+		if (strcmp(rec->channels[i], "floor") && config_find_language(ld->cfg, rec->channels[i]) < 0) {
+			for (j = 0; j < seq_len(v); j++)
+				if (!strcmp(scalar(seq_at(ld, v, j)), rec->channels[i]))
+					return fail(ld, seq_at(ld, v, j), "recording channel '%s' is neither floor "
+						    "nor a language", rec->channels[i]);
+		}
+	return 0;
+}
+
 /* ---- top level ------------------------------------------------------ */
 
 static int load_root(struct loader *ld, yaml_node_t *root)
 {
 	static const char *const keys[] = { "meeting", "floor", "languages", "booths", "connect",
-					    "phones", NULL };
+					    "phones", "recording", NULL };
+	static const char *const recording_keys[] = { "dir", "formats", "opus_bitrate", "segment_minutes",
+						      "buffer_seconds", "autostart", "channels", "mics",
+						      NULL };
 	static const char *const floor_keys[] = { "inputs", "language", NULL };
 	static const char *const phones_keys[] = { "sidetone_db", NULL };
 	struct config *cfg = ld->cfg;
@@ -510,7 +599,7 @@ static int load_root(struct loader *ld, yaml_node_t *root)
 			;
 		if (!*a)
 			return fail(ld, k, "unknown key '%s' (expected one of: meeting, floor, languages, "
-				    "booths, connect, phones)", scalar(k));
+				    "booths, connect, phones, recording)", scalar(k));
 		for (q = root->data.mapping.pairs.start; q < p; q++)
 			if (!strcmp(scalar(node(ld, q->key)), scalar(k)))
 				return fail(ld, k, "duplicate key '%s'", scalar(k));
@@ -552,6 +641,17 @@ static int load_root(struct loader *ld, yaml_node_t *root)
 		return err;
 	if ((n = find_key(ld, root, "phones")) &&
 	    (err = each_pair(ld, n, "phones", phones_keys, phones_pair, NULL)))
+		return err;
+	/* Recording defaults: the archive is on unless the room says otherwise. */
+	strcpy(cfg->recording.dir, "recordings");
+	cfg->recording.formats = RECORD_FLAC | RECORD_OPUS;
+	cfg->recording.opus_bitrate = 32000;
+	cfg->recording.segment_minutes = 60;
+	cfg->recording.buffer_seconds = 10;
+	cfg->recording.autostart = 1;
+	cfg->recording.all_channels = 1;
+	if ((n = find_key(ld, root, "recording")) &&
+	    (err = each_pair(ld, n, "recording", recording_keys, recording_pair, NULL)))
 		return err;
 	return 0;
 }
@@ -647,6 +747,7 @@ void config_free(struct config *cfg)
 		free(cfg->booths[i].understands);
 	for (i = 0; i < cfg->n_connects; i++)
 		free(cfg->connects[i].other);
+	free(cfg->recording.channels);
 	free(cfg->floor_inputs);
 	free(cfg->languages);
 	free(cfg->booths);

@@ -53,6 +53,25 @@ struct cfg_connect {
 	int line, column;              /* for diagnostics at connect time */
 };
 
+enum record_format {
+	RECORD_WAV = 1 << 0,
+	RECORD_FLAC = 1 << 1,
+	RECORD_OPUS = 1 << 2,
+};
+
+struct cfg_recording {
+	char dir[4096];          /* recordings root; --record-dir overrides */
+	unsigned formats;        /* enum record_format bits */
+	int opus_bitrate;        /* bits/s per channel */
+	double segment_minutes;  /* a new file set every this many minutes */
+	double buffer_seconds;   /* per-channel ring */
+	int autostart;
+	int all_channels;        /* channels: all */
+	char (*channels)[TOLK_ID_MAX]; /* otherwise: floor and language codes */
+	int n_channels;
+	int mics;                /* also each raw console mic */
+};
+
 struct config {
 	char meeting[TOLK_ID_MAX * 2];
 	char (*floor_inputs)[TOLK_ID_MAX];
@@ -67,6 +86,7 @@ struct config {
 	int n_mics; /* consoles over all booths */
 	int sidetone;       /* phones.sidetone_db set: the live mic in its own phones */
 	double sidetone_db;
+	struct cfg_recording recording;
 };
 
 /* Load and validate. On failure returns a negative errno, leaves *cfg

@@ -144,7 +144,7 @@ static const struct bad_case bad_cases[] = {
 	{ "", "bad.yaml:1:1: the configuration is empty" },
 	{ "- a\n- b\n", "bad.yaml:1:1: the configuration must be a mapping, not a list" },
 	{ HEAD LANGS "colour: blue\n", "bad.yaml:4:1: unknown key 'colour' (expected one of: "
-				      "meeting, floor, languages, booths, connect, phones)" },
+				      "meeting, floor, languages, booths, connect, phones, recording)" },
 	{ HEAD LANGS "meeting: n\n", "bad.yaml:4:1: duplicate key 'meeting'" },
 	{ "floor: { inputs: [main] }\n" LANGS, "bad.yaml:1:1: missing key 'meeting'" },
 	{ "meeting: m\n" LANGS, "bad.yaml:1:1: missing key 'floor'" },
