@@ -23,6 +23,7 @@
 #include "core/snapshot.h"
 #include "core/state.h"
 #include "core/thread_role.h"
+#include "disk/recorder.h"
 #include "jack/jack_client.h"
 
 #ifndef TOLK_VERSION
@@ -54,6 +55,12 @@ struct engine {
 	struct control_socket control;
 	struct json_writer reply;
 	struct event_log events;
+	struct recorder rec;
+	int *rec_sources;               /* per recorded channel, for the JACK shell */
+	struct recorder_iface rec_iface;
+	struct channel_view *last_channels; /* as last told to the timeline */
+	char last_floor_language[TOLK_ID_MAX];
+	int last_pinned;
 	int routing_dirty; /* state changed but its snapshot is not yet published */
 };
 
@@ -76,10 +83,96 @@ static void log_line(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+static struct engine *the_engine; /* for log_cb: notes also go to the timeline */
+
+static void timeline_event(struct engine *e, const char *fields)
+{
+	if (e->rec.channels)
+		recorder_event(&e->rec, jack_shell_frame_now(&e->jack), fields);
+}
+
 static void log_cb(void *user, const char *line)
 {
+	struct json_writer w;
 	(void)user;
+
 	log_line("%s", line);
+	if (!the_engine)
+		return;
+	jw_init(&w);
+	jw_raw(&w, "\"event\":\"change\",\"text\":");
+	jw_string(&w, line);
+	if (!w.failed)
+		timeline_event(the_engine, w.buf);
+	jw_free(&w);
+}
+
+/* Tells the timeline who is live on which channel, from which source, with
+ * which relay quality: every channel that changed, or all of them. */
+static void timeline_channels(struct engine *e, int all)
+{
+	const struct config *cfg = &e->cfg;
+	int lang;
+
+	for (lang = 0; lang < cfg->n_languages; lang++) {
+		const struct channel_view *now = &e->state.channels[lang];
+		struct channel_view *was = &e->last_channels[lang];
+		const char *quality = relay_quality_name(now->quality);
+		struct json_writer w;
+
+		if (!all && now->booth == was->booth && now->console == was->console && now->source == was->source &&
+		    now->quality == was->quality && now->muted == was->muted)
+			continue;
+		jw_init(&w);
+		jw_raw(&w, "\"event\":\"channel\",\"channel\":");
+		jw_string(&w, cfg->languages[lang].code);
+		jw_key(&w, "live", 0);
+		if (now->booth >= 0)
+			jw_printf(&w, "\"%s/%d\"", cfg->booths[now->booth].id, now->console);
+		else
+			jw_raw(&w, "null");
+		jw_key(&w, "source", 0);
+		if (now->booth < 0)
+			jw_raw(&w, "null");
+		else
+			jw_string(&w, now->source < 0 ? "floor" : cfg->languages[now->source].code);
+		jw_key(&w, "quality", 0);
+		if (quality)
+			jw_string(&w, quality);
+		else
+			jw_raw(&w, "null");
+		jw_printf(&w, ",\"muted\":%s", now->booth >= 0 && now->muted ? "true" : "false");
+		jw_key(&w, "idle", 0);
+		jw_string(&w, idle_policy_name(cfg->languages[lang].idle));
+		if (!w.failed)
+			timeline_event(e, w.buf);
+		jw_free(&w);
+		*was = *now;
+	}
+	if (all || strcmp(e->last_floor_language, e->state.floor_language) ||
+	    e->last_pinned != e->state.floor_language_pinned) {
+		char fields[128];
+		snprintf(fields, sizeof fields, "\"event\":\"floor-language\",\"language\":\"%s\",\"pinned\":%s",
+			 e->state.floor_language, e->state.floor_language_pinned ? "true" : "false");
+		timeline_event(e, fields);
+		strcpy(e->last_floor_language, e->state.floor_language);
+		e->last_pinned = e->state.floor_language_pinned;
+	}
+}
+
+static int rec_start(void *user, const char *meeting, char *err, size_t errlen)
+{
+	return recorder_start(user, meeting, err, errlen);
+}
+
+static int rec_stop(void *user, char *err, size_t errlen)
+{
+	return recorder_stop(user, err, errlen);
+}
+
+static void rec_status(void *user, struct json_writer *w, int detailed)
+{
+	recorder_status(user, w, detailed);
 }
 
 static void usage(FILE *f)
@@ -94,9 +187,9 @@ static void usage(FILE *f)
 		"                         JACK_DEFAULT_SERVER); a server is never started\n"
 		"  -C, --control PATH     control socket (default $XDG_RUNTIME_DIR/tolk/CLIENT.sock,\n"
 		"                         else /tmp/tolk-UID/CLIENT.sock)\n"
-		"      --record-dir DIR   recordings folder (accepted; recording is not yet\n"
-		"                         implemented, so it has no effect yet)\n"
-		"      --no-record        do not record (accepted; no effect until recording exists)\n"
+		"      --record-dir DIR   recordings folder (overrides recording.dir)\n"
+		"      --no-record        do not start recording on its own (recording.autostart);\n"
+		"                         'record start' still can\n"
 		"      --check FILE       validate FILE and exit (0 valid, 2 invalid)\n"
 		"  -V, --version          print the version and exit\n"
 		"  -h, --help             print this help and exit\n"
@@ -175,8 +268,10 @@ static void handle_request(void *user, const char *line, char **reply, size_t *r
 	struct engine *e = user;
 	struct command_context ctx = {
 		.state = &e->state, .events = &e->events, .router = &e->router, .log = log_cb,
+		.recorder = e->rec.channels ? &e->rec_iface : NULL,
 	};
 	struct timespec now;
+	enum command_outcome outcome;
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	ctx.now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
@@ -185,9 +280,13 @@ static void handle_request(void *user, const char *line, char **reply, size_t *r
 	if (e->reply.buf)
 		e->reply.buf[0] = '\0';
 	e->reply.failed = 0;
-	if (command_execute(&ctx, line, &e->reply) == COMMAND_ROUTING) {
+	outcome = command_execute(&ctx, line, &e->reply);
+	if (outcome == COMMAND_ROUTING) {
 		e->routing_dirty = 1;
 		publish_routing(e);
+		timeline_channels(e, 0);
+	} else if (outcome == COMMAND_RECORD_START) {
+		timeline_channels(e, 1); /* the state the recording starts in */
 	}
 	if (e->reply.failed || !e->reply.buf) {
 		static char oom[] = "{\"ok\":false,\"error\":\"out of memory\"}";
@@ -216,6 +315,35 @@ static void lock_rt_memory(const struct router *r)
 		}
 }
 
+/* The recorder and its rings exist before activation: allocating them is
+ * not for the realtime thread. */
+static int setup_recording(struct engine *e, const struct options *opt)
+{
+	char err[512];
+	int i;
+
+	e->last_channels = calloc((size_t)e->cfg.n_languages, sizeof *e->last_channels);
+	if (!e->last_channels)
+		return -ENOMEM;
+	if (recorder_init(&e->rec, &e->cfg, opt->record_dir, jack_shell_sample_rate(&e->jack), &e->jack.xruns,
+			  err, sizeof err) < 0) {
+		fprintf(stderr, "tolk: %s\n", err);
+		return -EINVAL;
+	}
+	e->rec_sources = calloc((size_t)e->rec.n_channels, sizeof *e->rec_sources);
+	if (!e->rec_sources)
+		return -ENOMEM;
+	for (i = 0; i < e->rec.n_channels; i++)
+		e->rec_sources[i] = e->rec.channels[i].source;
+	if (jack_shell_set_capture(&e->jack, &e->rec.capture, e->rec_sources) < 0 || recorder_run(&e->rec) < 0) {
+		fprintf(stderr, "tolk: cannot start the recorder\n");
+		return -ENOMEM;
+	}
+	e->rec_iface = (struct recorder_iface){ .user = &e->rec, .start = rec_start, .stop = rec_stop,
+						.status = rec_status };
+	return 0;
+}
+
 static void warn_cb(void *user, const char *line)
 {
 	(void)user;
@@ -234,7 +362,7 @@ static int control_loop(struct engine *e, int signal_fd, int wake_fd)
 		fds[n++] = (struct pollfd){ .fd = wake_fd, .events = POLLIN };
 		n += control_socket_pollfds(&e->control, fds + n, (int)(sizeof fds / sizeof fds[0]) - n);
 		waiting = exchange_collect(&e->exchange, 0);
-		timeout = waiting || e->routing_dirty ? 20 : 1000;
+		timeout = waiting || e->routing_dirty ? 20 : 250; /* recorder alarms are polled */
 		if (poll(fds, (nfds_t)n, timeout) < 0 && errno != EINTR) {
 			log_line("poll failed: %s", strerror(errno));
 			return EXIT_JACK;
@@ -252,6 +380,16 @@ static int control_loop(struct engine *e, int signal_fd, int wake_fd)
 		control_socket_service(&e->control, fds + 2, n - 2, handle_request, e);
 		if (e->routing_dirty)
 			publish_routing(e);
+		if (e->rec.channels) {
+			char alarm[RECORDER_LINE_MAX];
+			struct timespec now;
+			while (recorder_take_alarm(&e->rec, alarm, sizeof alarm)) {
+				clock_gettime(CLOCK_REALTIME, &now);
+				log_line("ALARM: %s", alarm);
+				event_log_add(&e->events, (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000,
+					      EVENT_ALARM, "", 0, alarm);
+			}
+		}
 	}
 }
 
@@ -274,6 +412,7 @@ int main(int argc, char **argv)
 	}
 	jw_init(&e->reply);
 	event_log_init(&e->events);
+	the_engine = e;
 
 	if (config_load_file(&e->cfg, opt.config, err, sizeof err) < 0) {
 		fprintf(stderr, "%s\n", err);
@@ -285,8 +424,6 @@ int main(int argc, char **argv)
 		status = EXIT_CLEAN;
 		goto out_config;
 	}
-	if (opt.record_dir || opt.no_record)
-		log_line("note: recording is not implemented yet; --record-dir/--no-record have no effect");
 
 	if (opt.control) {
 		snprintf(control_path, sizeof control_path, "%s", opt.control);
@@ -336,6 +473,10 @@ int main(int argc, char **argv)
 		status = EXIT_JACK;
 		goto out_jack;
 	}
+	if (setup_recording(e, &opt) < 0) {
+		status = EXIT_USAGE;
+		goto out_router;
+	}
 	lock_rt_memory(&e->router);
 	if (jack_shell_start(&e->jack, &e->router, &e->exchange, warn_cb, NULL) < 0) {
 		fprintf(stderr, "tolk: cannot activate the JACK client\n");
@@ -345,13 +486,27 @@ int main(int argc, char **argv)
 	log_line("running: client '%s', %d inputs, %d outputs, %u Hz, control %s",
 		 jack_get_client_name(e->jack.client), e->jack.n_inputs, e->jack.n_outputs,
 		 jack_shell_sample_rate(&e->jack), control_path);
+	if (e->cfg.recording.autostart && !opt.no_record) {
+		char why[512];
+		if (recorder_start(&e->rec, NULL, why, sizeof why) < 0)
+			log_line("recording not started: %s", why);
+		else
+			timeline_channels(e, 1);
+	}
 
 	status = control_loop(e, signal_fd, wake[0]);
 
 out_router:
-	/* The client goes first: no realtime cycle may run past this point. */
+	/* Recording ends first, while the realtime side still feeds it, so that
+	 * every file is finished properly; then the client goes, and no
+	 * realtime cycle runs past that point. */
+	if (e->rec.channels)
+		recorder_shutdown(&e->rec);
 	xruns = atomic_load(&e->jack.xruns);
 	jack_shell_close(&e->jack);
+	recorder_free(&e->rec);
+	free(e->rec_sources);
+	free(e->last_channels);
 	if (xruns)
 		log_line("%u xruns during this run", xruns);
 	exchange_destroy(&e->exchange);

@@ -3,7 +3,8 @@
 # when nothing is missing it does nothing and says nothing.
 set -eu
 
-PACKAGES="gcc make pkg-config libc6-dev jackd2 libjack-jackd2-dev libyaml-dev libcmocka-dev"
+PACKAGES="gcc make pkg-config libc6-dev jackd2 libjack-jackd2-dev libyaml-dev libcmocka-dev
+libsndfile1-dev libopusenc-dev sndfile-programs sox opus-tools"
 
 missing=""
 for p in $PACKAGES; do

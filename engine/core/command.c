@@ -229,8 +229,42 @@ static enum command_outcome cmd_status(struct command_context *ctx, int argc, ch
 	jw_raw(w, "]");
 	jw_key(w, "signals", 0);
 	write_signals(ctx, w);
+	if (ctx->recorder) {
+		jw_key(w, "recording", 0);
+		ctx->recorder->status(ctx->recorder->user, w, 0);
+	}
 	jw_raw(w, "}");
 	return COMMAND_DONE;
+}
+
+static enum command_outcome cmd_record(struct command_context *ctx, int argc, char **argv,
+				       struct json_writer *w)
+{
+	const struct recorder_iface *rec = ctx->recorder;
+	char err[512];
+	int starting = argc >= 2 && !strcmp(argv[1], "start");
+
+	if (!((starting && argc <= 3) || (argc == 2 && (!strcmp(argv[1], "stop") || !strcmp(argv[1], "status"))))) {
+		command_error(w, "usage: record start [meeting] | record stop | record status");
+		return COMMAND_ERROR;
+	}
+	if (!rec) {
+		command_error(w, "record: recording is not available in this engine");
+		return COMMAND_ERROR;
+	}
+	if (starting && rec->start(rec->user, argc == 3 ? argv[2] : NULL, err, sizeof err) < 0) {
+		command_error(w, "record start: %s", err);
+		return COMMAND_ERROR;
+	}
+	if (!strcmp(argv[1], "stop") && rec->stop(rec->user, err, sizeof err) < 0) {
+		command_error(w, "record stop: %s", err);
+		return COMMAND_ERROR;
+	}
+	jw_raw(w, "{\"ok\":true");
+	jw_key(w, "recording", 0);
+	rec->status(rec->user, w, 1);
+	jw_raw(w, "}");
+	return starting ? COMMAND_RECORD_START : COMMAND_DONE;
 }
 
 static enum command_outcome cmd_events(struct command_context *ctx, int argc, char **argv,
@@ -546,6 +580,7 @@ static const char *const command_usage[] = {
 	"volume <booth> <n> <dB, -60..0>",
 	"tone <booth> <n> <bass dB> <treble dB>",
 	"floor-language <language> [pin]",
+	"record start [meeting] | record stop | record status",
 	"slower <booth> <n>",
 	"help <booth> <n>",
 	"help",
@@ -584,6 +619,7 @@ static const struct {
 	{ "tone", cmd_tone },
 	{ "floor-language", cmd_floor_language },
 	{ "slower", cmd_slower },
+	{ "record", cmd_record },
 	{ "help", cmd_help },
 };
 

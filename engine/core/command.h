@@ -14,11 +14,20 @@
 
 #define COMMAND_SIGNALS_IN_STATUS 16
 
+/* Recording, as the command path sees it; the disk side implements it. */
+struct recorder_iface {
+	void *user;
+	int (*start)(void *user, const char *meeting, char *err, size_t errlen);
+	int (*stop)(void *user, char *err, size_t errlen);
+	void (*status)(void *user, struct json_writer *w, int detailed);
+};
+
 struct command_context {
 	struct state *state;
 	struct event_log *events; /* may be NULL: no events kept */
 	int64_t now_ms;           /* UTC time of this request, ms since the epoch */
 	struct router *router;    /* for meters; may be NULL */
+	const struct recorder_iface *recorder; /* may be NULL: no recording */
 	/* Told of every change that was applied, in words, for the log. */
 	void (*log)(void *user, const char *line);
 	void *log_user;
@@ -28,6 +37,7 @@ enum command_outcome {
 	COMMAND_ERROR = 0,     /* refused; nothing changed */
 	COMMAND_DONE,          /* answered; routing unchanged */
 	COMMAND_ROUTING,       /* applied; a new snapshot must be published */
+	COMMAND_RECORD_START,  /* a recording was asked to start */
 };
 
 /* Executes one request line. The JSON reply (no newline) is left in *reply,

@@ -46,6 +46,7 @@ const char *event_kind_name(enum event_kind kind)
 	switch (kind) {
 	case EVENT_SLOWER: return "slower";
 	case EVENT_HELP: return "help";
+	case EVENT_ALARM: return "alarm";
 	default: return "change";
 	}
 }

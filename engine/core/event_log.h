@@ -15,6 +15,7 @@ enum event_kind {
 	EVENT_CHANGE = 0, /* a state change, in words */
 	EVENT_SLOWER,     /* a booth asks the speaker to slow down (anonymous) */
 	EVENT_HELP,       /* a console calls the technician */
+	EVENT_ALARM,      /* something the technician must act on (disk error, ...) */
 };
 
 struct event {

@@ -24,6 +24,13 @@ static int on_process(jack_nframes_t frames, void *arg)
 	s = exchange_rt_begin(js->exchange);
 	router_process(js->router, s, js->in_buf, js->out_buf, frames);
 	exchange_rt_end(js->exchange);
+	if (js->capture) {
+		for (i = 0; i < js->capture->n_channels; i++) {
+			int src = js->capture_source[i];
+			js->capture_buf[i] = src >= 0 ? js->out_buf[src] : js->in_buf[-src - 1];
+		}
+		capture_push(js->capture, js->capture_buf, frames, jack_last_frame_time(js->client));
+	}
 	return 0;
 }
 
@@ -130,6 +137,21 @@ uint32_t jack_shell_sample_rate(const struct jack_shell *js)
 	return jack_get_sample_rate(js->client);
 }
 
+int jack_shell_set_capture(struct jack_shell *js, struct capture *capture, const int *sources)
+{
+	js->capture_buf = calloc((size_t)capture->n_channels, sizeof *js->capture_buf);
+	if (!js->capture_buf)
+		return -ENOMEM;
+	js->capture_source = sources;
+	js->capture = capture;
+	return 0;
+}
+
+uint64_t jack_shell_frame_now(const struct jack_shell *js)
+{
+	return js->client ? jack_frame_time(js->client) : 0;
+}
+
 static void connect_one(struct jack_shell *js, const struct cfg_connect *c,
 			void (*warn)(void *, const char *), void *user)
 {
@@ -188,6 +210,9 @@ void jack_shell_close(struct jack_shell *js)
 	free(js->outputs);
 	free(js->in_buf);
 	free((void *)js->out_buf);
+	free(js->capture_buf);
+	js->capture_buf = NULL;
+	js->capture = NULL;
 	js->inputs = NULL;
 	js->outputs = NULL;
 	js->in_buf = NULL;

@@ -6,6 +6,7 @@
 #include <jack/jack.h>
 #include <stdatomic.h>
 
+#include "../core/capture.h"
 #include "../core/config.h"
 #include "../core/router.h"
 #include "../core/snapshot.h"
@@ -20,6 +21,9 @@ struct jack_shell {
 	const float **in_buf; /* per-cycle buffer pointers, preallocated */
 	float **out_buf;
 	int n_inputs, n_outputs;
+	struct capture *capture;     /* recording, or NULL */
+	const int *capture_source;   /* per recorded channel: output index, or -(input + 1) */
+	const float **capture_buf;   /* per-cycle pointers, preallocated */
 	int active;
 	int wake_fd;                 /* written once when the server goes away */
 	_Atomic int server_gone;
@@ -33,6 +37,13 @@ int jack_shell_open(struct jack_shell *js, const struct config *cfg, const char 
 		    const char *server_name, int wake_fd, char *err, size_t errlen);
 
 uint32_t jack_shell_sample_rate(const struct jack_shell *js);
+
+/* Before jack_shell_start: feed these channels to the recorder's capture
+ * every cycle. sources[] stays the caller's. Returns 0 or -ENOMEM. */
+int jack_shell_set_capture(struct jack_shell *js, struct capture *capture, const int *sources);
+
+/* The current JACK frame, for timeline events from the control thread. */
+uint64_t jack_shell_frame_now(const struct jack_shell *js);
 
 /* Activate with the router and exchange ready, then make the connect:
  * entries. A connection that fails is reported through warn, not fatal. */

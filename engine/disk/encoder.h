@@ -1,0 +1,38 @@
+/* One table per recording format: open, write, sync, close. The recorder
+ * makes the file (O_EXCL, mode 0640: never overwriting) and hands the
+ * descriptor over; the encoder owns it from then on. Sync refreshes what a
+ * reader needs to decode the file so far (headers, pages) and fsyncs, so
+ * that a crash loses at most what came after the last sync. */
+#ifndef TOLK_ENCODER_H
+#define TOLK_ENCODER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct encoder_info {
+	int fd;                 /* taken over by open, even when it fails */
+	uint32_t rate;
+	int opus_bitrate;
+	const char *title;      /* "<meeting> <channel>" */
+	const char *language;   /* a code, or "" for floor and mics */
+	const char *date;       /* UTC start, ISO 8601 */
+	const char *software;   /* "tolk 0.1.0" */
+};
+
+struct encoder_ops {
+	const char *name; /* wav, flac, opus: as in the config */
+	const char *ext;
+	/* Returns the encoder, or NULL with a reason in err. */
+	void *(*open)(const struct encoder_info *info, char *err, size_t errlen);
+	/* 0, or a negative errno (-ENOSPC when the disk is full). */
+	int (*write)(void *enc, const float *pcm, uint32_t frames);
+	int (*sync)(void *enc);
+	/* Finishes the file and closes it; frees enc whatever happens. */
+	int (*close)(void *enc);
+};
+
+extern const struct encoder_ops encoder_wav;
+extern const struct encoder_ops encoder_flac;
+extern const struct encoder_ops encoder_opus;
+
+#endif

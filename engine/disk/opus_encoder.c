@@ -1,0 +1,126 @@
+/* Ogg Opus through libopusenc, written straight to the descriptor (no
+ * stdio buffer to lose in a crash), pages flushed at least every second. */
+#include <errno.h>
+#include <opus/opusenc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "encoder.h"
+
+#define OPUS_MUX_DELAY 48000     /* samples at 48 kHz: a page at least every second */
+#define OPUS_DECISION_DELAY 4800 /* 100 ms of look-ahead, not libopusenc's two seconds */
+
+struct opus_encoder_file {
+	OggOpusEnc *enc;
+	int fd;
+	int failed_errno;
+};
+
+static int write_page(void *user, const unsigned char *ptr, opus_int32 len)
+{
+	struct opus_encoder_file *e = user;
+
+	while (len > 0) {
+		ssize_t n = write(e->fd, ptr, (size_t)len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			e->failed_errno = n < 0 ? errno : EIO;
+			return 1;
+		}
+		ptr += n;
+		len -= (opus_int32)n;
+	}
+	return 0;
+}
+
+static int close_stream(void *user)
+{
+	(void)user; /* the descriptor is closed in opus_close, after the last page */
+	return 0;
+}
+
+static void *opus_open(const struct encoder_info *info, char *err, size_t errlen)
+{
+	static const OpusEncCallbacks callbacks = { write_page, close_stream };
+	struct opus_encoder_file *e = calloc(1, sizeof *e);
+	OggOpusComments *comments = ope_comments_create();
+	char encoder_tag[96];
+	int error = 0;
+
+	if (!e || !comments) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	e->fd = info->fd;
+	snprintf(encoder_tag, sizeof encoder_tag, "%s (libopusenc)", info->software);
+	ope_comments_add(comments, "TITLE", info->title);
+	if (*info->language)
+		ope_comments_add(comments, "LANGUAGE", info->language);
+	ope_comments_add(comments, "DATE", info->date);
+	ope_comments_add(comments, "ENCODER", encoder_tag);
+	e->enc = ope_encoder_create_callbacks(&callbacks, e, comments, (opus_int32)info->rate, 1, 0, &error);
+	ope_comments_destroy(comments);
+	comments = NULL;
+	if (!e->enc) {
+		snprintf(err, errlen, "libopusenc: %s", ope_strerror(error));
+		goto fail;
+	}
+	ope_encoder_ctl(e->enc, OPUS_SET_APPLICATION(OPUS_APPLICATION_VOIP)); /* speech */
+	ope_encoder_ctl(e->enc, OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE));
+	ope_encoder_ctl(e->enc, OPUS_SET_BITRATE(info->opus_bitrate));
+	ope_encoder_ctl(e->enc, OPE_SET_MUXING_DELAY(OPUS_MUX_DELAY));
+	ope_encoder_ctl(e->enc, OPE_SET_DECISION_DELAY(OPUS_DECISION_DELAY));
+	if (ope_encoder_flush_header(e->enc) != OPE_OK || e->failed_errno) {
+		snprintf(err, errlen, "cannot write the Opus header: %s",
+			 strerror(e->failed_errno ? e->failed_errno : EIO));
+		ope_encoder_destroy(e->enc);
+		goto fail;
+	}
+	return e;
+fail:
+	if (comments)
+		ope_comments_destroy(comments);
+	close(info->fd);
+	free(e);
+	return NULL;
+}
+
+static int opus_write(void *enc, const float *pcm, uint32_t frames)
+{
+	struct opus_encoder_file *e = enc;
+
+	if (ope_encoder_write_float(e->enc, pcm, (int)frames) != OPE_OK || e->failed_errno)
+		return -(e->failed_errno ? e->failed_errno : EIO);
+	return 0;
+}
+
+static int opus_sync(void *enc)
+{
+	struct opus_encoder_file *e = enc;
+
+	if (fsync(e->fd) < 0 && errno != EINVAL)
+		return -errno;
+	return e->failed_errno ? -e->failed_errno : 0;
+}
+
+static int opus_close(void *enc)
+{
+	struct opus_encoder_file *e = enc;
+	int ret = ope_encoder_drain(e->enc) == OPE_OK && !e->failed_errno ? 0 : -EIO;
+
+	ope_encoder_destroy(e->enc);
+	if (fsync(e->fd) < 0 && errno != EINVAL && !ret)
+		ret = -errno;
+	if (close(e->fd) < 0 && !ret)
+		ret = -errno;
+	free(e);
+	return ret;
+}
+
+const struct encoder_ops encoder_opus = {
+	.name = "opus", .ext = "opus",
+	.open = opus_open, .write = opus_write, .sync = opus_sync, .close = opus_close,
+};

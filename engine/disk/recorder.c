@@ -1,0 +1,859 @@
+#include "recorder.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/sha256.h"
+#include "../core/thread_role.h"
+#include "encoder.h"
+
+#define RECORDER_CHUNK 4096     /* frames handed to the encoders at a time */
+#define RECORDER_SYNC_MS 1000   /* headers refreshed and data synced this often */
+#define RECORDER_IDLE_MS 200    /* the thread's longest sleep */
+#define RECORDER_STOP_MS 500    /* longest wait for the last blocks after disarming */
+
+#ifndef TOLK_VERSION
+#define TOLK_VERSION "0.1.0"
+#endif
+
+/* ---- time and names ---------------------------------------------------- */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void format_utc(int64_t ms, const char *fmt, char *buf, size_t len)
+{
+	time_t secs = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&secs, &tm);
+	strftime(buf, len, fmt, &tm);
+}
+
+static void iso_utc(int64_t ms, char *buf, size_t len)
+{
+	char base[32];
+	format_utc(ms, "%Y-%m-%dT%H:%M:%S", base, sizeof base);
+	snprintf(buf, len, "%.19s.%03dZ", base, (int)(ms % 1000 + 1000) % 1000);
+}
+
+static int valid_meeting(const char *m)
+{
+	size_t i;
+	if (!*m || strlen(m) >= TOLK_ID_MAX * 2)
+		return 0;
+	for (i = 0; m[i]; i++)
+		if (!((m[i] >= 'a' && m[i] <= 'z') || (m[i] >= 'A' && m[i] <= 'Z') || (m[i] >= '0' && m[i] <= '9') ||
+		      m[i] == '-' || m[i] == '_' || (m[i] == '.' && i > 0)))
+			return 0;
+	return 1;
+}
+
+/* ---- set-up -------------------------------------------------------------- */
+
+static void wake_disk(void *user)
+{
+	sem_post(&((struct recorder *)user)->wake); /* async-signal-safe, never blocks */
+}
+
+static int wants_channel(const struct cfg_recording *rc, const char *name)
+{
+	int i;
+	if (rc->all_channels)
+		return 1;
+	for (i = 0; i < rc->n_channels; i++)
+		if (!strcmp(rc->channels[i], name))
+			return 1;
+	return 0;
+}
+
+static int add_channel(struct recorder *r, const char *name, const char *language, int source)
+{
+	struct recorder_channel *c = realloc(r->channels, (size_t)(r->n_channels + 1) * sizeof *c);
+	if (!c)
+		return -ENOMEM;
+	r->channels = c;
+	c = &c[r->n_channels++];
+	snprintf(c->name, sizeof c->name, "%s", name);
+	snprintf(c->language, sizeof c->language, "%s", language);
+	c->source = source;
+	return 0;
+}
+
+int recorder_init(struct recorder *r, const struct config *cfg, const char *root, uint32_t rate,
+		  _Atomic uint32_t *xruns, char *err, size_t errlen)
+{
+	const struct cfg_recording *rc = &cfg->recording;
+	char name[TOLK_PORT_NAME_MAX];
+	int i, ret;
+
+	memset(r, 0, sizeof *r);
+	r->cfg = cfg;
+	r->rate = rate;
+	r->xruns = xruns;
+	r->timeline_fd = -1;
+	snprintf(r->root, sizeof r->root, "%s", root && *root ? root : rc->dir);
+	if (wants_channel(rc, "floor") && (ret = add_channel(r, "floor", "", 0)) < 0)
+		goto fail_nomem;
+	for (i = 0; i < cfg->n_languages; i++)
+		if (wants_channel(rc, cfg->languages[i].code) &&
+		    (ret = add_channel(r, cfg->languages[i].code, cfg->languages[i].code,
+				       config_output_of_language(cfg, i))) < 0)
+			goto fail_nomem;
+	if (rc->mics)
+		for (i = 0; i < cfg->n_mics; i++) {
+			config_input_name(cfg, config_input_of_mic(cfg, i), name, sizeof name);
+			if ((ret = add_channel(r, name, "", -(config_input_of_mic(cfg, i) + 1))) < 0)
+				goto fail_nomem;
+		}
+	if (rc->formats & RECORD_WAV)
+		r->formats[r->n_formats++] = &encoder_wav;
+	if (rc->formats & RECORD_FLAC)
+		r->formats[r->n_formats++] = &encoder_flac;
+	if (rc->formats & RECORD_OPUS)
+		r->formats[r->n_formats++] = &encoder_opus;
+	r->segment_frames = (uint64_t)llround(rc->segment_minutes * 60.0 * rate);
+	if (r->segment_frames < 1)
+		r->segment_frames = 1;
+	r->files = calloc((size_t)(r->n_channels * r->n_formats), sizeof *r->files);
+	r->pub_files = calloc((size_t)(r->n_channels * r->n_formats), sizeof *r->pub_files);
+	r->scratch = calloc((size_t)r->n_channels * RECORDER_CHUNK, sizeof *r->scratch);
+	r->silence = calloc(RECORDER_CHUNK, sizeof *r->silence);
+	if (!r->files || !r->pub_files || !r->scratch || !r->silence)
+		goto fail_nomem;
+	ret = capture_init(&r->capture, r->n_channels, (uint32_t)ceil(rc->buffer_seconds * rate));
+	if (ret < 0) {
+		snprintf(err, errlen, "cannot allocate recording buffers: %s", strerror(-ret));
+		goto fail;
+	}
+	r->capture.wake = wake_disk;
+	r->capture.wake_user = r;
+	if (sem_init(&r->wake, 0, 0) < 0 || pthread_mutex_init(&r->lock, NULL) != 0) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot set up the recorder: %s", strerror(errno));
+		goto fail;
+	}
+	return 0;
+
+fail_nomem:
+	ret = -ENOMEM;
+	snprintf(err, errlen, "out of memory");
+fail:
+	capture_free(&r->capture);
+	free(r->channels);
+	free(r->files);
+	free(r->pub_files);
+	free(r->scratch);
+	free(r->silence);
+	memset(r, 0, sizeof *r);
+	return ret;
+}
+
+void recorder_free(struct recorder *r)
+{
+	if (!r || !r->channels)
+		return;
+	capture_free(&r->capture);
+	sem_destroy(&r->wake);
+	pthread_mutex_destroy(&r->lock);
+	free(r->channels);
+	free(r->files);
+	free(r->pub_files);
+	free(r->scratch);
+	free(r->silence);
+	memset(r, 0, sizeof *r);
+}
+
+/* ---- the disk thread's files ---------------------------------------------- */
+
+static void set_alarm(struct recorder *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void set_alarm(struct recorder *r, const char *fmt, ...)
+{
+	va_list ap;
+	pthread_mutex_lock(&r->lock);
+	va_start(ap, fmt);
+	vsnprintf(r->alarm, sizeof r->alarm, fmt, ap);
+	va_end(ap);
+	snprintf(r->pub_error, sizeof r->pub_error, "%s", r->alarm);
+	r->alarm_pending = 1;
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* One JSON line into timeline.jsonl, with time and JACK frame. */
+static int timeline_write(struct recorder *r, uint64_t frame, const char *fields)
+{
+	char line[RECORDER_LINE_MAX + 128], when[40];
+	int64_t ms = now_ms();
+	size_t len;
+	ssize_t n;
+
+	if (r->timeline_fd < 0)
+		return 0;
+	iso_utc(ms, when, sizeof when);
+	snprintf(line, sizeof line, "{\"time_ms\":%lld,\"time\":\"%s\",\"frame\":%llu,%s}\n", (long long)ms,
+		 when, (unsigned long long)frame, fields);
+	len = strlen(line);
+	n = write(r->timeline_fd, line, len);
+	return n == (ssize_t)len ? 0 : -(n < 0 ? errno : ENOSPC);
+}
+
+static int hash_file(const char *path, char hex[65])
+{
+	uint8_t buf[65536], digest[32];
+	struct sha256 s;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	sha256_init(&s);
+	while ((n = read(fd, buf, sizeof buf)) > 0)
+		sha256_update(&s, buf, (size_t)n);
+	close(fd);
+	if (n < 0)
+		return -EIO;
+	sha256_final(&s, digest);
+	sha256_hex(digest, hex);
+	return 0;
+}
+
+/* manifest.jsonl grows a line per finished file; manifest.json is rebuilt
+ * from it and put in place by rename, so a reader never sees half of it. */
+static int manifest_rewrite(struct recorder *r)
+{
+	char lines_path[RECORDER_PATH_MAX], json_path[RECORDER_PATH_MAX], tmp_path[RECORDER_PATH_MAX];
+	FILE *in, *out;
+	char line[2048];
+	int first = 1, ret = 0;
+
+	snprintf(lines_path, sizeof lines_path, "%s/manifest.jsonl", r->meeting_dir);
+	snprintf(json_path, sizeof json_path, "%s/manifest.json", r->meeting_dir);
+	snprintf(tmp_path, sizeof tmp_path, "%s/.manifest.json.tmp", r->meeting_dir);
+	in = fopen(lines_path, "re");
+	if (!in)
+		return -errno;
+	ret = open(tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	out = ret >= 0 ? fdopen(ret, "w") : NULL;
+	if (!out) {
+		ret = -errno;
+		fclose(in);
+		return ret;
+	}
+	ret = 0;
+	fprintf(out, "{\"meeting\":\"%s\",\"rate\":%u,\"files\":[\n", r->meeting, r->rate);
+	while (fgets(line, sizeof line, in)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (!*line)
+			continue;
+		fprintf(out, "%s  %s", first ? "" : ",\n", line);
+		first = 0;
+	}
+	fprintf(out, "\n]}\n");
+	fclose(in);
+	if (fflush(out) != 0 || fsync(fileno(out)) != 0)
+		ret = -errno;
+	if (fclose(out) != 0 && !ret)
+		ret = -errno;
+	if (!ret && rename(tmp_path, json_path) < 0)
+		ret = -errno;
+	if (ret)
+		unlink(tmp_path);
+	return ret;
+}
+
+static void manifest_add(struct recorder *r, const struct recorder_file *f, uint64_t frames)
+{
+	char path[RECORDER_PATH_MAX], hex[65] = "", line[2048];
+	const char *base = strrchr(f->path, '/') ? strrchr(f->path, '/') + 1 : f->path;
+	int fd, ret = hash_file(f->path, hex);
+	ssize_t n;
+
+	snprintf(line, sizeof line,
+		 "{\"file\":\"%.255s\",\"channel\":\"%s\",\"format\":\"%s\",\"segment\":%d,\"first_frame\":%llu,"
+		 "\"frames\":%llu,\"duration_s\":%.3f,\"sha256\":\"%s\"}\n",
+		 base, r->channels[f->channel].name, f->ops->name, r->segment,
+		 (unsigned long long)r->seg_first_frame, (unsigned long long)frames, (double)frames / r->rate,
+		 ret == 0 ? hex : "unreadable");
+	snprintf(path, sizeof path, "%s/manifest.jsonl", r->meeting_dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		set_alarm(r, "cannot add %s to the manifest: %s", base, strerror(errno));
+		return;
+	}
+	n = write(fd, line, strlen(line));
+	if (n != (ssize_t)strlen(line))
+		set_alarm(r, "cannot add %s to the manifest: %s", base, strerror(n < 0 ? errno : ENOSPC));
+	fsync(fd);
+	close(fd);
+}
+
+static void publish(struct recorder *r)
+{
+	int i;
+	pthread_mutex_lock(&r->lock);
+	r->pub_state = r->state;
+	snprintf(r->pub_meeting, sizeof r->pub_meeting, "%s", r->meeting);
+	r->pub_frames = r->frames_recorded;
+	r->pub_segment = r->segment;
+	r->pub_n_files = 0;
+	for (i = 0; i < r->n_files; i++)
+		if (r->files[i].enc)
+			snprintf(r->pub_files[r->pub_n_files++], sizeof r->pub_files[0], "%s", r->files[i].path);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* Closes the segment's files, hashes them into the manifest. `clean` is
+ * false after a disk error: close what can be closed, report the rest. */
+static void close_segment(struct recorder *r, int clean)
+{
+	char fields[256];
+	int i, ret, bad = 0;
+
+	for (i = 0; i < r->n_files; i++) {
+		struct recorder_file *f = &r->files[i];
+		if (!f->enc)
+			continue;
+		ret = f->ops->close(f->enc);
+		f->enc = NULL;
+		if (ret < 0 && clean)
+			set_alarm(r, "closing %s failed: %s", f->path, strerror(-ret));
+		bad |= ret < 0;
+		manifest_add(r, f, r->seg_frames);
+	}
+	r->n_files = 0;
+	if (manifest_rewrite(r) < 0)
+		set_alarm(r, "cannot rewrite %s/manifest.json: %s", r->meeting_dir, strerror(errno));
+	snprintf(fields, sizeof fields, "\"event\":\"segment-end\",\"segment\":%d,\"frames\":%llu%s", r->segment,
+		 (unsigned long long)r->seg_frames, bad ? ",\"error\":true" : "");
+	timeline_write(r, r->seg_first_frame + r->seg_frames, fields);
+}
+
+static int make_file(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (fd >= 0)
+		fchmod(fd, 0640); /* whatever the umask */
+	return fd < 0 ? -errno : fd;
+}
+
+/* A new file set starting on JACK frame `frame`. Names are never reused:
+ * when any file of the set exists, the whole set takes -2, -3, ... */
+static int open_segment(struct recorder *r, uint64_t frame)
+{
+	char stamp[32], suffix[16] = "", fields[512];
+	int64_t ms = now_ms();
+	int k, i, j, ret, clash;
+
+	format_utc(ms, "%Y%m%dT%H%M%SZ", stamp, sizeof stamp);
+	iso_utc(ms, r->seg_date, sizeof r->seg_date);
+	for (k = 1;; k++) {
+		if (k > 1)
+			snprintf(suffix, sizeof suffix, "-%d", k);
+		clash = 0;
+		for (i = 0; i < r->n_channels && !clash; i++)
+			for (j = 0; j < r->n_formats && !clash; j++) {
+				char path[RECORDER_PATH_MAX];
+				snprintf(path, sizeof path, "%s/%s_%s_%s%s.%s", r->meeting_dir, r->meeting,
+					 r->channels[i].name, stamp, suffix, r->formats[j]->ext);
+				clash = access(path, F_OK) == 0;
+			}
+		if (!clash)
+			break;
+	}
+	r->n_files = 0;
+	for (i = 0; i < r->n_channels; i++)
+		for (j = 0; j < r->n_formats; j++) {
+			struct recorder_file *f = &r->files[r->n_files];
+			char title[256], err[256];
+			struct encoder_info info = {
+				.rate = r->rate, .opus_bitrate = r->cfg->recording.opus_bitrate,
+				.title = title, .language = r->channels[i].language, .date = r->seg_date,
+				.software = "tolk " TOLK_VERSION,
+			};
+
+			snprintf(f->path, sizeof f->path, "%s/%s_%s_%s%s.%s", r->meeting_dir, r->meeting,
+				 r->channels[i].name, stamp, suffix, r->formats[j]->ext);
+			snprintf(title, sizeof title, "%s %s", r->meeting, r->channels[i].name);
+			f->ops = r->formats[j];
+			f->channel = i;
+			ret = make_file(f->path);
+			if (ret < 0) {
+				set_alarm(r, "cannot create %s: %s", f->path, strerror(-ret));
+				goto fail;
+			}
+			info.fd = ret;
+			f->enc = f->ops->open(&info, err, sizeof err);
+			if (!f->enc) {
+				set_alarm(r, "cannot start %s: %s", f->path, err);
+				ret = -EIO;
+				goto fail;
+			}
+			r->n_files++;
+		}
+	r->segment++;
+	r->seg_first_frame = frame;
+	r->seg_frames = 0;
+	snprintf(fields, sizeof fields, "\"event\":\"segment-start\",\"segment\":%d,\"stamp\":\"%s%s\"",
+		 r->segment, stamp, suffix);
+	timeline_write(r, frame, fields);
+	return 0;
+fail:
+	for (i = 0; i < r->n_files; i++) {
+		r->files[i].ops->close(r->files[i].enc);
+		r->files[i].enc = NULL;
+	}
+	r->n_files = 0;
+	return ret;
+}
+
+static void close_timeline(struct recorder *r)
+{
+	if (r->timeline_fd >= 0) {
+		fsync(r->timeline_fd);
+		close(r->timeline_fd);
+		r->timeline_fd = -1;
+	}
+}
+
+/* Disk trouble: recording stops, routing is not touched, the alarm goes to
+ * the control room. What was written stays decodable. */
+static void fail_recording(struct recorder *r, const char *what, int err)
+{
+	char fields[512];
+
+	atomic_store_explicit(&r->capture.armed, 0, memory_order_release);
+	set_alarm(r, "recording stopped: %s: %s", what, strerror(err));
+	snprintf(fields, sizeof fields, "\"event\":\"disk-error\",\"error\":\"%s: %s\"", what, strerror(err));
+	timeline_write(r, r->seg_first_frame + r->seg_frames, fields);
+	close_segment(r, 0);
+	timeline_write(r, r->seg_first_frame + r->seg_frames, "\"event\":\"record-stop\",\"reason\":\"disk error\"");
+	close_timeline(r);
+	r->state = RECORDER_FAILED;
+}
+
+/* Writes n frames (n <= RECORDER_CHUNK) of every channel, from chans[ch]
+ * or silence, rolling the segment on its exact frame. */
+static int write_frames(struct recorder *r, float *const *chans, uint32_t n)
+{
+	uint32_t off = 0;
+	int i, ret;
+
+	while (off < n && r->state == RECORDER_RECORDING) {
+		uint64_t room = r->segment_frames - r->seg_frames;
+		uint32_t take = n - off < room ? n - off : (uint32_t)room;
+
+		for (i = 0; i < r->n_files; i++) {
+			struct recorder_file *f = &r->files[i];
+			const float *src = chans ? chans[f->channel] + off : r->silence;
+			ret = f->ops->write(f->enc, src, take);
+			if (ret < 0) {
+				fail_recording(r, f->path, -ret);
+				return ret;
+			}
+		}
+		r->seg_frames += take;
+		r->frames_recorded += take;
+		off += take;
+		if (r->seg_frames == r->segment_frames) {
+			uint64_t next = r->seg_first_frame + r->seg_frames;
+			close_segment(r, 1);
+			if ((ret = open_segment(r, next)) < 0) {
+				fail_recording(r, "a new segment", -ret);
+				return ret;
+			}
+		}
+	}
+	return 0;
+}
+
+static int begin_recording(struct recorder *r, uint64_t frame)
+{
+	char path[RECORDER_PATH_MAX], fields[512];
+	int ret;
+
+	snprintf(path, sizeof path, "%s/timeline.jsonl", r->meeting_dir);
+	r->timeline_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (r->timeline_fd < 0) {
+		fail_recording(r, path, errno);
+		return -1;
+	}
+	r->segment = 0;
+	r->frames_recorded = 0;
+	snprintf(fields, sizeof fields, "\"event\":\"record-start\",\"meeting\":\"%s\",\"rate\":%u,"
+		 "\"channels\":%d,\"formats\":%d", r->meeting, r->rate, r->n_channels, r->n_formats);
+	timeline_write(r, frame, fields);
+	r->state = RECORDER_RECORDING;
+	if ((ret = open_segment(r, frame)) < 0) {
+		fail_recording(r, "the first segment", -ret);
+		return -1;
+	}
+	return 0;
+}
+
+static void process_block(struct recorder *r, const struct capture_block *b)
+{
+	float *chans[64];
+	float **ptrs = r->n_channels <= 64 ? chans : malloc((size_t)r->n_channels * sizeof *ptrs);
+	uint32_t done = 0, left;
+	char fields[256];
+	int ch;
+
+	if (!ptrs)
+		return;
+	for (ch = 0; ch < r->n_channels; ch++)
+		ptrs[ch] = r->scratch + (size_t)ch * RECORDER_CHUNK;
+	if (r->state == RECORDER_ARMING && begin_recording(r, b->frame) < 0)
+		goto discard;
+	if (b->dropped && r->state == RECORDER_RECORDING) {
+		snprintf(fields, sizeof fields, "\"event\":\"dropped\",\"frames\":%u,\"channel\":\"all\"", b->dropped);
+		timeline_write(r, b->frame, fields);
+		for (left = b->dropped; left && r->state == RECORDER_RECORDING;) {
+			uint32_t take = left < RECORDER_CHUNK ? left : RECORDER_CHUNK;
+			write_frames(r, NULL, take);
+			left -= take;
+		}
+	}
+	while (done < b->frames) {
+		uint32_t take = b->frames - done < RECORDER_CHUNK ? b->frames - done : RECORDER_CHUNK;
+		for (ch = 0; ch < r->n_channels; ch++)
+			capture_read(&r->capture, ch, ptrs[ch], take);
+		if (r->state == RECORDER_RECORDING)
+			write_frames(r, ptrs, take);
+		done += take;
+	}
+	capture_release_block(&r->capture);
+	goto out;
+discard: /* recording could not begin: the block is consumed unwritten */
+	for (done = 0; done < b->frames;) {
+		uint32_t take = b->frames - done < RECORDER_CHUNK ? b->frames - done : RECORDER_CHUNK;
+		for (ch = 0; ch < r->n_channels; ch++)
+			capture_read(&r->capture, ch, r->scratch, take);
+		done += take;
+	}
+	capture_release_block(&r->capture);
+out:
+	if (ptrs != chans)
+		free(ptrs);
+}
+
+/* Drains every block queued now. Returns how many there were. */
+static int drain(struct recorder *r)
+{
+	struct capture_block b;
+	int n = 0;
+
+	while (capture_next(&r->capture, &b) == 0) {
+		process_block(r, &b);
+		n++;
+	}
+	return n;
+}
+
+static void sync_files(struct recorder *r)
+{
+	int i, ret;
+
+	for (i = 0; i < r->n_files && r->state == RECORDER_RECORDING; i++) {
+		ret = r->files[i].ops->sync(r->files[i].enc);
+		if (ret < 0)
+			fail_recording(r, r->files[i].path, -ret);
+	}
+	if (r->timeline_fd >= 0)
+		fsync(r->timeline_fd);
+}
+
+static void flush_queue(struct recorder *r)
+{
+	char lines[RECORDER_QUEUE][RECORDER_LINE_MAX];
+	int n, i;
+
+	pthread_mutex_lock(&r->lock);
+	n = r->n_queued;
+	memcpy(lines, r->queue, (size_t)n * sizeof lines[0]);
+	r->n_queued = 0;
+	pthread_mutex_unlock(&r->lock);
+	/* Each queued line starts with its frame: "<frame> <fields>". */
+	for (i = 0; i < n; i++) {
+		char *fields;
+		unsigned long long frame = strtoull(lines[i], &fields, 10);
+		timeline_write(r, frame, fields + 1);
+	}
+}
+
+static void stop_recording(struct recorder *r)
+{
+	int64_t deadline;
+	int quiet = 0;
+
+	atomic_store_explicit(&r->capture.armed, 0, memory_order_release);
+	/* The realtime cycle running now may still push one block. */
+	deadline = now_ms() + RECORDER_STOP_MS;
+	while (quiet < 3 && now_ms() < deadline) {
+		struct timespec pause = { 0, 10 * 1000000 };
+		quiet = drain(r) ? 0 : quiet + 1;
+		nanosleep(&pause, NULL);
+	}
+	if (r->state == RECORDER_RECORDING) {
+		flush_queue(r);
+		close_segment(r, 1);
+		timeline_write(r, r->seg_first_frame + r->seg_frames, "\"event\":\"record-stop\"");
+		close_timeline(r);
+	}
+	capture_discard(&r->capture);
+	if (r->state != RECORDER_FAILED)
+		r->state = RECORDER_STOPPED;
+}
+
+static void prepare_start(struct recorder *r, const char *meeting)
+{
+	int ret;
+
+	snprintf(r->meeting, sizeof r->meeting, "%s", meeting);
+	snprintf(r->meeting_dir, sizeof r->meeting_dir, "%s/%s", r->root, r->meeting);
+	if ((mkdir(r->root, 0750) < 0 && errno != EEXIST) || (mkdir(r->meeting_dir, 0750) < 0 && errno != EEXIST)) {
+		ret = errno;
+		set_alarm(r, "recording not started: cannot make %s: %s", r->meeting_dir, strerror(ret));
+		r->state = RECORDER_FAILED;
+		return;
+	}
+	pthread_mutex_lock(&r->lock);
+	r->pub_error[0] = '\0';
+	pthread_mutex_unlock(&r->lock);
+	capture_discard(&r->capture);
+	r->dropped_seen = atomic_load(&r->capture.dropped_total);
+	r->state = RECORDER_ARMING;
+	atomic_store_explicit(&r->capture.armed, 1, memory_order_release);
+}
+
+static void *disk_thread(void *arg)
+{
+	struct recorder *r = arg;
+	int64_t last_sync = now_ms();
+
+	thread_role_set(THREAD_DISK);
+	for (;;) {
+		struct timespec until;
+		int start, stop, quit;
+		char meeting[TOLK_ID_MAX * 2];
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += RECORDER_IDLE_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		sem_timedwait(&r->wake, &until);
+		while (sem_trywait(&r->wake) == 0)
+			; /* one pass serves every post so far */
+
+		pthread_mutex_lock(&r->lock);
+		start = r->req_start;
+		stop = r->req_stop;
+		quit = r->req_quit;
+		r->req_start = r->req_stop = 0;
+		snprintf(meeting, sizeof meeting, "%s", r->req_meeting);
+		pthread_mutex_unlock(&r->lock);
+
+		if (start && r->state != RECORDER_RECORDING && r->state != RECORDER_ARMING)
+			prepare_start(r, meeting);
+		/* Blocks first, so that events land after the audio they follow. */
+		while (drain(r))
+			; /* a backlog is drained without sleeping */
+		if (r->state == RECORDER_RECORDING) {
+			uint32_t x = r->xruns ? atomic_load(r->xruns) : 0;
+			if (x != r->xruns_seen) {
+				char fields[128];
+				snprintf(fields, sizeof fields, "\"event\":\"xrun\",\"count\":%u,\"total\":%u",
+					 x - r->xruns_seen, x);
+				timeline_write(r, r->seg_first_frame + r->seg_frames, fields);
+			}
+			r->xruns_seen = x;
+			flush_queue(r);
+			if (now_ms() - last_sync >= RECORDER_SYNC_MS) {
+				sync_files(r);
+				last_sync = now_ms();
+			}
+		} else if (r->state != RECORDER_ARMING) {
+			pthread_mutex_lock(&r->lock);
+			r->n_queued = 0; /* nothing to log them into */
+			pthread_mutex_unlock(&r->lock);
+		}
+		if ((stop || quit) && (r->state == RECORDER_RECORDING || r->state == RECORDER_ARMING))
+			stop_recording(r);
+		publish(r);
+		if (quit)
+			return NULL;
+	}
+}
+
+int recorder_run(struct recorder *r)
+{
+	int ret = pthread_create(&r->thread, NULL, disk_thread, r);
+	if (ret)
+		return -ret;
+	r->thread_running = 1;
+	return 0;
+}
+
+void recorder_shutdown(struct recorder *r)
+{
+	if (!r->thread_running)
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->req_quit = 1;
+	pthread_mutex_unlock(&r->lock);
+	sem_post(&r->wake);
+	pthread_join(r->thread, NULL);
+	r->thread_running = 0;
+}
+
+/* ---- control-thread API ---------------------------------------------------- */
+
+int recorder_start(struct recorder *r, const char *meeting, char *err, size_t errlen)
+{
+	int ret = 0;
+
+	if (!meeting)
+		meeting = r->cfg->meeting;
+	if (!valid_meeting(meeting)) {
+		snprintf(err, errlen, "meeting '%.64s' may hold only letters, digits, '-', '_' and '.' (not first)",
+			 meeting);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&r->lock);
+	if (r->pub_state == RECORDER_RECORDING || r->pub_state == RECORDER_ARMING || r->req_start) {
+		snprintf(err, errlen, "already recording %s", r->req_start ? r->req_meeting : r->pub_meeting);
+		ret = -EBUSY;
+	} else {
+		r->req_start = 1;
+		snprintf(r->req_meeting, sizeof r->req_meeting, "%s", meeting);
+		r->pub_state = RECORDER_ARMING; /* so that a status right after says so */
+		snprintf(r->pub_meeting, sizeof r->pub_meeting, "%s", meeting);
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (!ret)
+		sem_post(&r->wake);
+	return ret;
+}
+
+int recorder_stop(struct recorder *r, char *err, size_t errlen)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&r->lock);
+	if (r->pub_state != RECORDER_RECORDING && r->pub_state != RECORDER_ARMING && !r->req_start) {
+		snprintf(err, errlen, "not recording");
+		ret = -EINVAL;
+	} else {
+		r->req_stop = 1;
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (!ret)
+		sem_post(&r->wake);
+	return ret;
+}
+
+static const char *state_name(enum recorder_state s)
+{
+	switch (s) {
+	case RECORDER_ARMING: return "starting";
+	case RECORDER_RECORDING: return "recording";
+	case RECORDER_FAILED: return "failed";
+	default: return "stopped";
+	}
+}
+
+void recorder_status(struct recorder *r, struct json_writer *w, int detailed)
+{
+	uint64_t dropped = atomic_load(&r->capture.dropped_total);
+	struct statvfs vfs;
+	int i;
+
+	pthread_mutex_lock(&r->lock);
+	jw_raw(w, "{");
+	jw_key(w, "state", 1);
+	jw_string(w, state_name(r->pub_state));
+	jw_key(w, "meeting", 0);
+	jw_string(w, r->pub_meeting);
+	jw_printf(w, ",\"seconds\":%.3f,\"dropped_frames\":%llu,\"segment\":%d", (double)r->pub_frames / r->rate,
+		  (unsigned long long)dropped, r->pub_segment);
+	jw_key(w, "error", 0);
+	if (*r->pub_error)
+		jw_string(w, r->pub_error);
+	else
+		jw_raw(w, "null");
+	if (detailed) {
+		jw_key(w, "dir", 0);
+		jw_string(w, r->root);
+		jw_key(w, "formats", 0);
+		jw_raw(w, "[");
+		for (i = 0; i < r->n_formats; i++) {
+			if (i)
+				jw_raw(w, ",");
+			jw_string(w, r->formats[i]->name);
+		}
+		jw_raw(w, "]");
+		jw_key(w, "files", 0);
+		jw_raw(w, "[");
+		for (i = 0; i < r->pub_n_files; i++) {
+			if (i)
+				jw_raw(w, ",");
+			jw_string(w, r->pub_files[i]);
+		}
+		jw_raw(w, "]");
+		/* Drops are all or nothing, so every channel has the same count. */
+		jw_key(w, "dropped_per_channel", 0);
+		jw_raw(w, "{");
+		for (i = 0; i < r->n_channels; i++) {
+			if (i)
+				jw_raw(w, ",");
+			jw_key(w, r->channels[i].name, 1);
+			jw_printf(w, "%llu", (unsigned long long)dropped);
+		}
+		jw_raw(w, "}");
+		jw_printf(w, ",\"ring_seconds\":%.3f,\"ring_high_water_seconds\":%.3f",
+			  (double)r->capture.capacity / r->rate,
+			  (double)atomic_load(&r->capture.high_water) / r->rate);
+		jw_printf(w, ",\"xruns\":%u", r->xruns ? atomic_load(r->xruns) : 0);
+		if (statvfs(r->root, &vfs) == 0)
+			jw_printf(w, ",\"free_bytes\":%llu", (unsigned long long)vfs.f_bavail * vfs.f_frsize);
+		else
+			jw_raw(w, ",\"free_bytes\":null");
+	}
+	jw_raw(w, "}");
+	pthread_mutex_unlock(&r->lock);
+}
+
+void recorder_event(struct recorder *r, uint64_t frame, const char *fields)
+{
+	pthread_mutex_lock(&r->lock);
+	if ((r->pub_state == RECORDER_RECORDING || r->pub_state == RECORDER_ARMING) && r->n_queued < RECORDER_QUEUE)
+		snprintf(r->queue[r->n_queued++], RECORDER_LINE_MAX, "%llu %s", (unsigned long long)frame, fields);
+	pthread_mutex_unlock(&r->lock);
+	sem_post(&r->wake);
+}
+
+int recorder_take_alarm(struct recorder *r, char *buf, size_t len)
+{
+	int had;
+	pthread_mutex_lock(&r->lock);
+	had = r->alarm_pending;
+	if (had)
+		snprintf(buf, len, "%s", r->alarm);
+	r->alarm_pending = 0;
+	pthread_mutex_unlock(&r->lock);
+	return had;
+}

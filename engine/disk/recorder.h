@@ -1,0 +1,116 @@
+/* The archive recorder: its disk thread is the only code that touches
+ * recording files. It drains the capture rings the realtime thread fills,
+ * encodes every recorded channel in every configured format, rolls
+ * segments on an exact frame, writes the timeline and the manifest, and
+ * stops cleanly (with an alarm) when the disk fails.
+ *
+ * Control-thread API: start, stop, status, events for the timeline, and
+ * alarms to collect. They talk to the disk thread under one mutex; the
+ * realtime side only ever sees the capture rings. */
+#ifndef TOLK_RECORDER_H
+#define TOLK_RECORDER_H
+
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "../core/capture.h"
+#include "../core/config.h"
+#include "../core/json_writer.h"
+
+#define RECORDER_LINE_MAX 768
+#define RECORDER_QUEUE 256
+#define RECORDER_PATH_MAX 4608 /* a meeting folder path, and a file name in it */
+
+struct recorder_channel {
+	char name[TOLK_PORT_NAME_MAX];     /* floor, en, mic_fr_1 */
+	char language[TOLK_ID_MAX];        /* "" for floor and mics */
+	int source;                        /* >= 0: output index; < 0: input -(source + 1) */
+};
+
+struct recorder_file {
+	const struct encoder_ops *ops;
+	void *enc;
+	int channel;
+	char path[RECORDER_PATH_MAX];
+};
+
+enum recorder_state { RECORDER_STOPPED = 0, RECORDER_ARMING, RECORDER_RECORDING, RECORDER_FAILED };
+
+struct recorder {
+	/* fixed at init */
+	const struct config *cfg;
+	char root[4096];
+	uint32_t rate;
+	int n_channels;
+	struct recorder_channel *channels;
+	const struct encoder_ops *formats[3];
+	int n_formats;
+	uint64_t segment_frames;
+	struct capture capture;
+	_Atomic uint32_t *xruns; /* the JACK shell's counter, for the timeline */
+
+	pthread_t thread;
+	int thread_running;
+	sem_t wake;
+
+	/* shared with the control thread, under lock */
+	pthread_mutex_t lock;
+	int req_start, req_stop, req_quit;
+	char req_meeting[TOLK_ID_MAX * 2];
+	char queue[RECORDER_QUEUE][RECORDER_LINE_MAX]; /* timeline lines waiting */
+	int n_queued;
+	char alarm[RECORDER_LINE_MAX];
+	int alarm_pending;
+	enum recorder_state pub_state;
+	char pub_meeting[TOLK_ID_MAX * 2];
+	uint64_t pub_frames;
+	int pub_segment;
+	char pub_error[RECORDER_LINE_MAX];
+	char (*pub_files)[RECORDER_PATH_MAX];
+	int pub_n_files;
+
+	/* the disk thread's own */
+	enum recorder_state state;
+	char meeting[TOLK_ID_MAX * 2];
+	char meeting_dir[4352];
+	struct recorder_file *files; /* [n_channels * n_formats] */
+	int n_files;
+	int segment;             /* 1, 2, ... within this recording */
+	uint64_t seg_first_frame;
+	uint64_t seg_frames;
+	uint64_t frames_recorded;
+	uint64_t next_frame;     /* expected JACK frame of the next block */
+	char seg_date[40];       /* ISO UTC of the segment start */
+	int timeline_fd;
+	uint64_t dropped_seen;
+	uint32_t xruns_seen;
+	float *scratch;          /* [n_channels][RECORDER_CHUNK] */
+	float *silence;          /* [RECORDER_CHUNK] zeros */
+};
+
+/* Builds the channel list from the config, allocates and touches the rings
+ * (buffer_seconds each). Before activation. Returns 0 or a negative errno
+ * with a message. */
+int recorder_init(struct recorder *r, const struct config *cfg, const char *root, uint32_t rate,
+		  _Atomic uint32_t *xruns, char *err, size_t errlen);
+/* Starts the disk thread. */
+int recorder_run(struct recorder *r);
+/* Stops recording (closing every file properly) and the thread. */
+void recorder_shutdown(struct recorder *r);
+void recorder_free(struct recorder *r);
+
+/* Control thread. meeting may be NULL (the config's). */
+int recorder_start(struct recorder *r, const char *meeting, char *err, size_t errlen);
+int recorder_stop(struct recorder *r, char *err, size_t errlen);
+/* Writes the recording state as one JSON object. */
+void recorder_status(struct recorder *r, struct json_writer *w, int detailed);
+/* Queues a timeline event: `fields` is the inside of a JSON object
+ * ("\"event\":\"...\",..."); time and frame are added. Dropped when no
+ * recording is running. */
+void recorder_event(struct recorder *r, uint64_t frame, const char *fields);
+/* Takes a pending alarm, if any (1), into buf. */
+int recorder_take_alarm(struct recorder *r, char *buf, size_t len);
+
+#endif
