@@ -34,7 +34,7 @@ TEST_CLIENTS := $(BUILD)/test/tonegen $(BUILD)/test/probe
 
 .PHONY: all deps run test unit integration test-clients install uninstall clean
 
-all: $(BUILD)/tolk $(BUILD)/tolkctl
+all: $(BUILD)/tolk $(BUILD)/tolkctl $(BUILD)/tolk-verify
 
 deps:
 	@sh tools/install-deps.sh
@@ -46,7 +46,10 @@ $(BUILD)/%.o: %.c
 $(BUILD)/tolk: $(ENGINE_OBJ) $(CORE_OBJ)
 	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) -lm -o $@
 
-$(BUILD)/tolkctl: $(BUILD)/tools/tolkctl.o $(BUILD)/engine/control/control_socket.o
+$(BUILD)/tolkctl: $(BUILD)/tools/tolkctl.o $(BUILD)/tools/json_reader.o $(BUILD)/engine/control/control_socket.o
+	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ -o $@
+
+$(BUILD)/tolk-verify: $(BUILD)/tools/tolk_verify.o $(BUILD)/tools/json_reader.o $(BUILD)/engine/core/sha256.o
 	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ -o $@
 
 run: deps all
@@ -75,12 +78,12 @@ test: deps
 
 install: all
 	install -d $(DESTDIR)$(BINDIR)
-	install -m 0755 $(BUILD)/tolk $(BUILD)/tolkctl $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(BUILD)/tolk $(BUILD)/tolkctl $(BUILD)/tolk-verify $(DESTDIR)$(BINDIR)/
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/tolk $(DESTDIR)$(BINDIR)/tolkctl
+	rm -f $(DESTDIR)$(BINDIR)/tolk $(DESTDIR)$(BINDIR)/tolkctl $(DESTDIR)$(BINDIR)/tolk-verify
 
 clean:
 	rm -rf $(BUILD)
 
--include $(CORE_OBJ:.o=.d) $(ENGINE_OBJ:.o=.d) $(BUILD)/tools/tolkctl.d
+-include $(CORE_OBJ:.o=.d) $(ENGINE_OBJ:.o=.d) $(wildcard $(BUILD)/tools/*.d)

@@ -110,7 +110,7 @@ start_jackd() { # sets JACKD_PID; exits the test when the server does not come u
 start_tolk() { # start_tolk NAME SOCKET [ARGS...]; sets TOLK_PID
 	local name=$1 sock=$2
 	shift 2
-	$B/tolk --server "$SERVER" --name "$name" --control "$sock" "$@" 2>>"$TMP/$name.log" &
+	$B/tolk --server "$SERVER" --name "$name" --control "$sock" --record-dir "$TMP/rec" "$@" 2>>"$TMP/$name.log" &
 	TOLK_PID=$!
 	PIDS+=("$TOLK_PID")
 	wait_for 10 $B/tolkctl --control "$sock" status
