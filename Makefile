@@ -30,7 +30,7 @@ SAN         := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitiz
 TEST_CFLAGS := -O1 -g -Werror $(TOLK_CFLAGS)
 UNIT_SRC    := $(wildcard test/unit/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/unit/%)
-TEST_CLIENTS := $(BUILD)/test/tonegen $(BUILD)/test/probe
+TEST_CLIENTS := $(BUILD)/test/tonegen $(BUILD)/test/probe $(BUILD)/test/filetone
 
 .PHONY: all deps run test unit integration test-clients install uninstall clean
 

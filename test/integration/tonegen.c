@@ -1,7 +1,10 @@
 /* tonegen: a JACK client that plays one sine per output port into the
  * given destination ports until SIGTERM or SIGINT.
  *   tonegen [-s SERVER] [-n CLIENT] DEST:FREQ[:AMP] ...
- * DEST is a full port name (client:port); AMP defaults to 0.5. */
+ * DEST is a full port name (client:port); AMP defaults to 0.5. FREQ
+ * "ramp" plays a sawtooth that rises by exactly 2^-16 each sample (from
+ * -0.5 to 0.5), exact in 24-bit PCM, so that a recording can be checked
+ * for a lost or doubled frame. */
 #include <getopt.h>
 #include <jack/jack.h>
 #include <math.h>
@@ -17,6 +20,8 @@ struct tone {
 	jack_port_t *port;
 	char dest[256];
 	double freq, amp, phase;
+	int ramp;
+	unsigned counter;
 };
 
 static struct tone tones[MAX_TONES];
@@ -32,6 +37,11 @@ static int process(jack_nframes_t n, void *arg)
 	for (t = 0; t < n_tones; t++) {
 		float *y = jack_port_get_buffer(tones[t].port, n);
 		double ph = tones[t].phase, inc = 2.0 * M_PI * tones[t].freq / rate;
+		if (tones[t].ramp) {
+			for (i = 0; i < n; i++)
+				y[i] = (float)((int)(tones[t].counter++ & 0xffff) - 32768) / 65536.0f;
+			continue;
+		}
 		for (i = 0; i < n; i++) {
 			y[i] = (float)(tones[t].amp * sin(ph));
 			ph += inc;
@@ -86,6 +96,7 @@ int main(int argc, char **argv)
 		} else {
 			t->freq = atof(amp);
 		}
+		t->ramp = t->freq == 0.0 && strstr(argv[i], ":ramp") != NULL;
 		snprintf(t->dest, sizeof t->dest, "%s", spec);
 		free(spec);
 		n_tones++;

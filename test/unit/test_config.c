@@ -79,6 +79,15 @@ static void test_defaults(void **unused)
 	assert_true(cfg.languages[0].duck_db == -18.0);
 	assert_false(cfg.sidetone);
 	assert_int_equal(cfg.n_connects, 0);
+	/* The archive is on by default: FLAC and Opus, hour segments. */
+	assert_string_equal(cfg.recording.dir, "recordings");
+	assert_int_equal(cfg.recording.formats, RECORD_FLAC | RECORD_OPUS);
+	assert_int_equal(cfg.recording.opus_bitrate, 32000);
+	assert_true(cfg.recording.segment_minutes == 60);
+	assert_true(cfg.recording.buffer_seconds == 10);
+	assert_true(cfg.recording.autostart);
+	assert_true(cfg.recording.all_channels);
+	assert_false(cfg.recording.mics);
 	config_free(&cfg);
 }
 
@@ -101,6 +110,40 @@ static void test_console_rule_keys(void **unused)
 	assert_true(cfg.languages[0].duck_db == -30.0);
 	assert_int_equal(cfg.languages[0].channel_mode, CHANNEL_OVERRIDE);
 	assert_int_equal(cfg.booths[0].booth_mode, BOOTH_INTERLOCK);
+	config_free(&cfg);
+}
+
+static void test_recording_keys(void **unused)
+{
+	static const char y[] =
+		"meeting: m\n"
+		"floor: { inputs: [a] }\n"
+		"languages: [{ code: en }, { code: fr }]\n"
+		"recording:\n"
+		"  dir: /srv/archive\n"
+		"  formats: [wav, opus]\n"
+		"  opus_bitrate: 24000\n"
+		"  segment_minutes: 0.5\n"
+		"  buffer_seconds: 4\n"
+		"  autostart: no\n"
+		"  channels: [floor, fr]\n"
+		"  mics: true\n";
+	struct config cfg;
+	char err[TOLK_ERROR_MAX];
+	(void)unused;
+
+	if (config_load_string(&cfg, y, strlen(y), "r.yaml", err, sizeof err))
+		fail_msg("%s", err);
+	assert_string_equal(cfg.recording.dir, "/srv/archive");
+	assert_int_equal(cfg.recording.formats, RECORD_WAV | RECORD_OPUS);
+	assert_int_equal(cfg.recording.opus_bitrate, 24000);
+	assert_true(cfg.recording.segment_minutes == 0.5);
+	assert_true(cfg.recording.buffer_seconds == 4);
+	assert_false(cfg.recording.autostart);
+	assert_false(cfg.recording.all_channels);
+	assert_int_equal(cfg.recording.n_channels, 2);
+	assert_string_equal(cfg.recording.channels[1], "fr");
+	assert_true(cfg.recording.mics);
 	config_free(&cfg);
 }
 
@@ -198,6 +241,21 @@ static const struct bad_case bad_cases[] = {
 	{ HEAD LANGS "phones: { sidetone_db: 6 }\n", "bad.yaml:4:24: sidetone_db must be between -60 and 0, not 6" },
 	{ HEAD LANGS "phones: { limiter: off }\n",
 	  "bad.yaml:4:11: unknown key 'limiter' in phones (expected one of: sidetone_db)" },
+	{ HEAD LANGS "recording: { formats: [mp3] }\n",
+	  "bad.yaml:4:24: format 'mp3' must be wav, flac or opus" },
+	{ HEAD LANGS "recording: { formats: [wav, wav] }\n", "bad.yaml:4:29: format 'wav' is listed twice" },
+	{ HEAD LANGS "recording: { formats: [] }\n", "bad.yaml:4:23: formats needs at least one of wav, flac, opus" },
+	{ HEAD LANGS "recording: { segment_minutes: 0 }\n",
+	  "bad.yaml:4:31: segment_minutes must be between 0.01 and 1440, not 0" },
+	{ HEAD LANGS "recording: { autostart: maybe }\n",
+	  "bad.yaml:4:25: autostart 'maybe' must be false, true, no or yes" },
+	{ HEAD LANGS "recording: { channels: [floor, it] }\n",
+	  "bad.yaml:4:32: recording channel 'it' is neither floor nor a language" },
+	{ HEAD LANGS "recording: { channels: some }\n",
+	  "bad.yaml:4:24: channels must be all or a list of floor and language codes" },
+	{ HEAD LANGS "recording: { path: /tmp }\n",
+	  "bad.yaml:4:14: unknown key 'path' in recording (expected one of: dir, formats, opus_bitrate, "
+	  "segment_minutes, buffer_seconds, autostart, channels, mics)" },
 	{ "meeting: ../etc\nfloor: { inputs: [main] }\n" LANGS,
 	  "bad.yaml:1:10: meeting '../etc' may hold only letters, digits, '-', '_' and '.' (not first)" },
 };
@@ -255,6 +313,7 @@ int main(void)
 		cmocka_unit_test(test_room_loads),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_console_rule_keys),
+		cmocka_unit_test(test_recording_keys),
 		cmocka_unit_test(test_connect),
 		cmocka_unit_test(test_bad_configs),
 		cmocka_unit_test(test_missing_file),

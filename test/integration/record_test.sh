@@ -1,0 +1,212 @@
+#!/bin/bash
+# Integration test of the archive recorder on a real JACK server: tones on
+# every channel, every format, files read back by soxi, sndfile-info,
+# opusinfo and opusdec; segments proven seamless with a ramp; kill -9; a
+# full disk; tolk-verify.
+set -u
+cd "$(dirname "$0")/../.."
+
+. test/integration/lib.sh
+
+SOCK="$TMP/tolk.sock"
+FREQS=440,600,760
+REC="$TMP/rec"
+ctl() { $B/tolkctl --control "$SOCK" "$@"; }
+json() { ctl --json "$@"; }
+
+# files MEETING EXT: the recorded files of a meeting, oldest first
+files() { ls "$REC/$1"/*."$2" 2>/dev/null | sort; }
+
+# of CHANNEL: keeps the file names of that channel (fr, not mic_fr_1)
+of() { grep -E "/[^/]*_$1_[0-9]{8}T[0-9]{6}Z(-[0-9]+)?\.[a-z0-9]+\$"; }
+
+# frames FILE: frames in a recording (Opus through opusdec)
+frames() {
+	case "$1" in
+	*.opus) opusdec --quiet --force-wav "$1" "$TMP/decoded.wav" 2>/dev/null && $B/test/filetone "$TMP/decoded.wav" | cut -d' ' -f1 ;;
+	*) $B/test/filetone "$1" | cut -d' ' -f1 ;;
+	esac
+}
+
+# tone FILE: the candidate frequency a recording carries, or silence
+tone() {
+	case "$1" in
+	*.opus) opusdec --quiet --force-wav "$1" "$TMP/decoded.wav" 2>/dev/null && $B/test/filetone -f "$FREQS" "$TMP/decoded.wav" | cut -d' ' -f2 ;;
+	*) $B/test/filetone -f "$FREQS" "$1" | cut -d' ' -f2 ;;
+	esac
+}
+
+wait_state() { # wait_state STATE: until record status says so
+	wait_for 10 sh -c "$B/tolkctl --control '$SOCK' --json record status | grep -q '\"state\":\"$1\"'"
+}
+
+start_jackd
+start_tolk tolk "$SOCK" --config test/integration/record_room.yaml || { fail "tolk starts" "$(cat "$TMP/tolk.log")"; finish; }
+MAIN_PID=$TOLK_PID
+start_tones tolk:floor_main:440 tolk:mic_fr_1:600 tolk:mic_fr_2:760
+
+# ---- five seconds, every channel, every format -------------------------------
+
+out=$(json record start take1); rc=$?
+check "record start: accepted" "0" "$rc"
+wait_state recording
+sleep 0.5
+ctl mic fr 1 on >/dev/null
+sleep 4
+ctl mic fr 1 off >/dev/null
+sleep 0.3
+check "status reports the recording" "recording" "$(json status | grep -o '"recording":{"state":"[a-z]*"' | cut -d'"' -f6)"
+out=$(json record status)
+check "record status: files, seconds, drops, ring, disk" "yes" \
+	"$(echo "$out" | grep -q '"files":\[".*take1_floor_' && echo "$out" | grep -q '"dropped_per_channel":{"floor":0' &&
+	   echo "$out" | grep -q '"ring_high_water_seconds":' && echo "$out" | grep -q '"free_bytes":[0-9]' && echo yes)"
+ctl record stop >/dev/null
+wait_state stopped
+
+for ch in floor en fr de mic_fr_1 mic_fr_2; do
+	for ext in wav flac opus; do
+		[ -n "$(files take1 "$ext" | of "$ch")" ] || fail "file for $ch.$ext" "missing: $(ls "$REC/take1")"
+	done
+done
+check "one file per channel per format" "18" "$(ls "$REC/take1" | grep -c '\.\(wav\|flac\|opus\)$')"
+check "file names: <meeting>_<channel>_<UTC>.<ext>" "18" \
+	"$(ls "$REC/take1" | grep -cE '^take1_(floor|en|fr|de|mic_fr_1|mic_fr_2)_[0-9]{8}T[0-9]{6}Z\.(wav|flac|opus)$')"
+check "files are mode 0640" "640" "$(stat -c %a "$REC"/take1/*.{wav,flac,opus} | sort -u | tr '\n' ' ' | sed 's/ $//')"
+
+problems=""
+for f in $(files take1 wav) $(files take1 flac); do
+	soxi "$f" >/dev/null 2>&1 || problems="$problems soxi:$f"
+	sndfile-info "$f" >/dev/null 2>&1 || problems="$problems sndfile-info:$f"
+done
+for f in $(files take1 opus); do
+	opusinfo "$f" >/dev/null 2>&1 || problems="$problems opusinfo:$f"
+done
+check "soxi, sndfile-info and opusinfo accept every file" "" "$problems"
+
+ref=$(soxi -s "$(files take1 wav | head -1)")
+counts=$(for f in $(files take1 wav) $(files take1 flac); do soxi -s "$f"; done | sort -u | tr '\n' ' ')
+check "every WAV and FLAC file holds the same frames" "$ref " "$counts"
+[ "$ref" -ge $((48000 * 4)) ] && pass "about five seconds recorded ($ref frames)" || fail "about five seconds recorded" "$ref frames"
+worst=0
+for f in $(files take1 opus); do
+	n=$(frames "$f")
+	d=$((n > ref ? n - ref : ref - n))
+	[ $d -gt $worst ] && worst=$d
+done
+[ $worst -le 960 ] && pass "Opus files within one Opus frame (960) of the others (worst $worst)" || fail "Opus frame counts" "off by $worst"
+
+for ext in wav flac opus; do
+	got=""
+	for ch in floor en fr de mic_fr_1 mic_fr_2; do
+		got="$got $(tone "$(files take1 "$ext" | of "$ch")")"
+	done
+	check "tones in the $ext files: floor en fr de mic_fr_1 mic_fr_2" " 440 440 600 silence 600 760" "$got"
+done
+
+check "Opus tags: TITLE, LANGUAGE, DATE, ENCODER" "4" \
+	"$(opusinfo "$(files take1 opus | of fr)" 2>/dev/null | grep -cE 'TITLE=take1 fr|LANGUAGE=fr|DATE=20|ENCODER=tolk')"
+check "FLAC tags through libsndfile" "yes" \
+	"$(sndfile-info "$(files take1 flac | of fr)" | grep -q 'title *: take1 fr' && echo yes)"
+tl="$REC/take1/timeline.jsonl"
+check "timeline names the mic-on and mic-off" "2" "$(grep -cE '"text":"mic fr/1 (on|off)"' "$tl")"
+check "timeline says who was live on fr, from which source" "yes" \
+	"$(grep -q '"event":"channel","channel":"fr","live":"fr/1","source":"floor","quality":"floor"' "$tl" && echo yes)"
+check "timeline has start, segment and stop with JACK frames" "yes" \
+	"$(grep -q '"frame":[0-9]*,"event":"record-start"' "$tl" && grep -q '"event":"segment-end"' "$tl" &&
+	   grep -q '"event":"record-stop"' "$tl" && echo yes)"
+
+# ---- manifest and tolk-verify ------------------------------------------------------
+
+check "manifest lists every file with its hash" "18" "$(grep -c '"sha256":"[0-9a-f]\{64\}"' "$REC/take1/manifest.json")"
+out=$($B/tolk-verify "$REC/take1"); rc=$?
+check "tolk-verify passes a good archive" "0: 18 file(s) good, 0 bad" "$rc: $(echo "$out" | tail -1)"
+victim=$(files take1 flac | head -1)
+cp "$victim" "$TMP/keep"
+printf '\x5a' | dd of="$victim" bs=1 seek=$(($(stat -c %s "$victim") / 2)) conv=notrunc 2>/dev/null
+out=$($B/tolk-verify "$REC"); rc=$?
+check "tolk-verify fails on one flipped byte" "1" "$rc"
+check "tolk-verify names the file" "1" "$(echo "$out" | grep -c "^MISMATCH  $victim")"
+rm "$victim"
+$B/tolk-verify "$REC/take1" >/dev/null; rc=$?
+check "tolk-verify fails on a missing file" "1" "$rc"
+cp "$TMP/keep" "$victim"
+
+# ---- segments: no frame lost or doubled across the boundary -------------------------
+
+# A second engine on the same server records a ramp in 1.5 s segments.
+sed 's/segment_minutes: 60/segment_minutes: 0.025/; s/formats: \[wav, flac, opus\]/formats: [wav, flac]/; s/mics: true/mics: false/' \
+	test/integration/record_room.yaml >"$TMP/seg.yaml"
+SOCK2="$TMP/seg.sock"
+start_tolk seg "$SOCK2" --config "$TMP/seg.yaml" || fail "second engine starts" "$(cat "$TMP/seg.log")"
+start_tones seg:floor_main:ramp
+$B/tolkctl --control "$SOCK2" record start segs >/dev/null
+sleep 4.2
+$B/tolkctl --control "$SOCK2" record stop >/dev/null
+wait_for 10 sh -c "$B/tolkctl --control '$SOCK2' --json record status | grep -q '\"state\":\"stopped\"'"
+n_seg=$(files segs wav | of floor | wc -l)
+[ "$n_seg" -ge 3 ] && pass "segments roll ($n_seg floor segments in 4 s)" || fail "segments roll" "$n_seg segments"
+full=$(files segs wav | of floor | head -n -1 | xargs -r -n1 soxi -s | sort -u | tr '\n' ' ')
+check "every full segment holds exactly 1.5 s" "72000 " "$full"
+check "the ramp runs on across every WAV boundary: no frame lost or doubled" "0" \
+	"$($B/test/filetone --ramp $(files segs wav | of floor) | cut -d' ' -f2)"
+check "and across every FLAC boundary" "0" "$($B/test/filetone --ramp $(files segs flac | of floor) | cut -d' ' -f2)"
+check "segments of all channels start on the same frame" "yes" \
+	"$(grep -o '"first_frame":[0-9]*' "$REC/segs/manifest.json" | sort | uniq -c | awk '{print $1}' | sort -u | tr -d '\n' | grep -qx "$(( $(files segs wav | wc -l) / n_seg * 2 ))" && echo yes)"
+$B/tolk-verify "$REC/segs" >/dev/null && pass "tolk-verify passes the segmented archive" || fail "tolk-verify segments" "failed"
+
+# ---- kill -9 while recording ----------------------------------------------------------
+
+start_tolk crash "$TMP/crash.sock" --config test/integration/record_room.yaml || fail "crash engine starts" "$(cat "$TMP/crash.log")"
+CRASH_PID=$TOLK_PID
+$B/tolkctl --control "$TMP/crash.sock" record start crash >/dev/null
+wait_for 10 sh -c "$B/tolkctl --control '$TMP/crash.sock' --json record status | grep -q '\"state\":\"recording\"'"
+t0=$(date +%s%N)
+sleep 3.5
+kill -KILL "$CRASH_PID"
+t1=$(date +%s%N)
+wait "$CRASH_PID" 2>/dev/null
+min=$(( ( (t1 - t0) / 1000000 - 2000 ) * 48 ))   # frames: what came up to 2 s before the kill
+problems=""
+for f in $(files crash wav) $(files crash flac) $(files crash opus); do
+	n=$(frames "$f")
+	[ -n "$n" ] && [ "$n" -ge "$min" ] || problems="$problems $(basename "$f"):${n:-undecodable}"
+done
+check "kill -9: every file decodes up to at most 2 s before the kill (>= $min frames)" "" "$problems"
+check "kill -9: WAV files still open in soxi" "" \
+	"$(for f in $(files crash wav); do soxi "$f" >/dev/null 2>&1 || echo -n " $f"; done)"
+
+# ---- a full disk ------------------------------------------------------------------------
+
+FULL="$TMP/full"
+mkdir -p "$FULL"
+if mount -t tmpfs -o size=3m tmpfs "$FULL" 2>/dev/null; then
+	sed 's/formats: \[wav, flac, opus\]/formats: [wav]/' test/integration/record_room.yaml >"$TMP/full.yaml"
+	$B/tolk --server "$SERVER" --name fulldisk --control "$TMP/full.sock" --record-dir "$FULL" \
+		--config "$TMP/full.yaml" 2>>"$TMP/fulldisk.log" &
+	FULL_PID=$!
+	PIDS+=("$FULL_PID")
+	wait_for 10 $B/tolkctl --control "$TMP/full.sock" status
+	start_tones fulldisk:floor_main:440 fulldisk:mic_fr_1:600
+	$B/tolkctl --control "$TMP/full.sock" mic fr 1 on >/dev/null
+	$B/tolkctl --control "$TMP/full.sock" record start full >/dev/null
+	wait_for 20 sh -c "$B/tolkctl --control '$TMP/full.sock' --json record status | grep -q '\"state\":\"failed\"'" &&
+		pass "full disk: recording stops" || fail "full disk: recording stops" "$($B/tolkctl --control "$TMP/full.sock" --json record status)"
+	check "full disk: an alarm event" "yes" \
+		"$($B/tolkctl --control "$TMP/full.sock" --json events | grep -q '"kind":"alarm".*No space left' && echo yes)"
+	check "full disk: routing goes on" "600" "$(probe fulldisk:out_fr)"
+	check "full disk: no xrun" "0" "$($B/tolkctl --control "$TMP/full.sock" --json record status | grep -o '"xruns":[0-9]*' | cut -d: -f2)"
+	check "full disk: the files stay playable" "" \
+		"$(for f in "$FULL"/full/*.wav; do soxi "$f" >/dev/null 2>&1 || echo -n " $f"; done)"
+	mount -o remount,size=64m "$FULL"
+	$B/tolkctl --control "$TMP/full.sock" record start full >/dev/null
+	wait_for 10 sh -c "$B/tolkctl --control '$TMP/full.sock' --json record status | grep -q '\"state\":\"recording\"'" &&
+		pass "full disk: record start resumes in a new segment" || fail "full disk: record start resumes" "$($B/tolkctl --control "$TMP/full.sock" --json record status)"
+	$B/tolkctl --control "$TMP/full.sock" record stop >/dev/null
+	stop_pid "$FULL_PID"
+	umount "$FULL"
+else
+	echo "note: cannot mount a tmpfs here (not root?): the full-disk test did not run"
+fi
+
+kill -0 "$MAIN_PID" 2>/dev/null && pass "engine still running" || fail "engine still running" "it died"
+finish
