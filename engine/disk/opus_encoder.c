@@ -68,11 +68,17 @@ static void *opus_open(const struct encoder_info *info, char *err, size_t errlen
 		snprintf(err, errlen, "libopusenc: %s", ope_strerror(error));
 		goto fail;
 	}
-	ope_encoder_ctl(e->enc, OPUS_SET_APPLICATION(OPUS_APPLICATION_VOIP)); /* speech */
-	ope_encoder_ctl(e->enc, OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE));
-	ope_encoder_ctl(e->enc, OPUS_SET_BITRATE(info->opus_bitrate));
-	ope_encoder_ctl(e->enc, OPE_SET_MUXING_DELAY(OPUS_MUX_DELAY));
-	ope_encoder_ctl(e->enc, OPE_SET_DECISION_DELAY(OPUS_DECISION_DELAY));
+	/* Speech, at the configured rate, flushed often: a file with other
+	 * settings is not the archive that was asked for. */
+	if ((error = ope_encoder_ctl(e->enc, OPUS_SET_APPLICATION(OPUS_APPLICATION_VOIP))) != OPE_OK ||
+	    (error = ope_encoder_ctl(e->enc, OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE))) != OPE_OK ||
+	    (error = ope_encoder_ctl(e->enc, OPUS_SET_BITRATE(info->opus_bitrate))) != OPE_OK ||
+	    (error = ope_encoder_ctl(e->enc, OPE_SET_MUXING_DELAY(OPUS_MUX_DELAY))) != OPE_OK ||
+	    (error = ope_encoder_ctl(e->enc, OPE_SET_DECISION_DELAY(OPUS_DECISION_DELAY))) != OPE_OK) {
+		snprintf(err, errlen, "libopusenc refused a setting: %s", ope_strerror(error));
+		ope_encoder_destroy(e->enc);
+		goto fail;
+	}
 	if (ope_encoder_flush_header(e->enc) != OPE_OK || e->failed_errno) {
 		snprintf(err, errlen, "cannot write the Opus header: %s",
 			 strerror(e->failed_errno ? e->failed_errno : EIO));

@@ -131,6 +131,24 @@ $B/tolk-verify "$REC/take1" >/dev/null; rc=$?
 check "tolk-verify fails on a missing file" "1" "$rc"
 cp "$TMP/keep" "$victim"
 
+# ---- a name is never reused ----------------------------------------------------------
+
+# Two recordings of one meeting in quick succession: when they share the
+# second, the second set takes -2; either way nothing is overwritten.
+for i in 1 2; do
+	ctl record start dup >/dev/null
+	wait_state recording
+	ctl record stop >/dev/null
+	wait_state stopped
+done
+stamps=$(files dup flac | of floor | sed 's/.*_floor_//' | tr '\n' ' ')
+check "two recordings make two file sets" "2" "$(files dup flac | of floor | wc -l)"
+case "$stamps" in
+*-2.flac*) pass "a clash of names gets -2 ($stamps)" ;;
+*) [ "$(echo "$stamps" | tr ' ' '\n' | grep -c .)" = 2 ] && pass "two stamps, no clash ($stamps)" || fail "names" "$stamps" ;;
+esac
+check "the manifest keeps both recordings" "2" "$(grep -c '"channel":"floor","format":"flac"' "$REC/dup/manifest.json")"
+
 # ---- segments: no frame lost or doubled across the boundary -------------------------
 
 # A second engine on the same server records a ramp in 1.5 s segments.
