@@ -16,26 +16,6 @@
 #include "../engine/core/sha256.h"
 #include "json_reader.h"
 
-static int hash_file(const char *path, char hex[65])
-{
-	uint8_t buf[65536], digest[32];
-	struct sha256 s;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	sha256_init(&s);
-	while ((n = read(fd, buf, sizeof buf)) > 0)
-		sha256_update(&s, buf, (size_t)n);
-	close(fd);
-	if (n < 0)
-		return -EIO;
-	sha256_final(&s, digest);
-	sha256_hex(digest, hex);
-	return 0;
-}
-
 static char *read_all(const char *path)
 {
 	FILE *f = fopen(path, "rb");
@@ -91,7 +71,7 @@ static int verify_meeting(const char *dir, struct tally *t)
 			continue;
 		}
 		snprintf(path, sizeof path, "%s/%s", dir, name);
-		ret = hash_file(path, hex);
+		ret = sha256_file(path, hex);
 		if (ret == -ENOENT) {
 			printf("MISSING   %s\n", path);
 			t->bad++;

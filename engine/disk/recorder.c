@@ -92,6 +92,18 @@ static int add_channel(struct recorder *r, const char *name, const char *languag
 	return 0;
 }
 
+/* Frees the allocations; the semaphore and mutex are the caller's. */
+static void release(struct recorder *r)
+{
+	capture_free(&r->capture);
+	free(r->channels);
+	free(r->files);
+	free(r->pub_files);
+	free(r->scratch);
+	free(r->silence);
+	memset(r, 0, sizeof *r);
+}
+
 int recorder_init(struct recorder *r, const struct config *cfg, const char *root, uint32_t rate,
 		  _Atomic uint32_t *xruns, char *err, size_t errlen)
 {
@@ -151,13 +163,7 @@ fail_nomem:
 	ret = -ENOMEM;
 	snprintf(err, errlen, "out of memory");
 fail:
-	capture_free(&r->capture);
-	free(r->channels);
-	free(r->files);
-	free(r->pub_files);
-	free(r->scratch);
-	free(r->silence);
-	memset(r, 0, sizeof *r);
+	release(r);
 	return ret;
 }
 
@@ -165,15 +171,9 @@ void recorder_free(struct recorder *r)
 {
 	if (!r || !r->channels)
 		return;
-	capture_free(&r->capture);
 	sem_destroy(&r->wake);
 	pthread_mutex_destroy(&r->lock);
-	free(r->channels);
-	free(r->files);
-	free(r->pub_files);
-	free(r->scratch);
-	free(r->silence);
-	memset(r, 0, sizeof *r);
+	release(r);
 }
 
 /* ---- the disk thread's files ---------------------------------------------- */
@@ -208,26 +208,6 @@ static int timeline_write(struct recorder *r, uint64_t frame, const char *fields
 	len = strlen(line);
 	n = write(r->timeline_fd, line, len);
 	return n == (ssize_t)len ? 0 : -(n < 0 ? errno : ENOSPC);
-}
-
-static int hash_file(const char *path, char hex[65])
-{
-	uint8_t buf[65536], digest[32];
-	struct sha256 s;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	sha256_init(&s);
-	while ((n = read(fd, buf, sizeof buf)) > 0)
-		sha256_update(&s, buf, (size_t)n);
-	close(fd);
-	if (n < 0)
-		return -EIO;
-	sha256_final(&s, digest);
-	sha256_hex(digest, hex);
-	return 0;
 }
 
 /* manifest.jsonl grows a line per finished file; manifest.json is rebuilt
@@ -278,7 +258,7 @@ static void manifest_add(struct recorder *r, const struct recorder_file *f, uint
 {
 	char path[RECORDER_PATH_MAX], hex[65] = "", line[2048];
 	const char *base = strrchr(f->path, '/') ? strrchr(f->path, '/') + 1 : f->path;
-	int fd, ret = hash_file(f->path, hex);
+	int fd, ret = sha256_file(f->path, hex);
 	ssize_t n;
 
 	snprintf(line, sizeof line,
