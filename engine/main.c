@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -16,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "control/access.h"
+#include "control/audit_log.h"
 #include "control/control_socket.h"
 #include "core/command.h"
 #include "core/config.h"
@@ -42,6 +45,7 @@ struct options {
 	const char *server;
 	const char *control;
 	const char *record_dir;
+	const char *log_dir;
 	int no_record;
 	int check_only;
 };
@@ -58,6 +62,11 @@ struct engine {
 	struct recorder rec;
 	int *rec_sources;               /* per recorded channel, for the JACK shell */
 	struct recorder_iface rec_iface;
+	struct access_policy access;
+	struct audit_log audit;
+	const char *changes[16];       /* this request's changes, for the audit */
+	char change_text[16][256];
+	int n_changes;
 	struct channel_view *last_channels; /* as last told to the timeline */
 	char last_floor_language[TOLK_ID_MAX];
 	int last_pinned;
@@ -99,6 +108,12 @@ static void log_cb(void *user, const char *line)
 	log_line("%s", line);
 	if (!the_engine)
 		return;
+	if (the_engine->n_changes < 16) {
+		struct engine *e = the_engine;
+		snprintf(e->change_text[e->n_changes], sizeof e->change_text[0], "%s", line);
+		e->changes[e->n_changes] = e->change_text[e->n_changes];
+		e->n_changes++;
+	}
 	jw_init(&w);
 	jw_raw(&w, "\"event\":\"change\",\"text\":");
 	jw_string(&w, line);
@@ -190,6 +205,7 @@ static void usage(FILE *f)
 		"      --record-dir DIR   recordings folder (overrides recording.dir)\n"
 		"      --no-record        do not start recording on its own (recording.autostart);\n"
 		"                         'record start' still can\n"
+		"      --log-dir DIR      where audit.jsonl goes (default: the recordings folder)\n"
 		"      --check FILE       validate FILE and exit (0 valid, 2 invalid)\n"
 		"  -V, --version          print the version and exit\n"
 		"  -h, --help             print this help and exit\n"
@@ -200,7 +216,7 @@ static void usage(FILE *f)
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_RECORD_DIR = 256, OPT_NO_RECORD, OPT_CHECK };
+	enum { OPT_RECORD_DIR = 256, OPT_NO_RECORD, OPT_CHECK, OPT_LOG_DIR };
 	static const struct option longs[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "name", required_argument, NULL, 'n' },
@@ -208,6 +224,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "control", required_argument, NULL, 'C' },
 		{ "record-dir", required_argument, NULL, OPT_RECORD_DIR },
 		{ "no-record", no_argument, NULL, OPT_NO_RECORD },
+		{ "log-dir", required_argument, NULL, OPT_LOG_DIR },
 		{ "check", required_argument, NULL, OPT_CHECK },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -224,6 +241,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'C': o->control = optarg; break;
 		case OPT_RECORD_DIR: o->record_dir = optarg; break;
 		case OPT_NO_RECORD: o->no_record = 1; break;
+		case OPT_LOG_DIR: o->log_dir = optarg; break;
 		case OPT_CHECK: o->config = optarg; o->check_only = 1; break;
 		case 'V': printf("tolk %s\n", TOLK_VERSION); exit(EXIT_CLEAN);
 		case 'h': usage(stdout); exit(EXIT_CLEAN);
@@ -263,9 +281,29 @@ static void publish_routing(struct engine *e)
 	e->routing_dirty = 0;
 }
 
-static void handle_request(void *user, const char *line, char **reply, size_t *reply_len)
+/* The actor for the audit: uid and, where the system knows it, the name. */
+static void describe_peer(const struct control_peer *peer, char *buf, size_t len)
+{
+	struct passwd *pw = getpwuid(peer->uid);
+	struct json_writer w;
+
+	jw_init(&w);
+	jw_printf(&w, "\"uid\":%u,\"gid\":%u,\"pid\":%d,\"user\":", (unsigned)peer->uid, (unsigned)peer->gid,
+		  (int)peer->pid);
+	if (pw)
+		jw_string(&w, pw->pw_name);
+	else
+		jw_raw(&w, "null");
+	snprintf(buf, len, "%s", w.failed ? "\"uid\":null" : w.buf);
+	jw_free(&w);
+}
+
+static void handle_request(void *user, const struct control_peer *peer, const char *line, char **reply,
+			   size_t *reply_len)
 {
 	struct engine *e = user;
+	enum role role = access_role(&e->access, peer->uid, peer->gid);
+	char actor[256];
 	struct command_context ctx = {
 		.state = &e->state, .events = &e->events, .router = &e->router, .log = log_cb,
 		.recorder = e->rec.channels ? &e->rec_iface : NULL,
@@ -280,7 +318,25 @@ static void handle_request(void *user, const char *line, char **reply, size_t *r
 	if (e->reply.buf)
 		e->reply.buf[0] = '\0';
 	e->reply.failed = 0;
-	outcome = command_execute(&ctx, line, &e->reply);
+	e->n_changes = 0;
+	if (role == ROLE_NONE) {
+		command_error(&e->reply, "permission denied: uid %u has no role on this engine (control: technicians, "
+			      "observers)", (unsigned)peer->uid);
+		outcome = COMMAND_ERROR;
+	} else if (role == ROLE_OBSERVER && !command_is_read_only(line)) {
+		command_error(&e->reply, "permission denied: an observer may use status, events, help and record "
+			      "status only");
+		outcome = COMMAND_ERROR;
+	} else {
+		outcome = command_execute(&ctx, line, &e->reply);
+	}
+	if (role != ROLE_TECHNICIAN && outcome == COMMAND_ERROR && !strncmp(e->reply.buf ? e->reply.buf : "",
+									 "{\"ok\":false,\"error\":\"permission", 30))
+		log_line("refused uid %u (%s): %.200s", (unsigned)peer->uid, role_name(role), line);
+	describe_peer(peer, actor, sizeof actor);
+	if (e->reply.buf && audit_write(&e->audit, ctx.now_ms, "socket", actor, line, e->reply.buf, e->changes,
+					 e->n_changes) < 0)
+		log_line("ALARM: cannot write the audit log %s", e->audit.path);
 	if (outcome == COMMAND_ROUTING) {
 		e->routing_dirty = 1;
 		publish_routing(e);
@@ -411,6 +467,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	jw_init(&e->reply);
+	e->audit.fd = -1;
 	event_log_init(&e->events);
 	the_engine = e;
 
@@ -450,7 +507,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tolk: out of memory\n");
 		goto out_fds;
 	}
-	if (control_socket_open(&e->control, control_path, err, sizeof err) < 0) {
+	if (access_init(&e->access, &e->cfg, opt.config, err, sizeof err) < 0) {
+		fprintf(stderr, "%s\n", err);
+		goto out_state;
+	}
+	if (audit_open(&e->audit, opt.log_dir ? opt.log_dir : opt.record_dir ? opt.record_dir : e->cfg.recording.dir,
+		       err, sizeof err) < 0) {
+		fprintf(stderr, "tolk: %s\n", err);
+		goto out_state;
+	}
+	if (control_socket_open(&e->control, control_path, e->access.configured, err, sizeof err) < 0) {
 		fprintf(stderr, "tolk: %s\n", err);
 		goto out_state;
 	}
@@ -518,6 +584,8 @@ out_jack:
 out_control:
 	control_socket_close(&e->control);
 out_state:
+	audit_close(&e->audit);
+	access_free(&e->access);
 	state_free(&e->state);
 out_fds:
 	if (signal_fd >= 0)

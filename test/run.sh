@@ -53,6 +53,7 @@ suite ring-stress-tsan tsan build/test/ring_stress
 suite integration-engine bash test/integration/engine_test.sh
 suite integration-console bash test/integration/console_test.sh
 suite integration-record bash test/integration/record_test.sh
+suite integration-access bash test/integration/access_test.sh
 
 echo
 echo "$passed passed, $failed failed"

@@ -24,7 +24,7 @@ int control_default_path(const char *name, char *buf, size_t len)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-static int make_parent_dir(const char *path)
+static int make_parent_dir(const char *path, int shared)
 {
 	char dir[sizeof ((struct sockaddr_un *)0)->sun_path];
 	char *slash;
@@ -38,12 +38,14 @@ static int make_parent_dir(const char *path)
 	if (stat(dir, &st) == 0)
 		return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 	/* Only the last component is ours to make; the rest must exist. */
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+	if (mkdir(dir, shared ? 0711 : 0700) < 0 && errno != EEXIST)
 		return -errno;
+	if (shared)
+		chmod(dir, 0711); /* whatever the umask: others must reach the socket */
 	return 0;
 }
 
-int control_socket_open(struct control_socket *cs, const char *path, char *err, size_t errlen)
+int control_socket_open(struct control_socket *cs, const char *path, int shared, char *err, size_t errlen)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	int fd, ret, i, probe;
@@ -58,7 +60,7 @@ int control_socket_open(struct control_socket *cs, const char *path, char *err, 
 	}
 	strcpy(addr.sun_path, path);
 	strcpy(cs->path, path);
-	if ((ret = make_parent_dir(path)) < 0) {
+	if ((ret = make_parent_dir(path, shared)) < 0) {
 		snprintf(err, errlen, "cannot make the folder for %s: %s", path, strerror(-ret));
 		return ret;
 	}
@@ -81,9 +83,10 @@ int control_socket_open(struct control_socket *cs, const char *path, char *err, 
 		snprintf(err, errlen, "cannot make control socket: %s", strerror(errno));
 		return ret;
 	}
-	/* 0600 from the start: no window where another user could connect. */
+	/* The final mode from the start: no window where another user could
+	 * connect to a private socket. */
 	{
-		mode_t old = umask(0177);
+		mode_t old = umask(shared ? 0111 : 0177);
 		ret = bind(fd, (struct sockaddr *)&addr, sizeof addr);
 		umask(old);
 	}
@@ -168,6 +171,15 @@ static void accept_clients(struct control_socket *cs)
 			close(fd);
 			continue;
 		}
+		{
+			struct ucred cred;
+			socklen_t len = sizeof cred;
+			if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+				close(fd); /* no credentials, no access */
+				continue;
+			}
+			cs->clients[i].peer = (struct control_peer){ cred.pid, cred.uid, cred.gid };
+		}
 		cs->clients[i].fd = fd;
 		cs->clients[i].len = 0;
 	}
@@ -201,7 +213,7 @@ static void read_client(struct control_client *c, control_handler handler, void 
 					return;
 				}
 			} else {
-				handler(user, c->buf, &reply, &reply_len);
+				handler(user, &c->peer, c->buf, &reply, &reply_len);
 				if (send_all(c->fd, reply, reply_len) < 0 || send_all(c->fd, "\n", 1) < 0) {
 					drop_client(c);
 					return;

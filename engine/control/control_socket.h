@@ -5,12 +5,21 @@
 
 #include <poll.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #define CONTROL_MAX_CLIENTS 32
 #define CONTROL_LINE_MAX 4096
 
+/* Who is on the other end, as the kernel says (SO_PEERCRED). */
+struct control_peer {
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+};
+
 struct control_client {
 	int fd;
+	struct control_peer peer;
 	size_t len;
 	char buf[CONTROL_LINE_MAX];
 };
@@ -23,16 +32,18 @@ struct control_socket {
 
 /* Handles one request line; writes the reply (without newline) to
  * reply/reply_len. */
-typedef void (*control_handler)(void *user, const char *line, char **reply, size_t *reply_len);
+typedef void (*control_handler)(void *user, const struct control_peer *peer, const char *line,
+				char **reply, size_t *reply_len);
 
 /* Default path: $XDG_RUNTIME_DIR/tolk/<name>.sock, else
  * /tmp/tolk-<uid>/<name>.sock. Returns 0 or -ENAMETOOLONG. */
 int control_default_path(const char *name, char *buf, size_t len);
 
-/* Bind and listen, mode 0600, creating the parent directory (0700) when it
- * is missing. A stale socket left by a crash is replaced; a live one is
- * refused with -EADDRINUSE. */
-int control_socket_open(struct control_socket *cs, const char *path, char *err, size_t errlen);
+/* Bind and listen, creating the parent directory when it is missing. A
+ * stale socket left by a crash is replaced; a live one is refused with
+ * -EADDRINUSE. Private: socket 0600, folder 0700. Shared (roles decide,
+ * from each peer's credentials): socket 0666, folder 0711. */
+int control_socket_open(struct control_socket *cs, const char *path, int shared, char *err, size_t errlen);
 void control_socket_close(struct control_socket *cs);
 
 /* Poll integration: fills up to max entries, returns how many. */

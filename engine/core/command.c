@@ -623,6 +623,25 @@ static const struct {
 	{ "help", cmd_help },
 };
 
+int command_is_read_only(const char *line)
+{
+	char copy[MAX_LINE];
+	char *words[MAX_WORDS];
+	int argc;
+
+	if (!line || strlen(line) >= sizeof copy)
+		return 0;
+	strcpy(copy, line);
+	argc = split_words(copy, words);
+	if (argc < 1)
+		return 1; /* an empty request changes nothing; it gets its own error */
+	if (!strcmp(words[0], "status") || !strcmp(words[0], "events"))
+		return 1;
+	if (!strcmp(words[0], "help"))
+		return argc == 1; /* "help <booth> <n>" raises a signal */
+	return !strcmp(words[0], "record") && argc == 2 && !strcmp(words[1], "status");
+}
+
 enum command_outcome command_execute(struct command_context *ctx, const char *line,
 				     struct json_writer *reply)
 {

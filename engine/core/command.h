@@ -45,6 +45,10 @@ enum command_outcome {
 enum command_outcome command_execute(struct command_context *ctx, const char *line,
 				     struct json_writer *reply);
 
+/* Does the request only read (status, events, help, record status)? The
+ * one list of what an observer may do. */
+int command_is_read_only(const char *line);
+
 /* A refusal reply, for callers that must refuse before executing
  * (the engine busy, say). */
 void command_error(struct json_writer *reply, const char *fmt, ...)

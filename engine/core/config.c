@@ -568,12 +568,49 @@ static int recording_pair(struct loader *ld, const char *key, yaml_node_t *k, ya
 	return 0;
 }
 
+/* ---- control -------------------------------------------------------- */
+
+static int control_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *user)
+{
+	struct cfg_control *c = &ld->cfg->control;
+	struct cfg_principal **list = !strcmp(key, "technicians") ? &c->technicians : &c->observers;
+	int *n = !strcmp(key, "technicians") ? &c->n_technicians : &c->n_observers;
+	int i, err;
+	(void)k;
+	(void)user;
+
+	if ((err = expect(ld, v, YAML_SEQUENCE_NODE, key)))
+		return err;
+	*list = calloc(seq_len(v) ? (size_t)seq_len(v) : 1, sizeof **list);
+	if (!*list)
+		return -ENOMEM;
+	for (i = 0; i < seq_len(v); i++) {
+		yaml_node_t *item = seq_at(ld, v, i);
+		struct cfg_principal *p = &(*list)[i];
+		const char *name;
+
+		if ((err = expect(ld, item, YAML_SCALAR_NODE, "a user or @group")))
+			return err;
+		name = scalar(item);
+		p->is_group = name[0] == '@';
+		name += p->is_group;
+		if (!*name || strlen(name) >= sizeof p->name || strpbrk(name, " \t/:@"))
+			return fail(ld, item, "'%s' is not a user name or @group", scalar(item));
+		strcpy(p->name, name);
+		p->line = (int)item->start_mark.line + 1;
+		p->column = (int)item->start_mark.column + 1;
+		*n = i + 1;
+	}
+	return 0;
+}
+
 /* ---- top level ------------------------------------------------------ */
 
 static int load_root(struct loader *ld, yaml_node_t *root)
 {
 	static const char *const keys[] = { "meeting", "floor", "languages", "booths", "connect",
-					    "phones", "recording", NULL };
+					    "phones", "recording", "control", NULL };
+	static const char *const control_keys[] = { "technicians", "observers", NULL };
 	static const char *const recording_keys[] = { "dir", "formats", "opus_bitrate", "segment_minutes",
 						      "buffer_seconds", "autostart", "channels", "mics",
 						      NULL };
@@ -599,7 +636,7 @@ static int load_root(struct loader *ld, yaml_node_t *root)
 			;
 		if (!*a)
 			return fail(ld, k, "unknown key '%s' (expected one of: meeting, floor, languages, "
-				    "booths, connect, phones, recording)", scalar(k));
+				    "booths, connect, phones, recording, control)", scalar(k));
 		for (q = root->data.mapping.pairs.start; q < p; q++)
 			if (!strcmp(scalar(node(ld, q->key)), scalar(k)))
 				return fail(ld, k, "duplicate key '%s'", scalar(k));
@@ -653,6 +690,11 @@ static int load_root(struct loader *ld, yaml_node_t *root)
 	if ((n = find_key(ld, root, "recording")) &&
 	    (err = each_pair(ld, n, "recording", recording_keys, recording_pair, NULL)))
 		return err;
+	if ((n = find_key(ld, root, "control"))) {
+		cfg->control.present = 1;
+		if ((err = each_pair(ld, n, "control", control_keys, control_pair, NULL)))
+			return err;
+	}
 	return 0;
 }
 
@@ -748,6 +790,8 @@ void config_free(struct config *cfg)
 	for (i = 0; i < cfg->n_connects; i++)
 		free(cfg->connects[i].other);
 	free(cfg->recording.channels);
+	free(cfg->control.technicians);
+	free(cfg->control.observers);
 	free(cfg->floor_inputs);
 	free(cfg->languages);
 	free(cfg->booths);

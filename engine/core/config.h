@@ -72,6 +72,21 @@ struct cfg_recording {
 	int mics;                /* also each raw console mic */
 };
 
+/* A user, or a group written "@group", as the control section names them. */
+struct cfg_principal {
+	char name[64];
+	int is_group;
+	int line, column; /* for "unknown user" at start-up */
+};
+
+struct cfg_control {
+	int present;      /* a control: section was given */
+	struct cfg_principal *technicians;
+	int n_technicians;
+	struct cfg_principal *observers;
+	int n_observers;
+};
+
 struct config {
 	char meeting[TOLK_ID_MAX * 2];
 	char (*floor_inputs)[TOLK_ID_MAX];
@@ -87,6 +102,7 @@ struct config {
 	int sidetone;       /* phones.sidetone_db set: the live mic in its own phones */
 	double sidetone_db;
 	struct cfg_recording recording;
+	struct cfg_control control;
 };
 
 /* Load and validate. On failure returns a negative errno, leaves *cfg

@@ -147,6 +147,27 @@ static void test_recording_keys(void **unused)
 	config_free(&cfg);
 }
 
+static void test_control_keys(void **unused)
+{
+	static const char y[] = "meeting: m\nfloor: { inputs: [a] }\nlanguages: [{ code: en }]\n"
+				"control:\n  technicians: [root, avtech]\n  observers: [\"@staff\"]\n";
+	struct config cfg;
+	char err[TOLK_ERROR_MAX];
+	(void)unused;
+
+	if (config_load_string(&cfg, y, strlen(y), "c.yaml", err, sizeof err))
+		fail_msg("%s", err);
+	assert_true(cfg.control.present);
+	assert_int_equal(cfg.control.n_technicians, 2);
+	assert_string_equal(cfg.control.technicians[1].name, "avtech");
+	assert_false(cfg.control.technicians[1].is_group);
+	assert_int_equal(cfg.control.technicians[1].line, 5);
+	assert_int_equal(cfg.control.n_observers, 1);
+	assert_string_equal(cfg.control.observers[0].name, "staff");
+	assert_true(cfg.control.observers[0].is_group);
+	config_free(&cfg);
+}
+
 static void test_connect(void **unused)
 {
 	static const char y[] =
@@ -187,7 +208,7 @@ static const struct bad_case bad_cases[] = {
 	{ "", "bad.yaml:1:1: the configuration is empty" },
 	{ "- a\n- b\n", "bad.yaml:1:1: the configuration must be a mapping, not a list" },
 	{ HEAD LANGS "colour: blue\n", "bad.yaml:4:1: unknown key 'colour' (expected one of: "
-				      "meeting, floor, languages, booths, connect, phones, recording)" },
+				      "meeting, floor, languages, booths, connect, phones, recording, control)" },
 	{ HEAD LANGS "meeting: n\n", "bad.yaml:4:1: duplicate key 'meeting'" },
 	{ "floor: { inputs: [main] }\n" LANGS, "bad.yaml:1:1: missing key 'meeting'" },
 	{ "meeting: m\n" LANGS, "bad.yaml:1:1: missing key 'floor'" },
@@ -256,6 +277,10 @@ static const struct bad_case bad_cases[] = {
 	{ HEAD LANGS "recording: { path: /tmp }\n",
 	  "bad.yaml:4:14: unknown key 'path' in recording (expected one of: dir, formats, opus_bitrate, "
 	  "segment_minutes, buffer_seconds, autostart, channels, mics)" },
+	{ HEAD LANGS "control: { technicians: root }\n", "bad.yaml:4:25: technicians must be a list, not a scalar" },
+	{ HEAD LANGS "control: { technicians: [\"a/b\"] }\n", "bad.yaml:4:26: 'a/b' is not a user name or @group" },
+	{ HEAD LANGS "control: { admins: [root] }\n",
+	  "bad.yaml:4:12: unknown key 'admins' in control (expected one of: technicians, observers)" },
 	{ "meeting: ../etc\nfloor: { inputs: [main] }\n" LANGS,
 	  "bad.yaml:1:10: meeting '../etc' may hold only letters, digits, '-', '_' and '.' (not first)" },
 };
@@ -314,6 +339,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_console_rule_keys),
 		cmocka_unit_test(test_recording_keys),
+		cmocka_unit_test(test_control_keys),
 		cmocka_unit_test(test_connect),
 		cmocka_unit_test(test_bad_configs),
 		cmocka_unit_test(test_missing_file),

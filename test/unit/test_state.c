@@ -540,6 +540,21 @@ static void test_bad_commands(void **state)
 	jw_free(&w);
 }
 
+static void test_read_only_commands(void **state)
+{
+	(void)state;
+	assert_true(command_is_read_only("status"));
+	assert_true(command_is_read_only("  events since 4"));
+	assert_true(command_is_read_only("help"));
+	assert_true(command_is_read_only("record status"));
+	assert_false(command_is_read_only("help fr 1")); /* a signal */
+	assert_false(command_is_read_only("record start"));
+	assert_false(command_is_read_only("record status now"));
+	assert_false(command_is_read_only("mic fr 1 on"));
+	assert_false(command_is_read_only("floor-language en"));
+	assert_false(command_is_read_only("statusx"));
+}
+
 static void test_event_log_ring(void **state)
 {
 	struct event_log log;
@@ -580,6 +595,7 @@ int main(void)
 		T(test_signals_and_events),
 		T(test_command_replies),
 		T(test_bad_commands),
+		cmocka_unit_test(test_read_only_commands),
 		cmocka_unit_test(test_event_log_ring),
 	};
 	return cmocka_run_group_tests_name("state", tests, NULL, NULL);

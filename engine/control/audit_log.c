@@ -1,0 +1,82 @@
+#include "audit_log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/json_writer.h"
+
+int audit_open(struct audit_log *a, const char *dir, char *err, size_t errlen)
+{
+	a->fd = -1;
+	snprintf(a->path, sizeof a->path, "%s/audit.jsonl", dir);
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot make %s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	a->fd = open(a->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (a->fd < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", a->path, strerror(errno));
+		return -errno;
+	}
+	fchmod(a->fd, 0640);
+	return 0;
+}
+
+void audit_close(struct audit_log *a)
+{
+	if (a->fd >= 0)
+		close(a->fd);
+	a->fd = -1;
+}
+
+int audit_write(struct audit_log *a, int64_t time_ms, const char *via, const char *actor,
+		const char *command, const char *reply, const char *const *changes, int n)
+{
+	struct json_writer w;
+	char when[32];
+	time_t secs = (time_t)(time_ms / 1000);
+	struct tm tm;
+	const char *error;
+	int i, ret = 0;
+	ssize_t written;
+
+	if (a->fd < 0)
+		return 0;
+	gmtime_r(&secs, &tm);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+	jw_init(&w);
+	jw_printf(&w, "{\"time_ms\":%lld,\"time\":\"%s.%03dZ\",\"via\":", (long long)time_ms, when,
+		  (int)(time_ms % 1000));
+	jw_string(&w, via);
+	jw_printf(&w, ",\"actor\":{%s},\"command\":", actor);
+	jw_string(&w, command);
+	jw_raw(&w, ",\"result\":");
+	if (!strncmp(reply, "{\"ok\":true", 10)) {
+		jw_raw(&w, "\"ok\"");
+	} else {
+		jw_raw(&w, "\"refused\",\"error\":");
+		/* The reply's error is already a JSON string: copy it as it is. */
+		error = strstr(reply, "\"error\":");
+		jw_raw(&w, error ? error + 8 : "null");
+		if (w.len && w.buf[w.len - 1] == '}') /* the reply's closing brace */
+			w.buf[--w.len] = '\0';
+	}
+	jw_raw(&w, ",\"changes\":[");
+	for (i = 0; i < n; i++) {
+		if (i)
+			jw_raw(&w, ",");
+		jw_string(&w, changes[i]);
+	}
+	jw_raw(&w, "]}\n");
+	if (w.failed)
+		ret = -ENOMEM;
+	else if ((written = write(a->fd, w.buf, w.len)) != (ssize_t)w.len)
+		ret = -(written < 0 ? errno : ENOSPC);
+	jw_free(&w);
+	return ret;
+}

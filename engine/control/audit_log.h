@@ -1,0 +1,24 @@
+/* audit.jsonl: every accepted or refused command, from any control path,
+ * one JSON line each, appended and written out per line. Mode 0640. */
+#ifndef TOLK_AUDIT_LOG_H
+#define TOLK_AUDIT_LOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct audit_log {
+	int fd;
+	char path[4200];
+};
+
+/* Opens (creating) DIR/audit.jsonl. Returns 0 or a negative errno. */
+int audit_open(struct audit_log *a, const char *dir, char *err, size_t errlen);
+void audit_close(struct audit_log *a);
+
+/* actor: a JSON object's inside, e.g. "\"uid\":0,\"user\":\"root\"".
+ * reply: the engine's JSON reply, whose ok/error it records. changes: the
+ * state changes in words, n of them. */
+int audit_write(struct audit_log *a, int64_t time_ms, const char *via, const char *actor,
+		const char *command, const char *reply, const char *const *changes, int n);
+
+#endif
