@@ -58,6 +58,7 @@ struct engine {
 	struct jack_shell jack;
 	struct control_socket control;
 	struct json_writer reply;
+	struct json_writer stream; /* event-stream lines */
 	struct event_log events;
 	struct recorder rec;
 	int *rec_sources;               /* per recorded channel, for the JACK shell */
@@ -299,7 +300,7 @@ static void describe_peer(const struct control_peer *peer, char *buf, size_t len
 }
 
 static void handle_request(void *user, const struct control_peer *peer, const char *line, char **reply,
-			   size_t *reply_len)
+			   size_t *reply_len, int *follow, uint64_t *follow_from)
 {
 	struct engine *e = user;
 	enum role role = access_role(&e->access, peer->uid, peer->gid);
@@ -343,6 +344,9 @@ static void handle_request(void *user, const struct control_peer *peer, const ch
 		timeline_channels(e, 0);
 	} else if (outcome == COMMAND_RECORD_START) {
 		timeline_channels(e, 1); /* the state the recording starts in */
+	} else if (outcome == COMMAND_FOLLOW) {
+		*follow = 1;
+		*follow_from = ctx.follow_from;
 	}
 	if (e->reply.failed || !e->reply.buf) {
 		static char oom[] = "{\"ok\":false,\"error\":\"out of memory\"}";
@@ -400,6 +404,28 @@ static int setup_recording(struct engine *e, const struct options *opt)
 	return 0;
 }
 
+/* For event streams: the event after `after` as a JSON line. */
+static uint64_t next_event(void *user, uint64_t after, char **line, size_t *len)
+{
+	struct engine *e = user;
+	uint64_t seq = after + 1;
+	const struct event *ev;
+
+	if (seq < event_log_first(&e->events))
+		seq = event_log_first(&e->events); /* the stream fell behind the ring */
+	ev = event_log_get(&e->events, seq);
+	if (!ev)
+		return 0;
+	e->stream.len = 0;
+	e->stream.failed = 0;
+	command_write_event(&e->stream, ev);
+	if (e->stream.failed)
+		return 0;
+	*line = e->stream.buf;
+	*len = e->stream.len;
+	return seq;
+}
+
 static void warn_cb(void *user, const char *line)
 {
 	(void)user;
@@ -446,6 +472,7 @@ static int control_loop(struct engine *e, int signal_fd, int wake_fd)
 					      EVENT_ALARM, "", 0, alarm);
 			}
 		}
+		control_socket_push(&e->control, next_event, e);
 	}
 }
 
@@ -467,6 +494,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	jw_init(&e->reply);
+	jw_init(&e->stream);
 	e->audit.fd = -1;
 	event_log_init(&e->events);
 	the_engine = e;
@@ -598,6 +626,7 @@ out_config:
 	config_free(&e->cfg);
 out_free:
 	jw_free(&e->reply);
+	jw_free(&e->stream);
 	free(e);
 	return status;
 }

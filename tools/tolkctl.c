@@ -153,7 +153,25 @@ static void print_status(const struct jnode *root)
 
 /* ---- transport ------------------------------------------------------- */
 
-static int request(const char *path, const char *line, char *reply, size_t cap, int timeout_ms)
+/* After the first answer of "events --follow": every further line is an
+ * event, printed as it comes, until the engine goes or we are stopped. */
+static int follow_stream(int fd, const char *pending, size_t len)
+{
+	char buf[8192];
+	ssize_t n;
+
+	fwrite(pending, 1, len, stdout);
+	fflush(stdout);
+	while ((n = recv(fd, buf, sizeof buf, 0)) > 0) {
+		fwrite(buf, 1, (size_t)n, stdout);
+		fflush(stdout); /* a line reaches whoever reads us at once */
+	}
+	close(fd);
+	fprintf(stderr, "tolkctl: the engine closed the event stream\n");
+	return EXIT_UNREACHABLE;
+}
+
+static int request(const char *path, const char *line, char *reply, size_t cap, int timeout_ms, int *stream_fd)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	size_t len = 0;
@@ -201,8 +219,11 @@ static int request(const char *path, const char *line, char *reply, size_t cap, 
 			return -E2BIG;
 		}
 	}
-	close(fd);
 	*strchr(reply, '\n') = '\0';
+	if (stream_fd)
+		*stream_fd = fd;
+	else
+		close(fd);
 	return 0;
 }
 
@@ -214,7 +235,8 @@ static void usage(FILE *f)
 		"\n"
 		"Commands:\n"
 		"  status                      channels, their feeds, booths and live mics\n"
-		"  events [since SEQ]          recent changes and signals\n"
+		"  events [since SEQ] [--follow]  recent changes, signals and alarms; --follow\n"
+		"                              streams them as JSON lines as they happen\n"
 		"  mic BOOTH N on|off          turn console N of BOOTH on or off\n"
 		"  mute BOOTH N on|off         cough: silence the console's channel\n"
 		"  output BOOTH N A|B|C        the channel the console speaks into\n"
@@ -248,7 +270,7 @@ int main(int argc, char **argv)
 	const char *control = NULL, *name = "tolk";
 	char path[108], line[CONTROL_LINE_MAX];
 	char *reply;
-	int json = 0, timeout_ms = 5000, c, i, status;
+	int json = 0, timeout_ms = 5000, c, i, status, following = 0, stream_fd = -1;
 	struct jnode *root;
 	size_t len = 0;
 
@@ -285,10 +307,12 @@ int main(int argc, char **argv)
 		memcpy(line + len, argv[i], add);
 		len += add - 1;
 	}
+	for (i = optind + 1; i < argc; i++)
+		following |= !strcmp(argv[optind], "events") && !strcmp(argv[i], "--follow");
 	reply = malloc(REPLY_MAX);
 	if (!reply)
 		return EXIT_UNREACHABLE;
-	if (request(path, line, reply, REPLY_MAX, timeout_ms) < 0) {
+	if (request(path, line, reply, REPLY_MAX, timeout_ms, following ? &stream_fd : NULL) < 0) {
 		free(reply);
 		return EXIT_UNREACHABLE;
 	}
@@ -300,6 +324,18 @@ int main(int argc, char **argv)
 		return EXIT_UNREACHABLE;
 	}
 	status = !strcmp(text_of(member(root, "ok")), "true") ? EXIT_OK : EXIT_REFUSED;
+	if (following && status == EXIT_OK) {
+		/* Whatever came with the first answer is the start of the stream. */
+		size_t first = strlen(reply) + 1, total = first;
+		while (total < REPLY_MAX && reply[total])
+			total++;
+		jfree(root);
+		status = follow_stream(stream_fd, reply + first, total > first ? total - first : 0);
+		free(reply);
+		return status;
+	}
+	if (stream_fd >= 0)
+		close(stream_fd);
 	if (json)
 		printf("%s\n", reply);
 	else if (status != EXIT_OK)

@@ -133,6 +133,7 @@ static void drop_client(struct control_client *c)
 	close(c->fd);
 	c->fd = -1;
 	c->len = 0;
+	c->following = 0;
 }
 
 /* Replies are small, but a client that stops reading must not hold the
@@ -182,6 +183,7 @@ static void accept_clients(struct control_socket *cs)
 		}
 		cs->clients[i].fd = fd;
 		cs->clients[i].len = 0;
+		cs->clients[i].following = 0;
 	}
 }
 
@@ -213,10 +215,16 @@ static void read_client(struct control_client *c, control_handler handler, void 
 					return;
 				}
 			} else {
-				handler(user, &c->peer, c->buf, &reply, &reply_len);
+				int follow = 0;
+				uint64_t from = 0;
+				handler(user, &c->peer, c->buf, &reply, &reply_len, &follow, &from);
 				if (send_all(c->fd, reply, reply_len) < 0 || send_all(c->fd, "\n", 1) < 0) {
 					drop_client(c);
 					return;
+				}
+				if (follow) {
+					c->following = 1;
+					c->follow_seq = from;
 				}
 			}
 			memmove(c->buf, c->buf + used, c->len - used);
@@ -249,5 +257,25 @@ void control_socket_service(struct control_socket *cs, const struct pollfd *fds,
 				read_client(&cs->clients[k], handler, user);
 				break;
 			}
+	}
+}
+
+void control_socket_push(struct control_socket *cs, control_next_event next, void *user)
+{
+	int i;
+
+	for (i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+		struct control_client *c = &cs->clients[i];
+		char *line;
+		size_t len;
+		uint64_t seq;
+
+		while (c->fd >= 0 && c->following && (seq = next(user, c->follow_seq, &line, &len))) {
+			if (send_all(c->fd, line, len) < 0 || send_all(c->fd, "\n", 1) < 0) {
+				drop_client(c);
+				break;
+			}
+			c->follow_seq = seq;
+		}
 	}
 }

@@ -5,6 +5,7 @@
 
 #include <poll.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define CONTROL_MAX_CLIENTS 32
@@ -20,6 +21,8 @@ struct control_peer {
 struct control_client {
 	int fd;
 	struct control_peer peer;
+	int following;        /* an event stream: lines are pushed to it */
+	uint64_t follow_seq;  /* the last event sent */
 	size_t len;
 	char buf[CONTROL_LINE_MAX];
 };
@@ -32,8 +35,15 @@ struct control_socket {
 
 /* Handles one request line; writes the reply (without newline) to
  * reply/reply_len. */
+/* Handles one request line; writes the reply (without newline) to
+ * reply/reply_len. Setting *follow makes the connection an event stream
+ * from event *follow_from on (see control_socket_push). */
 typedef void (*control_handler)(void *user, const struct control_peer *peer, const char *line,
-				char **reply, size_t *reply_len);
+				char **reply, size_t *reply_len, int *follow, uint64_t *follow_from);
+
+/* The event after `after`, as one JSON line in *line (no newline); returns
+ * its sequence number, or 0 when there is none yet. */
+typedef uint64_t (*control_next_event)(void *user, uint64_t after, char **line, size_t *len);
 
 /* Default path: $XDG_RUNTIME_DIR/tolk/<name>.sock, else
  * /tmp/tolk-<uid>/<name>.sock. Returns 0 or -ENAMETOOLONG. */
@@ -51,5 +61,8 @@ int control_socket_pollfds(const struct control_socket *cs, struct pollfd *fds, 
 /* Services the entries control_socket_pollfds filled. */
 void control_socket_service(struct control_socket *cs, const struct pollfd *fds, int n,
 			    control_handler handler, void *user);
+
+/* Sends every following client the events it has not had yet. */
+void control_socket_push(struct control_socket *cs, control_next_event next, void *user);
 
 #endif

@@ -54,7 +54,7 @@ static void write_time(struct json_writer *w, int64_t ms)
 	jw_printf(w, "\"%s.%03dZ\"", buf, (int)(ms % 1000));
 }
 
-static void write_event(struct json_writer *w, const struct event *e)
+void command_write_event(struct json_writer *w, const struct event *e)
 {
 	jw_printf(w, "{\"seq\":%llu,\"time_ms\":%lld,\"time\":", (unsigned long long)e->seq,
 		  (long long)e->time_ms);
@@ -175,7 +175,7 @@ static void write_signals(struct command_context *ctx, struct json_writer *w)
 		}
 	jw_raw(w, "[");
 	while (n-- > 0) {
-		write_event(w, recent[n]);
+		command_write_event(w, recent[n]);
 		if (n)
 			jw_raw(w, ",");
 	}
@@ -273,18 +273,29 @@ static enum command_outcome cmd_events(struct command_context *ctx, int argc, ch
 	unsigned long long since = 0;
 	uint64_t seq;
 	char *end;
-	int any = 0;
+	int any = 0, follow = 0, i;
 
-	if (argc == 3 && !strcmp(argv[1], "since")) {
-		errno = 0;
-		since = strtoull(argv[2], &end, 10);
-		if (!*argv[2] || *end || errno || argv[2][0] == '-') {
-			command_error(w, "events: 'since' needs a sequence number, not '%.32s'", argv[2]);
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--follow") && !follow) {
+			follow = 1;
+		} else if (!strcmp(argv[i], "since") && i + 1 < argc) {
+			errno = 0;
+			since = strtoull(argv[++i], &end, 10);
+			if (!*argv[i] || *end || errno || argv[i][0] == '-') {
+				command_error(w, "events: 'since' needs a sequence number, not '%.32s'", argv[i]);
+				return COMMAND_ERROR;
+			}
+		} else {
+			command_error(w, "usage: events [since <seq>] [--follow]");
 			return COMMAND_ERROR;
 		}
-	} else if (argc != 1) {
-		command_error(w, "usage: events [since <seq>]");
-		return COMMAND_ERROR;
+	}
+	if (follow) {
+		/* The stream starts after `since`, or with what happens next. */
+		uint64_t last = ctx->events ? event_log_last(ctx->events) : 0;
+		ctx->follow_from = argc > 2 ? since : last;
+		jw_printf(w, "{\"ok\":true,\"following\":true,\"last\":%llu}", (unsigned long long)last);
+		return COMMAND_FOLLOW;
 	}
 	jw_raw(w, "{\"ok\":true,\"events\":[");
 	if (ctx->events)
@@ -294,7 +305,7 @@ static enum command_outcome cmd_events(struct command_context *ctx, int argc, ch
 				continue;
 			if (any++)
 				jw_raw(w, ",");
-			write_event(w, e);
+			command_write_event(w, e);
 		}
 	jw_printf(w, "],\"last\":%llu}",
 		  (unsigned long long)(ctx->events ? event_log_last(ctx->events) : 0));
@@ -571,7 +582,7 @@ static enum command_outcome cmd_slower(struct command_context *ctx, int argc, ch
 
 static const char *const command_usage[] = {
 	"status",
-	"events [since <seq>]",
+	"events [since <seq>] [--follow]",
 	"mic <booth> <n> on|off",
 	"mute <booth> <n> on|off",
 	"output <booth> <n> A|B|C",

@@ -28,6 +28,7 @@ struct command_context {
 	int64_t now_ms;           /* UTC time of this request, ms since the epoch */
 	struct router *router;    /* for meters; may be NULL */
 	const struct recorder_iface *recorder; /* may be NULL: no recording */
+	uint64_t follow_from;     /* set with COMMAND_FOLLOW */
 	/* Told of every change that was applied, in words, for the log. */
 	void (*log)(void *user, const char *line);
 	void *log_user;
@@ -38,12 +39,16 @@ enum command_outcome {
 	COMMAND_DONE,          /* answered; routing unchanged */
 	COMMAND_ROUTING,       /* applied; a new snapshot must be published */
 	COMMAND_RECORD_START,  /* a recording was asked to start */
+	COMMAND_FOLLOW,        /* events --follow: stream events after ctx->follow_from */
 };
 
 /* Executes one request line. The JSON reply (no newline) is left in *reply,
  * which the caller initialised. */
 enum command_outcome command_execute(struct command_context *ctx, const char *line,
 				     struct json_writer *reply);
+
+/* One event as a JSON object, as `events` and event streams show it. */
+void command_write_event(struct json_writer *w, const struct event *e);
 
 /* Does the request only read (status, events, help, record status)? The
  * one list of what an observer may do. */

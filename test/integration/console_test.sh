@@ -140,6 +140,21 @@ check "a loud floor reaches out_floor above -1 dBFS" "yes" \
 check "phones never pass -1 dBFS" "yes yes" \
 	"$(probe_raw tolk:phones_en_1 tolk:phones_de_2 | awk '{printf "%s%s", sep, ($5 <= -1.0 && $5 > -1.1) ? "yes" : "no: " $5; sep=" "} END {print ""}')"
 
+# ---- events --follow: a change reaches a follower within 100 ms ---------------
+
+( $B/tolkctl --control "$SOCK" events --follow 2>/dev/null |
+	while IFS= read -r l; do echo "$(date +%s%3N) $l"; done >"$TMP/follow.out" ) &
+FOLLOWER=$!
+PIDS+=("$FOLLOWER")
+sleep 0.3
+ctl mic de 2 off >/dev/null
+ctl mic de 1 off >/dev/null
+wait_for 5 grep -q '"text":"mic de/1 off"' "$TMP/follow.out"
+check "events --follow: the mic change arrives as a JSON line" "1" "$(grep -c '"kind":"change","text":"mic de/1 off"' "$TMP/follow.out")"
+check "events --follow: within 100 ms of the change" "yes" \
+	"$(grep '"text":"mic de/1 off"' "$TMP/follow.out" | awk '{ match($0, /"time_ms":[0-9]+/); t = substr($0, RSTART + 10, RLENGTH - 10); print ($1 - t <= 100) ? "yes" : "no: " $1 - t " ms" }')"
+pkill -P "$FOLLOWER" 2>/dev/null
+
 kill -0 "$TOLK_PID" 2>/dev/null && pass "engine still running" || fail "engine still running" "it died"
 grep -i "xrun" "$TMP/tolk.log" && echo "note: xruns reported"
 finish
