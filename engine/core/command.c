@@ -83,6 +83,15 @@ static void record(struct command_context *ctx, enum event_kind kind, const char
 
 /* ---- status ----------------------------------------------------------- */
 
+/* A linear level in dBFS, or null for silence. */
+static void write_db(struct json_writer *w, float level)
+{
+	if (level > 1e-6f && isfinite(level))
+		jw_printf(w, "%.1f", 20.0 * log10(level));
+	else
+		jw_raw(w, "null");
+}
+
 static const char *hears_name(const struct state *st, int hears)
 {
 	return hears == STATE_HEARS_FLOOR ? "floor" : st->cfg->languages[hears].code;
@@ -126,12 +135,10 @@ static void write_channel(struct command_context *ctx, struct json_writer *w, in
 	else
 		jw_raw(w, "null");
 	if (ctx->router) {
-		float peak = router_take_peak(ctx->router, config_output_of_language(cfg, lang));
+		float peak, rms;
+		router_output_meter(ctx->router, config_output_of_language(cfg, lang), &peak, &rms);
 		jw_key(w, "peak_dbfs", 0);
-		if (peak > 1e-6f)
-			jw_printf(w, "%.1f", 20.0 * log10(peak));
-		else
-			jw_raw(w, "null");
+		write_db(w, peak);
 	}
 	jw_raw(w, "}");
 }
@@ -265,6 +272,57 @@ static enum command_outcome cmd_record(struct command_context *ctx, int argc, ch
 	rec->status(rec->user, w, 1);
 	jw_raw(w, "}");
 	return starting ? COMMAND_RECORD_START : COMMAND_DONE;
+}
+
+static void write_meter(struct json_writer *w, const char *port, float peak, float rms)
+{
+	jw_raw(w, "{");
+	jw_key(w, "port", 1);
+	jw_string(w, port);
+	jw_key(w, "peak_dbfs", 0);
+	write_db(w, peak);
+	jw_key(w, "rms_dbfs", 0);
+	write_db(w, rms);
+	jw_raw(w, "}");
+}
+
+/* One snapshot of every meter: the last 1/30 s window the audio thread
+ * published, for outputs (floor, channels, phones) and inputs. */
+static enum command_outcome cmd_meters(struct command_context *ctx, int argc, char **argv,
+				       struct json_writer *w)
+{
+	const struct config *cfg = ctx->state->cfg;
+	char port[TOLK_PORT_NAME_MAX];
+	float peak, rms;
+	int i;
+
+	(void)argv;
+	if (argc != 1) {
+		command_error(w, "meters: takes no arguments");
+		return COMMAND_ERROR;
+	}
+	if (!ctx->router) {
+		command_error(w, "meters: no audio running");
+		return COMMAND_ERROR;
+	}
+	jw_printf(w, "{\"ok\":true,\"window_ms\":%.1f,\"outputs\":[", 1000.0 / ROUTER_METER_HZ);
+	for (i = 0; i < config_output_count(cfg); i++) {
+		config_output_name(cfg, i, port, sizeof port);
+		router_output_meter(ctx->router, i, &peak, &rms);
+		if (i)
+			jw_raw(w, ",");
+		write_meter(w, port, peak, rms);
+	}
+	jw_raw(w, "],\"inputs\":[");
+	for (i = 0; i < config_input_count(cfg); i++) {
+		config_input_name(cfg, i, port, sizeof port);
+		router_input_meter(ctx->router, i, &peak, &rms);
+		if (i)
+			jw_raw(w, ",");
+		write_meter(w, port, peak, rms);
+	}
+	jw_raw(w, "]}");
+	return COMMAND_DONE;
 }
 
 static enum command_outcome cmd_events(struct command_context *ctx, int argc, char **argv,
@@ -583,6 +641,7 @@ static enum command_outcome cmd_slower(struct command_context *ctx, int argc, ch
 static const char *const command_usage[] = {
 	"status",
 	"events [since <seq>] [--follow]",
+	"meters",
 	"mic <booth> <n> on|off",
 	"mute <booth> <n> on|off",
 	"output <booth> <n> A|B|C",
@@ -621,6 +680,7 @@ static const struct {
 } commands[] = {
 	{ "status", cmd_status },
 	{ "events", cmd_events },
+	{ "meters", cmd_meters },
 	{ "mic", cmd_mic },
 	{ "mute", cmd_mute },
 	{ "output", cmd_output },
@@ -646,7 +706,7 @@ int command_is_read_only(const char *line)
 	argc = split_words(copy, words);
 	if (argc < 1)
 		return 1; /* an empty request changes nothing; it gets its own error */
-	if (!strcmp(words[0], "status") || !strcmp(words[0], "events"))
+	if (!strcmp(words[0], "status") || !strcmp(words[0], "events") || !strcmp(words[0], "meters"))
 		return 1;
 	if (!strcmp(words[0], "help"))
 		return argc == 1; /* "help <booth> <n>" raises a signal */

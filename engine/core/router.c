@@ -41,11 +41,16 @@ int router_init(struct router *r, const struct config *cfg, uint32_t sample_rate
 	r->to = alloc_touched(terms * sizeof *r->to);
 	r->floor_bus = alloc_touched(ROUTER_CHUNK_MAX * sizeof *r->floor_bus);
 	r->src = alloc_touched((size_t)r->n_sources * sizeof *r->src);
-	r->peak = alloc_touched((size_t)r->n_outputs * sizeof *r->peak);
+	r->n_meters = r->n_outputs + cfg->n_floor_inputs + cfg->n_mics;
+	r->window = sample_rate / ROUTER_METER_HZ;
+	r->acc_peak = alloc_touched((size_t)r->n_meters * sizeof *r->acc_peak);
+	r->acc_sumsq = alloc_touched((size_t)r->n_meters * sizeof *r->acc_sumsq);
+	r->meter_peak = alloc_touched((size_t)r->n_meters * sizeof *r->meter_peak);
+	r->meter_rms = alloc_touched((size_t)r->n_meters * sizeof *r->meter_rms);
 	r->tone = alloc_touched((size_t)r->n_mics * sizeof *r->tone);
 	r->tone_targets = alloc_touched(2 * (size_t)r->n_mics * sizeof *r->tone_targets);
-	if (!r->from || !r->to || !r->floor_bus || !r->src || !r->peak || !r->tone ||
-	    !r->tone_targets) {
+	if (!r->from || !r->to || !r->floor_bus || !r->src || !r->acc_peak || !r->acc_sumsq || !r->meter_peak ||
+	    !r->meter_rms || !r->tone || !r->tone_targets) {
 		router_free(r);
 		return -ENOMEM;
 	}
@@ -54,8 +59,10 @@ int router_init(struct router *r, const struct config *cfg, uint32_t sample_rate
 		r->tone[i].bass.b0 = 1.0f; /* flat */
 		r->tone[i].treble.b0 = 1.0f;
 	}
-	for (i = 0; i < r->n_outputs; i++)
-		atomic_init(&r->peak[i], 0);
+	for (i = 0; i < r->n_meters; i++) {
+		atomic_init(&r->meter_peak[i], 0);
+		atomic_init(&r->meter_rms[i], 0);
+	}
 	atomic_init(&r->nonfinite, 0);
 	return 0;
 }
@@ -68,7 +75,10 @@ void router_free(struct router *r)
 	free(r->to);
 	free(r->floor_bus);
 	free(r->src);
-	free((void *)r->peak);
+	free(r->acc_peak);
+	free(r->acc_sumsq);
+	free((void *)r->meter_peak);
+	free((void *)r->meter_rms);
 	free(r->tone);
 	free(r->tone_targets);
 	memset(r, 0, sizeof *r);
@@ -218,7 +228,7 @@ static void mix_chunk(struct router *r, float *const *out, uint32_t offset, uint
 		float *y = out[o] + offset;
 		const float *from = r->from + (size_t)o * (size_t)n_sources;
 		const float *to = r->to + (size_t)o * (size_t)n_sources;
-		float peak = 0.0f, sum = 0.0f;
+		float peak = 0.0f, sum = 0.0f, sumsq = 0.0f;
 
 		memset(y, 0, n * sizeof *y);
 		for (k = 0; k < n_sources; k++) {
@@ -245,23 +255,64 @@ static void mix_chunk(struct router *r, float *const *out, uint32_t offset, uint
 		for (i = 0; i < n; i++) {
 			float a = fabsf(y[i]);
 			sum += y[i];
+			sumsq += y[i] * y[i];
 			peak = a > peak ? a : peak;
 		}
 		/* A NaN or Inf from a broken source must not reach a delegate's ear
 		 * (nor poison the filters): silence the block and count it. */
-		if (!isfinite(sum)) {
+		if (!isfinite(sum) || !isfinite(sumsq)) {
 			memset(y, 0, n * sizeof *y);
 			peak = 0.0f;
+			sumsq = 0.0f;
 			if (o >= r->first_phones) {
 				struct tone_state *t = &r->tone[o - r->first_phones];
 				t->bass.z1 = t->bass.z2 = t->treble.z1 = t->treble.z2 = 0.0f;
 			}
 			atomic_fetch_add_explicit(&r->nonfinite, 1, memory_order_relaxed);
 		}
-		if (peak > bits_to_float(atomic_load_explicit(&r->peak[o], memory_order_relaxed)))
-			atomic_store_explicit(&r->peak[o], float_to_bits(peak), memory_order_relaxed);
+		r->acc_peak[o] = peak > r->acc_peak[o] ? peak : r->acc_peak[o];
+		r->acc_sumsq[o] += sumsq;
 	}
 	r->ramp_pos = pos + ramping;
+}
+
+/* Inputs are metered as they come in: a mic's level, not its channel's. */
+static void meter_inputs(struct router *r, const float *const *in, uint32_t offset, uint32_t n)
+{
+	int k, n_in = r->n_floor + r->n_mics;
+	uint32_t i;
+
+	for (k = 0; k < n_in; k++) {
+		const float *x = in[k] + offset;
+		float peak = r->acc_peak[r->n_outputs + k], sumsq = 0.0f;
+		for (i = 0; i < n; i++) {
+			float a = fabsf(x[i]);
+			peak = a > peak ? a : peak;
+			sumsq += x[i] * x[i];
+		}
+		if (isfinite(sumsq) && isfinite(peak)) {
+			r->acc_peak[r->n_outputs + k] = peak;
+			r->acc_sumsq[r->n_outputs + k] += sumsq;
+		}
+	}
+}
+
+/* A finished window: publish it, start the next. */
+static void meter_window(struct router *r, uint32_t n)
+{
+	int m;
+
+	r->acc_frames += n;
+	if (r->acc_frames < r->window)
+		return;
+	for (m = 0; m < r->n_meters; m++) {
+		float rms = sqrtf(r->acc_sumsq[m] / (float)r->acc_frames);
+		atomic_store_explicit(&r->meter_peak[m], float_to_bits(r->acc_peak[m]), memory_order_relaxed);
+		atomic_store_explicit(&r->meter_rms[m], float_to_bits(rms), memory_order_relaxed);
+		r->acc_peak[m] = 0.0f;
+		r->acc_sumsq[m] = 0.0f;
+	}
+	r->acc_frames = 0;
 }
 
 void router_process(struct router *r, const struct snapshot *s, const float *const *in,
@@ -291,6 +342,8 @@ void router_process(struct router *r, const struct snapshot *s, const float *con
 		for (k = 0; k < r->n_languages; k++)
 			r->src[1 + r->n_mics + k] = out[1 + k] + done;
 		mix_chunk(r, out, done, n);
+		meter_inputs(r, in, done, n);
+		meter_window(r, n);
 		done += n;
 	}
 }
@@ -303,7 +356,10 @@ int router_memory(const struct router *r, struct memory_region *regions, int max
 		{ r->to, terms * sizeof *r->to },
 		{ r->floor_bus, ROUTER_CHUNK_MAX * sizeof *r->floor_bus },
 		{ (void *)r->src, (size_t)r->n_sources * sizeof *r->src },
-		{ (void *)r->peak, (size_t)r->n_outputs * sizeof *r->peak },
+		{ r->acc_peak, (size_t)r->n_meters * sizeof *r->acc_peak },
+		{ r->acc_sumsq, (size_t)r->n_meters * sizeof *r->acc_sumsq },
+		{ (void *)r->meter_peak, (size_t)r->n_meters * sizeof *r->meter_peak },
+		{ (void *)r->meter_rms, (size_t)r->n_meters * sizeof *r->meter_rms },
 		{ r->tone, (size_t)r->n_mics * sizeof *r->tone },
 		{ r->tone_targets, 2 * (size_t)r->n_mics * sizeof *r->tone_targets },
 	};
@@ -314,9 +370,25 @@ int router_memory(const struct router *r, struct memory_region *regions, int max
 	return i;
 }
 
-float router_take_peak(struct router *r, int output)
+static int read_meter(const struct router *r, int m, float *peak, float *rms)
+{
+	if (!r || m < 0 || m >= r->n_meters)
+		return -EINVAL;
+	*peak = bits_to_float(atomic_load_explicit(&r->meter_peak[m], memory_order_relaxed));
+	*rms = bits_to_float(atomic_load_explicit(&r->meter_rms[m], memory_order_relaxed));
+	return 0;
+}
+
+int router_output_meter(const struct router *r, int output, float *peak, float *rms)
 {
 	if (!r || output < 0 || output >= r->n_outputs)
-		return 0.0f;
-	return bits_to_float(atomic_exchange_explicit(&r->peak[output], 0, memory_order_relaxed));
+		return -EINVAL;
+	return read_meter(r, output, peak, rms);
+}
+
+int router_input_meter(const struct router *r, int input, float *peak, float *rms)
+{
+	if (!r || input < 0 || input >= r->n_floor + r->n_mics)
+		return -EINVAL;
+	return read_meter(r, r->n_outputs + input, peak, rms);
 }

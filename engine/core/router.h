@@ -21,6 +21,7 @@
 #define ROUTER_RAMP_MS 5.0
 #define ROUTER_CHUNK_MAX 8192 /* longer periods are processed in chunks */
 #define ROUTER_PHONES_CEILING 0.891250938f /* -1 dBFS */
+#define ROUTER_METER_HZ 30
 #define ROUTER_BASS_HZ 250.0
 #define ROUTER_TREBLE_HZ 4000.0
 #define ROUTER_TONE_BLOCK 8       /* frames between tone coefficient updates */
@@ -54,8 +55,16 @@ struct router {
 	struct tone_state *tone;      /* [n_mics] */
 	const float *tone_target;     /* [2][n_mics]: bass then treble, from the snapshot */
 	float *tone_targets;          /* storage for tone_target */
-	/* Peak since the control thread last read it, as float bits. */
-	_Atomic uint32_t *peak;       /* [n_outputs] */
+	/* Meters: RT sums each window of ROUTER_METER_HZ in its own
+	 * accumulators, then publishes the finished window's peak and RMS
+	 * (float bits) with plain atomic stores, so that any number of readers
+	 * see the same values and none steals from another. Outputs first,
+	 * then inputs. */
+	int n_meters;
+	float *acc_peak, *acc_sumsq;  /* [n_meters], RT only */
+	uint32_t acc_frames, window;  /* RT only */
+	_Atomic uint32_t *meter_peak; /* [n_meters] */
+	_Atomic uint32_t *meter_rms;  /* [n_meters] */
 	_Atomic uint32_t nonfinite;   /* blocks silenced for NaN/Inf */
 };
 
@@ -77,7 +86,9 @@ struct memory_region {
 };
 int router_memory(const struct router *r, struct memory_region *regions, int max);
 
-/* Control thread: read and reset an output's peak (linear). */
-float router_take_peak(struct router *r, int output);
+/* Any thread: the last published window of an output or input meter
+ * (linear peak and RMS). Returns -EINVAL for a bad index. */
+int router_output_meter(const struct router *r, int output, float *peak, float *rms);
+int router_input_meter(const struct router *r, int input, float *peak, float *rms);
 
 #endif

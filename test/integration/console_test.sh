@@ -140,6 +140,18 @@ check "a loud floor reaches out_floor above -1 dBFS" "yes" \
 check "phones never pass -1 dBFS" "yes yes" \
 	"$(probe_raw tolk:phones_en_1 tolk:phones_de_2 | awk '{printf "%s%s", sep, ($5 <= -1.0 && $5 > -1.1) ? "yes" : "no: " $5; sep=" "} END {print ""}')"
 
+# ---- meters ---------------------------------------------------------------------
+
+m=$(json meters)
+check "meters: out_en (en/1's 920 Hz at 0.5) peak and RMS" "yes" \
+	"$(echo "$m" | grep -q '{"port":"out_en","peak_dbfs":-6\.[0-9],"rms_dbfs":-9\.[0-9]}' && echo yes)"
+check "meters: the mic de/1 is metered at its input" "yes" \
+	"$(echo "$m" | grep -q '{"port":"mic_de_1","peak_dbfs":-6\.[0-9],"rms_dbfs":-9\.[0-9]}' && echo yes)"
+check "meters: a cough reads as silence" "yes" \
+	"$(ctl mute de 1 on >/dev/null; sleep 0.2; json meters | grep -q '{"port":"out_de","peak_dbfs":null,"rms_dbfs":null}' && echo yes; ctl mute de 1 off >/dev/null)"
+check "meters: every input, floor and mics" "9" \
+	"$(echo "$m" | grep -o '"port":"\(floor_main\|mic_[a-z0-9]*_[0-9]\)"' | wc -l)"
+
 # ---- events --follow: a change reaches a follower within 100 ms ---------------
 
 ( $B/tolkctl --control "$SOCK" events --follow 2>/dev/null |

@@ -225,15 +225,38 @@ static void test_long_period_in_chunks(void **state)
 	assert_ramp(f->out[OUT_FLOOR], 0.0f, FLOOR, MAXN);
 }
 
-static void test_peak_meter(void **state)
+static void test_meters_publish_whole_windows(void **state)
 {
 	struct fixture *f = *state;
+	float peak, rms;
+	int k;
 
-	run(f, 1024, 256);
-	assert_float_equal(router_take_peak(&f->r, OUT_FLOOR), FLOOR, 1e-6f);
-	assert_float_equal(router_take_peak(&f->r, OUT_FLOOR), 0.0f, 0.0f); /* taken */
-	assert_float_equal(router_take_peak(&f->r, OUT_DE), 0.0f, 0.0f);
-	assert_float_equal(router_take_peak(&f->r, 99), 0.0f, 0.0f);
+	assert_int_equal(f->r.window, RATE / ROUTER_METER_HZ);
+	for (k = 0; k < MAXN; k++)
+		f->in[2][k] = 0.5f * sinf(2.0f * (float)M_PI * 1000.0f * (float)k / RATE); /* fr/1 */
+	run(f, 1000, 256); /* less than a window: nothing published yet */
+	assert_int_equal(router_output_meter(&f->r, OUT_FLOOR, &peak, &rms), 0);
+	assert_float_equal(peak, 0.0f, 0.0f);
+	run(f, 4096, 256);
+	router_output_meter(&f->r, OUT_FLOOR, &peak, &rms);
+	assert_float_equal(peak, FLOOR, 1e-6f);             /* DC 0.75 */
+	assert_float_equal(rms, FLOOR, 1e-3f);
+	router_input_meter(&f->r, 2, &peak, &rms);          /* mic fr/1: a sine */
+	assert_float_equal(peak, 0.5f, 1e-3f);
+	assert_float_equal(rms, 0.5f / sqrtf(2.0f), 2e-3f);
+	router_output_meter(&f->r, OUT_DE, &peak, &rms);    /* idle: silence */
+	assert_float_equal(rms, 0.0f, 0.0f);
+	/* Reading takes nothing away: a second reader sees the same window. */
+	{
+		float p1, r1, p2, r2;
+		router_input_meter(&f->r, 2, &p1, &r1);
+		router_input_meter(&f->r, 2, &p2, &r2);
+		assert_float_equal(p1, 0.5f, 1e-3f);
+		assert_float_equal(p2, p1, 0.0f);
+		assert_float_equal(r2, r1, 0.0f);
+	}
+	assert_int_equal(router_output_meter(&f->r, 99, &peak, &rms), -EINVAL);
+	assert_int_equal(router_input_meter(&f->r, 7, &peak, &rms), -EINVAL);
 }
 
 static void test_exchange_frees_only_after_rt_moved_on(void **state)
@@ -376,7 +399,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_change_mid_ramp_does_not_jump, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nonfinite_input_is_silenced_and_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_period_in_chunks, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_peak_meter, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_meters_publish_whole_windows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exchange_frees_only_after_rt_moved_on, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relay_is_heard_in_the_same_period, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_handover_crossfades_over_20_ms, setup, teardown),

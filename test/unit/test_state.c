@@ -547,6 +547,7 @@ static void test_read_only_commands(void **state)
 	assert_true(command_is_read_only("  events since 4"));
 	assert_true(command_is_read_only("help"));
 	assert_true(command_is_read_only("record status"));
+	assert_true(command_is_read_only("meters"));
 	assert_false(command_is_read_only("help fr 1")); /* a signal */
 	assert_false(command_is_read_only("record start"));
 	assert_false(command_is_read_only("record status now"));
