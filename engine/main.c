@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <math.h>
 #include <pwd.h>
 #include <poll.h>
 #include <signal.h>
@@ -64,6 +65,10 @@ struct engine {
 	int *rec_sources;               /* per recorded channel, for the JACK shell */
 	struct recorder_iface rec_iface;
 	struct access_policy access;
+	struct alarm_tracker alarms;
+	uint32_t xruns_seen;
+	uint64_t dropped_seen;
+	int64_t last_alarm_tick;
 	struct audit_log audit;
 	const char *changes[16];       /* this request's changes, for the audit */
 	char change_text[16][256];
@@ -308,6 +313,7 @@ static void handle_request(void *user, const struct control_peer *peer, const ch
 	struct command_context ctx = {
 		.state = &e->state, .events = &e->events, .router = &e->router, .log = log_cb,
 		.recorder = e->rec.channels ? &e->rec_iface : NULL,
+		.alarms = &e->alarms,
 	};
 	struct timespec now;
 	enum command_outcome outcome;
@@ -404,6 +410,107 @@ static int setup_recording(struct engine *e, const struct options *opt)
 	return 0;
 }
 
+static int64_t wall_ms(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* An alarm raised or cleared: the log, the events and the timeline. */
+static void on_alarm(void *user, const struct alarm *a, int raised)
+{
+	struct engine *e = user;
+	char text[ALARM_KIND_MAX + ALARM_SUBJECT_MAX + ALARM_DETAIL_MAX + 16];
+	struct json_writer w;
+
+	snprintf(text, sizeof text, "%s %s%s%s%s%s", raised ? "alarm" : "cleared", a->kind, *a->subject ? " " : "",
+		 a->subject, raised && *a->detail ? ": " : "", raised ? a->detail : "");
+	log_line("%s%s", raised ? "ALARM: " : "", text);
+	event_log_add(&e->events, wall_ms(), EVENT_ALARM, "", 0, text);
+	jw_init(&w);
+	jw_raw(&w, "\"event\":\"alarm\",\"kind\":");
+	jw_string(&w, a->kind);
+	jw_key(&w, "subject", 0);
+	jw_string(&w, a->subject);
+	jw_printf(&w, ",\"raised\":%s", raised ? "true" : "false");
+	if (!w.failed)
+		timeline_event(e, w.buf);
+	jw_free(&w);
+}
+
+static double to_db(float level)
+{
+	return level > 1e-9f ? 20.0 * log10(level) : -200.0;
+}
+
+/* Ten times a second: what holds now. The tracker decides what is raised
+ * and what is cleared. */
+static void check_alarms(struct engine *e)
+{
+	const struct config *cfg = &e->cfg;
+	const struct cfg_alarms *th = &cfg->alarms;
+	const int64_t now = wall_ms(), clear = (int64_t)(th->clear_seconds * 1000);
+	char name[TOLK_PORT_NAME_MAX], detail[ALARM_DETAIL_MAX];
+	float peak, rms;
+	uint32_t xruns = atomic_load(&e->jack.xruns);
+	uint64_t dropped = e->rec.channels ? recorder_dropped(&e->rec) : 0;
+	double left = e->rec.channels ? recorder_seconds_left(&e->rec) : -1;
+	int lang, b, n, i, live_count;
+
+	alarm_begin(&e->alarms);
+	for (lang = 0; lang < cfg->n_languages; lang++) {
+		const struct channel_view *ch = &e->state.channels[lang];
+		int silent = 0;
+		if (ch->booth >= 0 && !ch->muted) {
+			int mic = cfg->booths[ch->booth].first_mic + ch->console - 1;
+			router_input_meter(&e->router, config_input_of_mic(cfg, mic), &peak, &rms);
+			silent = to_db(rms) < th->live_silent_db;
+			snprintf(detail, sizeof detail, "%s/%d is live but below %g dBFS", cfg->booths[ch->booth].id,
+				 ch->console, th->live_silent_db);
+		}
+		alarm_state(&e->alarms, now, "live-silent", cfg->languages[lang].code, silent,
+			    (int64_t)(th->live_silent_seconds * 1000), clear, detail);
+		for (b = 0, live_count = 0; b < cfg->n_booths; b++)
+			live_count += e->state.booths[b].live &&
+				      cfg->booths[b].outputs[e->state.booths[b].consoles[e->state.booths[b].live - 1].output] == lang;
+		alarm_state(&e->alarms, now, "both-open", cfg->languages[lang].code, live_count > 1, 0, clear,
+			    "two mics live on one channel");
+	}
+	router_output_meter(&e->router, 0, &peak, &rms);
+	snprintf(detail, sizeof detail, "the floor is below %g dBFS", th->floor_silent_db);
+	alarm_state(&e->alarms, now, "floor-silent", "", to_db(rms) < th->floor_silent_db,
+		    (int64_t)(th->floor_silent_seconds * 1000), clear, detail);
+	for (i = 0; i < config_output_count(cfg) + config_input_count(cfg); i++) {
+		int is_output = i < config_output_count(cfg), k = is_output ? i : i - config_output_count(cfg);
+		if (is_output) {
+			config_output_name(cfg, k, name, sizeof name);
+			router_output_meter(&e->router, k, &peak, &rms);
+		} else {
+			config_input_name(cfg, k, name, sizeof name);
+			router_input_meter(&e->router, k, &peak, &rms);
+		}
+		snprintf(detail, sizeof detail, "peak %.1f dBFS", to_db(peak));
+		alarm_state(&e->alarms, now, "clipping", name, to_db(peak) >= th->clip_dbfs, 0, clear, detail);
+	}
+	for (b = 0; b < cfg->n_booths; b++)
+		for (n = 1; n <= cfg->booths[b].consoles; n++) {
+			const struct console_view *v = &e->state.consoles[cfg->booths[b].first_mic + n - 1];
+			snprintf(name, sizeof name, "%s/%d", cfg->booths[b].id, n);
+			alarm_state(&e->alarms, now, "no-pivot", name, v->no_pivot, 0, clear,
+				    "auto-relay found no pivot: hearing the floor");
+		}
+	snprintf(detail, sizeof detail, "%u xrun(s) in all", xruns);
+	alarm_state(&e->alarms, now, "xrun", "", xruns != e->xruns_seen, 0, 5 * clear, detail);
+	snprintf(detail, sizeof detail, "%llu frame(s) dropped in all", (unsigned long long)dropped);
+	alarm_state(&e->alarms, now, "recording-drop", "", dropped != e->dropped_seen, 0, 5 * clear, detail);
+	snprintf(detail, sizeof detail, "%.0f minute(s) of recording left on the disk", left / 60);
+	alarm_state(&e->alarms, now, "disk-low", "", left >= 0 && left < th->disk_low_minutes * 60, 0, clear, detail);
+	alarm_end(&e->alarms, now, clear);
+	e->xruns_seen = xruns;
+	e->dropped_seen = dropped;
+}
+
 /* For event streams: the event after `after` as a JSON line. */
 static uint64_t next_event(void *user, uint64_t after, char **line, size_t *len)
 {
@@ -444,7 +551,7 @@ static int control_loop(struct engine *e, int signal_fd, int wake_fd)
 		fds[n++] = (struct pollfd){ .fd = wake_fd, .events = POLLIN };
 		n += control_socket_pollfds(&e->control, fds + n, (int)(sizeof fds / sizeof fds[0]) - n);
 		waiting = exchange_collect(&e->exchange, 0);
-		timeout = waiting || e->routing_dirty ? 20 : 250; /* recorder alarms are polled */
+		timeout = waiting || e->routing_dirty ? 20 : 100; /* alarms are checked at 10 Hz */
 		if (poll(fds, (nfds_t)n, timeout) < 0 && errno != EINTR) {
 			log_line("poll failed: %s", strerror(errno));
 			return EXIT_JACK;
@@ -472,6 +579,10 @@ static int control_loop(struct engine *e, int signal_fd, int wake_fd)
 					      EVENT_ALARM, "", 0, alarm);
 			}
 		}
+		if (wall_ms() - e->last_alarm_tick >= 100) {
+			check_alarms(e);
+			e->last_alarm_tick = wall_ms();
+		}
 		control_socket_push(&e->control, next_event, e);
 	}
 }
@@ -496,6 +607,7 @@ int main(int argc, char **argv)
 	jw_init(&e->reply);
 	jw_init(&e->stream);
 	e->audit.fd = -1;
+	alarm_tracker_init(&e->alarms, on_alarm, e);
 	event_log_init(&e->events);
 	the_engine = e;
 

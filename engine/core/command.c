@@ -61,7 +61,7 @@ void command_write_event(struct json_writer *w, const struct event *e)
 	write_time(w, e->time_ms);
 	jw_key(w, "kind", 0);
 	jw_string(w, event_kind_name(e->kind));
-	if (e->kind != EVENT_CHANGE) {
+	if (e->kind == EVENT_SLOWER || e->kind == EVENT_HELP) {
 		jw_key(w, "booth", 0);
 		jw_string(w, e->booth);
 		if (e->console)
@@ -177,7 +177,7 @@ static void write_signals(struct command_context *ctx, struct json_writer *w)
 		for (seq = event_log_last(ctx->events);
 		     seq >= event_log_first(ctx->events) && seq > 0 && n < COMMAND_SIGNALS_IN_STATUS; seq--) {
 			const struct event *e = event_log_get(ctx->events, seq);
-			if (e && e->kind != EVENT_CHANGE)
+			if (e && (e->kind == EVENT_SLOWER || e->kind == EVENT_HELP))
 				recent[n++] = e;
 		}
 	jw_raw(w, "[");
@@ -236,6 +236,27 @@ static enum command_outcome cmd_status(struct command_context *ctx, int argc, ch
 	jw_raw(w, "]");
 	jw_key(w, "signals", 0);
 	write_signals(ctx, w);
+	if (ctx->alarms) {
+		int any = 0;
+		jw_key(w, "alarms", 0);
+		jw_raw(w, "[");
+		for (i = 0; i < ctx->alarms->n; i++) {
+			const struct alarm *a = &ctx->alarms->alarms[i];
+			if (a->raised_ms < 0)
+				continue;
+			jw_raw(w, any++ ? ",{" : "{");
+			jw_key(w, "kind", 1);
+			jw_string(w, a->kind);
+			jw_key(w, "subject", 0);
+			jw_string(w, a->subject);
+			jw_key(w, "since", 0);
+			write_time(w, a->raised_ms);
+			jw_key(w, "detail", 0);
+			jw_string(w, a->detail);
+			jw_raw(w, "}");
+		}
+		jw_raw(w, "]");
+	}
 	if (ctx->recorder) {
 		jw_key(w, "recording", 0);
 		ctx->recorder->status(ctx->recorder->user, w, 0);

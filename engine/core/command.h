@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "alarm_tracker.h"
 #include "event_log.h"
 #include "json_writer.h"
 #include "router.h"
@@ -29,6 +30,7 @@ struct command_context {
 	struct router *router;    /* for meters; may be NULL */
 	const struct recorder_iface *recorder; /* may be NULL: no recording */
 	uint64_t follow_from;     /* set with COMMAND_FOLLOW */
+	const struct alarm_tracker *alarms; /* active alarms for status; may be NULL */
 	/* Told of every change that was applied, in words, for the log. */
 	void (*log)(void *user, const char *line);
 	void *log_user;

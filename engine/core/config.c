@@ -604,12 +604,37 @@ static int control_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml
 	return 0;
 }
 
+/* ---- alarms --------------------------------------------------------- */
+
+static int alarms_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *user)
+{
+	struct cfg_alarms *a = &ld->cfg->alarms;
+	(void)k;
+	(void)user;
+	if (!strcmp(key, "live_silent_db"))
+		return parse_number(ld, v, key, -120, 0, &a->live_silent_db);
+	if (!strcmp(key, "live_silent_seconds"))
+		return parse_number(ld, v, key, 0.1, 3600, &a->live_silent_seconds);
+	if (!strcmp(key, "floor_silent_db"))
+		return parse_number(ld, v, key, -120, 0, &a->floor_silent_db);
+	if (!strcmp(key, "floor_silent_seconds"))
+		return parse_number(ld, v, key, 0.1, 3600, &a->floor_silent_seconds);
+	if (!strcmp(key, "clip_dbfs"))
+		return parse_number(ld, v, key, -20, 0, &a->clip_dbfs);
+	if (!strcmp(key, "disk_low_minutes"))
+		return parse_number(ld, v, key, 0, 1e7, &a->disk_low_minutes);
+	return parse_number(ld, v, key, 0.1, 600, &a->clear_seconds);
+}
+
 /* ---- top level ------------------------------------------------------ */
 
 static int load_root(struct loader *ld, yaml_node_t *root)
 {
 	static const char *const keys[] = { "meeting", "floor", "languages", "booths", "connect",
-					    "phones", "recording", "control", NULL };
+					    "phones", "recording", "control", "alarms", NULL };
+	static const char *const alarm_keys[] = { "live_silent_db", "live_silent_seconds", "floor_silent_db",
+						  "floor_silent_seconds", "clip_dbfs", "disk_low_minutes",
+						  "clear_seconds", NULL };
 	static const char *const control_keys[] = { "technicians", "observers", NULL };
 	static const char *const recording_keys[] = { "dir", "formats", "opus_bitrate", "segment_minutes",
 						      "buffer_seconds", "autostart", "channels", "mics",
@@ -636,7 +661,7 @@ static int load_root(struct loader *ld, yaml_node_t *root)
 			;
 		if (!*a)
 			return fail(ld, k, "unknown key '%s' (expected one of: meeting, floor, languages, "
-				    "booths, connect, phones, recording, control)", scalar(k));
+				    "booths, connect, phones, recording, control, alarms)", scalar(k));
 		for (q = root->data.mapping.pairs.start; q < p; q++)
 			if (!strcmp(scalar(node(ld, q->key)), scalar(k)))
 				return fail(ld, k, "duplicate key '%s'", scalar(k));
@@ -689,6 +714,12 @@ static int load_root(struct loader *ld, yaml_node_t *root)
 	cfg->recording.all_channels = 1;
 	if ((n = find_key(ld, root, "recording")) &&
 	    (err = each_pair(ld, n, "recording", recording_keys, recording_pair, NULL)))
+		return err;
+	cfg->alarms = (struct cfg_alarms){ .live_silent_db = -50, .live_silent_seconds = 10, .floor_silent_db = -50,
+					   .floor_silent_seconds = 30, .clip_dbfs = -0.1, .disk_low_minutes = 10,
+					   .clear_seconds = 2 };
+	if ((n = find_key(ld, root, "alarms")) &&
+	    (err = each_pair(ld, n, "alarms", alarm_keys, alarms_pair, NULL)))
 		return err;
 	if ((n = find_key(ld, root, "control"))) {
 		cfg->control.present = 1;

@@ -87,6 +87,14 @@ struct cfg_control {
 	int n_observers;
 };
 
+struct cfg_alarms {
+	double live_silent_db, live_silent_seconds;   /* a live mic this quiet, this long */
+	double floor_silent_db, floor_silent_seconds;
+	double clip_dbfs;                             /* a peak at or above this */
+	double disk_low_minutes;                      /* recording time left */
+	double clear_seconds;                         /* gone this long: cleared */
+};
+
 struct config {
 	char meeting[TOLK_ID_MAX * 2];
 	char (*floor_inputs)[TOLK_ID_MAX];
@@ -103,6 +111,7 @@ struct config {
 	double sidetone_db;
 	struct cfg_recording recording;
 	struct cfg_control control;
+	struct cfg_alarms alarms;
 };
 
 /* Load and validate. On failure returns a negative errno, leaves *cfg

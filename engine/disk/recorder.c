@@ -837,3 +837,27 @@ int recorder_take_alarm(struct recorder *r, char *buf, size_t len)
 	pthread_mutex_unlock(&r->lock);
 	return had;
 }
+
+double recorder_seconds_left(struct recorder *r)
+{
+	struct statvfs vfs;
+	double per_second = 0;
+	int recording, i;
+
+	pthread_mutex_lock(&r->lock);
+	recording = r->pub_state == RECORDER_RECORDING;
+	pthread_mutex_unlock(&r->lock);
+	if (!recording || statvfs(r->root, &vfs) < 0)
+		return -1;
+	/* Bytes per second of one channel: 24-bit PCM for WAV, the same as a
+	 * bound for FLAC, the bitrate for Opus. */
+	for (i = 0; i < r->n_formats; i++)
+		per_second += r->formats[i] == &encoder_opus ? r->cfg->recording.opus_bitrate / 8.0 : 3.0 * r->rate;
+	per_second *= r->n_channels;
+	return per_second > 0 ? (double)vfs.f_bavail * vfs.f_frsize / per_second : -1;
+}
+
+uint64_t recorder_dropped(struct recorder *r)
+{
+	return atomic_load(&r->capture.dropped_total);
+}

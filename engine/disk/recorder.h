@@ -110,6 +110,13 @@ void recorder_status(struct recorder *r, struct json_writer *w, int detailed);
  * ("\"event\":\"...\",..."); time and frame are added. Dropped when no
  * recording is running. */
 void recorder_event(struct recorder *r, uint64_t frame, const char *fields);
+/* While recording: seconds of recording the free disk space still holds
+ * at the configured formats' rate (an upper bound of that rate). -1 when
+ * not recording. */
+double recorder_seconds_left(struct recorder *r);
+/* Frames dropped (all channels alike) since the engine started. */
+uint64_t recorder_dropped(struct recorder *r);
+
 /* Takes a pending alarm, if any (1), into buf. */
 int recorder_take_alarm(struct recorder *r, char *buf, size_t len);
 

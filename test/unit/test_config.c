@@ -88,6 +88,9 @@ static void test_defaults(void **unused)
 	assert_true(cfg.recording.autostart);
 	assert_true(cfg.recording.all_channels);
 	assert_false(cfg.recording.mics);
+	/* Alarm thresholds as the issue gives them. */
+	assert_true(cfg.alarms.live_silent_db == -50 && cfg.alarms.live_silent_seconds == 10);
+	assert_true(cfg.alarms.clip_dbfs == -0.1 && cfg.alarms.disk_low_minutes == 10);
 	config_free(&cfg);
 }
 
@@ -208,7 +211,7 @@ static const struct bad_case bad_cases[] = {
 	{ "", "bad.yaml:1:1: the configuration is empty" },
 	{ "- a\n- b\n", "bad.yaml:1:1: the configuration must be a mapping, not a list" },
 	{ HEAD LANGS "colour: blue\n", "bad.yaml:4:1: unknown key 'colour' (expected one of: "
-				      "meeting, floor, languages, booths, connect, phones, recording, control)" },
+				      "meeting, floor, languages, booths, connect, phones, recording, control, alarms)" },
 	{ HEAD LANGS "meeting: n\n", "bad.yaml:4:1: duplicate key 'meeting'" },
 	{ "floor: { inputs: [main] }\n" LANGS, "bad.yaml:1:1: missing key 'meeting'" },
 	{ "meeting: m\n" LANGS, "bad.yaml:1:1: missing key 'floor'" },
@@ -281,6 +284,10 @@ static const struct bad_case bad_cases[] = {
 	{ HEAD LANGS "control: { technicians: [\"a/b\"] }\n", "bad.yaml:4:26: 'a/b' is not a user name or @group" },
 	{ HEAD LANGS "control: { admins: [root] }\n",
 	  "bad.yaml:4:12: unknown key 'admins' in control (expected one of: technicians, observers)" },
+	{ HEAD LANGS "alarms: { clip_dbfs: 3 }\n", "bad.yaml:4:22: clip_dbfs must be between -20 and 0, not 3" },
+	{ HEAD LANGS "alarms: { loud: 1 }\n",
+	  "bad.yaml:4:11: unknown key 'loud' in alarms (expected one of: live_silent_db, live_silent_seconds, "
+	  "floor_silent_db, floor_silent_seconds, clip_dbfs, disk_low_minutes, clear_seconds)" },
 	{ "meeting: ../etc\nfloor: { inputs: [main] }\n" LANGS,
 	  "bad.yaml:1:10: meeting '../etc' may hold only letters, digits, '-', '_' and '.' (not first)" },
 };

@@ -1,0 +1,57 @@
+#!/bin/bash
+# Integration test of the alarms on a real JACK server: each one provoked
+# with tones (or their absence) and cleared again, with short thresholds.
+# Not provoked here: xrun and recording-drop (they need a stalled server or
+# disk) and both-open (the channel rules never let two mics be live on one
+# channel); the alarm tracker's unit tests cover raising and clearing.
+set -u
+cd "$(dirname "$0")/../.."
+
+. test/integration/lib.sh
+
+SOCK="$TMP/tolk.sock"
+FREQS=440,600,920
+ctl() { $B/tolkctl --control "$SOCK" "$@"; }
+
+# saw TEXT: the events show TEXT within 5 s
+saw() { wait_for 5 sh -c "$B/tolkctl --control '$SOCK' --json events | grep -q '\"text\":\"$1'"; }
+expect_event() { # expect_event NAME TEXT
+	if saw "$2"; then pass "$1"; else fail "$1" "no event '$2' in $(ctl --json events)"; fi
+}
+
+start_jackd
+start_tolk tolk "$SOCK" --config test/integration/alarm_room.yaml || { fail "tolk starts" "$(cat "$TMP/tolk.log")"; finish; }
+
+expect_event "floor-silent: raised while the floor is silent" "alarm floor-silent: the floor is below -50 dBFS"
+check "status lists the active alarm" "yes" \
+	"$(ctl --json status | grep -q '"alarms":\[{"kind":"floor-silent","subject":"","since":"20' && echo yes)"
+start_tones tolk:floor_main:440
+expect_event "floor-silent: cleared when the floor speaks" "cleared floor-silent"
+
+ctl mic en 1 on >/dev/null
+expect_event "live-silent: a live mic with nothing on it" "alarm live-silent en: en/1 is live but below -50 dBFS"
+start_tones tolk:mic_en_1:920
+expect_event "live-silent: cleared when the interpreter speaks" "cleared live-silent en"
+
+ctl listen fr 2 auto >/dev/null
+ctl mic en 1 off >/dev/null
+expect_event "no-pivot: auto-relay with no pivot" "alarm no-pivot fr/2"
+ctl floor-language en >/dev/null
+expect_event "no-pivot: cleared when the floor turns to a language fr understands" "cleared no-pivot fr/2"
+
+start_tones tolk:mic_fr_1:600:1.0
+LOUD=${PIDS[-1]}
+expect_event "clipping: a mic at full scale" "alarm clipping mic_fr_1: peak 0.0 dBFS"
+stop_pid "$LOUD"
+expect_event "clipping: cleared when it stops" "cleared clipping mic_fr_1"
+
+ctl record start alarms >/dev/null
+expect_event "disk-low: raised while recording with too little disk for the threshold" "alarm disk-low"
+ctl record stop >/dev/null
+expect_event "disk-low: cleared when recording stops" "cleared disk-low"
+
+check "each alarm was raised once" "1 1 1 1 1" \
+	"$(for k in floor-silent 'live-silent en' 'no-pivot fr/2' 'clipping mic_fr_1' disk-low; do
+		ctl --json events | grep -o "\"text\":\"alarm $k[:\"]" | wc -l | tr -d '\n'; echo -n ' '; done | sed 's/ $//')"
+check "the alarms reach the log" "yes" "$(grep -q 'ALARM: alarm clipping mic_fr_1' "$TMP/tolk.log" && echo yes)"
+finish
