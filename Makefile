@@ -46,8 +46,9 @@ $(BUILD)/%.o: %.c
 $(BUILD)/tolk: $(ENGINE_OBJ) $(CORE_OBJ)
 	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) -lm -o $@
 
-$(BUILD)/tolkctl: $(BUILD)/tools/tolkctl.o $(BUILD)/tools/json_reader.o $(BUILD)/engine/control/control_socket.o
-	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ -o $@
+$(BUILD)/tolkctl: $(BUILD)/tools/tolkctl.o $(BUILD)/tools/top_view.o $(BUILD)/tools/json_reader.o \
+                  $(BUILD)/engine/control/control_socket.o
+	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ -lm -o $@
 
 $(BUILD)/tolk-verify: $(BUILD)/tools/tolk_verify.o $(BUILD)/tools/json_reader.o $(BUILD)/engine/core/sha256.o
 	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ -o $@

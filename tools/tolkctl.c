@@ -14,6 +14,7 @@
 
 #include "../engine/control/control_socket.h"
 #include "json_reader.h"
+#include "top_view.h"
 
 #define REPLY_MAX (1 << 20)
 
@@ -234,6 +235,7 @@ static void usage(FILE *f)
 		"Sends one command to a running tolk and prints its answer.\n"
 		"\n"
 		"Commands:\n"
+		"  top                         the whole meeting on one screen, 10 Hz (q quits)\n"
 		"  status                      channels, their feeds, booths and live mics\n"
 		"  events [since SEQ] [--follow]  recent changes, signals and alarms; --follow\n"
 		"                              streams them as JSON lines as they happen\n"
@@ -294,6 +296,13 @@ int main(int argc, char **argv)
 	else if (control_default_path(name, path, sizeof path) < 0) {
 		fprintf(stderr, "tolkctl: default control path too long; use --control\n");
 		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[optind], "top")) {
+		if (optind + 1 != argc) {
+			fprintf(stderr, "tolkctl: top takes no arguments\n");
+			return EXIT_USAGE;
+		}
+		return top_run(path);
 	}
 	line[0] = '\0';
 	for (i = optind; i < argc; i++) {

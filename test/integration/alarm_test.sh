@@ -54,4 +54,27 @@ check "each alarm was raised once" "1 1 1 1 1" \
 	"$(for k in floor-silent 'live-silent en' 'no-pivot fr/2' 'clipping mic_fr_1' disk-low; do
 		ctl --json events | grep -o "\"text\":\"alarm $k[:\"]" | wc -l | tr -d '\n'; echo -n ' '; done | sed 's/ $//')"
 check "the alarms reach the log" "yes" "$(grep -q 'ALARM: alarm clipping mic_fr_1' "$TMP/tolk.log" && echo yes)"
+
+# ---- tolkctl top, driven in tmux ------------------------------------------------
+
+ctl mic fr 1 on >/dev/null
+TMUX_SESSION="tolk-top-$$"
+tmux new-session -d -s "$TMUX_SESSION" -x 130 -y 40 \
+	"$B/tolkctl --control '$SOCK' top; echo TOP-EXIT=\$?; sleep 10"
+sleep 1.5
+screen=$(tmux capture-pane -p -t "$TMUX_SESSION")
+echo "$screen" >"$TMP/top.screen"
+check "top: a row per channel with feed and level" "yes" \
+	"$(echo "$screen" | grep -qE '^ 2  fr +Français +fr/1 +floor +floor +\[' && echo yes)"
+check "top: booths, alarms and last events" "yes" \
+	"$(echo "$screen" | grep -q '^BOOTHS' && echo "$screen" | grep -q '1:ON floor>floor' &&
+	   echo "$screen" | grep -q '^ALARMS' && echo "$screen" | grep -q 'mic fr/1 on' && echo yes)"
+check "top: recording state and disk left" "yes" \
+	"$(echo "$screen" | grep -qE '^recording: stopped .*disk left [0-9.]+ GB' && echo yes)"
+tmux send-keys -t "$TMUX_SESSION" q
+sleep 0.5
+check "top: q quits cleanly" "TOP-EXIT=0" "$(tmux capture-pane -p -t "$TMUX_SESSION" | grep -o 'TOP-EXIT=[0-9]*')"
+tmux kill-session -t "$TMUX_SESSION" 2>/dev/null
+lines=$(timeout 2.5 $B/tolkctl --control "$SOCK" top | grep -c ' floor=en en=')
+[ "$lines" -ge 2 ] && pass "top without a terminal: a line a second ($lines)" || fail "top without a terminal" "$lines lines"
 finish
