@@ -307,15 +307,32 @@ static void write_meter(struct json_writer *w, const char *port, float peak, flo
 	jw_raw(w, "}");
 }
 
+/* A list of meters: outputs or inputs, named by port. */
+static void write_meters(struct json_writer *w, const struct router *r, const struct config *cfg, int count,
+			 int (*name_of)(const struct config *, int, char *, size_t),
+			 int (*level_of)(const struct router *, int, float *, float *))
+{
+	char port[TOLK_PORT_NAME_MAX];
+	float peak, rms;
+	int i;
+
+	jw_raw(w, "[");
+	for (i = 0; i < count; i++) {
+		name_of(cfg, i, port, sizeof port);
+		level_of(r, i, &peak, &rms);
+		if (i)
+			jw_raw(w, ",");
+		write_meter(w, port, peak, rms);
+	}
+	jw_raw(w, "]");
+}
+
 /* One snapshot of every meter: the last 1/30 s window the audio thread
  * published, for outputs (floor, channels, phones) and inputs. */
 static enum command_outcome cmd_meters(struct command_context *ctx, int argc, char **argv,
 				       struct json_writer *w)
 {
 	const struct config *cfg = ctx->state->cfg;
-	char port[TOLK_PORT_NAME_MAX];
-	float peak, rms;
-	int i;
 
 	(void)argv;
 	if (argc != 1) {
@@ -326,23 +343,11 @@ static enum command_outcome cmd_meters(struct command_context *ctx, int argc, ch
 		command_error(w, "meters: no audio running");
 		return COMMAND_ERROR;
 	}
-	jw_printf(w, "{\"ok\":true,\"window_ms\":%.1f,\"outputs\":[", 1000.0 / ROUTER_METER_HZ);
-	for (i = 0; i < config_output_count(cfg); i++) {
-		config_output_name(cfg, i, port, sizeof port);
-		router_output_meter(ctx->router, i, &peak, &rms);
-		if (i)
-			jw_raw(w, ",");
-		write_meter(w, port, peak, rms);
-	}
-	jw_raw(w, "],\"inputs\":[");
-	for (i = 0; i < config_input_count(cfg); i++) {
-		config_input_name(cfg, i, port, sizeof port);
-		router_input_meter(ctx->router, i, &peak, &rms);
-		if (i)
-			jw_raw(w, ",");
-		write_meter(w, port, peak, rms);
-	}
-	jw_raw(w, "]}");
+	jw_printf(w, "{\"ok\":true,\"window_ms\":%.1f,\"outputs\":", 1000.0 / ROUTER_METER_HZ);
+	write_meters(w, ctx->router, cfg, config_output_count(cfg), config_output_name, router_output_meter);
+	jw_raw(w, ",\"inputs\":");
+	write_meters(w, ctx->router, cfg, config_input_count(cfg), config_input_name, router_input_meter);
+	jw_raw(w, "}");
 	return COMMAND_DONE;
 }
 
