@@ -12,7 +12,7 @@ CONFIG     ?= channels.yaml
 
 VERSION    := 0.1.0
 BUILD      := build
-PKGS       := jack yaml-0.1 sndfile libopusenc
+PKGS       := jack yaml-0.1 sndfile libopusenc libebur128
 
 # Flags every build needs, whatever the user's CFLAGS.
 TOLK_CFLAGS := -std=c11 -Wall -Wextra -D_GNU_SOURCE -DTOLK_VERSION='"$(VERSION)"' -pthread
@@ -21,7 +21,7 @@ PKG_LIBS     = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
 CORE_SRC    := $(wildcard engine/core/*.c)
 ENGINE_SRC  := engine/main.c $(wildcard engine/jack/*.c) $(wildcard engine/control/*.c) \
-               $(wildcard engine/disk/*.c)
+               $(wildcard engine/disk/*.c) $(wildcard engine/meters/*.c)
 CORE_OBJ    := $(CORE_SRC:%.c=$(BUILD)/%.o)
 ENGINE_OBJ  := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
 

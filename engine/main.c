@@ -29,6 +29,7 @@
 #include "core/thread_role.h"
 #include "disk/recorder.h"
 #include "jack/jack_client.h"
+#include "meters/loudness.h"
 
 #ifndef TOLK_VERSION
 #define TOLK_VERSION "0.1.0"
@@ -65,6 +66,8 @@ struct engine {
 	int *rec_sources;               /* per recorded channel, for the JACK shell */
 	struct recorder_iface rec_iface;
 	struct access_policy access;
+	struct loudness loudness;
+	int *loudness_sources;
 	struct alarm_tracker alarms;
 	uint32_t xruns_seen;
 	uint64_t dropped_seen;
@@ -179,6 +182,11 @@ static void timeline_channels(struct engine *e, int all)
 		strcpy(e->last_floor_language, e->state.floor_language);
 		e->last_pinned = e->state.floor_language_pinned;
 	}
+}
+
+static int read_loudness(void *user, int lang, double *momentary, double *short_term)
+{
+	return loudness_read(user, lang, momentary, short_term);
 }
 
 static int rec_start(void *user, const char *meeting, char *err, size_t errlen)
@@ -314,6 +322,7 @@ static void handle_request(void *user, const struct control_peer *peer, const ch
 		.state = &e->state, .events = &e->events, .router = &e->router, .log = log_cb,
 		.recorder = e->rec.channels ? &e->rec_iface : NULL,
 		.alarms = &e->alarms,
+		.loudness = read_loudness, .loudness_user = &e->loudness,
 	};
 	struct timespec now;
 	enum command_outcome outcome;
@@ -401,12 +410,25 @@ static int setup_recording(struct engine *e, const struct options *opt)
 		return -ENOMEM;
 	for (i = 0; i < e->rec.n_channels; i++)
 		e->rec_sources[i] = e->rec.channels[i].source;
-	if (jack_shell_set_capture(&e->jack, &e->rec.capture, e->rec_sources) < 0 || recorder_run(&e->rec) < 0) {
+	if (jack_shell_add_capture(&e->jack, &e->rec.capture, e->rec_sources) < 0 || recorder_run(&e->rec) < 0) {
 		fprintf(stderr, "tolk: cannot start the recorder\n");
 		return -ENOMEM;
 	}
 	e->rec_iface = (struct recorder_iface){ .user = &e->rec, .start = rec_start, .stop = rec_stop,
 						.status = rec_status };
+
+	/* R128 loudness of every language channel, off the audio thread. */
+	e->loudness_sources = calloc((size_t)e->cfg.n_languages, sizeof *e->loudness_sources);
+	if (!e->loudness_sources)
+		return -ENOMEM;
+	for (i = 0; i < e->cfg.n_languages; i++)
+		e->loudness_sources[i] = config_output_of_language(&e->cfg, i);
+	if (loudness_init(&e->loudness, e->cfg.n_languages, jack_shell_sample_rate(&e->jack)) < 0 ||
+	    jack_shell_add_capture(&e->jack, &e->loudness.capture, e->loudness_sources) < 0 ||
+	    loudness_run(&e->loudness) < 0) {
+		fprintf(stderr, "tolk: cannot start the loudness meter\n");
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -710,6 +732,8 @@ out_router:
 		recorder_shutdown(&e->rec);
 	xruns = atomic_load(&e->jack.xruns);
 	jack_shell_close(&e->jack);
+	loudness_free(&e->loudness);
+	free(e->loudness_sources);
 	recorder_free(&e->rec);
 	free(e->rec_sources);
 	free(e->last_channels);

@@ -92,6 +92,15 @@ static void bar(const struct jnode *m)
 	printf("] %6s %6s", peak && peak->type == J_NUMBER ? peak->text : "-", rms && rms->type == J_NUMBER ? rms->text : "-");
 }
 
+static const char *short_term_of(const struct jnode *meters, const char *code)
+{
+	const struct jnode *l;
+	for (l = member(meters, "loudness") ? member(meters, "loudness")->child : NULL; l; l = l->next)
+		if (!strcmp(text_of(member(l, "channel")), code))
+			return text_of(member(l, "short_term_lufs"));
+	return "-";
+}
+
 static void pad(const char *s, int width)
 {
 	int chars = 0;
@@ -117,7 +126,7 @@ static void draw(const struct jnode *st, const struct jnode *meters, const struc
 	printf("recording: %s  %02d:%02d:%02d  dropped %s  disk left %.1f GB\n\n", text_of(member(r, "state")),
 	       (int)secs / 3600, (int)secs / 60 % 60, (int)secs % 60, text_of(member(r, "dropped_frames")),
 	       atof(text_of(member(r, "free_bytes"))) / 1e9);
-	printf(" #  CODE   NAME             FEED       FROM    Q      LEVEL (RMS dBFS, | peak)         PEAK    RMS\n");
+	printf(" #  CODE   NAME             FEED       FROM    Q      LEVEL (RMS dBFS, | peak)         PEAK    RMS  LUFS-S\n");
 	for (c = member(st, "channels") ? member(st, "channels")->child : NULL; c; c = c->next) {
 		printf("%2s  ", text_of(member(c, "number")));
 		pad(text_of(member(c, "code")), 7);
@@ -127,7 +136,8 @@ static void draw(const struct jnode *st, const struct jnode *meters, const struc
 		pad(member(c, "quality") && member(c, "quality")->type == J_STRING ? text_of(member(c, "quality")) : "", 7);
 		snprintf(port, sizeof port, "out_%s", text_of(member(c, "code")));
 		bar(meter_of(meters, port));
-		printf("%s\n", !strcmp(text_of(member(c, "muted")), "true") ? "  MUTED" : "");
+		printf(" %7s%s\n", short_term_of(meters, text_of(member(c, "code"))),
+		       !strcmp(text_of(member(c, "muted")), "true") ? "  MUTED" : "");
 	}
 	printf("\nBOOTHS\n");
 	for (c = member(st, "booths") ? member(st, "booths")->child : NULL; c; c = c->next) {

@@ -347,6 +347,28 @@ static enum command_outcome cmd_meters(struct command_context *ctx, int argc, ch
 	write_meters(w, ctx->router, cfg, config_output_count(cfg), config_output_name, router_output_meter);
 	jw_raw(w, ",\"inputs\":");
 	write_meters(w, ctx->router, cfg, config_input_count(cfg), config_input_name, router_input_meter);
+	if (ctx->loudness) {
+		int lang;
+		jw_raw(w, ",\"loudness\":[");
+		for (lang = 0; lang < cfg->n_languages; lang++) {
+			double m = NAN, st = NAN;
+			ctx->loudness(ctx->loudness_user, lang, &m, &st);
+			jw_printf(w, "%s{\"channel\":", lang ? "," : "");
+			jw_string(w, cfg->languages[lang].code);
+			jw_raw(w, ",\"momentary_lufs\":");
+			if (isfinite(m))
+				jw_printf(w, "%.1f", m);
+			else
+				jw_raw(w, "null");
+			jw_raw(w, ",\"short_term_lufs\":");
+			if (isfinite(st))
+				jw_printf(w, "%.1f", st);
+			else
+				jw_raw(w, "null");
+			jw_raw(w, "}");
+		}
+		jw_raw(w, "]");
+	}
 	jw_raw(w, "}");
 	return COMMAND_DONE;
 }

@@ -31,6 +31,10 @@ struct command_context {
 	const struct recorder_iface *recorder; /* may be NULL: no recording */
 	uint64_t follow_from;     /* set with COMMAND_FOLLOW */
 	const struct alarm_tracker *alarms; /* active alarms for status; may be NULL */
+	/* EBU R128 loudness of a language channel (LUFS, NaN for silence);
+	 * may be NULL. */
+	int (*loudness)(void *user, int lang, double *momentary, double *short_term);
+	void *loudness_user;
 	/* Told of every change that was applied, in words, for the log. */
 	void (*log)(void *user, const char *line);
 	void *log_user;

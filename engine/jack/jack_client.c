@@ -15,7 +15,7 @@ static int on_process(jack_nframes_t frames, void *arg)
 {
 	struct jack_shell *js = arg;
 	struct snapshot *s;
-	int i;
+	int i, t;
 
 	for (i = 0; i < js->n_inputs; i++)
 		js->in_buf[i] = jack_port_get_buffer(js->inputs[i], frames);
@@ -24,12 +24,13 @@ static int on_process(jack_nframes_t frames, void *arg)
 	s = exchange_rt_begin(js->exchange);
 	router_process(js->router, s, js->in_buf, js->out_buf, frames);
 	exchange_rt_end(js->exchange);
-	if (js->capture) {
-		for (i = 0; i < js->capture->n_channels; i++) {
-			int src = js->capture_source[i];
-			js->capture_buf[i] = src >= 0 ? js->out_buf[src] : js->in_buf[-src - 1];
+	for (t = 0; t < js->n_taps; t++) {
+		struct capture *c = js->taps[t].capture;
+		for (i = 0; i < c->n_channels; i++) {
+			int src = js->taps[t].source[i];
+			js->taps[t].buf[i] = src >= 0 ? js->out_buf[src] : js->in_buf[-src - 1];
 		}
-		capture_push(js->capture, js->capture_buf, frames, jack_last_frame_time(js->client));
+		capture_push(c, js->taps[t].buf, frames, jack_last_frame_time(js->client));
 	}
 	return 0;
 }
@@ -137,13 +138,16 @@ uint32_t jack_shell_sample_rate(const struct jack_shell *js)
 	return jack_get_sample_rate(js->client);
 }
 
-int jack_shell_set_capture(struct jack_shell *js, struct capture *capture, const int *sources)
+int jack_shell_add_capture(struct jack_shell *js, struct capture *capture, const int *sources)
 {
-	js->capture_buf = calloc((size_t)capture->n_channels, sizeof *js->capture_buf);
-	if (!js->capture_buf)
+	if (js->n_taps == JACK_SHELL_TAPS)
+		return -ENOSPC;
+	js->taps[js->n_taps].buf = calloc((size_t)capture->n_channels, sizeof *js->taps[0].buf);
+	if (!js->taps[js->n_taps].buf)
 		return -ENOMEM;
-	js->capture_source = sources;
-	js->capture = capture;
+	js->taps[js->n_taps].source = sources;
+	js->taps[js->n_taps].capture = capture;
+	js->n_taps++;
 	return 0;
 }
 
@@ -194,6 +198,8 @@ int jack_shell_start(struct jack_shell *js, struct router *router,
 
 void jack_shell_close(struct jack_shell *js)
 {
+	int i;
+
 	if (!js)
 		return;
 	if (js->client) {
@@ -210,9 +216,9 @@ void jack_shell_close(struct jack_shell *js)
 	free(js->outputs);
 	free(js->in_buf);
 	free((void *)js->out_buf);
-	free(js->capture_buf);
-	js->capture_buf = NULL;
-	js->capture = NULL;
+	for (i = 0; i < js->n_taps; i++)
+		free(js->taps[i].buf);
+	js->n_taps = 0;
 	js->inputs = NULL;
 	js->outputs = NULL;
 	js->in_buf = NULL;

@@ -11,6 +11,8 @@
 #include "../core/router.h"
 #include "../core/snapshot.h"
 
+#define JACK_SHELL_TAPS 2
+
 struct jack_shell {
 	jack_client_t *client;
 	const struct config *cfg;
@@ -21,9 +23,13 @@ struct jack_shell {
 	const float **in_buf; /* per-cycle buffer pointers, preallocated */
 	float **out_buf;
 	int n_inputs, n_outputs;
-	struct capture *capture;     /* recording, or NULL */
-	const int *capture_source;   /* per recorded channel: output index, or -(input + 1) */
-	const float **capture_buf;   /* per-cycle pointers, preallocated */
+	/* Captures fed every cycle: the recorder's, the loudness meter's. */
+	struct {
+		struct capture *capture;
+		const int *source;   /* per channel: output index, or -(input + 1) */
+		const float **buf;   /* per-cycle pointers, preallocated */
+	} taps[JACK_SHELL_TAPS];
+	int n_taps;
 	int active;
 	int wake_fd;                 /* written once when the server goes away */
 	_Atomic int server_gone;
@@ -38,9 +44,9 @@ int jack_shell_open(struct jack_shell *js, const struct config *cfg, const char 
 
 uint32_t jack_shell_sample_rate(const struct jack_shell *js);
 
-/* Before jack_shell_start: feed these channels to the recorder's capture
- * every cycle. sources[] stays the caller's. Returns 0 or -ENOMEM. */
-int jack_shell_set_capture(struct jack_shell *js, struct capture *capture, const int *sources);
+/* Before jack_shell_start: feed these channels to a capture every cycle.
+ * sources[] stays the caller's. Returns 0, -ENOSPC or -ENOMEM. */
+int jack_shell_add_capture(struct jack_shell *js, struct capture *capture, const int *sources);
 
 /* The current JACK frame, for timeline events from the control thread. */
 uint64_t jack_shell_frame_now(const struct jack_shell *js);

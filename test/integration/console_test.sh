@@ -149,6 +149,9 @@ check "meters: the mic de/1 is metered at its input" "yes" \
 	"$(echo "$m" | grep -q '{"port":"mic_de_1","peak_dbfs":-6\.[0-9],"rms_dbfs":-9\.[0-9]}' && echo yes)"
 check "meters: a cough reads as silence" "yes" \
 	"$(ctl mute de 1 on >/dev/null; sleep 0.2; json meters | grep -q '{"port":"out_de","peak_dbfs":null,"rms_dbfs":null}' && echo yes; ctl mute de 1 off >/dev/null)"
+check "meters: R128 short-term loudness of out_en (a 920 Hz sine at half scale: -9 LUFS)" "yes" \
+	"$(echo "$m" | grep -o '{"channel":"en","momentary_lufs":[-0-9.]*,"short_term_lufs":[-0-9.]*}' |
+	   sed 's/.*"short_term_lufs"://; s/}//' | awk '{print ($1 >= -10 && $1 <= -8) ? "yes" : "no: " $1}')"
 check "meters: every input, floor and mics" "9" \
 	"$(echo "$m" | grep -o '"port":"\(floor_main\|mic_[a-z0-9]*_[0-9]\)"' | wc -l)"
 

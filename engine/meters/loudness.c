@@ -1,0 +1,167 @@
+#include "loudness.h"
+
+#include <ebur128.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../core/thread_role.h"
+
+#define LOUDNESS_RING_SECONDS 2
+#define LOUDNESS_CHUNK 4096
+
+static void wake(void *user)
+{
+	sem_post(&((struct loudness *)user)->wake);
+}
+
+static uint32_t bits(float f)
+{
+	uint32_t b;
+	memcpy(&b, &f, sizeof b);
+	return b;
+}
+
+static float unbits(uint32_t b)
+{
+	float f;
+	memcpy(&f, &b, sizeof f);
+	return f;
+}
+
+int loudness_init(struct loudness *l, int n_channels, uint32_t rate)
+{
+	int i, ret;
+
+	memset(l, 0, sizeof *l);
+	l->n_channels = n_channels;
+	l->rate = rate;
+	l->meters = calloc((size_t)n_channels, sizeof *l->meters);
+	l->scratch = calloc(LOUDNESS_CHUNK, sizeof *l->scratch);
+	l->momentary = calloc((size_t)n_channels, sizeof *l->momentary);
+	l->short_term = calloc((size_t)n_channels, sizeof *l->short_term);
+	if (!l->meters || !l->scratch || !l->momentary || !l->short_term)
+		goto nomem;
+	for (i = 0; i < n_channels; i++) {
+		l->meters[i] = ebur128_init(1, rate, EBUR128_MODE_S);
+		if (!l->meters[i])
+			goto nomem;
+		atomic_init(&l->momentary[i], bits(NAN));
+		atomic_init(&l->short_term[i], bits(NAN));
+	}
+	if ((ret = capture_init(&l->capture, n_channels, LOUDNESS_RING_SECONDS * rate)) < 0) {
+		loudness_free(l);
+		return ret;
+	}
+	if (sem_init(&l->wake, 0, 0) < 0) {
+		loudness_free(l);
+		return -errno;
+	}
+	l->capture.wake = wake;
+	l->capture.wake_user = l;
+	/* Always measuring: a meter is not something to switch on. */
+	atomic_store(&l->capture.armed, 1);
+	atomic_init(&l->quit, 0);
+	return 0;
+nomem:
+	loudness_free(l);
+	return -ENOMEM;
+}
+
+static void publish(struct loudness *l)
+{
+	int i;
+	for (i = 0; i < l->n_channels; i++) {
+		double m = -HUGE_VAL, s = -HUGE_VAL;
+		ebur128_loudness_momentary(l->meters[i], &m);
+		ebur128_loudness_shortterm(l->meters[i], &s);
+		atomic_store(&l->momentary[i], bits(isfinite(m) ? (float)m : NAN));
+		atomic_store(&l->short_term[i], bits(isfinite(s) ? (float)s : NAN));
+	}
+}
+
+static void *measure(void *arg)
+{
+	struct loudness *l = arg;
+	struct capture_block b;
+
+	thread_role_set(THREAD_DISK); /* a reader of capture rings, like the disk thread */
+	while (!atomic_load(&l->quit)) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 100 * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		sem_timedwait(&l->wake, &until);
+		while (sem_trywait(&l->wake) == 0)
+			;
+		while (capture_next(&l->capture, &b) == 0) {
+			uint32_t done = 0;
+			int ch;
+			/* Frames the ring lost are silence to the meter too. */
+			while (done < b.frames) {
+				uint32_t take = b.frames - done < LOUDNESS_CHUNK ? b.frames - done : LOUDNESS_CHUNK;
+				for (ch = 0; ch < l->n_channels; ch++) {
+					capture_read(&l->capture, ch, l->scratch, take);
+					ebur128_add_frames_float(l->meters[ch], l->scratch, take);
+				}
+				done += take;
+			}
+			capture_release_block(&l->capture);
+		}
+		publish(l);
+	}
+	return NULL;
+}
+
+int loudness_run(struct loudness *l)
+{
+	int ret = pthread_create(&l->thread, NULL, measure, l);
+	if (ret)
+		return -ret;
+	l->running = 1;
+	return 0;
+}
+
+void loudness_stop(struct loudness *l)
+{
+	if (!l->running)
+		return;
+	atomic_store(&l->quit, 1);
+	sem_post(&l->wake);
+	pthread_join(l->thread, NULL);
+	l->running = 0;
+}
+
+void loudness_free(struct loudness *l)
+{
+	int i;
+	if (!l->meters && !l->scratch)
+		return;
+	loudness_stop(l);
+	for (i = 0; l->meters && i < l->n_channels; i++)
+		if (l->meters[i])
+			ebur128_destroy(&l->meters[i]);
+	if (l->capture.rings) {
+		capture_free(&l->capture);
+		sem_destroy(&l->wake);
+	}
+	free(l->meters);
+	free(l->scratch);
+	free((void *)l->momentary);
+	free((void *)l->short_term);
+	memset(l, 0, sizeof *l);
+}
+
+int loudness_read(const struct loudness *l, int ch, double *momentary_lufs, double *short_term_lufs)
+{
+	if (!l || !l->meters || ch < 0 || ch >= l->n_channels)
+		return -EINVAL;
+	*momentary_lufs = unbits(atomic_load(&l->momentary[ch]));
+	*short_term_lufs = unbits(atomic_load(&l->short_term[ch]));
+	return 0;
+}
