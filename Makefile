@@ -12,7 +12,7 @@ CONFIG     ?= channels.yaml
 
 VERSION    := 0.1.0
 BUILD      := build
-PKGS       := jack yaml-0.1 sndfile libopusenc libebur128
+PKGS       := jack yaml-0.1 sndfile libopusenc libebur128 liblo
 
 # Flags every build needs, whatever the user's CFLAGS.
 TOLK_CFLAGS := -std=c11 -Wall -Wextra -D_GNU_SOURCE -DTOLK_VERSION='"$(VERSION)"' -pthread
@@ -30,7 +30,7 @@ SAN         := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitiz
 TEST_CFLAGS := -O1 -g -Werror $(TOLK_CFLAGS)
 UNIT_SRC    := $(wildcard test/unit/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/unit/%)
-TEST_CLIENTS := $(BUILD)/test/tonegen $(BUILD)/test/probe $(BUILD)/test/filetone
+TEST_CLIENTS := $(BUILD)/test/tonegen $(BUILD)/test/probe $(BUILD)/test/filetone $(BUILD)/test/osc_client
 
 .PHONY: all deps run test unit integration test-clients install uninstall clean
 

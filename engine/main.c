@@ -21,6 +21,7 @@
 #include "control/access.h"
 #include "control/audit_log.h"
 #include "control/control_socket.h"
+#include "control/osc_server.h"
 #include "core/command.h"
 #include "core/config.h"
 #include "core/router.h"
@@ -66,6 +67,7 @@ struct engine {
 	int *rec_sources;               /* per recorded channel, for the JACK shell */
 	struct recorder_iface rec_iface;
 	struct access_policy access;
+	struct osc_server osc;
 	struct loudness loudness;
 	int *loudness_sources;
 	struct alarm_tracker alarms;
@@ -312,32 +314,35 @@ static void describe_peer(const struct control_peer *peer, char *buf, size_t len
 	jw_free(&w);
 }
 
-static void handle_request(void *user, const struct control_peer *peer, const char *line, char **reply,
-			   size_t *reply_len, int *follow, uint64_t *follow_from)
+static int64_t wall_ms(void)
 {
-	struct engine *e = user;
-	enum role role = access_role(&e->access, peer->uid, peer->gid);
-	char actor[256];
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* The one way a command runs, whichever path brought it: role check,
+ * execution, audit, routing, timeline and OSC feedback. The reply is left
+ * in e->reply. `refusal` explains a ROLE_NONE. */
+static enum command_outcome run_command(struct engine *e, const char *via, const char *actor, const char *who,
+					const char *line, enum role role, const char *refusal, uint64_t *follow_from)
+{
 	struct command_context ctx = {
 		.state = &e->state, .events = &e->events, .router = &e->router, .log = log_cb,
 		.recorder = e->rec.channels ? &e->rec_iface : NULL,
 		.alarms = &e->alarms,
 		.loudness = read_loudness, .loudness_user = &e->loudness,
 	};
-	struct timespec now;
 	enum command_outcome outcome;
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	ctx.now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-
+	ctx.now_ms = wall_ms();
 	e->reply.len = 0;
 	if (e->reply.buf)
 		e->reply.buf[0] = '\0';
 	e->reply.failed = 0;
 	e->n_changes = 0;
 	if (role == ROLE_NONE) {
-		command_error(&e->reply, "permission denied: uid %u has no role on this engine (control: technicians, "
-			      "observers)", (unsigned)peer->uid);
+		command_error(&e->reply, "permission denied: %s", refusal);
 		outcome = COMMAND_ERROR;
 	} else if (role == ROLE_OBSERVER && !command_is_read_only(line)) {
 		command_error(&e->reply, "permission denied: an observer may use status, events, help and record "
@@ -346,31 +351,59 @@ static void handle_request(void *user, const struct control_peer *peer, const ch
 	} else {
 		outcome = command_execute(&ctx, line, &e->reply);
 	}
-	if (role != ROLE_TECHNICIAN && outcome == COMMAND_ERROR && !strncmp(e->reply.buf ? e->reply.buf : "",
-									 "{\"ok\":false,\"error\":\"permission", 30))
-		log_line("refused uid %u (%s): %.200s", (unsigned)peer->uid, role_name(role), line);
-	describe_peer(peer, actor, sizeof actor);
-	if (e->reply.buf && audit_write(&e->audit, ctx.now_ms, "socket", actor, line, e->reply.buf, e->changes,
+	if (role != ROLE_TECHNICIAN && outcome == COMMAND_ERROR &&
+	    !strncmp(e->reply.buf ? e->reply.buf : "", "{\"ok\":false,\"error\":\"permission", 30))
+		log_line("refused %s (%s): %.200s", who, role_name(role), line);
+	if (e->reply.buf && audit_write(&e->audit, ctx.now_ms, via, actor, line, e->reply.buf, e->changes,
 					 e->n_changes) < 0)
 		log_line("ALARM: cannot write the audit log %s", e->audit.path);
 	if (outcome == COMMAND_ROUTING) {
 		e->routing_dirty = 1;
 		publish_routing(e);
 		timeline_channels(e, 0);
+		if (e->osc.fd > 0)
+			osc_push_state(&e->osc);
 	} else if (outcome == COMMAND_RECORD_START) {
 		timeline_channels(e, 1); /* the state the recording starts in */
-	} else if (outcome == COMMAND_FOLLOW) {
-		*follow = 1;
+	} else if (outcome == COMMAND_FOLLOW && follow_from) {
 		*follow_from = ctx.follow_from;
 	}
 	if (e->reply.failed || !e->reply.buf) {
-		static char oom[] = "{\"ok\":false,\"error\":\"out of memory\"}";
-		*reply = oom;
-		*reply_len = sizeof oom - 1;
-		return;
+		e->reply.len = 0;
+		e->reply.failed = 0;
+		jw_raw(&e->reply, "{\"ok\":false,\"error\":\"out of memory\"}");
 	}
-	*reply = e->reply.buf;
+	return outcome;
+}
+
+static void handle_request(void *user, const struct control_peer *peer, const char *line, char **reply,
+			   size_t *reply_len, int *follow, uint64_t *follow_from)
+{
+	struct engine *e = user;
+	enum role role = access_role(&e->access, peer->uid, peer->gid);
+	char actor[256], who[64], refusal[160];
+
+	describe_peer(peer, actor, sizeof actor);
+	snprintf(who, sizeof who, "uid %u", (unsigned)peer->uid);
+	snprintf(refusal, sizeof refusal, "uid %u has no role on this engine (control: technicians, observers)",
+		 (unsigned)peer->uid);
+	if (run_command(e, "socket", actor, who, line, role, refusal, follow_from) == COMMAND_FOLLOW)
+		*follow = 1;
+	*reply = e->reply.buf ? e->reply.buf : (char *)"";
 	*reply_len = e->reply.len;
+}
+
+/* OSC: the console's booth allows the peer, or it is refused and audited. */
+static const char *osc_run(void *user, const char *peer, const char *line, int allowed)
+{
+	struct engine *e = user;
+	char actor[160], who[128];
+
+	snprintf(actor, sizeof actor, "\"address\":\"%.100s\"", peer);
+	snprintf(who, sizeof who, "OSC %.100s", peer);
+	run_command(e, "osc", actor, who, line, allowed ? ROLE_TECHNICIAN : ROLE_NONE,
+		    "this address may not drive that booth (osc: consoles)", NULL);
+	return e->reply.buf ? e->reply.buf : "{\"ok\":false,\"error\":\"no reply\"}";
 }
 
 /* Keep the realtime thread's own buffers in RAM. Not mlockall: locking
@@ -430,13 +463,6 @@ static int setup_recording(struct engine *e, const struct options *opt)
 		return -ENOMEM;
 	}
 	return 0;
-}
-
-static int64_t wall_ms(void)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
 /* An alarm raised or cleared: the log, the events and the timeline. */
@@ -564,13 +590,14 @@ static void warn_cb(void *user, const char *line)
 /* Runs until a signal (0) or the server's departure (1). */
 static int control_loop(struct engine *e, int signal_fd, int wake_fd)
 {
-	struct pollfd fds[2 + 1 + CONTROL_MAX_CLIENTS];
+	struct pollfd fds[3 + 1 + CONTROL_MAX_CLIENTS];
 
 	for (;;) {
 		int n = 0, waiting, timeout;
 
 		fds[n++] = (struct pollfd){ .fd = signal_fd, .events = POLLIN };
 		fds[n++] = (struct pollfd){ .fd = wake_fd, .events = POLLIN };
+		fds[n++] = (struct pollfd){ .fd = osc_fd(&e->osc), .events = POLLIN }; /* -1: ignored */
 		n += control_socket_pollfds(&e->control, fds + n, (int)(sizeof fds / sizeof fds[0]) - n);
 		waiting = exchange_collect(&e->exchange, 0);
 		timeout = waiting || e->routing_dirty ? 20 : 100; /* alarms are checked at 10 Hz */
@@ -588,7 +615,9 @@ static int control_loop(struct engine *e, int signal_fd, int wake_fd)
 			log_line("JACK server went away: %s", e->jack.shutdown_reason);
 			return EXIT_JACK;
 		}
-		control_socket_service(&e->control, fds + 2, n - 2, handle_request, e);
+		if (fds[2].revents)
+			osc_service(&e->osc);
+		control_socket_service(&e->control, fds + 3, n - 3, handle_request, e);
 		if (e->routing_dirty)
 			publish_routing(e);
 		if (e->rec.channels) {
@@ -603,6 +632,8 @@ static int control_loop(struct engine *e, int signal_fd, int wake_fd)
 		}
 		if (wall_ms() - e->last_alarm_tick >= 100) {
 			check_alarms(e);
+			if (e->osc.fd > 0)
+				osc_push_meters(&e->osc);
 			e->last_alarm_tick = wall_ms();
 		}
 		control_socket_push(&e->control, next_event, e);
@@ -629,6 +660,7 @@ int main(int argc, char **argv)
 	jw_init(&e->reply);
 	jw_init(&e->stream);
 	e->audit.fd = -1;
+	e->osc.fd = -1;
 	alarm_tracker_init(&e->alarms, on_alarm, e);
 	event_log_init(&e->events);
 	the_engine = e;
@@ -681,6 +713,12 @@ int main(int argc, char **argv)
 	if (control_socket_open(&e->control, control_path, e->access.configured, err, sizeof err) < 0) {
 		fprintf(stderr, "tolk: %s\n", err);
 		goto out_state;
+	}
+	/* A network port only when the room asks for one. */
+	if (e->cfg.osc.enabled &&
+	    osc_open(&e->osc, &e->cfg, &e->state, &e->router, osc_run, e, err, sizeof err) < 0) {
+		fprintf(stderr, "tolk: %s\n", err);
+		goto out_control;
 	}
 
 	if (jack_shell_open(&e->jack, &e->cfg, opt.name, opt.server, wake[1], err, sizeof err) < 0) {
@@ -746,6 +784,7 @@ out_jack:
 	jack_shell_close(&e->jack);
 	router_free(&e->router);
 out_control:
+	osc_close(&e->osc);
 	control_socket_close(&e->control);
 out_state:
 	audit_close(&e->audit);

@@ -626,12 +626,80 @@ static int alarms_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_
 	return parse_number(ld, v, key, 0.1, 600, &a->clear_seconds);
 }
 
+/* ---- osc ------------------------------------------------------------ */
+
+static int osc_consoles(struct loader *ld, yaml_node_t *map)
+{
+	struct cfg_osc *o = &ld->cfg->osc;
+	yaml_node_pair_t *p;
+	int i, err;
+
+	if ((err = expect(ld, map, YAML_MAPPING_NODE, "osc consoles")))
+		return err;
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(ld, p->key), *v = node(ld, p->value);
+		int b;
+
+		if ((err = expect(ld, k, YAML_SCALAR_NODE, "a booth id")))
+			return err;
+		if ((b = config_find_booth(ld->cfg, scalar(k))) < 0)
+			return fail(ld, k, "osc consoles names '%s', which is not a booth", scalar(k));
+		if ((err = expect(ld, v, YAML_SEQUENCE_NODE, "the allowed addresses")))
+			return err;
+		for (i = 0; i < seq_len(v); i++) {
+			yaml_node_t *a = seq_at(ld, v, i);
+			struct cfg_osc_peer *more;
+			if ((err = expect(ld, a, YAML_SCALAR_NODE, "an address")))
+				return err;
+			if (!*scalar(a) || strlen(scalar(a)) >= sizeof o->peers[0].address || strpbrk(scalar(a), " /"))
+				return fail(ld, a, "'%s' is not a host address", scalar(a));
+			more = realloc(o->peers, (size_t)(o->n_peers + 1) * sizeof *more);
+			if (!more)
+				return -ENOMEM;
+			o->peers = more;
+			o->peers[o->n_peers].booth = b;
+			strcpy(o->peers[o->n_peers].address, scalar(a));
+			o->n_peers++;
+		}
+	}
+	return 0;
+}
+
+static int osc_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *user)
+{
+	struct cfg_osc *o = &ld->cfg->osc;
+	const char *colon, *port;
+	char *end;
+	long n;
+	int err;
+	(void)k;
+	(void)user;
+
+	if (!strcmp(key, "consoles"))
+		return osc_consoles(ld, v);
+	/* listen: "host:port" or "port"; the host defaults to loopback */
+	if ((err = expect(ld, v, YAML_SCALAR_NODE, "listen")))
+		return err;
+	colon = strrchr(scalar(v), ':');
+	port = colon ? colon + 1 : scalar(v);
+	n = strtol(port, &end, 10);
+	if (!*port || *end || n < 1 || n > 65535)
+		return fail(ld, v, "listen '%s' must be host:port or a port (1-65535)", scalar(v));
+	if (colon && ((size_t)(colon - scalar(v)) >= sizeof o->host || colon == scalar(v)))
+		return fail(ld, v, "listen '%s' has no usable host", scalar(v));
+	snprintf(o->host, sizeof o->host, "%.*s", colon ? (int)(colon - scalar(v)) : 9, colon ? scalar(v) : "127.0.0.1");
+	snprintf(o->port, sizeof o->port, "%ld", n);
+	o->enabled = 1;
+	return 0;
+}
+
 /* ---- top level ------------------------------------------------------ */
 
 static int load_root(struct loader *ld, yaml_node_t *root)
 {
 	static const char *const keys[] = { "meeting", "floor", "languages", "booths", "connect",
-					    "phones", "recording", "control", "alarms", NULL };
+					    "phones", "recording", "control", "alarms", "osc", NULL };
+	static const char *const osc_keys[] = { "listen", "consoles", NULL };
 	static const char *const alarm_keys[] = { "live_silent_db", "live_silent_seconds", "floor_silent_db",
 						  "floor_silent_seconds", "clip_dbfs", "disk_low_minutes",
 						  "clear_seconds", NULL };
@@ -661,7 +729,7 @@ static int load_root(struct loader *ld, yaml_node_t *root)
 			;
 		if (!*a)
 			return fail(ld, k, "unknown key '%s' (expected one of: meeting, floor, languages, "
-				    "booths, connect, phones, recording, control, alarms)", scalar(k));
+				    "booths, connect, phones, recording, control, alarms, osc)", scalar(k));
 		for (q = root->data.mapping.pairs.start; q < p; q++)
 			if (!strcmp(scalar(node(ld, q->key)), scalar(k)))
 				return fail(ld, k, "duplicate key '%s'", scalar(k));
@@ -720,6 +788,8 @@ static int load_root(struct loader *ld, yaml_node_t *root)
 					   .clear_seconds = 2 };
 	if ((n = find_key(ld, root, "alarms")) &&
 	    (err = each_pair(ld, n, "alarms", alarm_keys, alarms_pair, NULL)))
+		return err;
+	if ((n = find_key(ld, root, "osc")) && (err = each_pair(ld, n, "osc", osc_keys, osc_pair, NULL)))
 		return err;
 	if ((n = find_key(ld, root, "control"))) {
 		cfg->control.present = 1;
@@ -823,6 +893,7 @@ void config_free(struct config *cfg)
 	free(cfg->recording.channels);
 	free(cfg->control.technicians);
 	free(cfg->control.observers);
+	free(cfg->osc.peers);
 	free(cfg->floor_inputs);
 	free(cfg->languages);
 	free(cfg->booths);

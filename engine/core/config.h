@@ -95,6 +95,20 @@ struct cfg_alarms {
 	double clear_seconds;                         /* gone this long: cleared */
 };
 
+/* OSC for booth consoles: off unless listen is set. */
+struct cfg_osc_peer {
+	int booth;          /* index */
+	char address[64];   /* a peer host allowed to drive that booth */
+};
+
+struct cfg_osc {
+	int enabled;
+	char host[64];      /* default 127.0.0.1 */
+	char port[16];
+	struct cfg_osc_peer *peers;
+	int n_peers;
+};
+
 struct config {
 	char meeting[TOLK_ID_MAX * 2];
 	char (*floor_inputs)[TOLK_ID_MAX];
@@ -112,6 +126,7 @@ struct config {
 	struct cfg_recording recording;
 	struct cfg_control control;
 	struct cfg_alarms alarms;
+	struct cfg_osc osc;
 };
 
 /* Load and validate. On failure returns a negative errno, leaves *cfg

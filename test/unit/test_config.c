@@ -171,6 +171,29 @@ static void test_control_keys(void **unused)
 	config_free(&cfg);
 }
 
+static void test_osc_keys(void **unused)
+{
+	static const char y[] = "meeting: m\nfloor: { inputs: [a] }\nlanguages: [{ code: en }]\n"
+				"booths: [{ id: en, outputs: [en] }]\n"
+				"osc: { listen: 9010, consoles: { en: [127.0.0.1, 10.0.0.7] } }\n";
+	struct config cfg;
+	char err[TOLK_ERROR_MAX];
+	(void)unused;
+
+	if (config_load_string(&cfg, y, strlen(y), "o.yaml", err, sizeof err))
+		fail_msg("%s", err);
+	assert_true(cfg.osc.enabled);
+	assert_string_equal(cfg.osc.host, "127.0.0.1"); /* a bare port means loopback */
+	assert_string_equal(cfg.osc.port, "9010");
+	assert_int_equal(cfg.osc.n_peers, 2);
+	assert_string_equal(cfg.osc.peers[1].address, "10.0.0.7");
+	config_free(&cfg);
+	/* No osc: section, no network port. */
+	load_room(&cfg);
+	assert_false(cfg.osc.enabled);
+	config_free(&cfg);
+}
+
 static void test_connect(void **unused)
 {
 	static const char y[] =
@@ -211,7 +234,7 @@ static const struct bad_case bad_cases[] = {
 	{ "", "bad.yaml:1:1: the configuration is empty" },
 	{ "- a\n- b\n", "bad.yaml:1:1: the configuration must be a mapping, not a list" },
 	{ HEAD LANGS "colour: blue\n", "bad.yaml:4:1: unknown key 'colour' (expected one of: "
-				      "meeting, floor, languages, booths, connect, phones, recording, control, alarms)" },
+				      "meeting, floor, languages, booths, connect, phones, recording, control, alarms, osc)" },
 	{ HEAD LANGS "meeting: n\n", "bad.yaml:4:1: duplicate key 'meeting'" },
 	{ "floor: { inputs: [main] }\n" LANGS, "bad.yaml:1:1: missing key 'meeting'" },
 	{ "meeting: m\n" LANGS, "bad.yaml:1:1: missing key 'floor'" },
@@ -288,6 +311,10 @@ static const struct bad_case bad_cases[] = {
 	{ HEAD LANGS "alarms: { loud: 1 }\n",
 	  "bad.yaml:4:11: unknown key 'loud' in alarms (expected one of: live_silent_db, live_silent_seconds, "
 	  "floor_silent_db, floor_silent_seconds, clip_dbfs, disk_low_minutes, clear_seconds)" },
+	{ HEAD LANGS "osc: { listen: \"127.0.0.1:99999\" }\n",
+	  "bad.yaml:4:16: listen '127.0.0.1:99999' must be host:port or a port (1-65535)" },
+	{ HEAD LANGS "osc: { consoles: { it: [\"127.0.0.1\"] } }\n",
+	  "bad.yaml:4:20: osc consoles names 'it', which is not a booth" },
 	{ "meeting: ../etc\nfloor: { inputs: [main] }\n" LANGS,
 	  "bad.yaml:1:10: meeting '../etc' may hold only letters, digits, '-', '_' and '.' (not first)" },
 };
@@ -347,6 +374,7 @@ int main(void)
 		cmocka_unit_test(test_console_rule_keys),
 		cmocka_unit_test(test_recording_keys),
 		cmocka_unit_test(test_control_keys),
+		cmocka_unit_test(test_osc_keys),
 		cmocka_unit_test(test_connect),
 		cmocka_unit_test(test_bad_configs),
 		cmocka_unit_test(test_missing_file),

@@ -1,0 +1,48 @@
+/* OSC for booth consoles, over UDP. Off unless the config sets
+ * osc.listen. The socket is Tolk's own, bound to exactly the configured
+ * address (liblo would read a host in its server URL as a multicast group
+ * and bind every interface); liblo only encodes and decodes messages. Messages /tolk/<booth>/<n>/<verb> become command lines for
+ * the one command path; only the addresses the config allows for a booth
+ * may drive it. Subscribers get /tolk/<b>/<n>/state on every change and
+ * /tolk/<b>/<n>/meters at 10 Hz. */
+#ifndef TOLK_OSC_SERVER_H
+#define TOLK_OSC_SERVER_H
+
+#include <lo/lo.h>
+#include <netinet/in.h>
+#include <stddef.h>
+
+#include "../core/config.h"
+#include "../core/router.h"
+#include "../core/state.h"
+
+#define OSC_SUBSCRIBERS 64
+
+/* Runs one command line for a peer. allowed = 0 means the peer may not
+ * drive that booth: the engine refuses, logs and audits it. Returns the
+ * engine's JSON reply. */
+typedef const char *(*osc_execute)(void *user, const char *peer, const char *line, int allowed);
+
+struct osc_server {
+	int fd;          /* -1 when OSC is off */
+	const struct config *cfg;
+	const struct state *st;
+	const struct router *router;
+	osc_execute execute;
+	void *user;
+	struct {
+		struct sockaddr_in addr;
+		int booth, n;
+	} subs[OSC_SUBSCRIBERS];
+	int n_subs;
+};
+
+int osc_open(struct osc_server *o, const struct config *cfg, const struct state *st, const struct router *router,
+	     osc_execute execute, void *user, char *err, size_t errlen);
+int osc_fd(const struct osc_server *o);
+void osc_service(struct osc_server *o);
+void osc_push_state(struct osc_server *o);
+void osc_push_meters(struct osc_server *o);
+void osc_close(struct osc_server *o);
+
+#endif

@@ -1,0 +1,59 @@
+#!/bin/bash
+# Integration test of OSC for booth consoles on a real JACK server: a test
+# OSC client drives a booth and gets state feedback; a disallowed address
+# is refused and audited; malformed messages get errors and the engine
+# runs on.
+set -u
+cd "$(dirname "$0")/../.."
+
+. test/integration/lib.sh
+
+SOCK="$TMP/tolk.sock"
+PORT=19110
+osc() { $B/test/osc_client -w 300 127.0.0.1 $PORT "$@"; }
+
+start_jackd
+start_tolk tolk "$SOCK" --config test/integration/osc_room.yaml || { fail "tolk starts" "$(cat "$TMP/tolk.log")"; finish; }
+check "OSC listens on loopback only, as configured" "127.0.0.1:$PORT" \
+	"$(ss -lun 2>/dev/null | awk '{print $4}' | grep ":$PORT\$")"
+MAIN_PID=$TOLK_PID
+start_tolk plain "$TMP/plain.sock" --config test/integration/room.yaml --no-record
+check "no OSC port without an osc: section" "" "$(ss -lunp 2>/dev/null | grep "pid=$TOLK_PID,")"
+TOLK_PID=$MAIN_PID
+
+$B/test/osc_client -w 1500 127.0.0.1 $PORT /tolk/fr/1/subscribe >"$TMP/sub.out" &
+SUB=$!
+sleep 0.3
+osc /tolk/fr/1/mic i 1 >/dev/null
+osc /tolk/fr/1/listen s auto >/dev/null
+wait $SUB
+check "subscribe: the state comes at once" "yes" \
+	"$(head -1 "$TMP/sub.out" | grep -q "^/tolk/fr/1/state iissssss 0 0 'A' '' 'floor' 'floor' '' ''" && echo yes)"
+check "state feedback follows a mic-on" "yes" \
+	"$(grep -q "^/tolk/fr/1/state iissssss 1 0 'A' '' 'floor' 'floor' '' 'floor'" "$TMP/sub.out" && echo yes)"
+check "state feedback follows the listen change" "yes" \
+	"$(grep -q "^/tolk/fr/1/state iissssss 1 0 'A' '' 'auto' 'floor' '' 'floor'" "$TMP/sub.out" && echo yes)"
+n=$(grep -c '^/tolk/fr/1/meters ff' "$TMP/sub.out")
+[ "$n" -ge 8 ] && pass "meters come at 10 Hz ($n in 1.5 s)" || fail "meters at 10 Hz" "$n in 1.5 s"
+check "the OSC mic-on reached the engine" "true" \
+	"$($B/tolkctl --control "$SOCK" --json status | grep -o '"consoles":\[{"n":1,"mic":[a-z]*' | head -1 | grep -o '[a-z]*$')"
+
+out=$($B/test/osc_client -b 127.0.0.2 -w 300 127.0.0.1 $PORT /tolk/fr/2/mic i 1)
+check "a disallowed address is refused" \
+	"/tolk/fr/2/error s 'permission denied: this address may not drive that booth (osc: consoles)'" "$out"
+check "the refusal is audited with the peer" "1" \
+	"$(grep -c '"via":"osc","actor":{"address":"127.0.0.2:[0-9]*"},"command":"mic fr 2 on","result":"refused"' "$TMP/rec/audit.jsonl")"
+check "and logged" "1" "$(grep -c 'refused OSC 127.0.0.2' "$TMP/tolk.log")"
+
+check "wrong type" "/tolk/fr/1/error s 'mic takes 'i', not 's''" "$(osc /tolk/fr/1/mic s on)"
+check "unknown command" "/tolk/fr/1/error s 'unknown command'" "$(osc /tolk/fr/1/launch)"
+check "unknown path" "/tolk/error s 'unknown address: expected /tolk/<booth>/<n>/<command>'" "$(osc /elsewhere i 1)"
+check "unknown booth" "/tolk/error s 'unknown address: expected /tolk/<booth>/<n>/<command>'" "$(osc /tolk/xx/1/mic i 1)"
+check "huge string" "/tolk/fr/1/error s 'the argument must be a short plain word'" "$(osc /tolk/fr/1/listen s @8000)"
+check "a refused command says why" "/tolk/fr/1/error s 'volume: volume must be between -60 and 0 dB'" \
+	"$(osc /tolk/fr/1/volume f 6)"
+printf 'not osc at all' >/dev/udp/127.0.0.1/$PORT 2>/dev/null
+sleep 0.2
+kill -0 "$TOLK_PID" 2>/dev/null && pass "the engine runs on after malformed OSC" || fail "the engine runs on" "it died"
+check "and still answers" "0" "$($B/tolkctl --control "$SOCK" status >/dev/null; echo $?)"
+finish
