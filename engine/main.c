@@ -623,6 +623,10 @@ static int control_loop(struct engine *e, int signal_fd, int wake_fd)
 		if (e->rec.channels) {
 			char alarm[RECORDER_LINE_MAX];
 			struct timespec now;
+			while (recorder_take_notice(&e->rec, alarm, sizeof alarm)) {
+				log_line("%s", alarm);
+				event_log_add(&e->events, wall_ms(), EVENT_CHANGE, "", 0, alarm);
+			}
 			while (recorder_take_alarm(&e->rec, alarm, sizeof alarm)) {
 				clock_gettime(CLOCK_REALTIME, &now);
 				log_line("ALARM: %s", alarm);

@@ -288,6 +288,10 @@ static enum command_outcome cmd_record(struct command_context *ctx, int argc, ch
 		command_error(w, "record stop: %s", err);
 		return COMMAND_ERROR;
 	}
+	if (starting)
+		record(ctx, EVENT_CHANGE, NULL, 0, argc == 3 ? "record start (meeting given)" : "record start");
+	else if (!strcmp(argv[1], "stop"))
+		record(ctx, EVENT_CHANGE, NULL, 0, "record stop");
 	jw_raw(w, "{\"ok\":true");
 	jw_key(w, "recording", 0);
 	rec->status(rec->user, w, 1);

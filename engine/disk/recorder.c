@@ -386,6 +386,11 @@ static int open_segment(struct recorder *r, uint64_t frame)
 	r->segment++;
 	r->seg_first_frame = frame;
 	r->seg_frames = 0;
+	pthread_mutex_lock(&r->lock);
+	if (r->n_notices < 8)
+		snprintf(r->notices[r->n_notices++], RECORDER_LINE_MAX, "recording %s: segment %d started (%s%s)",
+			 r->meeting, r->segment, stamp, suffix);
+	pthread_mutex_unlock(&r->lock);
 	snprintf(fields, sizeof fields, "\"event\":\"segment-start\",\"segment\":%d,\"stamp\":\"%s%s\"",
 		 r->segment, stamp, suffix);
 	timeline_write(r, frame, fields);
@@ -860,4 +865,18 @@ double recorder_seconds_left(struct recorder *r)
 uint64_t recorder_dropped(struct recorder *r)
 {
 	return atomic_load(&r->capture.dropped_total);
+}
+
+int recorder_take_notice(struct recorder *r, char *buf, size_t len)
+{
+	int had;
+	pthread_mutex_lock(&r->lock);
+	had = r->n_notices > 0;
+	if (had) {
+		snprintf(buf, len, "%s", r->notices[0]);
+		memmove(r->notices[0], r->notices[1], (size_t)(r->n_notices - 1) * sizeof r->notices[0]);
+		r->n_notices--;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return had;
 }

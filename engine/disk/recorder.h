@@ -63,6 +63,8 @@ struct recorder {
 	int n_queued;
 	char alarm[RECORDER_LINE_MAX];
 	int alarm_pending;
+	char notices[8][RECORDER_LINE_MAX]; /* segment rolls and the like, for events */
+	int n_notices;
 	enum recorder_state pub_state;
 	char pub_meeting[TOLK_ID_MAX * 2];
 	uint64_t pub_frames;
@@ -116,6 +118,9 @@ void recorder_event(struct recorder *r, uint64_t frame, const char *fields);
 double recorder_seconds_left(struct recorder *r);
 /* Frames dropped (all channels alike) since the engine started. */
 uint64_t recorder_dropped(struct recorder *r);
+
+/* Takes the oldest pending notice (segment start, ...), if any (1). */
+int recorder_take_notice(struct recorder *r, char *buf, size_t len);
 
 /* Takes a pending alarm, if any (1), into buf. */
 int recorder_take_alarm(struct recorder *r, char *buf, size_t len);

@@ -108,6 +108,8 @@ check "Opus tags: TITLE, LANGUAGE, DATE, ENCODER" "4" \
 check "FLAC tags through libsndfile" "yes" \
 	"$(sndfile-info "$(files take1 flac | of fr)" | grep -q 'title *: take1 fr' && echo yes)"
 tl="$REC/take1/timeline.jsonl"
+check "events carry the recording: start, segment, stop" "3" \
+	"$(json events | grep -oE '"text":"(record start \(meeting given\)|recording take1: segment 1 started|record stop)' | sort -u | wc -l)"
 check "timeline names the mic-on and mic-off" "2" "$(grep -cE '"text":"mic fr/1 (on|off)"' "$tl")"
 check "timeline says who was live on fr, from which source" "yes" \
 	"$(grep -q '"event":"channel","channel":"fr","live":"fr/1","source":"floor","quality":"floor"' "$tl" && echo yes)"
