@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "float_bits.h"
 #include "thread_role.h"
 
 /* Large callocs come as fresh mmap pages that fault on first use; write
@@ -82,20 +83,6 @@ void router_free(struct router *r)
 	free(r->tone);
 	free(r->tone_targets);
 	memset(r, 0, sizeof *r);
-}
-
-static float bits_to_float(uint32_t b)
-{
-	float f;
-	memcpy(&f, &b, sizeof f);
-	return f;
-}
-
-static uint32_t float_to_bits(float f)
-{
-	uint32_t b;
-	memcpy(&b, &f, sizeof b);
-	return b;
 }
 
 /* Start a ramp from wherever the gains are now to the snapshot's. */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../core/float_bits.h"
 #include "../core/thread_role.h"
 
 #define LOUDNESS_RING_SECONDS 2
@@ -15,20 +16,6 @@
 static void wake(void *user)
 {
 	sem_post(&((struct loudness *)user)->wake);
-}
-
-static uint32_t bits(float f)
-{
-	uint32_t b;
-	memcpy(&b, &f, sizeof b);
-	return b;
-}
-
-static float unbits(uint32_t b)
-{
-	float f;
-	memcpy(&f, &b, sizeof f);
-	return f;
 }
 
 int loudness_init(struct loudness *l, int n_channels, uint32_t rate)
@@ -48,8 +35,8 @@ int loudness_init(struct loudness *l, int n_channels, uint32_t rate)
 		l->meters[i] = ebur128_init(1, rate, EBUR128_MODE_S);
 		if (!l->meters[i])
 			goto nomem;
-		atomic_init(&l->momentary[i], bits(NAN));
-		atomic_init(&l->short_term[i], bits(NAN));
+		atomic_init(&l->momentary[i], float_to_bits(NAN));
+		atomic_init(&l->short_term[i], float_to_bits(NAN));
 	}
 	if ((ret = capture_init(&l->capture, n_channels, LOUDNESS_RING_SECONDS * rate)) < 0) {
 		loudness_free(l);
@@ -77,8 +64,8 @@ static void publish(struct loudness *l)
 		double m = -HUGE_VAL, s = -HUGE_VAL;
 		ebur128_loudness_momentary(l->meters[i], &m);
 		ebur128_loudness_shortterm(l->meters[i], &s);
-		atomic_store(&l->momentary[i], bits(isfinite(m) ? (float)m : NAN));
-		atomic_store(&l->short_term[i], bits(isfinite(s) ? (float)s : NAN));
+		atomic_store(&l->momentary[i], float_to_bits(isfinite(m) ? (float)m : NAN));
+		atomic_store(&l->short_term[i], float_to_bits(isfinite(s) ? (float)s : NAN));
 	}
 }
 
@@ -161,7 +148,7 @@ int loudness_read(const struct loudness *l, int ch, double *momentary_lufs, doub
 {
 	if (!l || !l->meters || ch < 0 || ch >= l->n_channels)
 		return -EINVAL;
-	*momentary_lufs = unbits(atomic_load(&l->momentary[ch]));
-	*short_term_lufs = unbits(atomic_load(&l->short_term[ch]));
+	*momentary_lufs = bits_to_float(atomic_load(&l->momentary[ch]));
+	*short_term_lufs = bits_to_float(atomic_load(&l->short_term[ch]));
 	return 0;
 }
