@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="gcc make pkg-config libc6-dev jackd2 libjack-jackd2-dev libyaml-dev libcmocka-dev
-libsndfile1-dev libopusenc-dev libebur128-dev liblo-dev sndfile-programs sox opus-tools tmux util-linux"
+libsndfile1-dev libopusenc-dev libebur128-dev liblo-dev sndfile-programs sox opus-tools tmux util-linux gdb procps"
 
 missing=""
 for p in $PACKAGES; do

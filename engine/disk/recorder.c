@@ -629,6 +629,7 @@ static void *disk_thread(void *arg)
 	int64_t last_sync = now_ms();
 
 	thread_role_set(THREAD_DISK);
+	pthread_setname_np(pthread_self(), "tolk-disk"); /* for top -H, gdb and tests */
 	for (;;) {
 		struct timespec until;
 		int start, stop, quit;

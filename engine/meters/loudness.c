@@ -75,6 +75,7 @@ static void *measure(void *arg)
 	struct capture_block b;
 
 	thread_role_set(THREAD_DISK); /* a reader of capture rings, like the disk thread */
+	pthread_setname_np(pthread_self(), "tolk-loudness");
 	while (!atomic_load(&l->quit)) {
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);

@@ -1,10 +1,10 @@
 #!/bin/bash
 # Integration test of the alarms on a real JACK server: each one provoked
 # with tones (or their absence) and cleared again, with short thresholds.
-# xrun comes from stopping the server for a moment. Not provoked here:
-# recording-drop (it needs a disk that stalls) and both-open (the channel
-# rules never let two mics be live on one channel); the alarm tracker's
-# unit tests cover raising and clearing.
+# xrun comes from stopping the server for a moment, recording-drop from
+# stopping the disk thread alone (gdb, non-stop mode). Not provoked:
+# both-open, which the channel rules never allow (one booth per channel,
+# switched atomically); the alarm tracker's unit tests cover it.
 set -u
 cd "$(dirname "$0")/../.."
 
@@ -48,8 +48,26 @@ expect_event "clipping: cleared when it stops" "cleared clipping mic_fr_1"
 
 ctl record start alarms >/dev/null
 expect_event "disk-low: raised while recording with too little disk for the threshold" "alarm disk-low"
+
+# recording-drop: stop only the disk thread (gdb, non-stop mode) for longer
+# than the 1 s rings hold, while the audio thread runs on.
+DISK_TID=$(ps -L -o tid=,comm= -p "$TOLK_PID" | awk '$2 == "tolk-disk" {print $1}')
+if [ -n "$DISK_TID" ] && command -v gdb >/dev/null &&
+	timeout 20 gdb -q -batch -ex "set non-stop on" -ex "attach $DISK_TID" -ex "shell sleep 1.8" -ex detach \
+		>"$TMP/gdb.log" 2>&1; then
+	expect_event "recording-drop: the disk thread stalled" "alarm recording-drop"
+	check "recording-drop: the drop is in the timeline" "yes" \
+		"$(grep -q '"event":"dropped","frames":[0-9]*,"channel":"all"' "$TMP/rec/alarms/timeline.jsonl" && echo yes)"
+else
+	echo "note: cannot stop a single thread with gdb here: recording-drop was not provoked"
+fi
 ctl record stop >/dev/null
 expect_event "disk-low: cleared when recording stops" "cleared disk-low"
+if [ -n "${DISK_TID:-}" ] && grep -q detached "$TMP/gdb.log" 2>/dev/null; then
+	expect_event "recording-drop: cleared when the drops stop" "cleared recording-drop"
+	check "recording-drop: silence kept every channel aligned" "1" \
+		"$(for f in "$TMP"/rec/alarms/*.wav; do soxi -s "$f"; done | sort -u | wc -l)"
+fi
 
 kill -STOP "$JACKD_PID"
 sleep 0.3
