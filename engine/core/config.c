@@ -712,7 +712,7 @@ static int load_root(struct loader *ld, yaml_node_t *root)
 	struct config *cfg = ld->cfg;
 	yaml_node_pair_t *p;
 	yaml_node_t *n;
-	int err, i;
+	int err;
 
 	if ((err = expect(ld, root, YAML_MAPPING_NODE, "the configuration")))
 		return err;
@@ -739,15 +739,10 @@ static int load_root(struct loader *ld, yaml_node_t *root)
 		return fail(ld, root, "missing key 'meeting'");
 	if ((err = expect(ld, n, YAML_SCALAR_NODE, "meeting")))
 		return err;
-	/* It names a folder: keep it to one safe path component. */
-	for (i = 0; scalar(n)[i]; i++) {
-		char c = scalar(n)[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '_' || (c == '.' && i > 0)))
-			return fail(ld, n, "meeting '%s' may hold only letters, digits, '-', '_' and '.' "
-				    "(not first)", scalar(n));
-	}
-	if (i == 0 || (size_t)i >= sizeof cfg->meeting)
+	if (!config_meeting_chars_ok(scalar(n)))
+		return fail(ld, n, "meeting '%s' may hold only letters, digits, '-', '_' and '.' "
+			    "(not first)", scalar(n));
+	if (!config_meeting_ok(scalar(n)))
 		return fail(ld, n, "meeting must be 1 to %zu characters", sizeof cfg->meeting - 1);
 	strcpy(cfg->meeting, scalar(n));
 
@@ -1021,6 +1016,23 @@ int config_find_port(const struct config *cfg, const char *name, int *is_input, 
 		}
 	}
 	return -ENOENT;
+}
+
+int config_meeting_chars_ok(const char *name)
+{
+	size_t i;
+	for (i = 0; name[i]; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+		      c == '_' || (c == '.' && i > 0)))
+			return 0;
+	}
+	return 1;
+}
+
+int config_meeting_ok(const char *name)
+{
+	return *name && strlen(name) < TOLK_MEETING_MAX && config_meeting_chars_ok(name);
 }
 
 const char *idle_policy_name(enum idle_policy p)

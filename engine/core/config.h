@@ -13,6 +13,7 @@
 #define TOLK_MAX_CONSOLES 8
 #define TOLK_BOOTH_OUTPUTS 3  /* A, B, C */
 #define TOLK_ERROR_MAX 512
+#define TOLK_MEETING_MAX (TOLK_ID_MAX * 2) /* with the NUL */
 
 enum idle_policy {
 	IDLE_FLOOR = 0, /* the channel carries the floor */
@@ -110,7 +111,7 @@ struct cfg_osc {
 };
 
 struct config {
-	char meeting[TOLK_ID_MAX * 2];
+	char meeting[TOLK_MEETING_MAX];
 	char (*floor_inputs)[TOLK_ID_MAX];
 	int n_floor_inputs;
 	char floor_language[TOLK_ID_MAX];
@@ -156,5 +157,10 @@ int config_output_name(const struct config *cfg, int index, char *buf, size_t le
 int config_find_port(const struct config *cfg, const char *name, int *is_input, int *index);
 
 const char *idle_policy_name(enum idle_policy p);
+
+/* A meeting name names a folder: one safe path component of letters,
+ * digits, '-', '_' and '.' (not first), 1 to TOLK_MEETING_MAX - 1 long. */
+int config_meeting_chars_ok(const char *name);
+int config_meeting_ok(const char *name);
 
 #endif

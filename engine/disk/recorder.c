@@ -49,18 +49,6 @@ static void iso_utc(int64_t ms, char *buf, size_t len)
 	snprintf(buf, len, "%.19s.%03dZ", base, (int)(ms % 1000 + 1000) % 1000);
 }
 
-static int valid_meeting(const char *m)
-{
-	size_t i;
-	if (!*m || strlen(m) >= TOLK_ID_MAX * 2)
-		return 0;
-	for (i = 0; m[i]; i++)
-		if (!((m[i] >= 'a' && m[i] <= 'z') || (m[i] >= 'A' && m[i] <= 'Z') || (m[i] >= '0' && m[i] <= '9') ||
-		      m[i] == '-' || m[i] == '_' || (m[i] == '.' && i > 0)))
-			return 0;
-	return 1;
-}
-
 /* ---- set-up -------------------------------------------------------------- */
 
 static void wake_disk(void *user)
@@ -633,7 +621,7 @@ static void *disk_thread(void *arg)
 	for (;;) {
 		struct timespec until;
 		int start, stop, quit;
-		char meeting[TOLK_ID_MAX * 2];
+		char meeting[TOLK_MEETING_MAX];
 
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_nsec += RECORDER_IDLE_MS * 1000000L;
@@ -714,7 +702,7 @@ int recorder_start(struct recorder *r, const char *meeting, char *err, size_t er
 
 	if (!meeting)
 		meeting = r->cfg->meeting;
-	if (!valid_meeting(meeting)) {
+	if (!config_meeting_ok(meeting)) {
 		snprintf(err, errlen, "meeting '%.64s' may hold only letters, digits, '-', '_' and '.' (not first)",
 			 meeting);
 		return -EINVAL;

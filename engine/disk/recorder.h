@@ -58,7 +58,7 @@ struct recorder {
 	/* shared with the control thread, under lock */
 	pthread_mutex_t lock;
 	int req_start, req_stop, req_quit;
-	char req_meeting[TOLK_ID_MAX * 2];
+	char req_meeting[TOLK_MEETING_MAX];
 	char queue[RECORDER_QUEUE][RECORDER_LINE_MAX]; /* timeline lines waiting */
 	int n_queued;
 	char alarm[RECORDER_LINE_MAX];
@@ -66,7 +66,7 @@ struct recorder {
 	char notices[8][RECORDER_LINE_MAX]; /* segment rolls and the like, for events */
 	int n_notices;
 	enum recorder_state pub_state;
-	char pub_meeting[TOLK_ID_MAX * 2];
+	char pub_meeting[TOLK_MEETING_MAX];
 	uint64_t pub_frames;
 	int pub_segment;
 	char pub_error[RECORDER_LINE_MAX];
@@ -75,7 +75,7 @@ struct recorder {
 
 	/* the disk thread's own */
 	enum recorder_state state;
-	char meeting[TOLK_ID_MAX * 2];
+	char meeting[TOLK_MEETING_MAX];
 	char meeting_dir[4352];
 	struct recorder_file *files; /* [n_channels * n_formats] */
 	int n_files;
