@@ -28,6 +28,7 @@
 #include "core/snapshot.h"
 #include "core/state.h"
 #include "core/thread_role.h"
+#include "core/utc_time.h"
 #include "disk/recorder.h"
 #include "jack/jack_client.h"
 #include "meters/loudness.h"
@@ -88,15 +89,11 @@ static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 
 static void log_line(const char *fmt, ...)
 {
-	struct timespec ts;
-	struct tm tm;
-	char when[32];
+	char when[UTC_ISO_MAX];
 	va_list ap;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(stderr, "%s.%03ldZ tolk: ", when, ts.tv_nsec / 1000000);
+	utc_iso_ms(utc_now_ms(), when);
+	fprintf(stderr, "%s tolk: ", when);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -314,13 +311,6 @@ static void describe_peer(const struct control_peer *peer, char *buf, size_t len
 	jw_free(&w);
 }
 
-static int64_t wall_ms(void)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
 /* The one way a command runs, whichever path brought it: role check,
  * execution, audit, routing, timeline and OSC feedback. The reply is left
  * in e->reply. `refusal` explains a ROLE_NONE. */
@@ -335,7 +325,7 @@ static enum command_outcome run_command(struct engine *e, const char *via, const
 	};
 	enum command_outcome outcome;
 
-	ctx.now_ms = wall_ms();
+	ctx.now_ms = utc_now_ms();
 	e->reply.len = 0;
 	if (e->reply.buf)
 		e->reply.buf[0] = '\0';
@@ -475,7 +465,7 @@ static void on_alarm(void *user, const struct alarm *a, int raised)
 	snprintf(text, sizeof text, "%s %s%s%s%s%s", raised ? "alarm" : "cleared", a->kind, *a->subject ? " " : "",
 		 a->subject, raised && *a->detail ? ": " : "", raised ? a->detail : "");
 	log_line("%s%s", raised ? "ALARM: " : "", text);
-	event_log_add(&e->events, wall_ms(), EVENT_ALARM, "", 0, text);
+	event_log_add(&e->events, utc_now_ms(), EVENT_ALARM, "", 0, text);
 	jw_init(&w);
 	jw_raw(&w, "\"event\":\"alarm\",\"kind\":");
 	jw_string(&w, a->kind);
@@ -498,7 +488,7 @@ static void check_alarms(struct engine *e)
 {
 	const struct config *cfg = &e->cfg;
 	const struct cfg_alarms *th = &cfg->alarms;
-	const int64_t now = wall_ms(), clear = (int64_t)(th->clear_seconds * 1000);
+	const int64_t now = utc_now_ms(), clear = (int64_t)(th->clear_seconds * 1000);
 	char name[TOLK_PORT_NAME_MAX], detail[ALARM_DETAIL_MAX];
 	float peak, rms;
 	uint32_t xruns = atomic_load(&e->jack.xruns);
@@ -622,23 +612,20 @@ static int control_loop(struct engine *e, int signal_fd, int wake_fd)
 			publish_routing(e);
 		if (e->rec.channels) {
 			char alarm[RECORDER_LINE_MAX];
-			struct timespec now;
 			while (recorder_take_notice(&e->rec, alarm, sizeof alarm)) {
 				log_line("%s", alarm);
-				event_log_add(&e->events, wall_ms(), EVENT_CHANGE, "", 0, alarm);
+				event_log_add(&e->events, utc_now_ms(), EVENT_CHANGE, "", 0, alarm);
 			}
 			while (recorder_take_alarm(&e->rec, alarm, sizeof alarm)) {
-				clock_gettime(CLOCK_REALTIME, &now);
 				log_line("ALARM: %s", alarm);
-				event_log_add(&e->events, (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000,
-					      EVENT_ALARM, "", 0, alarm);
+				event_log_add(&e->events, utc_now_ms(), EVENT_ALARM, "", 0, alarm);
 			}
 		}
-		if (wall_ms() - e->last_alarm_tick >= 100) {
+		if (utc_now_ms() - e->last_alarm_tick >= 100) {
 			check_alarms(e);
 			if (e->osc.fd > 0)
 				osc_push_meters(&e->osc);
-			e->last_alarm_tick = wall_ms();
+			e->last_alarm_tick = utc_now_ms();
 		}
 		control_socket_push(&e->control, next_event, e);
 	}

@@ -5,10 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../core/json_writer.h"
+#include "../core/utc_time.h"
 
 int audit_open(struct audit_log *a, const char *dir, char *err, size_t errlen)
 {
@@ -38,20 +38,16 @@ int audit_write(struct audit_log *a, int64_t time_ms, const char *via, const cha
 		const char *command, const char *reply, const char *const *changes, int n)
 {
 	struct json_writer w;
-	char when[32];
-	time_t secs = (time_t)(time_ms / 1000);
-	struct tm tm;
+	char when[UTC_ISO_MAX];
 	const char *error;
 	int i, ret = 0;
 	ssize_t written;
 
 	if (a->fd < 0)
 		return 0;
-	gmtime_r(&secs, &tm);
-	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+	utc_iso_ms(time_ms, when);
 	jw_init(&w);
-	jw_printf(&w, "{\"time_ms\":%lld,\"time\":\"%s.%03dZ\",\"via\":", (long long)time_ms, when,
-		  (int)(time_ms % 1000));
+	jw_printf(&w, "{\"time_ms\":%lld,\"time\":\"%s\",\"via\":", (long long)time_ms, when);
 	jw_string(&w, via);
 	jw_printf(&w, ",\"actor\":{%s},\"command\":", actor);
 	jw_string(&w, command);

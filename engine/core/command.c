@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "thread_role.h"
+#include "utc_time.h"
 
 #define MAX_WORDS 16
 #define MAX_LINE 4096
@@ -45,13 +46,10 @@ static int split_words(char *line, char *words[MAX_WORDS])
 
 static void write_time(struct json_writer *w, int64_t ms)
 {
-	time_t secs = (time_t)(ms / 1000);
-	struct tm tm;
-	char buf[32];
+	char buf[UTC_ISO_MAX];
 
-	gmtime_r(&secs, &tm);
-	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-	jw_printf(w, "\"%s.%03dZ\"", buf, (int)(ms % 1000));
+	utc_iso_ms(ms, buf);
+	jw_printf(w, "\"%s\"", buf);
 }
 
 void command_write_event(struct json_writer *w, const struct event *e)

@@ -14,6 +14,7 @@
 
 #include "../core/sha256.h"
 #include "../core/thread_role.h"
+#include "../core/utc_time.h"
 #include "encoder.h"
 
 #define RECORDER_CHUNK 4096     /* frames handed to the encoders at a time */
@@ -26,28 +27,6 @@
 #endif
 
 /* ---- time and names ---------------------------------------------------- */
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void format_utc(int64_t ms, const char *fmt, char *buf, size_t len)
-{
-	time_t secs = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&secs, &tm);
-	strftime(buf, len, fmt, &tm);
-}
-
-static void iso_utc(int64_t ms, char *buf, size_t len)
-{
-	char base[32];
-	format_utc(ms, "%Y-%m-%dT%H:%M:%S", base, sizeof base);
-	snprintf(buf, len, "%.19s.%03dZ", base, (int)(ms % 1000 + 1000) % 1000);
-}
 
 /* ---- set-up -------------------------------------------------------------- */
 
@@ -184,13 +163,13 @@ static void set_alarm(struct recorder *r, const char *fmt, ...)
 static int timeline_write(struct recorder *r, uint64_t frame, const char *fields)
 {
 	char line[RECORDER_LINE_MAX + 128], when[40];
-	int64_t ms = now_ms();
+	int64_t ms = utc_now_ms();
 	size_t len;
 	ssize_t n;
 
 	if (r->timeline_fd < 0)
 		return 0;
-	iso_utc(ms, when, sizeof when);
+	utc_iso_ms(ms, when);
 	snprintf(line, sizeof line, "{\"time_ms\":%lld,\"time\":\"%s\",\"frame\":%llu,%s}\n", (long long)ms,
 		 when, (unsigned long long)frame, fields);
 	len = strlen(line);
@@ -322,11 +301,11 @@ static int make_file(const char *path)
 static int open_segment(struct recorder *r, uint64_t frame)
 {
 	char stamp[32], suffix[16] = "", fields[512];
-	int64_t ms = now_ms();
+	int64_t ms = utc_now_ms();
 	int k, i, j, ret, clash;
 
-	format_utc(ms, "%Y%m%dT%H%M%SZ", stamp, sizeof stamp);
-	iso_utc(ms, r->seg_date, sizeof r->seg_date);
+	utc_format(ms, "%Y%m%dT%H%M%SZ", stamp, sizeof stamp);
+	utc_iso_ms(ms, r->seg_date);
 	for (k = 1;; k++) {
 		if (k > 1)
 			snprintf(suffix, sizeof suffix, "-%d", k);
@@ -573,8 +552,8 @@ static void stop_recording(struct recorder *r)
 
 	atomic_store_explicit(&r->capture.armed, 0, memory_order_release);
 	/* The realtime cycle running now may still push one block. */
-	deadline = now_ms() + RECORDER_STOP_MS;
-	while (quiet < 3 && now_ms() < deadline) {
+	deadline = utc_now_ms() + RECORDER_STOP_MS;
+	while (quiet < 3 && utc_now_ms() < deadline) {
 		struct timespec pause = { 0, 10 * 1000000 };
 		quiet = drain(r) ? 0 : quiet + 1;
 		nanosleep(&pause, NULL);
@@ -614,7 +593,7 @@ static void prepare_start(struct recorder *r, const char *meeting)
 static void *disk_thread(void *arg)
 {
 	struct recorder *r = arg;
-	int64_t last_sync = now_ms();
+	int64_t last_sync = utc_now_ms();
 
 	thread_role_set(THREAD_DISK);
 	pthread_setname_np(pthread_self(), "tolk-disk"); /* for top -H, gdb and tests */
@@ -656,9 +635,9 @@ static void *disk_thread(void *arg)
 			}
 			r->xruns_seen = x;
 			flush_queue(r);
-			if (now_ms() - last_sync >= RECORDER_SYNC_MS) {
+			if (utc_now_ms() - last_sync >= RECORDER_SYNC_MS) {
 				sync_files(r);
-				last_sync = now_ms();
+				last_sync = utc_now_ms();
 			}
 		} else if (r->state != RECORDER_ARMING) {
 			pthread_mutex_lock(&r->lock);
