@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "thread_role.h"
 
@@ -113,4 +114,20 @@ void capture_discard(struct capture *c)
 	for (i = 0; i < c->n_channels; i++)
 		ring_read_discard(&c->rings[i]);
 	ring_read_discard(&c->blocks);
+}
+
+void capture_wait(sem_t *wake, int timeout_ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	sem_timedwait(wake, &until);
+	while (sem_trywait(wake) == 0)
+		;
 }

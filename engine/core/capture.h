@@ -12,6 +12,7 @@
 #ifndef TOLK_CAPTURE_H
 #define TOLK_CAPTURE_H
 
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -51,6 +52,11 @@ int capture_next(struct capture *c, struct capture_block *block);
 /* Copies `frames` samples of channel ch into dst (the caller's block). */
 void capture_read(struct capture *c, int ch, float *dst, uint32_t frames);
 void capture_release_block(struct capture *c);
+
+/* Reader thread: sleep until the writer's wake posts `wake` or timeout_ms
+ * pass, then swallow the posts that piled up meanwhile: one pass over the
+ * rings serves them all. */
+void capture_wait(sem_t *wake, int timeout_ms);
 
 /* Disk thread: drop whatever is queued (after disarming). */
 void capture_discard(struct capture *c);

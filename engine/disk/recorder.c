@@ -598,19 +598,10 @@ static void *disk_thread(void *arg)
 	thread_role_set(THREAD_DISK);
 	pthread_setname_np(pthread_self(), "tolk-disk"); /* for top -H, gdb and tests */
 	for (;;) {
-		struct timespec until;
 		int start, stop, quit;
 		char meeting[TOLK_MEETING_MAX];
 
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += RECORDER_IDLE_MS * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		sem_timedwait(&r->wake, &until);
-		while (sem_trywait(&r->wake) == 0)
-			; /* one pass serves every post so far */
+		capture_wait(&r->wake, RECORDER_IDLE_MS);
 
 		pthread_mutex_lock(&r->lock);
 		start = r->req_start;

@@ -5,13 +5,13 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../core/float_bits.h"
 #include "../core/thread_role.h"
 
 #define LOUDNESS_RING_SECONDS 2
 #define LOUDNESS_CHUNK 4096
+#define LOUDNESS_IDLE_MS 100 /* values are republished at least this often */
 
 static void wake(void *user)
 {
@@ -77,16 +77,7 @@ static void *measure(void *arg)
 	thread_role_set(THREAD_DISK); /* a reader of capture rings, like the disk thread */
 	pthread_setname_np(pthread_self(), "tolk-loudness");
 	while (!atomic_load(&l->quit)) {
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += 100 * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		sem_timedwait(&l->wake, &until);
-		while (sem_trywait(&l->wake) == 0)
-			;
+		capture_wait(&l->wake, LOUDNESS_IDLE_MS);
 		while (capture_next(&l->capture, &b) == 0) {
 			uint32_t done = 0;
 			int ch;
