@@ -70,13 +70,14 @@ void command_write_event(struct json_writer *w, const struct event *e)
 	jw_raw(w, "}");
 }
 
-static void record(struct command_context *ctx, enum event_kind kind, const char *booth, int console,
-		   const char *text)
+/* Tells the log and the event list; returns the event, or NULL when no
+ * events are kept. */
+static const struct event *record(struct command_context *ctx, enum event_kind kind, const char *booth,
+				  int console, const char *text)
 {
 	if (ctx->log)
 		ctx->log(ctx->log_user, text);
-	if (ctx->events)
-		event_log_add(ctx->events, ctx->now_ms, kind, booth, console, text);
+	return ctx->events ? event_log_add(ctx->events, ctx->now_ms, kind, booth, console, text) : NULL;
 }
 
 /* ---- status ----------------------------------------------------------- */
@@ -652,7 +653,7 @@ static enum command_outcome signal_cmd(struct command_context *ctx, int argc, ch
 	const char *name = event_kind_name(kind);
 	const struct config *cfg = ctx->state->cfg;
 	char text[EVENT_TEXT_MAX];
-	const struct event *e = NULL;
+	const struct event *e;
 	int b, n;
 
 	if (argc != 3) {
@@ -666,11 +667,7 @@ static enum command_outcome signal_cmd(struct command_context *ctx, int argc, ch
 		snprintf(text, sizeof text, "slower: booth %s asks the speaker to slow down", cfg->booths[b].id);
 	else
 		snprintf(text, sizeof text, "help: %s/%d calls the technician", cfg->booths[b].id, n);
-	if (ctx->log)
-		ctx->log(ctx->log_user, text);
-	if (ctx->events)
-		e = event_log_add(ctx->events, ctx->now_ms, kind, cfg->booths[b].id,
-				  kind == EVENT_HELP ? n : 0, text);
+	e = record(ctx, kind, cfg->booths[b].id, kind == EVENT_HELP ? n : 0, text);
 	jw_raw(w, "{\"ok\":true");
 	jw_key(w, "signal", 0);
 	jw_string(w, name);
