@@ -100,24 +100,21 @@ static void log_line(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static struct engine *the_engine; /* for log_cb: notes also go to the timeline */
-
 static void timeline_event(struct engine *e, const char *fields)
 {
 	if (e->rec.channels)
 		recorder_event(&e->rec, jack_shell_frame_now(&e->jack), fields);
 }
 
+/* A change the command path made: the log, this request's audit entry,
+ * and the timeline. */
 static void log_cb(void *user, const char *line)
 {
+	struct engine *e = user;
 	struct json_writer w;
-	(void)user;
 
 	log_line("%s", line);
-	if (!the_engine)
-		return;
-	if (the_engine->n_changes < 16) {
-		struct engine *e = the_engine;
+	if (e->n_changes < 16) {
 		snprintf(e->change_text[e->n_changes], sizeof e->change_text[0], "%s", line);
 		e->changes[e->n_changes] = e->change_text[e->n_changes];
 		e->n_changes++;
@@ -126,7 +123,7 @@ static void log_cb(void *user, const char *line)
 	jw_raw(&w, "\"event\":\"change\",\"text\":");
 	jw_string(&w, line);
 	if (!w.failed)
-		timeline_event(the_engine, w.buf);
+		timeline_event(e, w.buf);
 	jw_free(&w);
 }
 
@@ -318,7 +315,7 @@ static enum command_outcome run_command(struct engine *e, const char *via, const
 					const char *line, enum role role, const char *refusal, uint64_t *follow_from)
 {
 	struct command_context ctx = {
-		.state = &e->state, .events = &e->events, .router = &e->router, .log = log_cb,
+		.state = &e->state, .events = &e->events, .router = &e->router, .log = log_cb, .log_user = e,
 		.recorder = e->rec.channels ? &e->rec_iface : NULL,
 		.alarms = &e->alarms,
 		.loudness = read_loudness, .loudness_user = &e->loudness,
@@ -654,7 +651,6 @@ int main(int argc, char **argv)
 	e->osc.fd = -1;
 	alarm_tracker_init(&e->alarms, on_alarm, e);
 	event_log_init(&e->events);
-	the_engine = e;
 
 	if (config_load_file(&e->cfg, opt.config, err, sizeof err) < 0) {
 		fprintf(stderr, "%s\n", err);
