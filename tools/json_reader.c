@@ -190,6 +190,11 @@ const char *text_of(const struct jnode *n)
 	return n->text ? n->text : "";
 }
 
+int json_is_true(const struct jnode *n)
+{
+	return n && n->type == J_BOOL && !strcmp(n->text, "true");
+}
+
 struct jnode *json_parse(const char *text)
 {
 	struct jparser jp = { .p = text };

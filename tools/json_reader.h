@@ -19,5 +19,7 @@ void jfree(struct jnode *n);
 struct jnode *member(const struct jnode *obj, const char *key);
 /* A scalar's text; "-" for null or a missing node. */
 const char *text_of(const struct jnode *n);
+/* A JSON true (a missing node is not). */
+int json_is_true(const struct jnode *n);
 
 #endif

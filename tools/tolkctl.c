@@ -14,6 +14,7 @@
 
 #include "../engine/control/control_socket.h"
 #include "json_reader.h"
+#include "text_columns.h"
 #include "top_view.h"
 
 #define REPLY_MAX (1 << 20)
@@ -69,38 +70,21 @@ static void print_generic(const struct jnode *root)
 	}
 }
 
-/* Pads by characters, not bytes, so that "Français" lines up. */
-static void print_padded(const char *s, int width)
-{
-	int chars = 0;
-	const char *p;
-
-	for (p = s; *p; p++)
-		if (((unsigned char)*p & 0xc0) != 0x80)
-			chars++;
-	printf("%s%*s", s, width > chars ? width - chars : 0, "");
-}
-
-static int is_true(const struct jnode *n)
-{
-	return n && !strcmp(text_of(n), "true");
-}
-
 /* Replies to console commands (mic, mute, output, listen, ...). */
 static void print_console_reply(const struct jnode *root)
 {
 	const struct jnode *over = member(root, "taken_over"), *bumped = member(root, "bumped");
 
 	printf("%s/%s: mic %s%s, output %s (%s), listen %s -> %s", text_of(member(root, "booth")),
-	       text_of(member(root, "n")), is_true(member(root, "mic")) ? "ON" : "off",
-	       is_true(member(root, "mute")) ? " (muted)" : "", text_of(member(root, "output")),
+	       text_of(member(root, "n")), json_is_true(member(root, "mic")) ? "ON" : "off",
+	       json_is_true(member(root, "mute")) ? " (muted)" : "", text_of(member(root, "output")),
 	       text_of(member(root, "channel")), text_of(member(root, "listen")),
 	       text_of(member(root, "hears")));
 	if (over)
 		printf(", took over from %s/%s", text_of(member(root, "booth")), text_of(over));
 	if (bumped)
 		printf(", took the channel from %s", text_of(bumped));
-	if (!is_true(member(root, "changed")))
+	if (!json_is_true(member(root, "changed")))
 		printf(", unchanged");
 	printf("\n");
 }
@@ -111,7 +95,7 @@ static void print_status(const struct jnode *root)
 
 	printf("meeting %s, floor language %s%s\n", text_of(member(root, "meeting")),
 	       text_of(member(root, "floor_language")),
-	       is_true(member(root, "floor_language_pinned")) ? " (pinned)" : "");
+	       json_is_true(member(root, "floor_language_pinned")) ? " (pinned)" : "");
 	printf("channels:\n");
 	for (c = member(root, "channels") ? member(root, "channels")->child : NULL; c; c = c->next) {
 		const struct jnode *peak = member(c, "peak_dbfs");
@@ -125,7 +109,7 @@ static void print_status(const struct jnode *root)
 			       text_of(member(c, "quality")));
 		else
 			printf(" %-25s", "");
-		if (is_true(member(c, "muted")))
+		if (json_is_true(member(c, "muted")))
 			printf(" MUTED");
 		if (peak && peak->type == J_NUMBER)
 			printf(" peak %s dBFS", text_of(peak));
@@ -136,8 +120,8 @@ static void print_status(const struct jnode *root)
 		printf("  %s (%s)\n", text_of(member(c, "id")), text_of(member(c, "booth_mode")));
 		for (con = member(c, "consoles") ? member(c, "consoles")->child : NULL; con; con = con->next) {
 			printf("    %s  mic %-3s%s output %s (%s)  listen %s -> %s",
-			       text_of(member(con, "n")), is_true(member(con, "mic")) ? "ON" : "off",
-			       is_true(member(con, "mute")) ? " MUTED" : "", text_of(member(con, "output")),
+			       text_of(member(con, "n")), json_is_true(member(con, "mic")) ? "ON" : "off",
+			       json_is_true(member(con, "mute")) ? " MUTED" : "", text_of(member(con, "output")),
 			       text_of(member(con, "channel")), text_of(member(con, "listen")),
 			       text_of(member(con, "hears")));
 			if (member(con, "note") && member(con, "note")->type == J_STRING)
@@ -332,7 +316,7 @@ int main(int argc, char **argv)
 		free(reply);
 		return EXIT_UNREACHABLE;
 	}
-	status = !strcmp(text_of(member(root, "ok")), "true") ? EXIT_OK : EXIT_REFUSED;
+	status = json_is_true(member(root, "ok")) ? EXIT_OK : EXIT_REFUSED;
 	if (following && status == EXIT_OK) {
 		/* Whatever came with the first answer is the start of the stream. */
 		size_t first = strlen(reply) + 1, total = first;

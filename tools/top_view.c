@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "json_reader.h"
+#include "text_columns.h"
 
 #define BAR_WIDTH 30
 #define ANSWER_MAX (1 << 20)
@@ -101,15 +102,6 @@ static const char *short_term_of(const struct jnode *meters, const char *code)
 	return "-";
 }
 
-static void pad(const char *s, int width)
-{
-	int chars = 0;
-	const char *p;
-	for (p = s; *p; p++)
-		chars += ((unsigned char)*p & 0xc0) != 0x80;
-	printf("%s%*s", s, width > chars ? width - chars : 0, "");
-}
-
 static void draw(const struct jnode *st, const struct jnode *meters, const struct jnode *events,
 		 const struct jnode *rec)
 {
@@ -122,31 +114,31 @@ static void draw(const struct jnode *st, const struct jnode *meters, const struc
 	strftime(when, sizeof when, "%H:%M:%SZ", gmtime(&now));
 	printf("\033[H\033[2J");
 	printf("TOLK  %s   floor %s%s   %s\n", text_of(member(st, "meeting")), text_of(member(st, "floor_language")),
-	       !strcmp(text_of(member(st, "floor_language_pinned")), "true") ? " (pinned)" : "", when);
+	       json_is_true(member(st, "floor_language_pinned")) ? " (pinned)" : "", when);
 	printf("recording: %s  %02d:%02d:%02d  dropped %s  disk left %.1f GB\n\n", text_of(member(r, "state")),
 	       (int)secs / 3600, (int)secs / 60 % 60, (int)secs % 60, text_of(member(r, "dropped_frames")),
 	       atof(text_of(member(r, "free_bytes"))) / 1e9);
 	printf(" #  CODE   NAME             FEED       FROM    Q      LEVEL (RMS dBFS, | peak)         PEAK    RMS  LUFS-S\n");
 	for (c = member(st, "channels") ? member(st, "channels")->child : NULL; c; c = c->next) {
 		printf("%2s  ", text_of(member(c, "number")));
-		pad(text_of(member(c, "code")), 7);
-		pad(text_of(member(c, "name")), 17);
-		pad(text_of(member(c, "feed")), 11);
-		pad(member(c, "source") && member(c, "source")->type == J_STRING ? text_of(member(c, "source")) : "", 8);
-		pad(member(c, "quality") && member(c, "quality")->type == J_STRING ? text_of(member(c, "quality")) : "", 7);
+		print_padded(text_of(member(c, "code")), 7);
+		print_padded(text_of(member(c, "name")), 17);
+		print_padded(text_of(member(c, "feed")), 11);
+		print_padded(member(c, "source") && member(c, "source")->type == J_STRING ? text_of(member(c, "source")) : "", 8);
+		print_padded(member(c, "quality") && member(c, "quality")->type == J_STRING ? text_of(member(c, "quality")) : "", 7);
 		snprintf(port, sizeof port, "out_%s", text_of(member(c, "code")));
 		bar(meter_of(meters, port));
 		printf(" %7s%s\n", short_term_of(meters, text_of(member(c, "code"))),
-		       !strcmp(text_of(member(c, "muted")), "true") ? "  MUTED" : "");
+		       json_is_true(member(c, "muted")) ? "  MUTED" : "");
 	}
 	printf("\nBOOTHS\n");
 	for (c = member(st, "booths") ? member(st, "booths")->child : NULL; c; c = c->next) {
 		printf("  ");
-		pad(text_of(member(c, "id")), 6);
+		print_padded(text_of(member(c, "id")), 6);
 		for (k = member(c, "consoles") ? member(c, "consoles")->child : NULL; k; k = k->next)
 			printf("  %s:%s%s %s>%s", text_of(member(k, "n")),
-			       !strcmp(text_of(member(k, "mic")), "true") ? "ON" : "off",
-			       !strcmp(text_of(member(k, "mute")), "true") ? "(mute)" : "", text_of(member(k, "listen")),
+			       json_is_true(member(k, "mic")) ? "ON" : "off",
+			       json_is_true(member(k, "mute")) ? "(mute)" : "", text_of(member(k, "listen")),
 			       text_of(member(k, "hears")));
 		printf("\n");
 	}
