@@ -3,6 +3,8 @@
 
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+PLUGINDIR  ?= $(LIBDIR)/tolk/plugins
 DESTDIR    ?=
 CC         ?= cc
 PKG_CONFIG ?= pkg-config
@@ -12,29 +14,34 @@ CONFIG     ?= channels.yaml
 
 VERSION    := 0.1.0
 BUILD      := build
-PKGS       := jack yaml-0.1 sndfile libopusenc libebur128 liblo
+PKGS       := jack yaml-0.1 sndfile libopusenc libebur128 liblo lilv-0 lv2
 
 # Flags every build needs, whatever the user's CFLAGS.
-TOLK_CFLAGS := -std=c11 -Wall -Wextra -D_GNU_SOURCE -DTOLK_VERSION='"$(VERSION)"' -pthread
+TOLK_CFLAGS := -std=c11 -Wall -Wextra -D_GNU_SOURCE -DTOLK_VERSION='"$(VERSION)"' -pthread \
+               -DTOLK_PLUGINDIR='"$(PLUGINDIR)"'
 PKG_CFLAGS   = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS     = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
 CORE_SRC    := $(wildcard engine/core/*.c)
 ENGINE_SRC  := engine/main.c $(wildcard engine/jack/*.c) $(wildcard engine/control/*.c) \
-               $(wildcard engine/disk/*.c) $(wildcard engine/meters/*.c)
+               $(wildcard engine/disk/*.c) $(wildcard engine/meters/*.c) \
+               $(wildcard engine/inserts/*.c)
 CORE_OBJ    := $(CORE_SRC:%.c=$(BUILD)/%.o)
 ENGINE_OBJ  := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
 
 # Tests: the core again, with sanitizers and assertions on.
 SAN         := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 TEST_CFLAGS := -O1 -g -Werror $(TOLK_CFLAGS)
+PLUGIN_SRC  := $(wildcard plugins/*.c)
+PLUGINS     := $(PLUGIN_SRC:plugins/%.c=$(BUILD)/plugins/%.so)
+PLUGIN_LIBS_leveller := -lebur128
 UNIT_SRC    := $(wildcard test/unit/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/unit/%)
 TEST_CLIENTS := $(BUILD)/test/tonegen $(BUILD)/test/probe $(BUILD)/test/filetone $(BUILD)/test/osc_client
 
 .PHONY: all deps run test unit integration test-clients install uninstall clean
 
-all: $(BUILD)/tolk $(BUILD)/tolkctl $(BUILD)/tolk-verify
+all: $(BUILD)/tolk $(BUILD)/tolkctl $(BUILD)/tolk-verify $(PLUGINS)
 
 deps:
 	@sh tools/install-deps.sh
@@ -53,6 +60,13 @@ $(BUILD)/tolkctl: $(BUILD)/tools/tolkctl.o $(BUILD)/tools/top_view.o $(BUILD)/to
 $(BUILD)/tolk-verify: $(BUILD)/tools/tolk_verify.o $(BUILD)/tools/json_reader.o $(BUILD)/engine/core/sha256.o
 	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ -o $@
 
+# Built-in plugins: one C file each, one shared object each, nothing
+# exported but the descriptor.
+$(BUILD)/plugins/%.so: plugins/%.c plugins/plugin_util.h engine/plugin.h engine/core/biquad.h
+	@mkdir -p $(@D)
+	$(CC) $(TOLK_CFLAGS) $(CPPFLAGS) $(CFLAGS) -fPIC -shared -fvisibility=hidden $< \
+		$(LDFLAGS) $(PLUGIN_LIBS_$*) -lm -o $@
+
 run: deps all
 	@sh tools/run.sh $(CONFIG)
 
@@ -61,6 +75,12 @@ run: deps all
 $(BUILD)/test/unit/%: test/unit/%.c $(CORE_SRC) $(wildcard engine/core/*.h) test/unit/helpers.h
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $(SAN) $(PKG_CFLAGS) $< $(CORE_SRC) $(PKG_LIBS) -lcmocka -lm -o $@
+
+# A plugin's unit test links that plugin's one C file.
+$(BUILD)/test/unit/test_plugin_%: test/unit/test_plugin_%.c plugins/%.c plugins/plugin_util.h \
+                                  engine/core/biquad.h test/unit/helpers.h
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $(SAN) $< plugins/$*.c $(PLUGIN_LIBS_$*) -lcmocka -lm -o $@
 
 $(BUILD)/test/ring_stress: test/unit/ring_stress.c engine/core/ring.c engine/core/ring.h
 	@mkdir -p $(@D)
@@ -80,9 +100,12 @@ test: deps
 install: all
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(BUILD)/tolk $(BUILD)/tolkctl $(BUILD)/tolk-verify $(DESTDIR)$(BINDIR)/
+	install -d $(DESTDIR)$(PLUGINDIR)
+	install -m 0755 $(PLUGINS) $(DESTDIR)$(PLUGINDIR)/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/tolk $(DESTDIR)$(BINDIR)/tolkctl $(DESTDIR)$(BINDIR)/tolk-verify
+	rm -f $(PLUGIN_SRC:plugins/%.c=$(DESTDIR)$(PLUGINDIR)/%.so)
 
 clean:
 	rm -rf $(BUILD)

@@ -20,4 +20,18 @@ static inline float bits_to_float(uint32_t b)
 	return f;
 }
 
+static inline uint64_t double_to_bits(double d)
+{
+	uint64_t b;
+	memcpy(&b, &d, sizeof b);
+	return b;
+}
+
+static inline double bits_to_double(uint64_t b)
+{
+	double d;
+	memcpy(&d, &b, sizeof d);
+	return d;
+}
+
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exposure.h"
 #include "float_bits.h"
 #include "thread_role.h"
 
@@ -29,7 +30,7 @@ int router_init(struct router *r, const struct config *cfg, uint32_t sample_rate
 	r->n_floor = cfg->n_floor_inputs;
 	r->n_mics = cfg->n_mics;
 	r->n_languages = cfg->n_languages;
-	r->n_sources = 1 + cfg->n_mics + cfg->n_languages;
+	r->n_sources = 1 + 2 * cfg->n_mics + cfg->n_languages;
 	r->n_outputs = config_output_count(cfg);
 	r->first_phones = config_output_of_phones(cfg, 0);
 	r->rate = (float)sample_rate;
@@ -50,16 +51,21 @@ int router_init(struct router *r, const struct config *cfg, uint32_t sample_rate
 	r->meter_rms = alloc_touched((size_t)r->n_meters * sizeof *r->meter_rms);
 	r->tone = alloc_touched((size_t)r->n_mics * sizeof *r->tone);
 	r->tone_targets = alloc_touched(2 * (size_t)r->n_mics * sizeof *r->tone_targets);
-	if (!r->from || !r->to || !r->floor_bus || !r->src || !r->acc_peak || !r->acc_sumsq || !r->meter_peak ||
+	r->weighted = alloc_touched(ROUTER_CHUNK_MAX * sizeof *r->weighted);
+	r->exposure = alloc_touched((size_t)r->n_mics * sizeof *r->exposure);
+	if (!r->weighted || !r->exposure || !r->from || !r->to || !r->floor_bus || !r->src || !r->acc_peak || !r->acc_sumsq || !r->meter_peak ||
 	    !r->meter_rms || !r->tone || !r->tone_targets) {
 		router_free(r);
 		return -ENOMEM;
 	}
 	r->tone_target = r->tone_targets;
 	for (i = 0; i < r->n_mics; i++) {
-		r->tone[i].bass.b0 = 1.0f; /* flat */
-		r->tone[i].treble.b0 = 1.0f;
+		biquad_flat(&r->tone[i].bass);
+		biquad_flat(&r->tone[i].treble);
+		a_weighting_design(r->exposure[i].a, sample_rate);
+		atomic_init(&r->exposure[i].published, 0);
 	}
+	atomic_init(&r->frames_total, 0);
 	for (i = 0; i < r->n_meters; i++) {
 		atomic_init(&r->meter_peak[i], 0);
 		atomic_init(&r->meter_rms[i], 0);
@@ -82,6 +88,9 @@ void router_free(struct router *r)
 	free((void *)r->meter_rms);
 	free(r->tone);
 	free(r->tone_targets);
+	free(r->mic_bufs);
+	free(r->weighted);
+	free(r->exposure);
 	memset(r, 0, sizeof *r);
 }
 
@@ -105,59 +114,6 @@ static void retarget(struct router *r, const struct snapshot *s)
 	r->ramp_frames = frames < 1 ? 1 : frames;
 	r->ramp_pos = 0;
 	r->applied_generation = s->generation;
-}
-
-/* RBJ shelving filters (shelf slope 1). */
-static void design_shelf(struct biquad *q, int high, float db, float f0, float rate)
-{
-	double A = pow(10.0, db / 40.0), w0 = 2.0 * M_PI * f0 / rate;
-	double c = cos(w0), alpha = sin(w0) / 2.0 * sqrt(2.0), sa = 2.0 * sqrt(A) * alpha;
-	double b0, b1, b2, a0, a1, a2;
-
-	if (!high) {
-		b0 = A * ((A + 1) - (A - 1) * c + sa);
-		b1 = 2 * A * ((A - 1) - (A + 1) * c);
-		b2 = A * ((A + 1) - (A - 1) * c - sa);
-		a0 = (A + 1) + (A - 1) * c + sa;
-		a1 = -2 * ((A - 1) + (A + 1) * c);
-		a2 = (A + 1) + (A - 1) * c - sa;
-	} else {
-		b0 = A * ((A + 1) + (A - 1) * c + sa);
-		b1 = -2 * A * ((A - 1) + (A + 1) * c);
-		b2 = A * ((A + 1) + (A - 1) * c - sa);
-		a0 = (A + 1) - (A - 1) * c + sa;
-		a1 = 2 * ((A - 1) - (A + 1) * c);
-		a2 = (A + 1) - (A - 1) * c - sa;
-	}
-	q->b0 = (float)(b0 / a0);
-	q->b1 = (float)(b1 / a0);
-	q->b2 = (float)(b2 / a0);
-	q->a1 = (float)(a1 / a0);
-	q->a2 = (float)(a2 / a0);
-}
-
-static void run_biquad(struct biquad *q, float *y, uint32_t n)
-{
-	float b0 = q->b0, b1 = q->b1, b2 = q->b2, a1 = q->a1, a2 = q->a2, z1 = q->z1, z2 = q->z2;
-	uint32_t i;
-
-	for (i = 0; i < n; i++) {
-		float x = y[i], out = b0 * x + z1;
-		z1 = b1 * x - a1 * out + z2;
-		z2 = b2 * x - a2 * out;
-		y[i] = out;
-	}
-	/* Denormal guard for hosts that do not flush them, and reset on NaN. */
-	if (!isfinite(z1) || !isfinite(z2)) {
-		z1 = 0.0f;
-		z2 = 0.0f;
-	}
-	if (fabsf(z1) < 1e-20f)
-		z1 = 0.0f;
-	if (fabsf(z2) < 1e-20f)
-		z2 = 0.0f;
-	q->z1 = z1;
-	q->z2 = z2;
 }
 
 static float glide(float now, float target, float max_step)
@@ -189,15 +145,32 @@ static void run_tone(struct router *r, int phone, float *y, uint32_t n)
 		float treble = glide(t->treble_db, treble_target, step);
 
 		if (bass != t->bass_db)
-			design_shelf(&t->bass, 0, bass, (float)ROUTER_BASS_HZ, r->rate);
+			biquad_shelf(&t->bass, 0, bass, ROUTER_BASS_HZ, r->rate);
 		if (treble != t->treble_db)
-			design_shelf(&t->treble, 1, treble, (float)ROUTER_TREBLE_HZ, r->rate);
+			biquad_shelf(&t->treble, 1, treble, ROUTER_TREBLE_HZ, r->rate);
 		t->bass_db = bass;
 		t->treble_db = treble;
-		run_biquad(&t->bass, y + done, len);
-		run_biquad(&t->treble, y + done, len);
+		biquad_run(&t->bass, y + done, len);
+		biquad_run(&t->treble, y + done, len);
 		done += len;
 	}
+}
+
+/* What reaches the ear, A-weighted and summed. */
+static void weigh_exposure(struct router *r, struct exposure_feed *x, const float *y, uint32_t n)
+{
+	float *w = r->weighted;
+	double sum = 0.0;
+	uint32_t i;
+	int k;
+
+	memcpy(w, y, n * sizeof *w);
+	for (k = 0; k < 3; k++)
+		biquad_run(&x->a[k], w, n);
+	for (i = 0; i < n; i++)
+		sum += (double)w[i] * w[i];
+	if (isfinite(sum))
+		x->total += sum;
 }
 
 static void mix_chunk(struct router *r, float *const *out, uint32_t offset, uint32_t n)
@@ -234,10 +207,16 @@ static void mix_chunk(struct router *r, float *const *out, uint32_t offset, uint
 					y[i] += x[i] * g1;
 		}
 		if (o >= r->first_phones) {
-			run_tone(r, o - r->first_phones, y, n);
-			for (i = 0; i < n; i++)
-				y[i] = y[i] > ROUTER_PHONES_CEILING ? ROUTER_PHONES_CEILING
-				     : y[i] < -ROUTER_PHONES_CEILING ? -ROUTER_PHONES_CEILING : y[i];
+			const int phone = o - r->first_phones;
+			run_tone(r, phone, y, n);
+			if (r->rack)
+				rack_run(r->rack, rack_chain_index(r->rack, CHAIN_PHONES, phone), y, n);
+			else
+				for (i = 0; i < n; i++)
+					y[i] = y[i] > ROUTER_PHONES_CEILING ? ROUTER_PHONES_CEILING
+					     : y[i] < -ROUTER_PHONES_CEILING ? -ROUTER_PHONES_CEILING : y[i];
+		} else if (r->rack) {
+			rack_run(r->rack, rack_chain_index(r->rack, CHAIN_OUTPUT, o), y, n);
 		}
 		for (i = 0; i < n; i++) {
 			float a = fabsf(y[i]);
@@ -253,12 +232,15 @@ static void mix_chunk(struct router *r, float *const *out, uint32_t offset, uint
 			sumsq = 0.0f;
 			if (o >= r->first_phones) {
 				struct tone_state *t = &r->tone[o - r->first_phones];
-				t->bass.z1 = t->bass.z2 = t->treble.z1 = t->treble.z2 = 0.0f;
+				biquad_reset(&t->bass);
+				biquad_reset(&t->treble);
 			}
 			atomic_fetch_add_explicit(&r->nonfinite, 1, memory_order_relaxed);
 		}
 		r->acc_peak[o] = peak > r->acc_peak[o] ? peak : r->acc_peak[o];
 		r->acc_sumsq[o] += sumsq;
+		if (o >= r->first_phones)
+			weigh_exposure(r, &r->exposure[o - r->first_phones], y, n);
 	}
 	r->ramp_pos = pos + ramping;
 }
@@ -309,6 +291,8 @@ void router_process(struct router *r, const struct snapshot *s, const float *con
 	int k;
 
 	ASSERT_THREAD(THREAD_RT);
+	if (r->rack)
+		rack_apply(r->rack);
 	if (s && s->generation != r->applied_generation)
 		retarget(r, s);
 	while (done < frames) {
@@ -324,8 +308,20 @@ void router_process(struct router *r, const struct snapshot *s, const float *con
 				bus[i] += x[i];
 		}
 		r->src[SNAPSHOT_SRC_FLOOR] = bus;
-		for (k = 0; k < r->n_mics; k++)
-			r->src[1 + k] = in[r->n_floor + k] + done;
+		for (k = 0; k < r->n_mics; k++) {
+			const float *raw = in[r->n_floor + k] + done;
+			r->src[1 + r->n_mics + r->n_languages + k] = raw; /* sidetone */
+			if (r->rack) {
+				float *m = r->mic_bufs + (size_t)k * ROUTER_CHUNK_MAX;
+				memcpy(m, raw, n * sizeof *m);
+				rack_run(r->rack, rack_chain_index(r->rack, CHAIN_MIC, k), m, n);
+				r->src[1 + k] = m;
+			} else {
+				r->src[1 + k] = raw;
+			}
+		}
+		if (r->rack)
+			rack_align_floor(r->rack, bus, n);
 		for (k = 0; k < r->n_languages; k++)
 			r->src[1 + r->n_mics + k] = out[1 + k] + done;
 		mix_chunk(r, out, done, n);
@@ -333,6 +329,35 @@ void router_process(struct router *r, const struct snapshot *s, const float *con
 		meter_window(r, n);
 		done += n;
 	}
+	for (k = 0; k < r->n_mics; k++)
+		atomic_store_explicit(&r->exposure[k].published, double_to_bits(r->exposure[k].total),
+				      memory_order_relaxed);
+	atomic_store_explicit(&r->frames_total,
+			      atomic_load_explicit(&r->frames_total, memory_order_relaxed) + frames,
+			      memory_order_release);
+}
+
+int router_attach_rack(struct router *r, struct insert_rack *rack)
+{
+	if (!r || !rack || !rack->prepared || rack->n_mics != r->n_mics || rack->n_outputs != 1 + r->n_languages ||
+	    rack->max_frames < ROUTER_CHUNK_MAX)
+		return -EINVAL;
+	r->mic_bufs = alloc_touched((size_t)r->n_mics * ROUTER_CHUNK_MAX * sizeof *r->mic_bufs);
+	if (!r->mic_bufs)
+		return -ENOMEM;
+	r->rack = rack;
+	return 0;
+}
+
+uint64_t router_exposure(const struct router *r, double *totals)
+{
+	uint64_t frames = atomic_load_explicit((_Atomic uint64_t *)&r->frames_total, memory_order_acquire);
+	int k;
+
+	for (k = 0; k < r->n_mics; k++)
+		totals[k] = bits_to_double(
+			atomic_load_explicit((_Atomic uint64_t *)&r->exposure[k].published, memory_order_relaxed));
+	return frames;
 }
 
 int router_memory(const struct router *r, struct memory_region *regions, int max)
@@ -349,6 +374,9 @@ int router_memory(const struct router *r, struct memory_region *regions, int max
 		{ (void *)r->meter_rms, (size_t)r->n_meters * sizeof *r->meter_rms },
 		{ r->tone, (size_t)r->n_mics * sizeof *r->tone },
 		{ r->tone_targets, 2 * (size_t)r->n_mics * sizeof *r->tone_targets },
+		{ r->weighted, ROUTER_CHUNK_MAX * sizeof *r->weighted },
+		{ r->exposure, (size_t)r->n_mics * sizeof *r->exposure },
+		{ r->mic_bufs, r->mic_bufs ? (size_t)r->n_mics * ROUTER_CHUNK_MAX * sizeof *r->mic_bufs : 0 },
 	};
 	int i, n = (int)(sizeof all / sizeof all[0]);
 

@@ -4,10 +4,15 @@
  * feeds, which may take a channel (relay) mixed moments before in the same
  * period. A snapshot change never jumps: each gain moves in a straight line
  * from where it is to where the new snapshot wants it, over the snapshot's
- * ramp time, so a switch never clicks. Headphone feeds then pass a bass and
- * a treble shelf that glide to their settings, and a hard clip at
- * ROUTER_PHONES_CEILING until the hearing limiter exists. Buffers in,
- * buffers out; it knows nothing of JACK. */
+ * ramp time, so a switch never clicks. With an insert rack attached, each
+ * mic passes its chain before it is mixed, each distribution output its
+ * chain after, and each headphone feed its chain (the hearing limiter last)
+ * after a bass and a treble shelf that glide to their settings; without
+ * one (unit tests), headphone feeds are hard clipped at
+ * ROUTER_PHONES_CEILING. Sidetone is taken from the mic as it comes in,
+ * before any insert: an interpreter never hears their own voice late or
+ * gated. Each headphone feed is then A-weighted and summed for the
+ * exposure log. Buffers in, buffers out; it knows nothing of JACK. */
 #ifndef TOLK_ROUTER_H
 #define TOLK_ROUTER_H
 
@@ -15,7 +20,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "biquad.h"
 #include "config.h"
+#include "insert_rack.h"
 #include "snapshot.h"
 
 #define ROUTER_RAMP_MS 5.0
@@ -27,21 +34,24 @@
 #define ROUTER_TONE_BLOCK 8       /* frames between tone coefficient updates */
 #define ROUTER_TONE_DB_PER_MS 1.2  /* glide speed: the full 24 dB in 20 ms */
 
-struct biquad {
-	float b0, b1, b2, a1, a2; /* normalised, a0 = 1 */
-	float z1, z2;             /* transposed direct form II */
-};
-
 struct tone_state {
 	float bass_db, treble_db; /* where the glide is */
 	struct biquad bass, treble;
+};
+
+/* A headphone feed's A-weighted energy, summed by RT without gaps and
+ * published as double bits. */
+struct exposure_feed {
+	struct biquad a[3];
+	double total;
+	_Atomic uint64_t published;
 };
 
 struct router {
 	int n_floor;    /* floor inputs */
 	int n_mics;
 	int n_languages;
-	int n_sources;  /* floor bus + mics + channels */
+	int n_sources;  /* floor bus + mics + channels + sidetones */
 	int n_outputs;
 	int first_phones;             /* output index of the first headphone feed */
 	float rate;
@@ -66,6 +76,11 @@ struct router {
 	_Atomic uint32_t *meter_peak; /* [n_meters] */
 	_Atomic uint32_t *meter_rms;  /* [n_meters] */
 	_Atomic uint32_t nonfinite;   /* blocks silenced for NaN/Inf */
+	struct insert_rack *rack;     /* NULL: no inserts */
+	float *mic_bufs;              /* [n_mics][ROUTER_CHUNK_MAX]: mics after their chains */
+	float *weighted;              /* [ROUTER_CHUNK_MAX] */
+	struct exposure_feed *exposure; /* [n_mics] */
+	_Atomic uint64_t frames_total;
 };
 
 /* Allocate and touch everything the realtime side will use. Control
@@ -77,6 +92,14 @@ void router_free(struct router *r);
  * config_output_count, each of `frames` samples. */
 void router_process(struct router *r, const struct snapshot *s, const float *const *in,
 		    float *const *out, uint32_t frames);
+
+/* Control thread, before activation: run these inserts. The rack stays
+ * the caller's and must be prepared. Returns 0, -EINVAL or -ENOMEM. */
+int router_attach_rack(struct router *r, struct insert_rack *rack);
+
+/* Any thread: every headphone feed's A-weighted energy sum (full scale² ×
+ * frames) and the frames summed. totals has n_mics entries. */
+uint64_t router_exposure(const struct router *r, double *totals);
 
 /* The long-lived memory the realtime side works in, so that a shell can
  * lock it in RAM. Fills up to max regions; returns how many. */

@@ -35,7 +35,7 @@ struct snapshot *snapshot_build(const struct state *st)
 	s->generation = st->generation;
 	s->ramp_ms = (float)st->ramp_ms;
 	s->n_outputs = config_output_count(cfg);
-	s->n_sources = 1 + cfg->n_mics + cfg->n_languages;
+	s->n_sources = 1 + 2 * cfg->n_mics + cfg->n_languages;
 	s->n_phones = cfg->n_mics;
 	s->gain = alloc_zeroed((size_t)s->n_outputs * (size_t)s->n_sources * sizeof *s->gain);
 	s->bass_db = alloc_zeroed((size_t)s->n_phones * sizeof *s->bass_db);
@@ -74,7 +74,7 @@ struct snapshot *snapshot_build(const struct state *st)
 				GAIN(out, snapshot_src_channel(cfg, hears)) = volume;
 			/* Sidetone: the interpreter's own voice, in the same period. */
 			if (cfg->sidetone && st->booths[b].live == n && !c->mute)
-				GAIN(out, snapshot_src_mic(mic)) = volume * db_to_gain(cfg->sidetone_db);
+				GAIN(out, snapshot_src_sidetone(cfg, mic)) = volume * db_to_gain(cfg->sidetone_db);
 			s->bass_db[mic] = (float)c->bass_db;
 			s->treble_db[mic] = (float)c->treble_db;
 		}

@@ -3,7 +3,8 @@
  * A snapshot is a dense gain matrix: for every output, the gain of every
  * source. Sources are the floor bus (index SNAPSHOT_SRC_FLOOR, the sum of
  * the floor inputs), then each mic, then each language channel as mixed in
- * the same period (relay for the headphones: no added delay). Channels
+ * the same period (relay for the headphones: no added delay), then each
+ * mic again as it comes in (sidetone, before any insert). Channels
  * never take a channel source, so mixing outputs in index order is enough.
  * Each headphone feed also has tone targets, and the snapshot says how long
  * the ramp to it takes. The control thread builds a new one
@@ -47,6 +48,12 @@ static inline int snapshot_src_mic(int mic)
 static inline int snapshot_src_channel(const struct config *cfg, int lang)
 {
 	return 1 + cfg->n_mics + lang;
+}
+
+/* A mic as it comes in, before its inserts: for sidetone only. */
+static inline int snapshot_src_sidetone(const struct config *cfg, int mic)
+{
+	return 1 + cfg->n_mics + cfg->n_languages + mic;
 }
 
 /* Build the routing the state calls for. Control thread. NULL on ENOMEM. */

@@ -194,7 +194,7 @@ static void test_cough_silences_the_channel(void **state)
 		assert_float_equal(snapshot_gain(s, config_output_of_language(&f->cfg, FR), k), 0.0f, 0.0f);
 	/* No sidetone of a muted mic either. */
 	assert_float_equal(snapshot_gain(s, config_output_of_phones(&f->cfg, state_mic_index(&f->st, B_FR, 1)),
-					 snapshot_src_mic(state_mic_index(&f->st, B_FR, 1))),
+					 snapshot_src_sidetone(&f->cfg, state_mic_index(&f->st, B_FR, 1))),
 			   0.0f, 0.0f);
 	snapshot_free(s);
 	assert_int_equal(state_set_mute(&f->st, B_FR, 1, 0, &f->rep), 0);
@@ -355,10 +355,10 @@ static void test_snapshot_phones(void **state)
 	state_set_volume(&f->st, B_FR, 1, -6, &f->rep);
 	state_set_tone(&f->st, B_FR, 1, 3, -2, &f->rep);
 	s = snapshot_build(&f->st);
-	assert_int_equal(s->n_sources, 1 + f->cfg.n_mics + f->cfg.n_languages);
+	assert_int_equal(s->n_sources, 1 + 2 * f->cfg.n_mics + f->cfg.n_languages);
 	/* fr/1 hears out_en at -6 dB, plus its own voice at -6 - 20 dB. */
 	assert_float_equal(snapshot_gain(s, ph_fr1, snapshot_src_channel(&f->cfg, EN)), powf(10, -6 / 20.0f), 1e-6);
-	assert_float_equal(snapshot_gain(s, ph_fr1, snapshot_src_mic(fr1)), powf(10, -26 / 20.0f), 1e-6);
+	assert_float_equal(snapshot_gain(s, ph_fr1, snapshot_src_sidetone(&f->cfg, fr1)), powf(10, -26 / 20.0f), 1e-6);
 	assert_float_equal(snapshot_gain(s, ph_fr1, SNAPSHOT_SRC_FLOOR), 0.0f, 0.0f);
 	assert_float_equal(s->bass_db[fr1], 3.0f, 0.0f);
 	assert_float_equal(s->treble_db[fr1], -2.0f, 0.0f);

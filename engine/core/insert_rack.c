@@ -1,0 +1,338 @@
+#include "insert_rack.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "thread_role.h"
+
+struct rack_message {
+	uint32_t insert;
+	uint32_t param; /* or RACK_PARAM_BYPASS */
+	float value;
+	uint32_t unused;
+};
+
+void delay_line_run(struct delay_line *d, float *x, uint32_t n)
+{
+	float *buf = d->buf;
+	const uint32_t len = d->len;
+	uint32_t pos = d->pos, i;
+
+	if (!len)
+		return;
+	for (i = 0; i < n; i++) {
+		float t = buf[pos];
+		buf[pos] = x[i];
+		x[i] = t;
+		if (++pos == len)
+			pos = 0;
+	}
+	d->pos = pos;
+}
+
+/* Written now so that the realtime side never takes a first-touch fault. */
+static int delay_line_alloc(struct delay_line *d, uint32_t len)
+{
+	d->len = len;
+	d->pos = 0;
+	if (!len)
+		return 0;
+	d->buf = malloc(len * sizeof *d->buf);
+	if (!d->buf)
+		return -ENOMEM;
+	memset(d->buf, 0, len * sizeof *d->buf);
+	return 0;
+}
+
+int rack_init(struct insert_rack *k, int n_mics, int n_outputs, float rate, uint32_t max_frames)
+{
+	int ret;
+
+	if (!k || n_mics < 0 || n_outputs < 1 || rate <= 0 || max_frames == 0)
+		return -EINVAL;
+	memset(k, 0, sizeof *k);
+	k->n_mics = n_mics;
+	k->n_outputs = n_outputs;
+	k->n_chains = 2 * n_mics + n_outputs;
+	k->rate = rate;
+	k->max_frames = max_frames;
+	k->chains = calloc((size_t)k->n_chains, sizeof *k->chains);
+	k->scratch = malloc(max_frames * sizeof *k->scratch);
+	if (!k->chains || !k->scratch) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	memset(k->scratch, 0, max_frames * sizeof *k->scratch);
+	if ((ret = ring_alloc(&k->queue, RACK_QUEUE_MESSAGES * sizeof(struct rack_message))) < 0)
+		goto fail;
+	return 0;
+
+fail:
+	free(k->chains);
+	free(k->scratch);
+	memset(k, 0, sizeof *k);
+	return ret;
+}
+
+int rack_chain_index(const struct insert_rack *k, enum chain_kind kind, int index)
+{
+	switch (kind) {
+	case CHAIN_MIC: return index;
+	case CHAIN_OUTPUT: return k->n_mics + index;
+	default: return k->n_mics + k->n_outputs + index;
+	}
+}
+
+enum chain_kind rack_chain_kind(const struct insert_rack *k, int chain, int *index)
+{
+	if (chain < k->n_mics) {
+		*index = chain;
+		return CHAIN_MIC;
+	}
+	if (chain < k->n_mics + k->n_outputs) {
+		*index = chain - k->n_mics;
+		return CHAIN_OUTPUT;
+	}
+	*index = chain - k->n_mics - k->n_outputs;
+	return CHAIN_PHONES;
+}
+
+static void free_params(struct insert *in)
+{
+	uint32_t i;
+
+	for (i = 0; in->params && i < in->n_params; i++) {
+		free((char *)in->params[i].name);
+		free((char *)in->params[i].unit);
+	}
+	free((void *)in->params);
+	free(in->values);
+	in->params = NULL;
+	in->values = NULL;
+}
+
+static int copy_params(struct insert *in, const struct tolk_plugin_param *params, uint32_t n,
+		       const float *values)
+{
+	struct tolk_plugin_param *p = calloc(n ? n : 1, sizeof *p);
+	uint32_t i;
+
+	in->params = p;
+	in->values = calloc(n ? n : 1, sizeof *in->values);
+	in->n_params = n;
+	if (!p || !in->values)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		p[i] = params[i];
+		p[i].name = strdup(params[i].name);
+		p[i].unit = strdup(params[i].unit ? params[i].unit : "");
+		if (!p[i].name || !p[i].unit)
+			return -ENOMEM;
+		in->values[i] = values ? values[i] : params[i].def;
+	}
+	return 0;
+}
+
+int rack_add(struct insert_rack *k, int chain, const struct tolk_plugin_descriptor *desc, void *instance,
+	     const char *name, const struct tolk_plugin_param *params, uint32_t n_params, const float *values,
+	     int mandatory)
+{
+	struct insert_chain *c;
+	struct insert *in;
+
+	ASSERT_THREAD(THREAD_CONTROL);
+	if (!k || !desc || !instance || !name || chain < 0 || chain >= k->n_chains || k->prepared)
+		return -EINVAL;
+	c = &k->chains[chain];
+	/* Chains are contiguous ranges: fill them in order. */
+	if (c->count == 0)
+		c->first = k->n_inserts;
+	else if (c->first + c->count != k->n_inserts)
+		return -EINVAL;
+	if (k->n_inserts == k->cap) {
+		int cap = k->cap ? 2 * k->cap : 16;
+		struct insert *more = realloc(k->inserts, (size_t)cap * sizeof *more);
+		if (!more)
+			return -ENOMEM;
+		k->inserts = more;
+		k->cap = cap;
+	}
+	in = &k->inserts[k->n_inserts];
+	memset(in, 0, sizeof *in);
+	in->desc = desc;
+	in->instance = instance;
+	in->mandatory = mandatory;
+	snprintf(in->name, sizeof in->name, "%s", name);
+	k->n_inserts++;
+	c->count++;
+	if (copy_params(in, params, n_params, values) < 0)
+		return -ENOMEM;
+	in->latency = desc->latency ? desc->latency(instance) : 0;
+	in->wet = in->wet_target = 1.0f;
+	return k->n_inserts - 1;
+}
+
+int rack_prepare(struct insert_rack *k)
+{
+	int c, i;
+
+	ASSERT_THREAD(THREAD_CONTROL);
+	k->mic_latency = k->output_latency = 0;
+	for (c = 0; c < k->n_chains; c++) {
+		struct insert_chain *ch = &k->chains[c];
+		int index;
+		enum chain_kind kind = rack_chain_kind(k, c, &index);
+
+		ch->latency = 0;
+		for (i = 0; i < ch->count; i++)
+			ch->latency += k->inserts[ch->first + i].latency;
+		if (kind == CHAIN_MIC && ch->latency > k->mic_latency)
+			k->mic_latency = ch->latency;
+		if (kind == CHAIN_OUTPUT && ch->latency > k->output_latency)
+			k->output_latency = ch->latency;
+	}
+	for (c = 0; c < k->n_chains; c++) {
+		struct insert_chain *ch = &k->chains[c];
+		int index;
+		enum chain_kind kind = rack_chain_kind(k, c, &index);
+		uint32_t pad = kind == CHAIN_MIC ? k->mic_latency - ch->latency
+			     : kind == CHAIN_OUTPUT ? k->output_latency - ch->latency : 0;
+		if (delay_line_alloc(&ch->align, pad) < 0)
+			return -ENOMEM;
+	}
+	for (i = 0; i < k->n_inserts; i++)
+		if (delay_line_alloc(&k->inserts[i].dry, k->inserts[i].latency) < 0)
+			return -ENOMEM;
+	if (delay_line_alloc(&k->floor_align, k->mic_latency) < 0)
+		return -ENOMEM;
+	k->prepared = 1;
+	return 0;
+}
+
+void rack_free(struct insert_rack *k)
+{
+	int i;
+
+	if (!k)
+		return;
+	for (i = 0; i < k->n_inserts; i++) {
+		struct insert *in = &k->inserts[i];
+		if (in->desc->deactivate)
+			in->desc->deactivate(in->instance);
+		in->desc->cleanup(in->instance);
+		free(in->dry.buf);
+		free_params(in);
+	}
+	for (i = 0; k->chains && i < k->n_chains; i++)
+		free(k->chains[i].align.buf);
+	free(k->floor_align.buf);
+	free(k->inserts);
+	free(k->chains);
+	free(k->scratch);
+	ring_free(&k->queue);
+	memset(k, 0, sizeof *k);
+}
+
+int rack_send(struct insert_rack *k, int insert, uint32_t param, float value)
+{
+	struct rack_message m = { .insert = (uint32_t)insert, .param = param, .value = value };
+	struct insert *in;
+
+	ASSERT_THREAD(THREAD_CONTROL);
+	if (!k || insert < 0 || insert >= k->n_inserts || !isfinite(value))
+		return -EINVAL;
+	in = &k->inserts[insert];
+	if (param != RACK_PARAM_BYPASS && param >= in->n_params)
+		return -EINVAL;
+	if (ring_write(&k->queue, &m, sizeof m) != sizeof m) {
+		k->dropped_messages++;
+		return -EAGAIN;
+	}
+	if (param == RACK_PARAM_BYPASS)
+		in->bypassed = value != 0.0f;
+	else
+		in->values[param] = value;
+	return 0;
+}
+
+void rack_apply(struct insert_rack *k)
+{
+	struct rack_message m;
+	int budget = RACK_QUEUE_MESSAGES; /* bounded: what was there when we came */
+
+	ASSERT_THREAD(THREAD_RT);
+	while (budget-- > 0 && ring_read(&k->queue, &m, sizeof m) == sizeof m) {
+		struct insert *in;
+		if (m.insert >= (uint32_t)k->n_inserts)
+			continue;
+		in = &k->inserts[m.insert];
+		if (m.param == RACK_PARAM_BYPASS)
+			in->wet_target = m.value != 0.0f ? 0.0f : 1.0f;
+		else
+			in->desc->set_param(in->instance, m.param, m.value);
+	}
+}
+
+static void run_insert(struct insert_rack *k, struct insert *in, float *buf, uint32_t n)
+{
+	const int fading = in->wet != 1.0f || in->wet_target != 1.0f;
+	float *dry = k->scratch;
+	uint32_t i;
+
+	/* The dry path runs whenever it may be heard, and always when the
+	 * insert has latency, so that its delay line is current when a bypass
+	 * begins. */
+	if (fading || in->latency) {
+		memcpy(dry, buf, n * sizeof *dry);
+		delay_line_run(&in->dry, dry, n);
+	}
+	in->desc->run(in->instance, buf, n);
+	if (fading) {
+		const float step = 1.0f / (float)(RACK_BYPASS_MS / 1000.0 * k->rate);
+		float w = in->wet;
+		for (i = 0; i < n; i++) {
+			if (w != in->wet_target)
+				w = w < in->wet_target ? fminf(w + step, in->wet_target) : fmaxf(w - step, in->wet_target);
+			buf[i] = dry[i] + w * (buf[i] - dry[i]);
+		}
+		in->wet = w;
+	}
+}
+
+void rack_run(struct insert_rack *k, int chain, float *buf, uint32_t n)
+{
+	struct insert_chain *ch = &k->chains[chain];
+	int i;
+
+	ASSERT_THREAD(THREAD_RT);
+	for (i = 0; i < ch->count; i++)
+		run_insert(k, &k->inserts[ch->first + i], buf, n);
+	delay_line_run(&ch->align, buf, n);
+}
+
+void rack_align_floor(struct insert_rack *k, float *buf, uint32_t n)
+{
+	delay_line_run(&k->floor_align, buf, n);
+}
+
+uint32_t rack_chain_delay(const struct insert_rack *k, int chain)
+{
+	return k->chains[chain].latency + k->chains[chain].align.len;
+}
+
+float rack_monitor(const struct insert_rack *k, int insert, const char *name)
+{
+	const struct insert *in;
+	uint32_t i;
+
+	if (!k || insert < 0 || insert >= k->n_inserts)
+		return 0.0f;
+	in = &k->inserts[insert];
+	for (i = 0; in->desc->monitor && i < in->desc->n_monitors; i++)
+		if (!strcmp(in->desc->monitors[i].name, name))
+			return in->desc->monitor(in->instance, i);
+	return 0.0f;
+}

@@ -1,0 +1,59 @@
+/* Small helpers every built-in plugin uses: parameter bookkeeping and
+ * monitors published as float bits in atomics, readable from any thread. */
+#ifndef TOLK_PLUGIN_UTIL_H
+#define TOLK_PLUGIN_UTIL_H
+
+#include <math.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "../engine/plugin.h"
+
+#define TOLK_EXPORT __attribute__((visibility("default")))
+
+static inline float db_to_gain(float db)
+{
+	return powf(10.0f, db / 20.0f);
+}
+
+static inline float gain_to_db(float g)
+{
+	return g > 1e-10f ? 20.0f * log10f(g) : -200.0f;
+}
+
+static inline float clampf(float v, float lo, float hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* A parameter as the host set it, clamped to the descriptor's range. */
+static inline float param_clamp(const struct tolk_plugin_descriptor *d, uint32_t index, float v)
+{
+	const struct tolk_plugin_param *p = &d->params[index];
+	return isfinite(v) ? clampf(v, p->min, p->max) : p->def;
+}
+
+static inline void param_defaults(const struct tolk_plugin_descriptor *d, float *values)
+{
+	uint32_t i;
+	for (i = 0; i < d->n_params; i++)
+		values[i] = d->params[i].def;
+}
+
+static inline void monitor_store(_Atomic uint32_t *slot, float v)
+{
+	uint32_t b;
+	memcpy(&b, &v, sizeof b);
+	atomic_store_explicit(slot, b, memory_order_relaxed);
+}
+
+static inline float monitor_load(const _Atomic uint32_t *slot)
+{
+	uint32_t b = atomic_load_explicit((_Atomic uint32_t *)slot, memory_order_relaxed);
+	float v;
+	memcpy(&v, &b, sizeof v);
+	return v;
+}
+
+#endif
