@@ -31,6 +31,8 @@
 #include "core/utc_time.h"
 #include "disk/recorder.h"
 #include "jack/jack_client.h"
+#include "inserts/insert_host.h"
+#include "meters/hearing_log.h"
 #include "meters/loudness.h"
 
 #ifndef TOLK_VERSION
@@ -50,6 +52,7 @@ struct options {
 	const char *control;
 	const char *record_dir;
 	const char *log_dir;
+	const char *plugin_dir;
 	int no_record;
 	int check_only;
 };
@@ -72,6 +75,9 @@ struct engine {
 	struct loudness loudness;
 	int *loudness_sources;
 	struct alarm_tracker alarms;
+	struct insert_host plugins;
+	struct insert_rack rack;
+	struct hearing_log hearing;
 	uint32_t xruns_seen;
 	uint64_t dropped_seen;
 	int64_t last_alarm_tick;
@@ -215,7 +221,10 @@ static void usage(FILE *f)
 		"      --record-dir DIR   recordings folder (overrides recording.dir)\n"
 		"      --no-record        do not start recording on its own (recording.autostart);\n"
 		"                         'record start' still can\n"
-		"      --log-dir DIR      where audit.jsonl goes (default: the recordings folder)\n"
+		"      --log-dir DIR      where audit.jsonl and exposure.jsonl go (default: the\n"
+		"                         recordings folder)\n"
+		"      --plugin-dir DIR   built-in plugins (default $TOLK_PLUGIN_DIR, else plugins/\n"
+		"                         next to the executable, else " TOLK_PLUGINDIR ")\n"
 		"      --check FILE       validate FILE and exit (0 valid, 2 invalid)\n"
 		"  -V, --version          print the version and exit\n"
 		"  -h, --help             print this help and exit\n"
@@ -226,7 +235,7 @@ static void usage(FILE *f)
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_RECORD_DIR = 256, OPT_NO_RECORD, OPT_CHECK, OPT_LOG_DIR };
+	enum { OPT_RECORD_DIR = 256, OPT_NO_RECORD, OPT_CHECK, OPT_LOG_DIR, OPT_PLUGIN_DIR };
 	static const struct option longs[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "name", required_argument, NULL, 'n' },
@@ -235,6 +244,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "record-dir", required_argument, NULL, OPT_RECORD_DIR },
 		{ "no-record", no_argument, NULL, OPT_NO_RECORD },
 		{ "log-dir", required_argument, NULL, OPT_LOG_DIR },
+		{ "plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR },
 		{ "check", required_argument, NULL, OPT_CHECK },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -252,6 +262,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_RECORD_DIR: o->record_dir = optarg; break;
 		case OPT_NO_RECORD: o->no_record = 1; break;
 		case OPT_LOG_DIR: o->log_dir = optarg; break;
+		case OPT_PLUGIN_DIR: o->plugin_dir = optarg; break;
 		case OPT_CHECK: o->config = optarg; o->check_only = 1; break;
 		case 'V': printf("tolk %s\n", TOLK_VERSION); exit(EXIT_CLEAN);
 		case 'h': usage(stdout); exit(EXIT_CLEAN);
@@ -319,6 +330,8 @@ static enum command_outcome run_command(struct engine *e, const char *via, const
 		.recorder = e->rec.channels ? &e->rec_iface : NULL,
 		.alarms = &e->alarms,
 		.loudness = read_loudness, .loudness_user = &e->loudness,
+		.rack = e->rack.prepared ? &e->rack : NULL,
+		.exposure = e->hearing.tracker.c ? &e->hearing.tracker : NULL,
 	};
 	enum command_outcome outcome;
 
@@ -546,6 +559,22 @@ static void check_alarms(struct engine *e)
 	e->dropped_seen = dropped;
 }
 
+/* The hearing limiter acted: the log, the events and the timeline. */
+static void on_hearing(void *user, const char *text)
+{
+	struct engine *e = user;
+	struct json_writer w;
+
+	log_line("%s", text);
+	event_log_add(&e->events, utc_now_ms(), EVENT_HEARING, "", 0, text);
+	jw_init(&w);
+	jw_raw(&w, "\"event\":\"hearing\",\"text\":");
+	jw_string(&w, text);
+	if (!w.failed)
+		timeline_event(e, w.buf);
+	jw_free(&w);
+}
+
 /* For event streams: the event after `after` as a JSON line. */
 static uint64_t next_event(void *user, uint64_t after, char **line, size_t *len)
 {
@@ -620,6 +649,7 @@ static int control_loop(struct engine *e, int signal_fd, int wake_fd)
 		}
 		if (utc_now_ms() - e->last_alarm_tick >= 100) {
 			check_alarms(e);
+			hearing_log_tick(&e->hearing, utc_now_ms());
 			if (e->osc.fd > 0)
 				osc_push_meters(&e->osc);
 			e->last_alarm_tick = utc_now_ms();
@@ -655,6 +685,11 @@ int main(int argc, char **argv)
 	if (config_load_file(&e->cfg, opt.config, err, sizeof err) < 0) {
 		fprintf(stderr, "%s\n", err);
 		goto out_free;
+	}
+	insert_host_init(&e->plugins, opt.plugin_dir);
+	if (insert_host_check(&e->plugins, &e->cfg, err, sizeof err) < 0) {
+		fprintf(stderr, "%s\n", err);
+		goto out_config;
 	}
 	if (opt.check_only) {
 		printf("%s: ok (%d languages, %d booths, %d consoles)\n", opt.config,
@@ -726,6 +761,26 @@ int main(int argc, char **argv)
 		status = EXIT_JACK;
 		goto out_jack;
 	}
+	/* Every insert is loaded, instantiated and activated here, before the
+	 * realtime thread exists. */
+	ret = rack_init(&e->rack, e->cfg.n_mics, 1 + e->cfg.n_languages, (float)jack_shell_sample_rate(&e->jack),
+			ROUTER_CHUNK_MAX);
+	if (ret == 0 && (ret = insert_host_build(&e->plugins, &e->cfg, &e->rack, err, sizeof err)) < 0)
+		fprintf(stderr, "tolk: %s\n", err);
+	else if (ret < 0 || (ret = router_attach_rack(&e->router, &e->rack)) < 0)
+		fprintf(stderr, "tolk: cannot set up the inserts: %s\n", strerror(-ret));
+	if (ret == 0 &&
+	    (ret = hearing_log_open(&e->hearing, &e->cfg, &e->router, &e->rack, jack_shell_sample_rate(&e->jack),
+				    opt.log_dir ? opt.log_dir : opt.record_dir ? opt.record_dir : e->cfg.recording.dir,
+				    on_hearing, e, err, sizeof err)) < 0)
+		fprintf(stderr, "tolk: %s\n", err);
+	if (ret < 0) {
+		status = EXIT_USAGE;
+		goto out_jack;
+	}
+	log_line("inserts: %d, channel latency %u frames, phones limit %g dB SPL (%g dB SPL at 0 dBFS)",
+		 e->rack.n_inserts, e->rack.mic_latency + e->rack.output_latency, e->cfg.hearing.ceiling_dbspl,
+		 e->cfg.hearing.dbspl_at_0dbfs);
 	if (setup_recording(e, &opt) < 0) {
 		status = EXIT_USAGE;
 		goto out_router;
@@ -764,11 +819,15 @@ out_router:
 	free(e->last_channels);
 	if (xruns)
 		log_line("%u xruns during this run", xruns);
+	hearing_log_close(&e->hearing);
 	exchange_destroy(&e->exchange);
+	rack_free(&e->rack);
 	router_free(&e->router);
 	goto out_control;
 out_jack:
 	jack_shell_close(&e->jack);
+	hearing_log_close(&e->hearing);
+	rack_free(&e->rack);
 	router_free(&e->router);
 out_control:
 	osc_close(&e->osc);
@@ -785,6 +844,7 @@ out_fds:
 		close(wake[1]);
 	}
 out_config:
+	insert_host_close(&e->plugins);
 	config_free(&e->cfg);
 out_free:
 	jw_free(&e->reply);

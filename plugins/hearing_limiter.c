@@ -404,7 +404,7 @@ static void run(void *instance, float *buf, uint32_t frames)
 			l->in_episode = 0;
 		}
 		if (++l->win_count >= l->win_len) {
-			monitor_store(&l->mon[M_REDUCTION], -gain_to_db(l->win_min_gain));
+			monitor_store(&l->mon[M_REDUCTION], fmaxf(0.0f, -gain_to_db(l->win_min_gain)));
 			monitor_store(&l->mon[M_INTERVENTIONS], l->interventions);
 			l->win_min_gain = 1.0f;
 			l->win_count = 0;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "insert_commands.h"
 #include "thread_role.h"
 #include "utc_time.h"
 
@@ -259,6 +260,10 @@ static enum command_outcome cmd_status(struct command_context *ctx, int argc, ch
 	if (ctx->recorder) {
 		jw_key(w, "recording", 0);
 		ctx->recorder->status(ctx->recorder->user, w, 0);
+	}
+	if (ctx->rack) {
+		jw_key(w, "latency", 0);
+		write_insert_latency(ctx->rack, w);
 	}
 	jw_raw(w, "}");
 	return COMMAND_DONE;
@@ -698,6 +703,9 @@ static const char *const command_usage[] = {
 	"tone <booth> <n> <bass dB> <treble dB>",
 	"floor-language <language> [pin]",
 	"record start [meeting] | record stop | record status",
+	"inserts",
+	"insert <chain> <position|plugin> <param> <value> | insert <chain> <position|plugin> bypass on|off",
+	"exposure",
 	"slower <booth> <n>",
 	"help <booth> <n>",
 	"help",
@@ -738,6 +746,9 @@ static const struct {
 	{ "floor-language", cmd_floor_language },
 	{ "slower", cmd_slower },
 	{ "record", cmd_record },
+	{ "inserts", cmd_inserts },
+	{ "insert", cmd_insert },
+	{ "exposure", cmd_exposure },
 	{ "help", cmd_help },
 };
 
@@ -753,7 +764,8 @@ int command_is_read_only(const char *line)
 	argc = split_words(copy, words);
 	if (argc < 1)
 		return 1; /* an empty request changes nothing; it gets its own error */
-	if (!strcmp(words[0], "status") || !strcmp(words[0], "events") || !strcmp(words[0], "meters"))
+	if (!strcmp(words[0], "status") || !strcmp(words[0], "events") || !strcmp(words[0], "meters") ||
+	    !strcmp(words[0], "inserts") || !strcmp(words[0], "exposure"))
 		return 1;
 	if (!strcmp(words[0], "help"))
 		return argc == 1; /* "help <booth> <n>" raises a signal */

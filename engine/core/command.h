@@ -9,6 +9,8 @@
 
 #include "alarm_tracker.h"
 #include "event_log.h"
+#include "exposure.h"
+#include "insert_rack.h"
 #include "json_writer.h"
 #include "router.h"
 #include "state.h"
@@ -35,6 +37,8 @@ struct command_context {
 	 * may be NULL. */
 	int (*loudness)(void *user, int lang, double *momentary, double *short_term);
 	void *loudness_user;
+	struct insert_rack *rack;                /* inserts; may be NULL */
+	const struct exposure_tracker *exposure; /* may be NULL */
 	/* Told of every change that was applied, in words, for the log. */
 	void (*log)(void *user, const char *line);
 	void *log_user;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,6 +232,200 @@ fail_free:
 	return err;
 }
 
+/* ---- inserts -------------------------------------------------------- */
+
+static int is_plugin_word(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
+			return 0;
+	return 1;
+}
+
+static int is_param_word(const char *s)
+{
+	if (!*s || strlen(s) >= TOLK_PARAM_NAME_MAX)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_'))
+			return 0;
+	return 1;
+}
+
+static int load_params(struct loader *ld, yaml_node_t *map, struct cfg_insert *in)
+{
+	yaml_node_pair_t *p, *q;
+	int err;
+
+	if (map->type == YAML_SCALAR_NODE && !*scalar(map))
+		return 0; /* {gate: } or {gate: ~}: all defaults */
+	if ((err = expect(ld, map, YAML_MAPPING_NODE, "plugin parameters")))
+		return err;
+	in->params = calloc((size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start) + 1,
+			    sizeof *in->params);
+	if (!in->params)
+		return -ENOMEM;
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(ld, p->key), *v = node(ld, p->value);
+		struct cfg_param *prm = &in->params[in->n_params];
+
+		if ((err = expect(ld, k, YAML_SCALAR_NODE, "a parameter name")))
+			return err;
+		if (!is_param_word(scalar(k)))
+			return fail(ld, k, "parameter name '%s' must match [A-Za-z0-9_]+", scalar(k));
+		for (q = map->data.mapping.pairs.start; q < p; q++)
+			if (!strcmp(scalar(node(ld, q->key)), scalar(k)))
+				return fail(ld, k, "duplicate parameter '%s'", scalar(k));
+		if ((err = parse_number(ld, v, scalar(k), -1e9, 1e9, &prm->value)))
+			return err;
+		strcpy(prm->name, scalar(k));
+		prm->line = (int)k->start_mark.line + 1;
+		prm->column = (int)k->start_mark.column + 1;
+		in->n_params++;
+	}
+	return 0;
+}
+
+/* {lv2: {uri: "...", params: {...}}} */
+static int load_lv2(struct loader *ld, yaml_node_t *v, struct cfg_insert *in)
+{
+	yaml_node_pair_t *p;
+	int err, have_uri = 0;
+
+	if ((err = expect(ld, v, YAML_MAPPING_NODE, "lv2")))
+		return err;
+	for (p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(ld, p->key), *val = node(ld, p->value);
+
+		if ((err = expect(ld, k, YAML_SCALAR_NODE, "a key")))
+			return err;
+		if (!strcmp(scalar(k), "uri")) {
+			if ((err = expect(ld, val, YAML_SCALAR_NODE, "uri")))
+				return err;
+			if (!strchr(scalar(val), ':'))
+				return fail(ld, val, "lv2 uri '%s' is not a URI", scalar(val));
+			free(in->uri);
+			in->uri = strdup(scalar(val));
+			if (!in->uri)
+				return -ENOMEM;
+			have_uri = 1;
+		} else if (!strcmp(scalar(k), "params")) {
+			if ((err = load_params(ld, val, in)))
+				return err;
+		} else {
+			return fail(ld, k, "unknown key '%s' in lv2 (expected one of: uri, params)", scalar(k));
+		}
+	}
+	if (!have_uri)
+		return fail(ld, v, "lv2 needs a uri");
+	return 0;
+}
+
+static int load_chain(struct loader *ld, yaml_node_t *n, const char *what, struct cfg_chain *chain)
+{
+	int i, err;
+
+	if ((err = expect(ld, n, YAML_SEQUENCE_NODE, what)))
+		return err;
+	chain->set = 1;
+	chain->items = calloc((size_t)seq_len(n) + 1, sizeof *chain->items);
+	if (!chain->items)
+		return -ENOMEM;
+	for (i = 0; i < seq_len(n); i++) {
+		yaml_node_t *item = seq_at(ld, n, i), *k, *v;
+		struct cfg_insert *in = &chain->items[i];
+
+		chain->n = i + 1;
+		in->line = (int)item->start_mark.line + 1;
+		in->column = (int)item->start_mark.column + 1;
+		if (item->type == YAML_SCALAR_NODE && is_plugin_word(scalar(item))) {
+			k = item; /* "- highpass": all defaults */
+			v = NULL;
+		} else {
+			if ((err = expect(ld, item, YAML_MAPPING_NODE, "an insert")))
+				return err;
+			if (item->data.mapping.pairs.top - item->data.mapping.pairs.start != 1)
+				return fail(ld, item, "an insert is one plugin: {name: {parameters}}");
+			k = node(ld, item->data.mapping.pairs.start->key);
+			v = node(ld, item->data.mapping.pairs.start->value);
+			if ((err = expect(ld, k, YAML_SCALAR_NODE, "a plugin name")))
+				return err;
+		}
+		if (!is_plugin_word(scalar(k)) || strlen(scalar(k)) >= TOLK_ID_MAX)
+			return fail(ld, k, "plugin name '%s' must match [a-z0-9_]+", scalar(k));
+		if (!strcmp(scalar(k), "hearing_limiter"))
+			return fail(ld, k, "the hearing limiter is always last on every phones feed and cannot "
+				    "be added or removed; set its levels under phones:");
+		strcpy(in->plugin, scalar(k));
+		if (!strcmp(in->plugin, "lv2")) {
+			if (!v)
+				return fail(ld, k, "lv2 needs a uri");
+			if ((err = load_lv2(ld, v, in)))
+				return err;
+		} else if (v && (err = load_params(ld, v, in))) {
+			return err;
+		}
+	}
+	return 0;
+}
+
+struct chain_slots {
+	struct cfg_chain *mics, *outputs, *phones; /* NULL: not allowed here */
+};
+
+static int inserts_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *user)
+{
+	struct chain_slots *slots = user;
+	struct cfg_chain *chain = !strcmp(key, "mics") ? slots->mics : !strcmp(key, "outputs") ? slots->outputs
+										       : slots->phones;
+	(void)k;
+	return load_chain(ld, v, key, chain);
+}
+
+static int load_inserts(struct loader *ld, yaml_node_t *n, struct chain_slots slots, const char *what)
+{
+	const char *keys[4];
+	int i = 0;
+
+	if (slots.mics)
+		keys[i++] = "mics";
+	if (slots.outputs)
+		keys[i++] = "outputs";
+	if (slots.phones)
+		keys[i++] = "phones";
+	keys[i] = NULL;
+	return each_pair(ld, n, what, keys, inserts_pair, &slots);
+}
+
+static void free_chain(struct cfg_chain *c)
+{
+	int i;
+
+	for (i = 0; c->items && i < c->n; i++) {
+		free(c->items[i].uri);
+		free(c->items[i].params);
+	}
+	free(c->items);
+	memset(c, 0, sizeof *c);
+}
+
+const struct cfg_chain *config_mic_chain(const struct config *cfg, int booth)
+{
+	return cfg->booths[booth].mics.set ? &cfg->booths[booth].mics : &cfg->mic_inserts;
+}
+
+const struct cfg_chain *config_phones_chain(const struct config *cfg, int booth)
+{
+	return cfg->booths[booth].phones.set ? &cfg->booths[booth].phones : &cfg->phones_inserts;
+}
+
+const struct cfg_chain *config_output_chain(const struct config *cfg, int lang)
+{
+	return lang >= 0 && cfg->languages[lang].outputs.set ? &cfg->languages[lang].outputs : &cfg->output_inserts;
+}
+
 /* ---- floor ---------------------------------------------------------- */
 
 static int floor_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *user)
@@ -262,6 +457,8 @@ static int language_pair(struct loader *ld, const char *key, yaml_node_t *k, yam
 	}
 	if (!strcmp(key, "duck_db"))
 		return parse_number(ld, v, "duck_db", TOLK_GAIN_DB_MIN, 0.0, &lang->duck_db);
+	if (!strcmp(key, "inserts"))
+		return load_inserts(ld, v, (struct chain_slots){ .outputs = &lang->outputs }, "language inserts");
 	if (!strcmp(key, "channel_mode")) {
 		static const char *const modes[] = { "interlock", "override", NULL }; /* enum order */
 		int mode;
@@ -291,7 +488,7 @@ static int language_pair(struct loader *ld, const char *key, yaml_node_t *k, yam
 
 static int load_languages(struct loader *ld, yaml_node_t *n)
 {
-	static const char *const keys[] = { "code", "name", "idle", "duck_db", "channel_mode", NULL };
+	static const char *const keys[] = { "code", "name", "idle", "duck_db", "channel_mode", "inserts", NULL };
 	struct config *cfg = ld->cfg;
 	int i, j, err;
 
@@ -335,6 +532,9 @@ static int booth_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_n
 		return copy_id(ld, v, "booth id", b->id);
 	if (!strcmp(key, "understands"))
 		return load_id_list(ld, v, "understands", 0, &b->understands, &b->n_understands);
+	if (!strcmp(key, "inserts"))
+		return load_inserts(ld, v, (struct chain_slots){ .mics = &b->mics, .phones = &b->phones },
+				    "booth inserts");
 	if (!strcmp(key, "booth_mode")) {
 		static const char *const modes[] = { "override", "interlock", NULL }; /* enum order */
 		int mode;
@@ -385,7 +585,7 @@ static int booth_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_n
 static int load_booths(struct loader *ld, yaml_node_t *n)
 {
 	static const char *const keys[] = { "id", "outputs", "understands", "consoles", "booth_mode",
-					    NULL };
+					    "inserts", NULL };
 	struct config *cfg = ld->cfg;
 	int i, j, err;
 
@@ -477,16 +677,59 @@ static int load_connect(struct loader *ld, yaml_node_t *n)
 static int phones_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v,
 		       void *user)
 {
+	static const struct {
+		const char *key;
+		double min, max;
+		size_t offset;
+	} levels[] = {
+		{ "dbspl_at_0dbfs", 70, 140, offsetof(struct cfg_hearing, dbspl_at_0dbfs) },
+		{ "ceiling_dbspl", 60, 130, offsetof(struct cfg_hearing, ceiling_dbspl) },
+		{ "sustained_dbspl", 60, 130, offsetof(struct cfg_hearing, sustained_dbspl) },
+		{ "sustained_ms", 10, 2000, offsetof(struct cfg_hearing, sustained_ms) },
+		{ "average_dbspl", 60, 110, offsetof(struct cfg_hearing, average_dbspl) },
+		{ "warning_dbspl", 30, 100, offsetof(struct cfg_hearing, warning_dbspl) },
+		{ "backoff_db", 0, 30, offsetof(struct cfg_hearing, backoff_db) },
+		{ "backoff_minutes", 0.1, 240, offsetof(struct cfg_hearing, backoff_minutes) },
+	};
 	struct config *cfg = ld->cfg;
+	size_t i;
 	(void)k;
 	(void)user;
-	(void)key; /* sidetone_db, the only key so far */
+
+	for (i = 0; i < sizeof levels / sizeof levels[0]; i++)
+		if (!strcmp(key, levels[i].key))
+			return parse_number(ld, v, key, levels[i].min, levels[i].max,
+					    (double *)((char *)&cfg->hearing + levels[i].offset));
+	/* sidetone_db */
 	if (v->type == YAML_SCALAR_NODE && !strcmp(scalar(v), "off")) {
 		cfg->sidetone = 0;
 		return 0;
 	}
 	cfg->sidetone = 1;
 	return parse_number(ld, v, "sidetone_db", TOLK_GAIN_DB_MIN, 0.0, &cfg->sidetone_db);
+}
+
+/* The levels must make sense together, or the protection is not what the
+ * room believes it is. */
+static int check_hearing(struct loader *ld, yaml_node_t *phones)
+{
+	const struct cfg_hearing *h = &ld->cfg->hearing;
+	yaml_node_t *at = phones;
+
+	if (h->ceiling_dbspl > h->dbspl_at_0dbfs)
+		return fail(ld, at, "ceiling_dbspl %g is above dbspl_at_0dbfs %g: the headphones cannot play "
+			    "that loud, so set the ceiling at or below the calibration", h->ceiling_dbspl,
+			    h->dbspl_at_0dbfs);
+	if (h->sustained_dbspl > h->ceiling_dbspl)
+		return fail(ld, at, "sustained_dbspl %g is above ceiling_dbspl %g", h->sustained_dbspl,
+			    h->ceiling_dbspl);
+	if (h->average_dbspl > h->sustained_dbspl)
+		return fail(ld, at, "average_dbspl %g is above sustained_dbspl %g", h->average_dbspl,
+			    h->sustained_dbspl);
+	if (h->warning_dbspl >= h->average_dbspl)
+		return fail(ld, at, "warning_dbspl %g must be below average_dbspl %g", h->warning_dbspl,
+			    h->average_dbspl);
+	return 0;
 }
 
 /* ---- recording ------------------------------------------------------ */
@@ -698,7 +941,7 @@ static int osc_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_nod
 static int load_root(struct loader *ld, yaml_node_t *root)
 {
 	static const char *const keys[] = { "meeting", "floor", "languages", "booths", "connect",
-					    "phones", "recording", "control", "alarms", "osc", NULL };
+					    "phones", "inserts", "recording", "control", "alarms", "osc", NULL };
 	static const char *const osc_keys[] = { "listen", "consoles", NULL };
 	static const char *const alarm_keys[] = { "live_silent_db", "live_silent_seconds", "floor_silent_db",
 						  "floor_silent_seconds", "clip_dbfs", "disk_low_minutes",
@@ -708,7 +951,9 @@ static int load_root(struct loader *ld, yaml_node_t *root)
 						      "buffer_seconds", "autostart", "channels", "mics",
 						      NULL };
 	static const char *const floor_keys[] = { "inputs", "language", NULL };
-	static const char *const phones_keys[] = { "sidetone_db", NULL };
+	static const char *const phones_keys[] = { "sidetone_db", "dbspl_at_0dbfs", "ceiling_dbspl",
+						   "sustained_dbspl", "sustained_ms", "average_dbspl",
+						   "warning_dbspl", "backoff_db", "backoff_minutes", NULL };
 	struct config *cfg = ld->cfg;
 	yaml_node_pair_t *p;
 	yaml_node_t *n;
@@ -729,7 +974,7 @@ static int load_root(struct loader *ld, yaml_node_t *root)
 			;
 		if (!*a)
 			return fail(ld, k, "unknown key '%s' (expected one of: meeting, floor, languages, "
-				    "booths, connect, phones, recording, control, alarms, osc)", scalar(k));
+				    "booths, connect, phones, inserts, recording, control, alarms, osc)", scalar(k));
 		for (q = root->data.mapping.pairs.start; q < p; q++)
 			if (!strcmp(scalar(node(ld, q->key)), scalar(k)))
 				return fail(ld, k, "duplicate key '%s'", scalar(k));
@@ -764,8 +1009,18 @@ static int load_root(struct loader *ld, yaml_node_t *root)
 		return err;
 	if ((n = find_key(ld, root, "connect")) && (err = load_connect(ld, n)))
 		return err;
+	/* Lingua ID's published behaviour, and a typical headset's calibration. */
+	cfg->hearing = (struct cfg_hearing){ .dbspl_at_0dbfs = 110, .ceiling_dbspl = 100, .sustained_dbspl = 94,
+					     .sustained_ms = 100, .average_dbspl = 80, .warning_dbspl = 70,
+					     .backoff_db = 6, .backoff_minutes = 30 };
 	if ((n = find_key(ld, root, "phones")) &&
-	    (err = each_pair(ld, n, "phones", phones_keys, phones_pair, NULL)))
+	    ((err = each_pair(ld, n, "phones", phones_keys, phones_pair, NULL)) || (err = check_hearing(ld, n))))
+		return err;
+	if ((n = find_key(ld, root, "inserts")) &&
+	    (err = load_inserts(ld, n,
+				(struct chain_slots){ .mics = &cfg->mic_inserts, .outputs = &cfg->output_inserts,
+						      .phones = &cfg->phones_inserts },
+				"inserts")))
 		return err;
 	/* Recording defaults: the archive is on unless the room says otherwise. */
 	strcpy(cfg->recording.dir, "recordings");
@@ -807,6 +1062,7 @@ int config_load_string(struct config *cfg, const char *text, size_t len, const c
 	if (!cfg || !text)
 		return -EINVAL;
 	memset(cfg, 0, sizeof *cfg);
+	snprintf(cfg->source, sizeof cfg->source, "%s", ld.name);
 	if (!yaml_parser_initialize(&parser))
 		return -ENOMEM;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
@@ -881,8 +1137,16 @@ void config_free(struct config *cfg)
 	int i;
 	if (!cfg)
 		return;
-	for (i = 0; i < cfg->n_booths; i++)
+	for (i = 0; i < cfg->n_booths; i++) {
 		free(cfg->booths[i].understands);
+		free_chain(&cfg->booths[i].mics);
+		free_chain(&cfg->booths[i].phones);
+	}
+	for (i = 0; i < cfg->n_languages; i++)
+		free_chain(&cfg->languages[i].outputs);
+	free_chain(&cfg->mic_inserts);
+	free_chain(&cfg->output_inserts);
+	free_chain(&cfg->phones_inserts);
 	for (i = 0; i < cfg->n_connects; i++)
 		free(cfg->connects[i].other);
 	free(cfg->recording.channels);

@@ -29,12 +29,42 @@ enum booth_mode { BOOTH_OVERRIDE = 0, BOOTH_INTERLOCK };
 /* Between booths on one channel: is it engaged, or taken over? */
 enum channel_mode { CHANNEL_INTERLOCK = 0, CHANNEL_OVERRIDE };
 
+/* Inserts: chains of plugins, checked here for form only; the engine
+ * checks plugin names and parameters against the plugins themselves and
+ * reports with the line and column kept here. */
+#define TOLK_PARAM_NAME_MAX 64
+struct cfg_param {
+	char name[TOLK_PARAM_NAME_MAX];
+	double value;
+	int line, column;
+};
+struct cfg_insert {
+	char plugin[TOLK_ID_MAX]; /* a built-in plugin's name, or "lv2" */
+	char *uri;                /* lv2 only */
+	struct cfg_param *params;
+	int n_params;
+	int line, column;
+};
+struct cfg_chain {
+	int set;                  /* written in the file (an empty list counts) */
+	struct cfg_insert *items;
+	int n;
+};
+
+/* The hearing limiter on every headphone feed (phones:), in dB SPL at the
+ * ear through the headphone calibration. */
+struct cfg_hearing {
+	double dbspl_at_0dbfs, ceiling_dbspl, sustained_dbspl, sustained_ms;
+	double average_dbspl, warning_dbspl, backoff_db, backoff_minutes;
+};
+
 struct cfg_language {
 	char code[TOLK_ID_MAX];
 	char name[TOLK_NAME_MAX];
 	enum idle_policy idle;
 	double duck_db; /* level of the floor when idle is duck */
 	enum channel_mode channel_mode;
+	struct cfg_chain outputs; /* inserts: { outputs: [...] } */
 };
 
 struct cfg_booth {
@@ -46,6 +76,7 @@ struct cfg_booth {
 	int consoles;
 	int first_mic; /* index of console 1 among all mics, booth-major */
 	enum booth_mode booth_mode;
+	struct cfg_chain mics, phones; /* inserts: { mics: [...], phones: [...] } */
 };
 
 struct cfg_connect {
@@ -111,6 +142,7 @@ struct cfg_osc {
 };
 
 struct config {
+	char source[256];   /* the file's name, for messages after loading */
 	char meeting[TOLK_MEETING_MAX];
 	char (*floor_inputs)[TOLK_ID_MAX];
 	int n_floor_inputs;
@@ -124,11 +156,18 @@ struct config {
 	int n_mics; /* consoles over all booths */
 	int sidetone;       /* phones.sidetone_db set: the live mic in its own phones */
 	double sidetone_db;
+	struct cfg_hearing hearing;
+	struct cfg_chain mic_inserts, output_inserts, phones_inserts; /* defaults */
 	struct cfg_recording recording;
 	struct cfg_control control;
 	struct cfg_alarms alarms;
 	struct cfg_osc osc;
 };
+
+/* The chain that applies: a booth's or language's own, else the default. */
+const struct cfg_chain *config_mic_chain(const struct config *cfg, int booth);
+const struct cfg_chain *config_phones_chain(const struct config *cfg, int booth);
+const struct cfg_chain *config_output_chain(const struct config *cfg, int lang); /* -1: out_floor */
 
 /* Load and validate. On failure returns a negative errno, leaves *cfg
  * empty and writes exactly one line "NAME:LINE:COL: what is wrong" to err.

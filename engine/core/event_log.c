@@ -47,6 +47,7 @@ const char *event_kind_name(enum event_kind kind)
 	case EVENT_SLOWER: return "slower";
 	case EVENT_HELP: return "help";
 	case EVENT_ALARM: return "alarm";
+	case EVENT_HEARING: return "hearing";
 	default: return "change";
 	}
 }

@@ -16,6 +16,7 @@ enum event_kind {
 	EVENT_SLOWER,     /* a booth asks the speaker to slow down (anonymous) */
 	EVENT_HELP,       /* a console calls the technician */
 	EVENT_ALARM,      /* something the technician must act on (disk error, ...) */
+	EVENT_HEARING,    /* the hearing limiter acted on a headphone feed */
 };
 
 struct event {

@@ -4,7 +4,8 @@
  * DEST is a full port name (client:port); AMP defaults to 0.5. FREQ
  * "ramp" plays a sawtooth that rises by exactly 2^-16 each sample (from
  * -0.5 to 0.5), exact in 24-bit PCM, so that a recording can be checked
- * for a lost or doubled frame. */
+ * for a lost or doubled frame. FREQ "square" plays bursts of a 1 kHz
+ * square wave at AMP, 100 ms on and 100 ms off: the acoustic shock. */
 #include <getopt.h>
 #include <jack/jack.h>
 #include <math.h>
@@ -20,7 +21,7 @@ struct tone {
 	jack_port_t *port;
 	char dest[256];
 	double freq, amp, phase;
-	int ramp;
+	int ramp, square;
 	unsigned counter;
 };
 
@@ -37,6 +38,15 @@ static int process(jack_nframes_t n, void *arg)
 	for (t = 0; t < n_tones; t++) {
 		float *y = jack_port_get_buffer(tones[t].port, n);
 		double ph = tones[t].phase, inc = 2.0 * M_PI * tones[t].freq / rate;
+		if (tones[t].square) {
+			for (i = 0; i < n; i++, tones[t].counter++) {
+				unsigned in_burst = tones[t].counter % (unsigned)(rate / 5);
+				unsigned half = (unsigned)(rate / 2000);
+				y[i] = in_burst >= (unsigned)(rate / 10) ? 0.0f
+				       : (float)((in_burst / half) % 2 ? -tones[t].amp : tones[t].amp);
+			}
+			continue;
+		}
 		if (tones[t].ramp) {
 			for (i = 0; i < n; i++)
 				y[i] = (float)((int)(tones[t].counter++ & 0xffff) - 32768) / 65536.0f;
@@ -97,6 +107,7 @@ int main(int argc, char **argv)
 			t->freq = atof(amp);
 		}
 		t->ramp = t->freq == 0.0 && strstr(argv[i], ":ramp") != NULL;
+		t->square = t->freq == 0.0 && strstr(argv[i], ":square") != NULL;
 		snprintf(t->dest, sizeof t->dest, "%s", spec);
 		free(spec);
 		n_tones++;

@@ -1,0 +1,475 @@
+#include "lv2_host.h"
+
+#include <errno.h>
+#include <lilv/lilv.h>
+#include <lv2/atom/atom.h>
+#include <lv2/buf-size/buf-size.h>
+#include <lv2/core/lv2.h>
+#include <lv2/options/options.h>
+#include <lv2/parameters/parameters.h>
+#include <lv2/urid/urid.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ATOM_CAPACITY 8192
+
+/* URIs to numbers, for the plugins that need urid:map. Plugins map at
+ * instantiation, off the realtime thread, so a mutex is fine. */
+struct urid_table {
+	pthread_mutex_t lock;
+	char **uris;
+	uint32_t n;
+};
+
+struct lv2_host {
+	LilvWorld *world;
+	struct urid_table urids;
+	LV2_URID_Map map;
+	LV2_URID_Unmap unmap;
+	LilvNode *audio, *control, *atom, *input, *output, *reports_latency, *latency_designation, *optional;
+};
+
+struct lv2_instance {
+	LilvInstance *inst;
+	uint32_t n_ports;
+	float *port_values;        /* control ports, by port index */
+	uint32_t *param_port;      /* Tolk parameter index -> port index */
+	uint32_t n_params;
+	uint32_t audio_in, audio_out;
+	int latency_port;          /* -1: none */
+	float *input;              /* [max_frames]: not every plugin runs in place */
+	LV2_Atom_Sequence **atom_out;
+	uint32_t n_atom_out;
+	void **atom_buffers;
+	uint32_t n_atom;
+	LV2_URID chunk_urid;
+	uint32_t latency;
+	/* Kept alive for plugins that hold on to them. */
+	LV2_Options_Option options[4];
+	int32_t block_min, block_max;
+	float rate;
+	LV2_Feature f_map, f_unmap, f_options, f_bounded;
+	const LV2_Feature *features[5];
+};
+
+static LV2_URID map_uri(LV2_URID_Map_Handle handle, const char *uri)
+{
+	struct urid_table *t = handle;
+	LV2_URID id = 0;
+	uint32_t i;
+
+	pthread_mutex_lock(&t->lock);
+	for (i = 0; i < t->n; i++)
+		if (!strcmp(t->uris[i], uri)) {
+			id = i + 1;
+			goto out;
+		}
+	{
+		char **more = realloc(t->uris, (t->n + 1) * sizeof *more);
+		if (more) {
+			t->uris = more;
+			t->uris[t->n] = strdup(uri);
+			if (t->uris[t->n])
+				id = ++t->n;
+		}
+	}
+out:
+	pthread_mutex_unlock(&t->lock);
+	return id;
+}
+
+static const char *unmap_uri(LV2_URID_Unmap_Handle handle, LV2_URID urid)
+{
+	struct urid_table *t = handle;
+	const char *uri = NULL;
+
+	pthread_mutex_lock(&t->lock);
+	if (urid >= 1 && urid <= t->n)
+		uri = t->uris[urid - 1];
+	pthread_mutex_unlock(&t->lock);
+	return uri;
+}
+
+struct lv2_host *lv2_host_open(void)
+{
+	struct lv2_host *h = calloc(1, sizeof *h);
+
+	if (!h)
+		return NULL;
+	h->world = lilv_world_new();
+	if (!h->world) {
+		free(h);
+		return NULL;
+	}
+	lilv_world_load_all(h->world);
+	pthread_mutex_init(&h->urids.lock, NULL);
+	h->map = (LV2_URID_Map){ .handle = &h->urids, .map = map_uri };
+	h->unmap = (LV2_URID_Unmap){ .handle = &h->urids, .unmap = unmap_uri };
+	h->audio = lilv_new_uri(h->world, LV2_CORE__AudioPort);
+	h->control = lilv_new_uri(h->world, LV2_CORE__ControlPort);
+	h->atom = lilv_new_uri(h->world, LV2_ATOM__AtomPort);
+	h->input = lilv_new_uri(h->world, LV2_CORE__InputPort);
+	h->output = lilv_new_uri(h->world, LV2_CORE__OutputPort);
+	h->reports_latency = lilv_new_uri(h->world, LV2_CORE__reportsLatency);
+	h->latency_designation = lilv_new_uri(h->world, LV2_CORE__latency);
+	h->optional = lilv_new_uri(h->world, LV2_CORE__connectionOptional);
+	return h;
+}
+
+void lv2_host_close(struct lv2_host *h)
+{
+	uint32_t i;
+
+	if (!h)
+		return;
+	lilv_node_free(h->audio);
+	lilv_node_free(h->control);
+	lilv_node_free(h->atom);
+	lilv_node_free(h->input);
+	lilv_node_free(h->output);
+	lilv_node_free(h->reports_latency);
+	lilv_node_free(h->latency_designation);
+	lilv_node_free(h->optional);
+	lilv_world_free(h->world);
+	for (i = 0; i < h->urids.n; i++)
+		free(h->urids.uris[i]);
+	free(h->urids.uris);
+	pthread_mutex_destroy(&h->urids.lock);
+	free(h);
+}
+
+void lv2_host_free_params(struct tolk_plugin_param *params, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; params && i < n; i++) {
+		free((char *)params[i].name);
+		free((char *)params[i].unit);
+	}
+	free(params);
+}
+
+/* ---- the descriptor every LV2 instance runs through ---------------- */
+
+static uint32_t lv2_latency(const void *instance)
+{
+	return ((const struct lv2_instance *)instance)->latency;
+}
+
+static void lv2_activate(void *instance)
+{
+	lilv_instance_activate(((struct lv2_instance *)instance)->inst);
+}
+
+static void lv2_set_param(void *instance, uint32_t index, float value)
+{
+	struct lv2_instance *li = instance;
+
+	/* LV2 controls are read by the plugin at each run; smoothing them is
+	 * the plugin's part of the contract (x42 and LSP do). */
+	if (index < li->n_params)
+		li->port_values[li->param_port[index]] = value;
+}
+
+static void lv2_run(void *instance, float *buf, uint32_t frames)
+{
+	struct lv2_instance *li = instance;
+	uint32_t i;
+
+	memcpy(li->input, buf, frames * sizeof *buf);
+	lilv_instance_connect_port(li->inst, li->audio_in, li->input);
+	lilv_instance_connect_port(li->inst, li->audio_out, buf);
+	for (i = 0; i < li->n_atom_out; i++) {
+		li->atom_out[i]->atom.size = ATOM_CAPACITY - sizeof(LV2_Atom);
+		li->atom_out[i]->atom.type = li->chunk_urid;
+	}
+	lilv_instance_run(li->inst, frames);
+}
+
+static void lv2_deactivate(void *instance)
+{
+	lilv_instance_deactivate(((struct lv2_instance *)instance)->inst);
+}
+
+static void lv2_cleanup(void *instance)
+{
+	struct lv2_instance *li = instance;
+	uint32_t i;
+
+	if (!li)
+		return;
+	if (li->inst)
+		lilv_instance_free(li->inst);
+	for (i = 0; i < li->n_atom; i++)
+		free(li->atom_buffers[i]);
+	free(li->atom_buffers);
+	free(li->atom_out);
+	free(li->port_values);
+	free(li->param_port);
+	free(li->input);
+	free(li);
+}
+
+static const struct tolk_plugin_descriptor lv2_insert_descriptor = {
+	.abi_version = TOLK_PLUGIN_ABI_VERSION,
+	.name = "lv2",
+	.summary = "an LV2 plugin hosted through lilv",
+	.latency = lv2_latency,
+	.activate = lv2_activate,
+	.set_param = lv2_set_param,
+	.run = lv2_run,
+	.deactivate = lv2_deactivate,
+	.cleanup = lv2_cleanup,
+};
+
+/* ---- checking and instantiating ------------------------------------ */
+
+static const char *const supported_features[] = {
+	LV2_URID__map, LV2_URID__unmap, LV2_OPTIONS__options, LV2_BUF_SIZE__boundedBlockLength,
+	LV2_CORE__hardRTCapable, LV2_CORE__inPlaceBroken, NULL,
+};
+
+static int feature_supported(const char *uri)
+{
+	int i;
+	for (i = 0; supported_features[i]; i++)
+		if (!strcmp(supported_features[i], uri))
+			return 1;
+	return 0;
+}
+
+int lv2_host_instantiate(struct lv2_host *h, const char *source, const struct cfg_insert *in, double rate,
+			 uint32_t max_frames, int check_only, const struct tolk_plugin_descriptor **desc,
+			 void **instance, struct tolk_plugin_param **params_out, uint32_t *n_params_out,
+			 float **values_out, char *name, size_t name_len, char *err, size_t errlen)
+{
+	const LilvPlugins *all = lilv_world_get_all_plugins(h->world);
+	LilvNode *uri = lilv_new_uri(h->world, in->uri);
+	const LilvPlugin *plugin = uri ? lilv_plugins_get_by_uri(all, uri) : NULL;
+	struct tolk_plugin_param *params = NULL;
+	struct lv2_instance *li = NULL;
+	LilvNodes *required = NULL;
+	float *mins = NULL, *maxs = NULL, *defs = NULL;
+	uint32_t n_ports, p, n_params = 0, n_audio_in = 0, n_audio_out = 0;
+	int i, ret = -EINVAL;
+
+	lilv_node_free(uri);
+	if (!plugin) {
+		snprintf(err, errlen, "%s:%d:%d: no LV2 plugin '%s' is installed (lv2ls lists them)", source,
+			 in->line, in->column, in->uri);
+		return -ENOENT;
+	}
+	/* A name without spaces, for commands: the URI's last part. */
+	{
+		const char *tail = strrchr(in->uri, '/');
+		snprintf(name, name_len, "lv2:%s", tail && tail[1] ? tail + 1 : in->uri);
+	}
+	required = lilv_plugin_get_required_features(plugin);
+	LILV_FOREACH (nodes, r, required) {
+		const char *f = lilv_node_as_uri(lilv_nodes_get(required, r));
+		if (!feature_supported(f)) {
+			snprintf(err, errlen, "%s:%d:%d: LV2 plugin '%s' needs the feature %s, which Tolk does not "
+				 "provide", source, in->line, in->column, in->uri, f);
+			goto fail;
+		}
+	}
+	n_ports = lilv_plugin_get_num_ports(plugin);
+	li = calloc(1, sizeof *li);
+	params = calloc(n_ports + 1, sizeof *params);
+	mins = calloc(n_ports, sizeof *mins);
+	maxs = calloc(n_ports, sizeof *maxs);
+	defs = calloc(n_ports, sizeof *defs);
+	if (!li || !params || !mins || !maxs || !defs) {
+		ret = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	li->latency_port = -1;
+	li->n_ports = n_ports;
+	li->port_values = calloc(n_ports, sizeof *li->port_values);
+	li->param_port = calloc(n_ports + 1, sizeof *li->param_port);
+	li->atom_buffers = calloc(n_ports + 1, sizeof *li->atom_buffers);
+	li->atom_out = calloc(n_ports + 1, sizeof *li->atom_out);
+	li->input = calloc(max_frames, sizeof *li->input);
+	if (!li->port_values || !li->param_port || !li->atom_buffers || !li->atom_out || !li->input) {
+		ret = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	lilv_plugin_get_port_ranges_float(plugin, mins, maxs, defs);
+	for (p = 0; p < n_ports; p++) {
+		const LilvPort *port = lilv_plugin_get_port_by_index(plugin, p);
+		int is_in = lilv_port_is_a(plugin, port, h->input);
+		const char *sym = lilv_node_as_string(lilv_port_get_symbol(plugin, port));
+
+		if (lilv_port_is_a(plugin, port, h->audio)) {
+			if (is_in) {
+				li->audio_in = p;
+				n_audio_in++;
+			} else {
+				li->audio_out = p;
+				n_audio_out++;
+			}
+		} else if (lilv_port_is_a(plugin, port, h->control)) {
+			li->port_values[p] = defs[p] == defs[p] ? defs[p] : 0.0f;
+			if (is_in) {
+				struct tolk_plugin_param *q = &params[n_params];
+				q->name = strdup(sym);
+				q->unit = strdup("");
+				q->min = mins[p] == mins[p] ? mins[p] : -1e9f;
+				q->max = maxs[p] == maxs[p] ? maxs[p] : 1e9f;
+				q->def = li->port_values[p];
+				if (!q->name || !q->unit) {
+					ret = -ENOMEM;
+					goto fail;
+				}
+				li->param_port[n_params++] = p;
+			} else if (lilv_port_has_property(plugin, port, h->reports_latency)) {
+				li->latency_port = (int)p;
+			}
+		} else if (lilv_port_is_a(plugin, port, h->atom)) {
+			LV2_Atom_Sequence *seq = calloc(1, ATOM_CAPACITY);
+			if (!seq) {
+				ret = -ENOMEM;
+				goto fail;
+			}
+			li->atom_buffers[li->n_atom++] = seq;
+			if (is_in) {
+				seq->atom.size = sizeof(LV2_Atom_Sequence_Body);
+				seq->atom.type = h->map.map(h->map.handle, LV2_ATOM__Sequence);
+			} else {
+				li->atom_out[li->n_atom_out++] = seq;
+			}
+		} else if (!lilv_port_has_property(plugin, port, h->optional)) {
+			snprintf(err, errlen, "%s:%d:%d: LV2 plugin '%s' has port '%s' of a kind Tolk cannot "
+				 "connect (CV or event)", source, in->line, in->column, in->uri, sym);
+			goto fail;
+		}
+	}
+	if (n_audio_in != 1 || n_audio_out != 1) {
+		snprintf(err, errlen, "%s:%d:%d: LV2 plugin '%s' has %u audio input(s) and %u output(s); an "
+			 "insert is mono (one and one): look for its #mono variant", source, in->line, in->column,
+			 in->uri, n_audio_in, n_audio_out);
+		goto fail;
+	}
+	/* The designated latency port, where the plugin says so that way. */
+	{
+		const LilvPort *port = lilv_plugin_get_port_by_designation(plugin, h->output, h->latency_designation);
+		if (port)
+			li->latency_port = (int)lilv_port_get_index(plugin, port);
+	}
+	/* The room's values, each checked against the plugin's own range. */
+	for (i = 0; i < in->n_params; i++) {
+		const struct cfg_param *cp = &in->params[i];
+		uint32_t k;
+		for (k = 0; k < n_params; k++)
+			if (!strcmp(params[k].name, cp->name))
+				break;
+		if (k == n_params) {
+			char list[256] = "";
+			for (k = 0; k < n_params; k++) {
+				strncat(list, params[k].name, sizeof list - strlen(list) - 1);
+				if (k + 1 < n_params)
+					strncat(list, ", ", sizeof list - strlen(list) - 1);
+			}
+			snprintf(err, errlen, "%s:%d:%d: LV2 plugin '%s' has no control '%s' (it has: %s)", source,
+				 cp->line, cp->column, in->uri, cp->name, list);
+			goto fail;
+		}
+		if (cp->value < params[k].min || cp->value > params[k].max) {
+			snprintf(err, errlen, "%s:%d:%d: %s must be between %g and %g for '%s', not %g", source,
+				 cp->line, cp->column, cp->name, params[k].min, params[k].max, in->uri, cp->value);
+			goto fail;
+		}
+		li->port_values[li->param_port[k]] = (float)cp->value;
+	}
+	if (check_only) {
+		ret = 0;
+		goto fail; /* nothing to keep */
+	}
+
+	li->rate = (float)rate;
+	li->block_min = 1;
+	li->block_max = (int32_t)max_frames;
+	li->chunk_urid = h->map.map(h->map.handle, LV2_ATOM__Chunk);
+	li->options[0] = (LV2_Options_Option){ LV2_OPTIONS_INSTANCE, 0,
+					       h->map.map(h->map.handle, LV2_BUF_SIZE__minBlockLength),
+					       sizeof(int32_t), h->map.map(h->map.handle, LV2_ATOM__Int),
+					       &li->block_min };
+	li->options[1] = (LV2_Options_Option){ LV2_OPTIONS_INSTANCE, 0,
+					       h->map.map(h->map.handle, LV2_BUF_SIZE__maxBlockLength),
+					       sizeof(int32_t), h->map.map(h->map.handle, LV2_ATOM__Int),
+					       &li->block_max };
+	li->options[2] = (LV2_Options_Option){ LV2_OPTIONS_INSTANCE, 0,
+					       h->map.map(h->map.handle, LV2_PARAMETERS__sampleRate),
+					       sizeof(float), h->map.map(h->map.handle, LV2_ATOM__Float), &li->rate };
+	li->options[3] = (LV2_Options_Option){ LV2_OPTIONS_INSTANCE, 0, 0, 0, 0, NULL };
+	li->f_map = (LV2_Feature){ LV2_URID__map, &h->map };
+	li->f_unmap = (LV2_Feature){ LV2_URID__unmap, &h->unmap };
+	li->f_options = (LV2_Feature){ LV2_OPTIONS__options, li->options };
+	li->f_bounded = (LV2_Feature){ LV2_BUF_SIZE__boundedBlockLength, NULL };
+	li->features[0] = &li->f_map;
+	li->features[1] = &li->f_unmap;
+	li->features[2] = &li->f_options;
+	li->features[3] = &li->f_bounded;
+	li->features[4] = NULL;
+	li->inst = lilv_plugin_instantiate(plugin, rate, li->features);
+	if (!li->inst) {
+		snprintf(err, errlen, "%s:%d:%d: LV2 plugin '%s' failed to instantiate at %.0f Hz", source, in->line,
+			 in->column, in->uri, rate);
+		ret = -EIO;
+		goto fail;
+	}
+	{
+		uint32_t a = 0;
+		for (p = 0; p < n_ports; p++) {
+			const LilvPort *port = lilv_plugin_get_port_by_index(plugin, p);
+			if (lilv_port_is_a(plugin, port, h->control))
+				lilv_instance_connect_port(li->inst, p, &li->port_values[p]);
+			else if (lilv_port_is_a(plugin, port, h->atom))
+				lilv_instance_connect_port(li->inst, p, li->atom_buffers[a++]);
+			else if (!lilv_port_is_a(plugin, port, h->audio))
+				lilv_instance_connect_port(li->inst, p, NULL);
+		}
+	}
+	li->n_params = n_params;
+	/* One silent block, off the realtime thread, to read the latency. */
+	lilv_instance_activate(li->inst);
+	memset(li->input, 0, max_frames * sizeof *li->input);
+	{
+		float *probe = calloc(max_frames, sizeof *probe);
+		if (probe) {
+			lv2_run(li, probe, max_frames < 256 ? max_frames : 256);
+			free(probe);
+		}
+	}
+	if (li->latency_port >= 0 && li->port_values[li->latency_port] > 0)
+		li->latency = (uint32_t)(li->port_values[li->latency_port] + 0.5f);
+	*values_out = calloc(n_params + 1, sizeof **values_out);
+	if (!*values_out) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	for (p = 0; p < n_params; p++)
+		(*values_out)[p] = li->port_values[li->param_port[p]];
+	*desc = &lv2_insert_descriptor;
+	*instance = li;
+	*params_out = params;
+	*n_params_out = n_params;
+	lilv_nodes_free(required);
+	free(mins);
+	free(maxs);
+	free(defs);
+	return 0;
+
+fail:
+	lilv_nodes_free(required);
+	lv2_host_free_params(params, n_params);
+	lv2_cleanup(li);
+	free(mins);
+	free(maxs);
+	free(defs);
+	return ret;
+}

@@ -1,0 +1,147 @@
+#!/bin/bash
+# Integration test of the inserts and hearing protection on a real JACK
+# server: the chains and their latencies, channels kept sample-aligned
+# around an LV2 plugin with latency (from a Debian package, x42-plugins),
+# a 0 dBFS square burst held at the phones ceiling, the exposure figure of
+# a calibrated tone against its closed form, changes and bypass while
+# running, the dose carried over a restart, and configuration errors with
+# their line and column.
+set -u
+cd "$(dirname "$0")/../.."
+
+. test/integration/lib.sh
+
+SOCK="$TMP/tolk.sock"
+ROOM=test/integration/hearing_room.yaml
+FREQS=440,1000
+ctl() { $B/tolkctl --control "$SOCK" "$@"; }
+json() { ctl --json "$@"; }
+field() { # field JSON-TEXT CONSOLE KEY: a number from `exposure`
+	echo "$1" | grep -o "{\"console\":\"$2\"[^}]*" | grep -o "\"$3\":[-0-9.]*" | cut -d: -f2
+}
+
+start_jackd
+start_tolk tolk "$SOCK" --config "$ROOM" --log-dir "$TMP/logs" || { fail "tolk starts" "$(cat "$TMP/tolk.log")"; finish; }
+
+# ---- chains and latency -------------------------------------------------------
+
+ins=$(json inserts)
+check "the LV2 plugin reports its latency" "yes" \
+	"$(echo "$ins" | grep -q '"chain":"outputs.fr","latency_frames":64,"delay_frames":64' && echo yes)"
+check "the other channels are padded to it" "yes yes" \
+	"$(for c in outputs.floor outputs.en; do echo "$ins" | grep -q "\"chain\":\"$c\",\"latency_frames\":0,\"delay_frames\":64" && echo yes; done | tr '\n' ' ' | sed 's/ $//')"
+check "every phones chain ends with the hearing limiter" "yes yes" \
+	"$(for c in phones.fr phones.en; do echo "$ins" | sed 's/{"chain"/\n&/g' | grep "\"chain\":\"$c\"" | grep -o '"plugin":"[a-z_:#]*"' | tail -1 | grep -q hearing_limiter && echo yes; done | tr '\n' ' ' | sed 's/ $//')"
+check "a booth's own phones chain comes first" "yes" \
+	"$(echo "$ins" | grep -q '"chain":"phones.en","latency_frames":48,"delay_frames":48,"inserts":\[{"position":1,"plugin":"highpass"' && echo yes)"
+check "status reports the latency" "yes" \
+	"$(json status | grep -q '"latency":{"rate":48000,"mic_frames":0,"output_frames":64,"channel_frames":64,"phones_frames":48' && echo yes)"
+
+# ---- exposure of a calibrated tone: 1 kHz at 0.01 is 110 + 20 log10(0.01 / sqrt 2) = 66.99 dB(A)
+
+start_tones tolk:floor_main:1000:0.01
+sleep 2
+e1=$(json exposure)
+sleep 5
+e2=$(json exposure)
+# The tone's own level, from two readings: energy is seconds x 10^(L/10).
+laeq=$(awk -v s1="$(field "$e1" fr/1 seconds)" -v l1="$(field "$e1" fr/1 laeq_dba)" \
+	   -v s2="$(field "$e2" fr/1 seconds)" -v l2="$(field "$e2" fr/1 laeq_dba)" \
+	   'BEGIN { if (s2 <= s1) { print "none"; exit }
+		    printf "%.1f\n", 10 * log((s2 * 10 ^ (l2 / 10) - s1 * 10 ^ (l1 / 10)) / (s2 - s1)) / log(10) }')
+dose=$(awk -v s="$(field "$e2" fr/1 seconds)" -v l="$(field "$e2" fr/1 laeq_dba)" -v d="$(field "$e2" fr/1 dose_percent)" \
+	   'BEGIN { want = 100 * s / 28800 * 10 ^ ((l - 80) / 10); print (d > 0 && (d - want) / want < 0.005 && (want - d) / want < 0.005) ? "yes" : "no: " d " for " want }')
+check "exposure: the dose is LAeq against 80 dB(A) over 8 h" "yes" "$dose"
+check "exposure: a 1 kHz tone at 0.01 of full scale is 67.0 dB(A)" "67.0" "$laeq"
+check "exposure: the day is today, local time" "$(date +%F)" \
+	"$(echo "$e2" | grep -o '{"console":"fr/1","day":"[0-9-]*"' | grep -o '[0-9]\{4\}-[0-9-]*')"
+stop_pid "${PIDS[-1]}"
+
+# ---- channels stay sample-aligned around the LV2 latency ------------------------
+
+start_tones tolk:floor_main:440:0.1
+ctl record start aligned >/dev/null
+sleep 2
+ctl record stop >/dev/null
+wait_for 10 sh -c "$B/tolkctl --control '$SOCK' --json record status | grep -q '\"state\":\"stopped\"'"
+en=$(ls "$TMP/rec/aligned/"aligned_en_*.wav 2>/dev/null | head -1)
+fr=$(ls "$TMP/rec/aligned/"aligned_fr_*.wav 2>/dev/null | head -1)
+diff=$(sox -m -v 1 "$en" -v -1 "$fr" -n stat 2>&1 | awk '/Maximum amplitude/ {print ($3 < 0.001) ? "aligned" : "off by " $3}')
+check "out_en and out_fr (through the LV2 plugin) are sample-aligned" "aligned" "$diff"
+ctl insert outputs.fr 1 bypass on >/dev/null
+ctl record start aligned2 >/dev/null
+sleep 2
+ctl record stop >/dev/null
+wait_for 10 sh -c "$B/tolkctl --control '$SOCK' --json record status | grep -q '\"state\":\"stopped\"'"
+en=$(ls "$TMP/rec/aligned2/"aligned2_en_*.wav 2>/dev/null | head -1)
+fr=$(ls "$TMP/rec/aligned2/"aligned2_fr_*.wav 2>/dev/null | head -1)
+diff=$(sox -m -v 1 "$en" -v -1 "$fr" -n stat 2>&1 | awk '/Maximum amplitude/ {print ($3 < 0.001) ? "aligned" : "off by " $3}')
+check "bypassed, the LV2 insert keeps its latency" "aligned" "$diff"
+stop_pid "${PIDS[-1]}"
+
+# ---- a 0 dBFS square burst into floor_main ---------------------------------------
+
+start_tones tolk:floor_main:square:1.0
+check "the distribution output carries the burst at full scale" "yes" \
+	"$(probe_raw tolk:out_floor | awk '{print ($5 > -0.1) ? "yes" : "no: " $5}')"
+# Bursts of 100 ms, 100 ms apart, are a sustained level: after the first
+# 100 ms the limit is 94 dB SPL (-16 dBFS), and stays there while they go on.
+check "phones hold the bursts below the 100 dB SPL ceiling, at the 94 dB SPL sustained limit" "yes yes yes" \
+	"$(probe_raw tolk:phones_fr_1 tolk:phones_fr_2 tolk:phones_en_1 | awk '{printf "%s%s", sep, ($5 <= -15.9 && $5 > -16.5) ? "yes" : "no: " $5; sep=" "} END {print ""}')"
+if wait_for 5 sh -c "$B/tolkctl --control '$SOCK' --json events | grep -q 'limiter fr/1: above 94 dB SPL for 100 ms: limit lowered to 94 dB SPL'"; then
+	pass "the sustained limit reaches the events"
+else
+	fail "the sustained limit reaches the events" "$(ctl --json events)"
+fi
+if wait_for 5 sh -c "$B/tolkctl --control '$SOCK' --json events | grep -q '\"kind\":\"hearing\",\"text\":\"limiter fr/1: [0-9]* intervention(s), deepest'"; then
+	pass "the limiter's interventions reach the events"
+else
+	fail "the limiter's interventions reach the events" "$(ctl --json events)"
+fi
+check "exposure shows the interventions" "yes" \
+	"$(json exposure | grep -q '{"console":"fr/1","day":"[0-9-]*","seconds":[0-9.]*,"laeq_dba":[0-9.]*,"dose_percent":[0-9.]*,"limiter":{"interventions":[1-9]' && echo yes)"
+stop_pid "${PIDS[-1]}"
+
+# ---- changes while running ---------------------------------------------------------
+
+check "a parameter changes while audio runs" "yes" \
+	"$(ctl insert mics.fr gate threshold_db -50 | grep -q 'threshold_db -50 (was -55)' && json inserts | grep -o '"chain":"mics.fr".*' | grep -q '"threshold_db":-50' && echo yes)"
+check "a value out of range is refused" "insert: threshold_db must be between -90 and 0, not 5" \
+	"$(ctl insert mics.fr gate threshold_db 5 2>&1 | sed 's/^tolkctl: //')"
+check "the hearing limiter cannot be bypassed" "yes" \
+	"$(ctl insert phones.fr hearing_limiter bypass on 2>&1 | grep -q 'cannot be changed or bypassed' && echo yes)"
+check "the audit records the change" "yes" \
+	"$(grep -q '"changes":\["insert mics.fr 2 (gate) threshold_db -50 (was -55)"\]' "$TMP/logs/audit.jsonl" && echo yes)"
+
+# ---- the dose is carried over a restart ----------------------------------------------
+
+before=$(field "$(json exposure)" fr/1 seconds)
+stop_pid "$TOLK_PID"
+check "stopping writes the last minute to exposure.jsonl" "yes" \
+	"$(tail -n 3 "$TMP/logs/exposure.jsonl" | grep -q '"console":"fr/1","day":"'"$(date +%F)"'"' && echo yes)"
+start_tolk tolk "$SOCK" --config "$ROOM" --log-dir "$TMP/logs" || { fail "tolk restarts" "$(cat "$TMP/tolk.log")"; finish; }
+after=$(field "$(json exposure)" fr/1 seconds)
+check "after a restart the day's exposure goes on" "yes" \
+	"$(awk -v a="$after" -v b="$before" 'BEGIN { print (a >= b && b > 5) ? "yes" : "no: " a " after " b }')"
+
+# ---- configuration errors name the file, line and column --------------------------------
+
+bad() { # bad SED-EXPRESSION: the room with one change, checked
+	sed "$1" "$ROOM" >"$TMP/bad.yaml"
+	$B/tolk --check "$TMP/bad.yaml" 2>&1
+	echo "exit $?"
+}
+check "an unknown LV2 URI" "$TMP/bad.yaml:14:17: no LV2 plugin 'http://example.org/none' is installed (lv2ls lists them) exit 2" \
+	"$(bad 's|http://gareus.org/oss/lv2/dpl#mono|http://example.org/none|' | tr '\n' ' ' | sed 's/ $//')"
+check "an LV2 parameter out of its range" "$TMP/bad.yaml:14:76: threshold must be between -10 and 0 for 'http://gareus.org/oss/lv2/dpl#mono', not 3 exit 2" \
+	"$(bad 's|threshold: -1|threshold: 3|' | tr '\n' ' ' | sed 's/ $//')"
+check "an LV2 control that does not exist" "yes" \
+	"$(bad 's|threshold: -1|thresh: -1|' | grep -q "bad.yaml:14:76: LV2 plugin 'http://gareus.org/oss/lv2/dpl#mono' has no control 'thresh' (it has: enable, gain, threshold, release, truepeak)" && echo yes)"
+check "a stereo LV2 plugin" "yes" \
+	"$(bad 's|dpl#mono|dpl#stereo|' | grep -q "bad.yaml:14:17: LV2 plugin 'http://gareus.org/oss/lv2/dpl#stereo' has 2 audio input(s) and 2 output(s); an insert is mono" && echo yes)"
+check "an unknown built-in plugin" "yes" \
+	"$(bad 's|{highpass: {hz: 80}}|{lowpass: {hz: 80}}|' | grep -q "bad.yaml:27:10: no plugin 'lowpass'" && echo yes)"
+check "a built-in parameter that does not exist" "$TMP/bad.yaml:27:22: highpass has no parameter 'freq' (it has: hz) exit 2" \
+	"$(bad 's|{highpass: {hz: 80}}|{highpass: {freq: 80}}|' | tr '\n' ' ' | sed 's/ $//')"
+
+finish
