@@ -86,6 +86,10 @@ $(BUILD)/test/ring_stress: test/unit/ring_stress.c engine/core/ring.c engine/cor
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -fsanitize=thread $< engine/core/ring.c -o $@
 
+$(BUILD)/test/plugin_no_alloc: test/unit/plugin_no_alloc.c engine/plugin.h
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $< -ldl -o $@
+
 $(BUILD)/test/%: test/integration/%.c
 	@mkdir -p $(@D)
 	$(CC) $(TOLK_CFLAGS) $(CFLAGS) -Werror $(PKG_CFLAGS) $< $(PKG_LIBS) -lm -o $@
@@ -93,7 +97,8 @@ $(BUILD)/test/%: test/integration/%.c
 test-clients: $(TEST_CLIENTS)
 
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(BUILD)/test/ring_stress test-clients \
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(BUILD)/test/ring_stress $(BUILD)/test/plugin_no_alloc \
+		test-clients \
 		CFLAGS='$(CFLAGS) -Werror'
 	@sh test/run.sh
 

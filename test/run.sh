@@ -50,6 +50,7 @@ for t in build/test/unit/test_*; do
 	suite "unit-$(basename "$t")" "$t"
 done
 suite ring-stress-tsan tsan build/test/ring_stress
+suite plugins-no-alloc build/test/plugin_no_alloc build/plugins/*.so
 suite integration-engine bash test/integration/engine_test.sh
 suite integration-console bash test/integration/console_test.sh
 suite integration-record bash test/integration/record_test.sh

@@ -1,10 +1,12 @@
 #!/bin/sh
 # Installs the Debian packages Tolk builds, runs and tests with. Idempotent:
-# when nothing is missing it does nothing and says nothing.
+# when nothing is missing it does nothing and says nothing. x42-plugins is
+# for the LV2 chain test (and for rooms that want its processors).
 set -eu
 
 PACKAGES="gcc make pkg-config libc6-dev jackd2 libjack-jackd2-dev libyaml-dev libcmocka-dev
-libsndfile1-dev libopusenc-dev libebur128-dev liblo-dev sndfile-programs sox opus-tools tmux util-linux gdb procps"
+libsndfile1-dev libopusenc-dev libebur128-dev liblo-dev liblilv-dev lv2-dev sndfile-programs sox opus-tools
+tmux util-linux gdb procps x42-plugins"
 
 missing=""
 for p in $PACKAGES; do

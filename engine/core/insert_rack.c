@@ -105,7 +105,7 @@ static void free_params(struct insert *in)
 	uint32_t i;
 
 	for (i = 0; in->params && i < in->n_params; i++) {
-		free((char *)in->params[i].name);
+		free((char *)in->params[i].name); /* NULL if never copied */
 		free((char *)in->params[i].unit);
 	}
 	free((void *)in->params);
@@ -142,15 +142,15 @@ int rack_add(struct insert_rack *k, int chain, const struct tolk_plugin_descript
 {
 	struct insert_chain *c;
 	struct insert *in;
+	int first;
 
 	ASSERT_THREAD(THREAD_CONTROL);
 	if (!k || !desc || !instance || !name || chain < 0 || chain >= k->n_chains || k->prepared)
 		return -EINVAL;
 	c = &k->chains[chain];
 	/* Chains are contiguous ranges: fill them in order. */
-	if (c->count == 0)
-		c->first = k->n_inserts;
-	else if (c->first + c->count != k->n_inserts)
+	first = c->count ? c->first : k->n_inserts;
+	if (first + c->count != k->n_inserts)
 		return -EINVAL;
 	if (k->n_inserts == k->cap) {
 		int cap = k->cap ? 2 * k->cap : 16;
@@ -162,16 +162,19 @@ int rack_add(struct insert_rack *k, int chain, const struct tolk_plugin_descript
 	}
 	in = &k->inserts[k->n_inserts];
 	memset(in, 0, sizeof *in);
+	if (copy_params(in, params, n_params, values) < 0) {
+		free_params(in); /* the instance stays the caller's */
+		return -ENOMEM;
+	}
 	in->desc = desc;
 	in->instance = instance;
 	in->mandatory = mandatory;
 	snprintf(in->name, sizeof in->name, "%s", name);
-	k->n_inserts++;
-	c->count++;
-	if (copy_params(in, params, n_params, values) < 0)
-		return -ENOMEM;
 	in->latency = desc->latency ? desc->latency(instance) : 0;
 	in->wet = in->wet_target = 1.0f;
+	c->first = first;
+	k->n_inserts++;
+	c->count++;
 	return k->n_inserts - 1;
 }
 

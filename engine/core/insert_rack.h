@@ -82,9 +82,9 @@ int rack_chain_index(const struct insert_rack *k, enum chain_kind kind, int inde
 enum chain_kind rack_chain_kind(const struct insert_rack *k, int chain, int *index);
 
 /* Append an instantiated, activated plugin to a chain. Chains must be
- * filled in order. The rack owns the instance from here on (cleanup on
- * rack_free) and copies params/values. Returns the insert's index, or
- * -EINVAL, -ENOMEM. */
+ * filled in order. On success the rack owns the instance (cleanup on
+ * rack_free) and has copied params and values; on failure the instance
+ * stays the caller's. Returns the insert's index, or -EINVAL, -ENOMEM. */
 int rack_add(struct insert_rack *k, int chain, const struct tolk_plugin_descriptor *desc, void *instance,
 	     const char *name, const struct tolk_plugin_param *params, uint32_t n_params, const float *values,
 	     int mandatory);
