@@ -23,17 +23,23 @@ void insert_host_init(struct insert_host *h, const char *dir)
 		snprintf(h->dir, sizeof h->dir, "%s", dir);
 		return;
 	}
-	/* A build tree: build/tolk next to build/plugins/. */
+	/* A build tree (build/tolk next to build/plugins/), or an installed
+	 * tree moved as a whole (bin/tolk and lib/tolk/plugins/). */
 	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
 	if (n > 0) {
+		static const char *const beside[] = { "plugins", "../lib/tolk/plugins" };
 		char *slash;
+		size_t i;
+
 		exe[n] = '\0';
 		slash = strrchr(exe, '/');
 		if (slash) {
 			*slash = '\0';
-			snprintf(h->dir, sizeof h->dir, "%.4000s/plugins", exe);
-			if (access(h->dir, R_OK | X_OK) == 0)
-				return;
+			for (i = 0; i < sizeof beside / sizeof beside[0]; i++) {
+				snprintf(h->dir, sizeof h->dir, "%.4000s/%s", exe, beside[i]);
+				if (access(h->dir, R_OK | X_OK) == 0)
+					return;
+			}
 		}
 	}
 	snprintf(h->dir, sizeof h->dir, "%s", TOLK_PLUGINDIR);

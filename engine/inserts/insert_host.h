@@ -25,7 +25,8 @@ struct insert_host {
 };
 
 /* dir: --plugin-dir, or NULL for $TOLK_PLUGIN_DIR, else plugins/ next to
- * the executable (a build tree), else the installed directory. */
+ * the executable (a build tree), else ../lib/tolk/plugins from it (an
+ * installed tree), else the directory given at build time. */
 void insert_host_init(struct insert_host *h, const char *dir);
 
 /* Check every chain against the plugins (names, parameters, ranges). */
