@@ -78,7 +78,7 @@ $(BUILD)/test/unit/%: test/unit/%.c $(CORE_SRC) $(wildcard engine/core/*.h) test
 
 # A plugin's unit test links that plugin's one C file.
 $(BUILD)/test/unit/test_plugin_%: test/unit/test_plugin_%.c plugins/%.c plugins/plugin_util.h \
-                                  engine/core/biquad.h test/unit/helpers.h
+                                  engine/core/biquad.h test/unit/helpers.h test/unit/plugin_harness.h
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $(SAN) $< plugins/$*.c $(PLUGIN_LIBS_$*) -lcmocka -lm -o $@
 

@@ -121,11 +121,7 @@ static void run(void *instance, float *buf, uint32_t frames)
 	monitor_store(&g->mon[M_GAIN], gain_db);
 }
 
-static float monitor(const void *instance, uint32_t index)
-{
-	const struct gate *g = instance;
-	return index < N_MONITORS ? monitor_load(&g->mon[index]) : 0.0f;
-}
+TOLK_PLUGIN_MONITORS(struct gate, N_MONITORS)
 
 static void cleanup(void *instance)
 {
@@ -148,7 +144,4 @@ static const struct tolk_plugin_descriptor descriptor = {
 	.cleanup = cleanup,
 };
 
-TOLK_EXPORT const struct tolk_plugin_descriptor *tolk_plugin_descriptor(void)
-{
-	return &descriptor;
-}
+TOLK_PLUGIN_EXPORT(descriptor)

@@ -438,11 +438,7 @@ static void run(void *instance, float *buf, uint32_t frames)
 	l->dq_tail = tail;
 }
 
-static float monitor(const void *instance, uint32_t index)
-{
-	const struct limiter *l = instance;
-	return index < N_MONITORS ? monitor_load(&l->mon[index]) : 0.0f;
-}
+TOLK_PLUGIN_MONITORS(struct limiter, N_MONITORS)
 
 static void cleanup(void *instance)
 {
@@ -474,7 +470,4 @@ static const struct tolk_plugin_descriptor descriptor = {
 	.cleanup = cleanup,
 };
 
-TOLK_EXPORT const struct tolk_plugin_descriptor *tolk_plugin_descriptor(void)
-{
-	return &descriptor;
-}
+TOLK_PLUGIN_EXPORT(descriptor)

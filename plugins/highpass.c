@@ -92,7 +92,4 @@ static const struct tolk_plugin_descriptor descriptor = {
 	.cleanup = cleanup,
 };
 
-TOLK_EXPORT const struct tolk_plugin_descriptor *tolk_plugin_descriptor(void)
-{
-	return &descriptor;
-}
+TOLK_PLUGIN_EXPORT(descriptor)

@@ -66,7 +66,15 @@ static void *instantiate(double rate, uint32_t max_frames)
 
 static void activate(void *instance)
 {
+	static const float silence[1024];
 	struct leveller *l = instance;
+	uint32_t fed;
+
+	/* The meter's 3 s history is large enough to be fresh zero pages: fill
+	 * it now, so that the realtime thread does not take the first-touch
+	 * faults. Silence measures as nothing, and nothing holds the gain. */
+	for (fed = 0; fed < (uint32_t)(l->rate * 3.5); fed += 1024)
+		ebur128_add_frames_float(l->meter, silence, 1024);
 
 	l->gain_db = l->want_db = 0.0f;
 	l->gain = 1.0f;
@@ -138,11 +146,7 @@ static void run(void *instance, float *buf, uint32_t frames)
 	monitor_store(&l->mon[M_GAIN], l->gain_db);
 }
 
-static float monitor(const void *instance, uint32_t index)
-{
-	const struct leveller *l = instance;
-	return index < N_MONITORS ? monitor_load(&l->mon[index]) : 0.0f;
-}
+TOLK_PLUGIN_MONITORS(struct leveller, N_MONITORS)
 
 static void cleanup(void *instance)
 {
@@ -170,7 +174,4 @@ static const struct tolk_plugin_descriptor descriptor = {
 	.cleanup = cleanup,
 };
 
-TOLK_EXPORT const struct tolk_plugin_descriptor *tolk_plugin_descriptor(void)
-{
-	return &descriptor;
-}
+TOLK_PLUGIN_EXPORT(descriptor)

@@ -56,4 +56,19 @@ static inline float monitor_load(const _Atomic uint32_t *slot)
 	return v;
 }
 
+/* The one symbol a plugin exports. */
+#define TOLK_PLUGIN_EXPORT(descriptor)                                              \
+	TOLK_EXPORT const struct tolk_plugin_descriptor *tolk_plugin_descriptor(void) \
+	{                                                                             \
+		return &(descriptor);                                                 \
+	}
+
+/* monitor() for a plugin whose instance keeps its monitors in mon[]. */
+#define TOLK_PLUGIN_MONITORS(type, count)                                         \
+	static float monitor(const void *instance, uint32_t index)               \
+	{                                                                         \
+		const type *p = instance;                                         \
+		return index < (count) ? monitor_load(&p->mon[index]) : 0.0f;    \
+	}
+
 #endif

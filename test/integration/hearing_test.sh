@@ -59,24 +59,20 @@ stop_pid "${PIDS[-1]}"
 
 # ---- channels stay sample-aligned around the LV2 latency ------------------------
 
+# aligned TAKE: record 2 s, then out_en less out_fr: silence when aligned.
+aligned() {
+	ctl record start "$1" >/dev/null
+	sleep 2
+	ctl record stop >/dev/null
+	wait_for 10 sh -c "$B/tolkctl --control '$SOCK' --json record status | grep -q '\"state\":\"stopped\"'"
+	sox -m -v 1 "$(ls "$TMP/rec/$1/$1"_en_*.wav | head -1)" -v -1 "$(ls "$TMP/rec/$1/$1"_fr_*.wav | head -1)" -n stat 2>&1 |
+		awk '/Maximum amplitude/ {print ($3 < 0.001) ? "aligned" : "off by " $3}'
+}
+
 start_tones tolk:floor_main:440:0.1
-ctl record start aligned >/dev/null
-sleep 2
-ctl record stop >/dev/null
-wait_for 10 sh -c "$B/tolkctl --control '$SOCK' --json record status | grep -q '\"state\":\"stopped\"'"
-en=$(ls "$TMP/rec/aligned/"aligned_en_*.wav 2>/dev/null | head -1)
-fr=$(ls "$TMP/rec/aligned/"aligned_fr_*.wav 2>/dev/null | head -1)
-diff=$(sox -m -v 1 "$en" -v -1 "$fr" -n stat 2>&1 | awk '/Maximum amplitude/ {print ($3 < 0.001) ? "aligned" : "off by " $3}')
-check "out_en and out_fr (through the LV2 plugin) are sample-aligned" "aligned" "$diff"
+check "out_en and out_fr (through the LV2 plugin) are sample-aligned" "aligned" "$(aligned take1)"
 ctl insert outputs.fr 1 bypass on >/dev/null
-ctl record start aligned2 >/dev/null
-sleep 2
-ctl record stop >/dev/null
-wait_for 10 sh -c "$B/tolkctl --control '$SOCK' --json record status | grep -q '\"state\":\"stopped\"'"
-en=$(ls "$TMP/rec/aligned2/"aligned2_en_*.wav 2>/dev/null | head -1)
-fr=$(ls "$TMP/rec/aligned2/"aligned2_fr_*.wav 2>/dev/null | head -1)
-diff=$(sox -m -v 1 "$en" -v -1 "$fr" -n stat 2>&1 | awk '/Maximum amplitude/ {print ($3 < 0.001) ? "aligned" : "off by " $3}')
-check "bypassed, the LV2 insert keeps its latency" "aligned" "$diff"
+check "bypassed, the LV2 insert keeps its latency" "aligned" "$(aligned take2)"
 stop_pid "${PIDS[-1]}"
 
 # ---- a 0 dBFS square burst into floor_main ---------------------------------------

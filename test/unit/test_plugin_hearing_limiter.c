@@ -2,35 +2,10 @@
  * any input (bursts, clicks, sweeps, noise, NaN and Inf, any block size,
  * any calibration), no click when it acts, and the sustained and 1-minute
  * stages at the times the Lingua ID behaviour gives. */
-#include "helpers.h"
-
-#include <math.h>
-#include <stdlib.h>
-
-#include "../../plugins/plugin_util.h"
-
-#define RATE 48000.0
-#define MAXF 1024
+#include "plugin_harness.h"
 
 enum { P_CAL, P_CEILING, P_SUSTAINED, P_SUSTAINED_MS, P_AVERAGE, P_WARNING, P_BACKOFF_DB, P_BACKOFF_MIN,
        P_LOOKAHEAD, P_RELEASE };
-
-static const struct tolk_plugin_descriptor *D;
-
-static int monitor_index(const char *name)
-{
-	uint32_t i;
-	for (i = 0; i < D->n_monitors; i++)
-		if (!strcmp(D->monitors[i].name, name))
-			return (int)i;
-	fail_msg("no monitor %s", name);
-	return -1;
-}
-
-static float mon(void *l, const char *name)
-{
-	return D->monitor(l, (uint32_t)monitor_index(name));
-}
 
 static void *make(float cal, float ceiling, float sustained)
 {
@@ -46,17 +21,6 @@ static void *make(float cal, float ceiling, float sustained)
 static float ceiling_of(float cal, float ceiling)
 {
 	return powf(10.0f, (ceiling - cal) / 20.0f);
-}
-
-/* Run n frames of buf through in blocks of `block`, in place. */
-static void render(void *l, float *buf, size_t n, uint32_t block)
-{
-	size_t done = 0;
-	while (done < n) {
-		uint32_t k = n - done < block ? (uint32_t)(n - done) : block;
-		D->run(l, buf + done, k);
-		done += k;
-	}
 }
 
 static float peak(const float *x, size_t n)
@@ -241,11 +205,7 @@ static double goertzel_rms(const float *x, size_t n, double f)
 
 static double rms_db(const float *x, size_t n, double cal)
 {
-	double sum = 0;
-	size_t i;
-	for (i = 0; i < n; i++)
-		sum += (double)x[i] * x[i];
-	return cal + 10 * log10(sum / n + 1e-30);
+	return cal + rms_dbfs(x, n);
 }
 
 /* 90 dB SPL at the ear: the 1-minute average passes 80 after 6 s, two beeps
