@@ -263,7 +263,7 @@ static enum command_outcome cmd_status(struct command_context *ctx, int argc, ch
 	}
 	if (ctx->rack) {
 		jw_key(w, "latency", 0);
-		write_insert_latency(ctx->rack, w);
+		write_insert_latency(cfg, ctx->rack, w);
 	}
 	jw_raw(w, "}");
 	return COMMAND_DONE;

@@ -94,17 +94,47 @@ static void write_chain(const struct insert_rack *k, const char *name, int chain
 	jw_raw(w, "]}");
 }
 
-void write_insert_latency(const struct insert_rack *k, struct json_writer *w)
+/* The chains as the commands list them: mics.<booth>, outputs.floor and
+ * outputs.<lang>, phones.<booth>. The i-th one's name and rack index, or
+ * -1 past the last. */
+static int nth_chain(const struct config *cfg, const struct insert_rack *k, int i, char *name, size_t len)
 {
+	if (i < cfg->n_booths) {
+		snprintf(name, len, "mics.%s", cfg->booths[i].id);
+		return rack_chain_index(k, CHAIN_MIC, cfg->booths[i].first_mic);
+	}
+	i -= cfg->n_booths;
+	if (i <= cfg->n_languages) {
+		snprintf(name, len, "outputs.%s", i == 0 ? "floor" : cfg->languages[i - 1].code);
+		return rack_chain_index(k, CHAIN_OUTPUT, i);
+	}
+	i -= cfg->n_languages + 1;
+	if (i < cfg->n_booths) {
+		snprintf(name, len, "phones.%s", cfg->booths[i].id);
+		return rack_chain_index(k, CHAIN_PHONES, cfg->booths[i].first_mic);
+	}
+	return -1;
+}
+
+void write_insert_latency(const struct config *cfg, const struct insert_rack *k, struct json_writer *w)
+{
+	char name[TOLK_ID_MAX + 16];
 	uint32_t phones = 0;
-	int c;
+	int c, i;
 
 	for (c = rack_chain_index(k, CHAIN_PHONES, 0); c < k->n_chains; c++)
 		phones = k->chains[c].latency > phones ? k->chains[c].latency : phones;
 	jw_printf(w, "{\"rate\":%.0f,\"mic_frames\":%u,\"output_frames\":%u,\"channel_frames\":%u,"
-		     "\"phones_frames\":%u,\"channel_ms\":%.3f,\"phones_ms\":%.3f}",
+		     "\"phones_frames\":%u,\"channel_ms\":%.3f,\"phones_ms\":%.3f",
 		  k->rate, k->mic_latency, k->output_latency, k->mic_latency + k->output_latency, phones,
 		  1000.0 * (k->mic_latency + k->output_latency) / k->rate, 1000.0 * phones / k->rate);
+	jw_key(w, "chains", 0);
+	jw_raw(w, "{");
+	for (i = 0; (c = nth_chain(cfg, k, i, name, sizeof name)) >= 0; i++) {
+		jw_key(w, name, i == 0);
+		jw_printf(w, "%u", k->chains[c].latency);
+	}
+	jw_raw(w, "}}");
 }
 
 enum command_outcome cmd_inserts(struct command_context *ctx, int argc, char **argv, struct json_writer *w)
@@ -112,7 +142,7 @@ enum command_outcome cmd_inserts(struct command_context *ctx, int argc, char **a
 	const struct config *cfg = ctx->state->cfg;
 	const struct insert_rack *k = ctx->rack;
 	char name[TOLK_ID_MAX + 16];
-	int b, lang, n = 0;
+	int i, c;
 
 	(void)argv;
 	if (argc != 1) {
@@ -125,21 +155,11 @@ enum command_outcome cmd_inserts(struct command_context *ctx, int argc, char **a
 	}
 	jw_raw(w, "{\"ok\":true");
 	jw_key(w, "latency", 0);
-	write_insert_latency(k, w);
+	write_insert_latency(cfg, k, w);
 	jw_key(w, "chains", 0);
 	jw_raw(w, "[");
-	for (b = 0; b < cfg->n_booths; b++) {
-		snprintf(name, sizeof name, "mics.%s", cfg->booths[b].id);
-		write_chain(k, name, rack_chain_index(k, CHAIN_MIC, cfg->booths[b].first_mic), w, n++ == 0);
-	}
-	for (lang = -1; lang < cfg->n_languages; lang++) {
-		snprintf(name, sizeof name, "outputs.%s", lang < 0 ? "floor" : cfg->languages[lang].code);
-		write_chain(k, name, rack_chain_index(k, CHAIN_OUTPUT, lang + 1), w, n++ == 0);
-	}
-	for (b = 0; b < cfg->n_booths; b++) {
-		snprintf(name, sizeof name, "phones.%s", cfg->booths[b].id);
-		write_chain(k, name, rack_chain_index(k, CHAIN_PHONES, cfg->booths[b].first_mic), w, n++ == 0);
-	}
+	for (i = 0; (c = nth_chain(cfg, k, i, name, sizeof name)) >= 0; i++)
+		write_chain(k, name, c, w, i == 0);
 	jw_raw(w, "]}");
 	return COMMAND_DONE;
 }

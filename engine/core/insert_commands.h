@@ -11,7 +11,8 @@ enum command_outcome cmd_inserts(struct command_context *ctx, int argc, char **a
 enum command_outcome cmd_insert(struct command_context *ctx, int argc, char **argv, struct json_writer *w);
 enum command_outcome cmd_exposure(struct command_context *ctx, int argc, char **argv, struct json_writer *w);
 
-/* "latency": the frames each kind of chain adds, for status. */
-void write_insert_latency(const struct insert_rack *rack, struct json_writer *w);
+/* "latency": the frames each kind of chain adds, and each chain, for
+ * status. */
+void write_insert_latency(const struct config *cfg, const struct insert_rack *rack, struct json_writer *w);
 
 #endif

@@ -34,8 +34,8 @@ check "every phones chain ends with the hearing limiter" "yes yes" \
 	"$(for c in phones.fr phones.en; do echo "$ins" | sed 's/{"chain"/\n&/g' | grep "\"chain\":\"$c\"" | grep -o '"plugin":"[a-z_:#]*"' | tail -1 | grep -q hearing_limiter && echo yes; done | tr '\n' ' ' | sed 's/ $//')"
 check "a booth's own phones chain comes first" "yes" \
 	"$(echo "$ins" | grep -q '"chain":"phones.en","latency_frames":48,"delay_frames":48,"inserts":\[{"position":1,"plugin":"highpass"' && echo yes)"
-check "status reports the latency" "yes" \
-	"$(json status | grep -q '"latency":{"rate":48000,"mic_frames":0,"output_frames":64,"channel_frames":64,"phones_frames":48' && echo yes)"
+check "status reports the latency, of each chain too" "yes" \
+	"$(json status | grep -q '"latency":{"rate":48000,"mic_frames":0,"output_frames":64,"channel_frames":64,"phones_frames":48,"channel_ms":1.333,"phones_ms":1.000,"chains":{"mics.fr":0,"mics.en":0,"outputs.floor":0,"outputs.en":0,"outputs.fr":64,"phones.fr":48,"phones.en":48}}' && echo yes)"
 
 # ---- exposure of a calibrated tone: 1 kHz at 0.01 is 110 + 20 log10(0.01 / sqrt 2) = 66.99 dB(A)
 
