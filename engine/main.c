@@ -345,8 +345,8 @@ static enum command_outcome run_command(struct engine *e, const char *via, const
 		command_error(&e->reply, "permission denied: %s", refusal);
 		outcome = COMMAND_ERROR;
 	} else if (role == ROLE_OBSERVER && !command_is_read_only(line)) {
-		command_error(&e->reply, "permission denied: an observer may use status, events, help and record "
-			      "status only");
+		command_error(&e->reply, "permission denied: an observer may use status, events, meters, inserts, "
+			      "exposure, help and record status only");
 		outcome = COMMAND_ERROR;
 	} else {
 		outcome = command_execute(&ctx, line, &e->reply);
