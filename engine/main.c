@@ -332,6 +332,7 @@ static enum command_outcome run_command(struct engine *e, const char *via, const
 		.loudness = read_loudness, .loudness_user = &e->loudness,
 		.rack = e->rack.prepared ? &e->rack : NULL,
 		.exposure = e->hearing.tracker.c ? &e->hearing.tracker : NULL,
+		.exposure_day = hearing_log_day, .exposure_user = &e->hearing,
 	};
 	enum command_outcome outcome;
 

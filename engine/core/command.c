@@ -705,7 +705,7 @@ static const char *const command_usage[] = {
 	"record start [meeting] | record stop | record status",
 	"inserts",
 	"insert <chain> <position|plugin> <param> <value> | insert <chain> <position|plugin> bypass on|off",
-	"exposure",
+	"exposure [YYYY-MM-DD]",
 	"slower <booth> <n>",
 	"help <booth> <n>",
 	"help",

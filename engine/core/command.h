@@ -39,6 +39,10 @@ struct command_context {
 	void *loudness_user;
 	struct insert_rack *rack;                /* inserts; may be NULL */
 	const struct exposure_tracker *exposure; /* may be NULL */
+	/* A past day's exposure (YYYYMMDD) as a JSON list, from the log;
+	 * returns how many consoles it found, or -errno. May be NULL. */
+	int (*exposure_day)(void *user, int day, struct json_writer *w);
+	void *exposure_user;
 	/* Told of every change that was applied, in words, for the log. */
 	void (*log)(void *user, const char *line);
 	void *log_user;

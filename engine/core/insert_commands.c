@@ -276,14 +276,47 @@ enum command_outcome cmd_exposure(struct command_context *ctx, int argc, char **
 	const struct exposure_tracker *t = ctx->exposure;
 	int b, n, any = 0;
 
-	(void)argv;
-	if (argc != 1) {
-		command_error(w, "exposure: takes no arguments");
+	int day = 0, y, m, d;
+	char tail;
+
+	if (argc > 2) {
+		command_error(w, "exposure: usage: exposure [YYYY-MM-DD]");
 		return COMMAND_ERROR;
 	}
 	if (!t) {
 		command_error(w, "exposure: not measured by this engine");
 		return COMMAND_ERROR;
+	}
+	if (argc == 2) {
+		if (sscanf(argv[1], "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || m < 1 || m > 12 || d < 1 || d > 31 ||
+		    strlen(argv[1]) != 10) {
+			command_error(w, "exposure: '%.32s' is not a day (YYYY-MM-DD)", argv[1]);
+			return COMMAND_ERROR;
+		}
+		day = y * 10000 + m * 100 + d;
+	}
+	if (day && t->n && day != t->c[0].day) {
+		/* A past day: what the log kept of it. */
+		int found;
+
+		if (!ctx->exposure_day) {
+			command_error(w, "exposure: no exposure log to read %s from", argv[1]);
+			return COMMAND_ERROR;
+		}
+		jw_raw(w, "{\"ok\":true");
+		jw_printf(w, ",\"day\":\"%s\",\"from\":\"exposure.jsonl\",\"dbspl_at_0dbfs\":%g", argv[1],
+			  t->calibration);
+		jw_key(w, "consoles", 0);
+		found = ctx->exposure_day(ctx->exposure_user, day, w);
+		if (found <= 0) {
+			w->len = 0;
+			w->failed = 0;
+			command_error(w, "exposure: nothing logged for %s%s%s", argv[1], found < 0 ? ": " : "",
+				      found < 0 ? strerror(-found) : "");
+			return COMMAND_ERROR;
+		}
+		jw_raw(w, "}");
+		return COMMAND_DONE;
 	}
 	jw_raw(w, "{\"ok\":true");
 	jw_printf(w, ",\"dbspl_at_0dbfs\":%g,\"reference_dba\":%g,\"reference_hours\":%g", t->calibration,

@@ -43,43 +43,94 @@ static double number_after(const char *line, const char *key)
 	return p ? strtod(p + strlen(key), NULL) : -1.0;
 }
 
-/* Today's last line per console, from the tail of the file. */
-static void restore(struct hearing_log *h, int today)
+/* Calls fn with each console's last line for day in exposure.jsonl,
+ * reading from byte `from` on (the tail, for today). Returns how many
+ * consoles had one, or -errno. */
+static int last_lines(struct hearing_log *h, int day, off_t from,
+		      void (*fn)(struct hearing_log *h, int mic, const char *line, void *arg), void *arg)
 {
-	char day[40], name[TOLK_ID_MAX + 16], want[TOLK_ID_MAX + 32];
-	struct stat st;
-	char *text, *line, *next;
-	off_t from;
-	ssize_t got;
-	int fd = open(h->path, O_RDONLY | O_CLOEXEC), mic;
+	char key[40], name[TOLK_ID_MAX + 16], want[TOLK_ID_MAX + 32];
+	char **last = calloc(h->cfg->n_mics ? (size_t)h->cfg->n_mics : 1, sizeof *last);
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *f = fopen(h->path, "re");
+	int mic, found = 0;
 
-	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size == 0)
-		goto out;
-	from = st.st_size > RESTORE_TAIL_BYTES ? st.st_size - RESTORE_TAIL_BYTES : 0;
-	text = malloc((size_t)(st.st_size - from) + 1);
-	if (!text)
-		goto out;
-	got = pread(fd, text, (size_t)(st.st_size - from), from);
-	text[got > 0 ? got : 0] = '\0';
-	snprintf(day, sizeof day, "\"day\":\"%04d-%02d-%02d\"", today / 10000, today / 100 % 100, today % 100);
-	for (line = text; line && *line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		if (!strstr(line, day))
+	if (!f || !last) {
+		free(last);
+		if (f)
+			fclose(f);
+		return f ? -ENOMEM : -errno;
+	}
+	if (from > 0 && fseeko(f, from, SEEK_SET) == 0)
+		(void)getline(&line, &cap, f); /* a partial line */
+	snprintf(key, sizeof key, "\"day\":\"%04d-%02d-%02d\"", day / 10000, day / 100 % 100, day % 100);
+	while (getline(&line, &cap, f) > 0) {
+		if (!strstr(line, key))
 			continue;
 		for (mic = 0; mic < h->cfg->n_mics; mic++) {
 			console_name(h->cfg, mic, name, sizeof name);
 			snprintf(want, sizeof want, "\"console\":\"%s\"", name);
-			if (strstr(line, want))
-				exposure_tracker_restore(&h->tracker, mic, today, number_after(line, "\"day_laeq_dba\":"),
-							 number_after(line, "\"day_seconds\":"));
+			if (strstr(line, want)) {
+				free(last[mic]);
+				last[mic] = strdup(line);
+			}
 		}
 	}
-	free(text);
-out:
-	if (fd >= 0)
-		close(fd);
+	for (mic = 0; mic < h->cfg->n_mics; mic++)
+		if (last[mic]) {
+			fn(h, mic, last[mic], arg);
+			free(last[mic]);
+			found++;
+		}
+	free(last);
+	free(line);
+	fclose(f);
+	return found;
+}
+
+static void restore_one(struct hearing_log *h, int mic, const char *line, void *arg)
+{
+	exposure_tracker_restore(&h->tracker, mic, *(const int *)arg, number_after(line, "\"day_laeq_dba\":"),
+				 number_after(line, "\"day_seconds\":"));
+}
+
+/* Today's last line per console, from the tail of the file. */
+static void restore(struct hearing_log *h, int today)
+{
+	struct stat st;
+
+	if (stat(h->path, &st) < 0)
+		return;
+	last_lines(h, today, st.st_size > RESTORE_TAIL_BYTES ? st.st_size - RESTORE_TAIL_BYTES : 0, restore_one,
+		   &today);
+}
+
+static void write_day_one(struct hearing_log *h, int mic, const char *line, void *arg)
+{
+	struct json_writer *w = arg;
+	char name[TOLK_ID_MAX + 16];
+	double laeq = number_after(line, "\"day_laeq_dba\":"), seconds = number_after(line, "\"day_seconds\":");
+
+	console_name(h->cfg, mic, name, sizeof name);
+	jw_raw(w, w->len && w->buf[w->len - 1] == '[' ? "{" : ",{");
+	jw_key(w, "console", 1);
+	jw_string(w, name);
+	jw_printf(w, ",\"seconds\":%.1f,\"laeq_dba\":%.3f,\"dose_percent\":%.6g,\"interventions\":%.0f,"
+		     "\"backoffs\":%.0f}",
+		  seconds, laeq, number_after(line, "\"dose_percent\":"),
+		  number_after(line, "\"interventions\":"), number_after(line, "\"backoffs\":"));
+}
+
+int hearing_log_day(void *user, int day, struct json_writer *w)
+{
+	struct hearing_log *h = user;
+	int ret;
+
+	jw_raw(w, "[");
+	ret = last_lines(h, day, 0, write_day_one, w);
+	jw_raw(w, "]");
+	return ret;
 }
 
 int hearing_log_open(struct hearing_log *h, const struct config *cfg, const struct router *router,

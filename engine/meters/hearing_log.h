@@ -48,6 +48,12 @@ void hearing_log_tick(struct hearing_log *h, int64_t now_ms);
 
 void hearing_log_close(struct hearing_log *h);
 
+/* A past day from exposure.jsonl: a JSON list of each console's last
+ * line for day (YYYYMMDD). user is the hearing_log. Returns how many
+ * consoles it found, or -errno. */
+struct json_writer;
+int hearing_log_day(void *user, int day, struct json_writer *w);
+
 /* Local calendar day as YYYYMMDD. */
 int hearing_local_day(int64_t utc_ms);
 

@@ -115,7 +115,14 @@ before=$(field "$(json exposure)" fr/1 seconds)
 stop_pid "$TOLK_PID"
 check "stopping writes the last minute to exposure.jsonl" "yes" \
 	"$(tail -n 3 "$TMP/logs/exposure.jsonl" | grep -q '"console":"fr/1","day":"'"$(date +%F)"'"' && echo yes)"
+echo '{"time":"2026-01-15T17:00:00.000Z","console":"fr/1","day":"2026-01-15","minute_laeq_dba":70.00,"day_laeq_dba":75.000,"day_seconds":14400.0,"dose_percent":15.8114,"limiter":{"interventions":4,"backoffs":0,"backoff":false}}' \
+	>>"$TMP/logs/exposure.jsonl"
 start_tolk tolk "$SOCK" --config "$ROOM" --log-dir "$TMP/logs" || { fail "tolk restarts" "$(cat "$TMP/tolk.log")"; finish; }
+check "exposure of a past day, from the log" \
+	'{"ok":true,"day":"2026-01-15","from":"exposure.jsonl","dbspl_at_0dbfs":110,"consoles":[{"console":"fr/1","seconds":14400.0,"laeq_dba":75.000,"dose_percent":15.8114,"interventions":4,"backoffs":0}]}' \
+	"$(json exposure 2026-01-15)"
+check "a day with nothing logged" "exposure: nothing logged for 2025-01-15" "$(ctl exposure 2025-01-15 2>&1 | sed 's/^tolkctl: //')"
+check "a day that is not one" "exposure: '15.1.2026' is not a day (YYYY-MM-DD)" "$(ctl exposure 15.1.2026 2>&1 | sed 's/^tolkctl: //')"
 after=$(field "$(json exposure)" fr/1 seconds)
 check "after a restart the day's exposure goes on" "yes" \
 	"$(awk -v a="$after" -v b="$before" 'BEGIN { print (a >= b && b > 5) ? "yes" : "no: " a " after " b }')"
