@@ -194,6 +194,59 @@ static void test_osc_keys(void **unused)
 	config_free(&cfg);
 }
 
+static void test_inserts_and_hearing(void **unused)
+{
+	static const char yaml[] =
+		"meeting: m\n"
+		"floor: { inputs: [main] }\n"
+		"languages:\n"
+		"  - { code: en }\n"
+		"  - code: fr\n"
+		"    inserts: { outputs: [{lv2: {uri: \"urn:x:y\", params: {gain: -3}}}] }\n"
+		"booths:\n"
+		"  - { id: fr, outputs: [fr], inserts: { mics: [] } }\n"
+		"  - { id: en, outputs: [en] }\n"
+		"phones: { dbspl_at_0dbfs: 105, ceiling_dbspl: 98, sustained_dbspl: 92 }\n"
+		"inserts:\n"
+		"  mics: [highpass, {gate: {threshold_db: -50, hold_ms: 300}}]\n"
+		"  outputs: [{leveller: }]\n";
+	struct config cfg;
+	char err[TOLK_ERROR_MAX];
+	const struct cfg_chain *c;
+	(void)unused;
+
+	assert_int_equal(config_load_string(&cfg, yaml, strlen(yaml), "r.yaml", err, sizeof err), 0);
+	assert_string_equal(cfg.source, "r.yaml");
+	/* The default mic chain, with its line and column for later errors. */
+	c = config_mic_chain(&cfg, 1);
+	assert_int_equal(c->n, 2);
+	assert_string_equal(c->items[0].plugin, "highpass");
+	assert_int_equal(c->items[0].n_params, 0);
+	assert_string_equal(c->items[1].plugin, "gate");
+	assert_int_equal(c->items[1].n_params, 2);
+	assert_string_equal(c->items[1].params[1].name, "hold_ms");
+	assert_true(c->items[1].params[1].value == 300);
+	assert_int_equal(c->items[1].params[1].line, 12);
+	assert_int_equal(c->items[1].params[1].column, 47);
+	/* A booth's own empty chain overrides the default. */
+	assert_int_equal(config_mic_chain(&cfg, 0)->n, 0);
+	assert_int_equal(config_phones_chain(&cfg, 0)->n, 0);
+	/* out_floor and en take the default, fr its own LV2 chain. */
+	assert_string_equal(config_output_chain(&cfg, -1)->items[0].plugin, "leveller");
+	assert_string_equal(config_output_chain(&cfg, 0)->items[0].plugin, "leveller");
+	c = config_output_chain(&cfg, 1);
+	assert_string_equal(c->items[0].plugin, "lv2");
+	assert_string_equal(c->items[0].uri, "urn:x:y");
+	assert_true(c->items[0].params[0].value == -3);
+	/* The hearing limiter's levels, and Lingua ID's for the rest. */
+	assert_true(cfg.hearing.dbspl_at_0dbfs == 105);
+	assert_true(cfg.hearing.ceiling_dbspl == 98);
+	assert_true(cfg.hearing.sustained_dbspl == 92);
+	assert_true(cfg.hearing.average_dbspl == 80);
+	assert_true(cfg.hearing.backoff_minutes == 30);
+	config_free(&cfg);
+}
+
 static void test_connect(void **unused)
 {
 	static const char y[] =
@@ -399,6 +452,7 @@ int main(void)
 		cmocka_unit_test(test_control_keys),
 		cmocka_unit_test(test_osc_keys),
 		cmocka_unit_test(test_connect),
+		cmocka_unit_test(test_inserts_and_hearing),
 		cmocka_unit_test(test_bad_configs),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_shipped_file),

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "../../engine/core/command.h"
 #include "../../engine/core/insert_rack.h"
 #include "../../engine/core/router.h"
 #include "../../engine/core/snapshot.h"
@@ -271,6 +272,63 @@ static void test_router_runs_chains(void **state)
 	config_free(&cfg);
 }
 
+/* The commands, on the one command path: by name or position, checked
+ * against the plugin's range, a booth at once, the limiter untouchable. */
+static void test_commands(void **state)
+{
+	struct config cfg;
+	struct state st;
+	struct insert_rack k;
+	struct json_writer w;
+	struct command_context ctx = { 0 };
+	int c, i;
+	(void)state;
+
+	load_room(&cfg);
+	assert_int_equal(state_init(&st, &cfg), 0);
+	assert_int_equal(rack_init(&k, cfg.n_mics, 1 + cfg.n_languages, RATE, MAXF), 0);
+	for (c = 0; c < k.n_chains; c++) {
+		int index;
+		enum chain_kind kind = rack_chain_kind(&k, c, &index);
+		if (kind != CHAIN_OUTPUT)
+			assert_true(add(&k, c, 0, 1.0f, kind == CHAIN_PHONES) >= 0);
+	}
+	assert_int_equal(rack_prepare(&k), 0);
+	ctx.state = &st;
+	ctx.rack = &k;
+	jw_init(&w);
+#define RUN(line) (w.len = 0, w.failed = 0, command_execute(&ctx, line, &w))
+	assert_int_equal(RUN("insert mics.fr delay_gain gain 2"), COMMAND_DONE);
+	assert_non_null(strstr(w.buf, "\"changed\":\"insert mics.fr 1 (delay_gain) gain 2 (was 1)\""));
+	/* Both consoles of booth fr, and only they. */
+	for (i = 0; i < cfg.n_mics; i++)
+		assert_float_equal(k.inserts[k.chains[i].first].values[0], i < 2 ? 2.0f : 1.0f, 0);
+	assert_int_equal(RUN("insert mics.en 1 bypass on"), COMMAND_DONE);
+	assert_true(k.inserts[k.chains[2].first].bypassed);
+	assert_int_equal(RUN("insert mics.fr 1 gain 9"), COMMAND_ERROR);
+	assert_non_null(strstr(w.buf, "gain must be between 0 and 4, not 9"));
+	assert_int_equal(RUN("insert mics.fr 2 gain 1"), COMMAND_ERROR);
+	assert_non_null(strstr(w.buf, "mics.fr has no insert '2' (it has 1)"));
+	assert_int_equal(RUN("insert mics.xx 1 gain 1"), COMMAND_ERROR);
+	assert_int_equal(RUN("insert outputs.en 1 gain 1"), COMMAND_ERROR); /* an empty chain */
+	assert_int_equal(RUN("insert mics.fr 1 volume 1"), COMMAND_ERROR);
+	assert_int_equal(RUN("insert mics.fr 1 gain loud"), COMMAND_ERROR);
+	assert_int_equal(RUN("insert phones.fr 1 bypass on"), COMMAND_ERROR);
+	assert_non_null(strstr(w.buf, "cannot be changed or bypassed"));
+	assert_int_equal(RUN("inserts"), COMMAND_DONE);
+	assert_non_null(strstr(w.buf, "\"chain\":\"mics.fr\",\"latency_frames\":0,\"delay_frames\":0,\"inserts\":[{"
+				      "\"position\":1,\"plugin\":\"delay_gain\",\"latency_frames\":0,\"bypassed\":false,"
+				      "\"mandatory\":false,\"params\":{\"gain\":2}}]"));
+	assert_true(command_is_read_only("inserts"));
+	assert_true(command_is_read_only("exposure 2026-11-22"));
+	assert_false(command_is_read_only("insert mics.fr 1 gain 1"));
+#undef RUN
+	jw_free(&w);
+	rack_free(&k);
+	state_free(&st);
+	config_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -278,6 +336,7 @@ int main(void)
 		cmocka_unit_test(test_params_through_the_queue),
 		cmocka_unit_test(test_bypass_keeps_latency),
 		cmocka_unit_test(test_router_runs_chains),
+		cmocka_unit_test(test_commands),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
