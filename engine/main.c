@@ -411,17 +411,23 @@ static const char *osc_run(void *user, const char *peer, const char *line, int a
  * libjack's shared memory along with ours keeps jackd from unregistering
  * itself when it goes away, which leaks one of its eight server slots.
  * Without the privilege this fails, and Tolk still runs. */
-static void lock_rt_memory(const struct router *r)
+static int lock_region(void *addr, size_t len, void *user)
+{
+	(void)user;
+	return addr && len && mlock(addr, len) < 0 ? -errno : 0;
+}
+
+static void lock_rt_memory(const struct router *r, const struct insert_rack *rack)
 {
 	struct memory_region regions[16];
-	int i, n = router_memory(r, regions, 16);
+	int i, n = router_memory(r, regions, 16), ret = 0;
 
-	for (i = 0; i < n; i++)
-		if (regions[i].len && mlock(regions[i].addr, regions[i].len) < 0) {
-			log_line("note: cannot lock realtime memory (%s); a page-out could cause a "
-				 "dropout", strerror(errno));
-			return;
-		}
+	for (i = 0; i < n && !ret; i++)
+		ret = lock_region(regions[i].addr, regions[i].len, NULL);
+	if (!ret)
+		ret = rack_each_memory(rack, lock_region, NULL);
+	if (ret)
+		log_line("note: cannot lock realtime memory (%s); a page-out could cause a dropout", strerror(-ret));
 }
 
 /* The recorder and its rings exist before activation: allocating them is
@@ -786,7 +792,7 @@ int main(int argc, char **argv)
 		status = EXIT_USAGE;
 		goto out_router;
 	}
-	lock_rt_memory(&e->router);
+	lock_rt_memory(&e->router, &e->rack);
 	if (jack_shell_start(&e->jack, &e->router, &e->exchange, warn_cb, NULL) < 0) {
 		fprintf(stderr, "tolk: cannot activate the JACK client\n");
 		status = EXIT_JACK;

@@ -326,6 +326,25 @@ uint32_t rack_chain_delay(const struct insert_rack *k, int chain)
 	return k->chains[chain].latency + k->chains[chain].align.len;
 }
 
+int rack_each_memory(const struct insert_rack *k, int (*fn)(void *addr, size_t len, void *user), void *user)
+{
+	int i, ret;
+
+	if ((ret = fn(k->inserts, (size_t)k->n_inserts * sizeof *k->inserts, user)) ||
+	    (ret = fn(k->chains, (size_t)k->n_chains * sizeof *k->chains, user)) ||
+	    (ret = fn(k->scratch, k->max_frames * sizeof *k->scratch, user)) ||
+	    (ret = fn(k->queue.data, k->queue.size, user)) ||
+	    (ret = fn(k->floor_align.buf, k->floor_align.len * sizeof(float), user)))
+		return ret;
+	for (i = 0; i < k->n_inserts; i++)
+		if ((ret = fn(k->inserts[i].dry.buf, k->inserts[i].dry.len * sizeof(float), user)))
+			return ret;
+	for (i = 0; i < k->n_chains; i++)
+		if ((ret = fn(k->chains[i].align.buf, k->chains[i].align.len * sizeof(float), user)))
+			return ret;
+	return 0;
+}
+
 float rack_monitor(const struct insert_rack *k, int insert, const char *name)
 {
 	const struct insert *in;

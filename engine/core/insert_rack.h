@@ -114,6 +114,10 @@ void rack_align_floor(struct insert_rack *k, float *buf, uint32_t n);
 /* The latency a chain adds, padding included. */
 uint32_t rack_chain_delay(const struct insert_rack *k, int chain);
 
+/* The rack's own long-lived memory (not the plugins'), region by region,
+ * so that a shell can lock it in RAM. Stops at the first nonzero return. */
+int rack_each_memory(const struct insert_rack *k, int (*fn)(void *addr, size_t len, void *user), void *user);
+
 /* Any thread: a monitor of an insert (0 when it has none). */
 float rack_monitor(const struct insert_rack *k, int insert, const char *name);
 
