@@ -9,22 +9,12 @@
 
 #include "../core/json_writer.h"
 #include "../core/utc_time.h"
+#include "log_file.h"
 
 int audit_open(struct audit_log *a, const char *dir, char *err, size_t errlen)
 {
-	a->fd = -1;
-	snprintf(a->path, sizeof a->path, "%s/audit.jsonl", dir);
-	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "cannot make %s: %s", dir, strerror(errno));
-		return -errno;
-	}
-	a->fd = open(a->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-	if (a->fd < 0) {
-		snprintf(err, errlen, "cannot open %s: %s", a->path, strerror(errno));
-		return -errno;
-	}
-	fchmod(a->fd, 0640);
-	return 0;
+	a->fd = log_file_open(dir, "audit.jsonl", a->path, sizeof a->path, err, errlen);
+	return a->fd < 0 ? a->fd : 0;
 }
 
 void audit_close(struct audit_log *a)

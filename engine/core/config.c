@@ -1218,6 +1218,17 @@ static const struct cfg_booth *booth_of_mic(const struct config *cfg, int mic, i
 	return NULL;
 }
 
+int config_console_name(const struct config *cfg, int mic, char *buf, size_t len)
+{
+	const struct cfg_booth *b;
+	int n = 0;
+
+	if (mic < 0 || !(b = booth_of_mic(cfg, mic, &n)))
+		return -EINVAL;
+	snprintf(buf, len, "%s/%d", b->id, n);
+	return 0;
+}
+
 int config_input_name(const struct config *cfg, int index, char *buf, size_t len)
 {
 	const struct cfg_booth *b;

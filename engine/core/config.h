@@ -190,6 +190,8 @@ int config_output_of_language(const struct config *cfg, int lang);
 int config_output_of_phones(const struct config *cfg, int mic);
 int config_input_of_mic(const struct config *cfg, int mic);
 int config_input_name(const struct config *cfg, int index, char *buf, size_t len);
+/* A console as people name it: "<booth>/<n>". */
+int config_console_name(const struct config *cfg, int mic, char *buf, size_t len);
 int config_output_name(const struct config *cfg, int index, char *buf, size_t len);
 /* Finds one of our short port names. Returns 0 and sets *is_input and
  * *index, or -ENOENT. */

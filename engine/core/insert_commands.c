@@ -264,12 +264,6 @@ enum command_outcome cmd_insert(struct command_context *ctx, int argc, char **ar
 	return COMMAND_DONE;
 }
 
-static float limiter_monitor(const struct insert_rack *k, int mic, const char *name)
-{
-	const struct insert_chain *c = &k->chains[rack_chain_index(k, CHAIN_PHONES, mic)];
-	return c->count ? rack_monitor(k, c->first + c->count - 1, name) : 0.0f;
-}
-
 enum command_outcome cmd_exposure(struct command_context *ctx, int argc, char **argv, struct json_writer *w)
 {
 	const struct config *cfg = ctx->state->cfg;
@@ -339,12 +333,13 @@ enum command_outcome cmd_exposure(struct command_context *ctx, int argc, char **
 				  exposure_dose_percent(c->day_energy, t->calibration));
 			if (ctx->rack) {
 				const struct insert_rack *k = ctx->rack;
+				const int phones = rack_chain_index(k, CHAIN_PHONES, mic);
 				jw_printf(w, ",\"limiter\":{\"interventions\":%.0f,\"reduction_db\":%.1f,"
 					     "\"sustained\":%s,\"backoff\":%s,\"backoffs\":%.0f,\"average_dbspl\":%.1f}",
-					  limiter_monitor(k, mic, "interventions"), limiter_monitor(k, mic, "reduction_db"),
-					  limiter_monitor(k, mic, "sustained") > 0 ? "true" : "false",
-					  limiter_monitor(k, mic, "backoff") > 0 ? "true" : "false",
-					  limiter_monitor(k, mic, "backoffs"), limiter_monitor(k, mic, "average_dbspl"));
+					  rack_last_monitor(k, phones, "interventions"), rack_last_monitor(k, phones, "reduction_db"),
+					  rack_last_monitor(k, phones, "sustained") > 0 ? "true" : "false",
+					  rack_last_monitor(k, phones, "backoff") > 0 ? "true" : "false",
+					  rack_last_monitor(k, phones, "backoffs"), rack_last_monitor(k, phones, "average_dbspl"));
 			}
 			jw_raw(w, "}");
 		}

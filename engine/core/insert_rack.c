@@ -100,15 +100,20 @@ enum chain_kind rack_chain_kind(const struct insert_rack *k, int chain, int *ind
 	return CHAIN_PHONES;
 }
 
-static void free_params(struct insert *in)
+void plugin_params_free(struct tolk_plugin_param *params, uint32_t n)
 {
 	uint32_t i;
 
-	for (i = 0; in->params && i < in->n_params; i++) {
-		free((char *)in->params[i].name); /* NULL if never copied */
-		free((char *)in->params[i].unit);
+	for (i = 0; params && i < n; i++) {
+		free((char *)params[i].name); /* NULL if never copied */
+		free((char *)params[i].unit);
 	}
-	free((void *)in->params);
+	free(params);
+}
+
+static void free_params(struct insert *in)
+{
+	plugin_params_free((struct tolk_plugin_param *)in->params, in->n_params);
 	free(in->values);
 	in->params = NULL;
 	in->values = NULL;
@@ -324,6 +329,16 @@ void rack_align_floor(struct insert_rack *k, float *buf, uint32_t n)
 uint32_t rack_chain_delay(const struct insert_rack *k, int chain)
 {
 	return k->chains[chain].latency + k->chains[chain].align.len;
+}
+
+float rack_last_monitor(const struct insert_rack *k, int chain, const char *name)
+{
+	const struct insert_chain *c;
+
+	if (!k || chain < 0 || chain >= k->n_chains)
+		return 0.0f;
+	c = &k->chains[chain];
+	return c->count ? rack_monitor(k, c->first + c->count - 1, name) : 0.0f;
 }
 
 int rack_each_memory(const struct insert_rack *k, int (*fn)(void *addr, size_t len, void *user), void *user)

@@ -121,4 +121,11 @@ int rack_each_memory(const struct insert_rack *k, int (*fn)(void *addr, size_t l
 /* Any thread: a monitor of an insert (0 when it has none). */
 float rack_monitor(const struct insert_rack *k, int insert, const char *name);
 
+/* Any thread: a monitor of a chain's last insert, which on a phones chain
+ * is the hearing limiter. */
+float rack_last_monitor(const struct insert_rack *k, int chain, const char *name);
+
+/* Free a parameter table whose names and units were strdup'ed. */
+void plugin_params_free(struct tolk_plugin_param *params, uint32_t n);
+
 #endif

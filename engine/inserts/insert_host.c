@@ -169,7 +169,7 @@ static int add_entry(struct insert_host *h, const struct config *cfg, const stru
 		if (ret < 0 || !rack)
 			return ret;
 		ret = rack_add(rack, chain, d, inst, name, params, n, vals, 0);
-		lv2_host_free_params(params, n);
+		plugin_params_free(params, n);
 		free(vals);
 		if (ret < 0) {
 			snprintf(err, errlen, "cannot add %s: %s", name, strerror(-ret));

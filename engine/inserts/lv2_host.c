@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/insert_rack.h"
+
 #define ATOM_CAPACITY 8192
 
 /* URIs to numbers, for the plugins that need urid:map. Plugins map at
@@ -138,17 +140,6 @@ void lv2_host_close(struct lv2_host *h)
 	free(h->urids.uris);
 	pthread_mutex_destroy(&h->urids.lock);
 	free(h);
-}
-
-void lv2_host_free_params(struct tolk_plugin_param *params, uint32_t n)
-{
-	uint32_t i;
-
-	for (i = 0; params && i < n; i++) {
-		free((char *)params[i].name);
-		free((char *)params[i].unit);
-	}
-	free(params);
 }
 
 /* ---- the descriptor every LV2 instance runs through ---------------- */
@@ -466,7 +457,7 @@ int lv2_host_instantiate(struct lv2_host *h, const char *source, const struct cf
 
 fail:
 	lilv_nodes_free(required);
-	lv2_host_free_params(params, n_params);
+	plugin_params_free(params, n_params);
 	lv2_cleanup(li);
 	free(mins);
 	free(maxs);

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../control/log_file.h"
 #include "../core/event_log.h"
 #include "../core/json_writer.h"
 #include "../core/utc_time.h"
@@ -23,18 +24,6 @@ int hearing_local_day(int64_t utc_ms)
 
 	localtime_r(&t, &tm);
 	return (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
-}
-
-static void console_name(const struct config *cfg, int mic, char *buf, size_t len)
-{
-	int b;
-
-	for (b = 0; b < cfg->n_booths; b++)
-		if (mic < cfg->booths[b].first_mic + cfg->booths[b].consoles) {
-			snprintf(buf, len, "%s/%d", cfg->booths[b].id, mic - cfg->booths[b].first_mic + 1);
-			return;
-		}
-	snprintf(buf, len, "?");
 }
 
 static double number_after(const char *line, const char *key)
@@ -69,7 +58,7 @@ static int last_lines(struct hearing_log *h, int day, off_t from,
 		if (!strstr(line, key))
 			continue;
 		for (mic = 0; mic < h->cfg->n_mics; mic++) {
-			console_name(h->cfg, mic, name, sizeof name);
+			config_console_name(h->cfg, mic, name, sizeof name);
 			snprintf(want, sizeof want, "\"console\":\"%s\"", name);
 			if (strstr(line, want)) {
 				free(last[mic]);
@@ -112,7 +101,7 @@ static void write_day_one(struct hearing_log *h, int mic, const char *line, void
 	char name[TOLK_ID_MAX + 16];
 	double laeq = number_after(line, "\"day_laeq_dba\":"), seconds = number_after(line, "\"day_seconds\":");
 
-	console_name(h->cfg, mic, name, sizeof name);
+	config_console_name(h->cfg, mic, name, sizeof name);
 	jw_raw(w, w->len && w->buf[w->len - 1] == '[' ? "{" : ",{");
 	jw_key(w, "console", 1);
 	jw_string(w, name);
@@ -154,17 +143,12 @@ int hearing_log_open(struct hearing_log *h, const struct config *cfg, const stru
 		ret = -ENOMEM;
 		goto fail_memory;
 	}
+	/* The day so far, from a previous run, before this run appends. */
 	snprintf(h->path, sizeof h->path, "%s/exposure.jsonl", dir);
-	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot make %s: %s", dir, strerror(errno));
-		goto fail;
-	}
 	restore(h, hearing_local_day(utc_now_ms()));
-	h->fd = open(h->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	h->fd = log_file_open(dir, "exposure.jsonl", h->path, sizeof h->path, err, errlen);
 	if (h->fd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot open %s: %s", h->path, strerror(errno));
+		ret = h->fd;
 		goto fail;
 	}
 	return 0;
@@ -188,7 +172,7 @@ static void write_minute(struct hearing_log *h, int64_t now_ms)
 		const struct exposure_console *c = &h->tracker.c[mic];
 		double minute = exposure_take_minute(&h->tracker, mic);
 
-		console_name(h->cfg, mic, name, sizeof name);
+		config_console_name(h->cfg, mic, name, sizeof name);
 		jw_printf(&w, "{\"time\":\"%s\",\"console\":", when);
 		jw_string(&w, name);
 		jw_printf(&w, ",\"day\":\"%04d-%02d-%02d\",\"minute_laeq_dba\":%.2f,\"day_laeq_dba\":%.3f,"
@@ -204,12 +188,6 @@ static void write_minute(struct hearing_log *h, int64_t now_ms)
 	jw_free(&w);
 }
 
-static float limiter_value(const struct hearing_log *h, int mic, const char *name)
-{
-	const struct insert_chain *c = &h->rack->chains[rack_chain_index(h->rack, CHAIN_PHONES, mic)];
-	return c->count ? rack_monitor(h->rack, c->first + c->count - 1, name) : 0.0f;
-}
-
 /* The limiter's monitors, turned into events: back-offs and sustained
  * limits at once, interventions summed up at most every 10 s. */
 static void watch_limiters(struct hearing_log *h, int64_t now_ms)
@@ -220,13 +198,14 @@ static void watch_limiters(struct hearing_log *h, int64_t now_ms)
 
 	for (mic = 0; mic < h->cfg->n_mics; mic++) {
 		struct hearing_console *c = &h->consoles[mic];
-		float interventions = limiter_value(h, mic, "interventions");
-		float backoffs = limiter_value(h, mic, "backoffs");
-		int sustained = limiter_value(h, mic, "sustained") > 0;
-		int backoff = limiter_value(h, mic, "backoff") > 0;
-		float depth = limiter_value(h, mic, "reduction_db");
+		const int phones = rack_chain_index(h->rack, CHAIN_PHONES, mic);
+		float interventions = rack_last_monitor(h->rack, phones, "interventions");
+		float backoffs = rack_last_monitor(h->rack, phones, "backoffs");
+		int sustained = rack_last_monitor(h->rack, phones, "sustained") > 0;
+		int backoff = rack_last_monitor(h->rack, phones, "backoff") > 0;
+		float depth = rack_last_monitor(h->rack, phones, "reduction_db");
 
-		console_name(h->cfg, mic, name, sizeof name);
+		config_console_name(h->cfg, mic, name, sizeof name);
 		if (interventions > c->interventions) {
 			c->pending += interventions - c->interventions;
 			c->interventions = interventions;
