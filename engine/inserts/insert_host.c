@@ -142,9 +142,10 @@ static void hearing_values(const struct config *cfg, const struct tolk_plugin_de
 	}
 }
 
-/* One chain entry: checked, and with a rack, instantiated into chain. */
+/* One chain entry: checked, and with a rack, instantiated into chain.
+ * The hearing limiter is the mandatory one, with its levels from phones:. */
 static int add_entry(struct insert_host *h, const struct config *cfg, const struct cfg_insert *in,
-		     struct insert_rack *rack, int chain, char *err, size_t errlen)
+		     struct insert_rack *rack, int chain, int mandatory, char *err, size_t errlen)
 {
 	const struct tolk_plugin_descriptor *d;
 	float values[64];
@@ -178,6 +179,11 @@ static int add_entry(struct insert_host *h, const struct config *cfg, const stru
 		return 0;
 	}
 	d = load_builtin(h, in->plugin, why, sizeof why);
+	if (!d && mandatory) {
+		snprintf(err, errlen, "the hearing limiter is missing: %s; Tolk will not run headphone feeds "
+			 "without it", why);
+		return -ENOENT;
+	}
 	if (!d) {
 		snprintf(err, errlen, "%s:%d:%d: %s", cfg->source, in->line, in->column, why);
 		return -EINVAL;
@@ -186,7 +192,7 @@ static int add_entry(struct insert_host *h, const struct config *cfg, const stru
 		snprintf(err, errlen, "plugin %s has too many parameters", d->name);
 		return -EINVAL;
 	}
-	if (chain < -1) /* the hearing limiter */
+	if (mandatory)
 		hearing_values(cfg, d, values);
 	else if ((ret = builtin_values(cfg, in, d, values, err, errlen)) < 0)
 		return ret;
@@ -202,8 +208,7 @@ static int add_entry(struct insert_host *h, const struct config *cfg, const stru
 		d->set_param(inst, k, values[k]);
 	if (d->activate)
 		d->activate(inst);
-	ret = rack_add(rack, chain < -1 ? -chain - 2 : chain, d, inst, d->name, d->params, d->n_params, values,
-		       chain < -1);
+	ret = rack_add(rack, chain, d, inst, d->name, d->params, d->n_params, values, mandatory);
 	if (ret < 0) {
 		if (d->deactivate)
 			d->deactivate(inst);
@@ -220,7 +225,7 @@ static int add_chain(struct insert_host *h, const struct config *cfg, const stru
 	int i, ret;
 
 	for (i = 0; i < c->n; i++)
-		if ((ret = add_entry(h, cfg, &c->items[i], rack, chain, err, errlen)) < 0)
+		if ((ret = add_entry(h, cfg, &c->items[i], rack, chain, 0, err, errlen)) < 0)
 			return ret;
 	return 0;
 }
@@ -231,7 +236,7 @@ static int add_chain(struct insert_host *h, const struct config *cfg, const stru
 static int walk(struct insert_host *h, const struct config *cfg, struct insert_rack *rack, char *err,
 		size_t errlen)
 {
-	static const struct cfg_insert limiter = { .plugin = "hearing_limiter", .line = 1, .column = 1 };
+	static const struct cfg_insert limiter = { .plugin = "hearing_limiter" };
 	int b, n, lang, ret, mic;
 
 	ASSERT_THREAD(THREAD_CONTROL);
@@ -254,12 +259,8 @@ static int walk(struct insert_host *h, const struct config *cfg, struct insert_r
 			mic = cfg->booths[b].first_mic + n;
 			chain = rack ? rack_chain_index(rack, CHAIN_PHONES, mic) : 0;
 			if ((ret = add_chain(h, cfg, config_phones_chain(cfg, b), rack, chain, err, errlen)) < 0 ||
-			    (ret = add_entry(h, cfg, &limiter, rack, -chain - 2, err, errlen)) < 0) {
-				if (ret == -EINVAL && strstr(err, "hearing_limiter"))
-					snprintf(err, errlen, "the hearing limiter is missing: no %s/hearing_limiter.so; "
-						 "Tolk will not run headphone feeds without it", h->dir);
+			    (ret = add_entry(h, cfg, &limiter, rack, chain, 1, err, errlen)) < 0)
 				return ret;
-			}
 			if (!rack)
 				break;
 		}

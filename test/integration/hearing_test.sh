@@ -146,5 +146,10 @@ check "an unknown built-in plugin" "yes" \
 	"$(bad 's|{highpass: {hz: 80}}|{lowpass: {hz: 80}}|' | grep -q "bad.yaml:27:10: no plugin 'lowpass'" && echo yes)"
 check "a built-in parameter that does not exist" "$TMP/bad.yaml:27:22: highpass has no parameter 'freq' (it has: hz) exit 2" \
 	"$(bad 's|{highpass: {hz: 80}}|{highpass: {freq: 80}}|' | tr '\n' ' ' | sed 's/ $//')"
+mkdir -p "$TMP/no-plugins"
+out=$($B/tolk --plugin-dir "$TMP/no-plugins" --check "$ROOM" 2>&1)
+rc=$?
+check "no hearing limiter, no start" "yes exit 2" \
+	"$(echo "$out" | grep -q '^the hearing limiter is missing: .*Tolk will not run headphone feeds without it$' && echo yes) exit $rc"
 
 finish
