@@ -147,7 +147,7 @@ check "an unknown built-in plugin" "yes" \
 check "a built-in parameter that does not exist" "$TMP/bad.yaml:27:22: highpass has no parameter 'freq' (it has: hz) exit 2" \
 	"$(bad 's|{highpass: {hz: 80}}|{highpass: {freq: 80}}|' | tr '\n' ' ' | sed 's/ $//')"
 mkdir -p "$TMP/no-plugins"
-out=$($B/tolk --plugin-dir "$TMP/no-plugins" --check "$ROOM" 2>&1)
+out=$($B/tolk --plugin-dir "$TMP/no-plugins" --check test/integration/room.yaml 2>&1)
 rc=$?
 check "no hearing limiter, no start" "yes exit 2" \
 	"$(echo "$out" | grep -q '^the hearing limiter is missing: .*Tolk will not run headphone feeds without it$' && echo yes) exit $rc"
