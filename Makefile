@@ -27,6 +27,7 @@ ENGINE_SRC  := engine/main.c $(wildcard engine/jack/*.c) $(wildcard engine/contr
                $(wildcard engine/disk/*.c) $(wildcard engine/meters/*.c) \
                $(wildcard engine/inserts/*.c)
 CORE_OBJ    := $(CORE_SRC:%.c=$(BUILD)/%.o)
+INSERT_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard engine/inserts/*.c))
 ENGINE_OBJ  := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
 
 # Tests: the core again, with sanitizers and assertions on.
@@ -39,7 +40,7 @@ UNIT_SRC    := $(wildcard test/unit/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/unit/%)
 TEST_CLIENTS := $(BUILD)/test/tonegen $(BUILD)/test/probe $(BUILD)/test/filetone $(BUILD)/test/osc_client
 
-.PHONY: all deps run test unit integration test-clients install uninstall clean
+.PHONY: all deps run test bench unit integration test-clients install uninstall clean
 
 all: $(BUILD)/tolk $(BUILD)/tolkctl $(BUILD)/tolk-verify $(PLUGINS)
 
@@ -66,6 +67,17 @@ $(BUILD)/plugins/%.so: plugins/%.c plugins/plugin_util.h engine/plugin.h engine/
 	@mkdir -p $(@D)
 	$(CC) $(TOLK_CFLAGS) $(CPPFLAGS) $(CFLAGS) -fPIC -shared -fvisibility=hidden $< \
 		$(LDFLAGS) $(PLUGIN_LIBS_$*) -lm -o $@
+
+# ---- benchmarks (make bench): numbers, never pass/fail -------------------
+
+BENCH_BIN := $(BUILD)/bench/routing_bench
+
+$(BUILD)/bench/routing_bench: $(BUILD)/bench/routing_bench.o $(CORE_OBJ) $(INSERT_OBJ)
+	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) -ldl -lm -o $@
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(BENCH_BIN) test-clients
+	@bash bench/run.sh
 
 run: deps all
 	@sh tools/run.sh $(CONFIG)
@@ -115,4 +127,4 @@ uninstall:
 clean:
 	rm -rf $(BUILD)
 
--include $(CORE_OBJ:.o=.d) $(ENGINE_OBJ:.o=.d) $(wildcard $(BUILD)/tools/*.d)
+-include $(CORE_OBJ:.o=.d) $(ENGINE_OBJ:.o=.d) $(wildcard $(BUILD)/tools/*.d) $(wildcard $(BUILD)/bench/*.d)

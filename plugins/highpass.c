@@ -61,6 +61,11 @@ static void run(void *instance, float *buf, uint32_t frames)
 	const float step = (float)pow(2.0, OCTAVES_PER_MS * BLOCK * 1000.0 / h->rate);
 	uint32_t done = 0;
 
+	/* Settled: one pass over the whole buffer. */
+	if (h->hz == h->target_hz) {
+		biquad_run(&h->q, buf, frames);
+		return;
+	}
 	while (done < frames) {
 		uint32_t n = frames - done < BLOCK ? frames - done : BLOCK;
 

@@ -291,9 +291,9 @@ static void run_insert(struct insert_rack *k, struct insert *in, float *buf, uin
 	uint32_t i;
 
 	/* The dry path runs whenever it may be heard, and always when the
-	 * insert has latency, so that its delay line is current when a bypass
-	 * begins. */
-	if (fading || in->latency) {
+	 * insert has latency and may be bypassed, so that its delay line is
+	 * current when a bypass begins. */
+	if (fading || (in->latency && !in->mandatory)) {
 		memcpy(dry, buf, n * sizeof *dry);
 		delay_line_run(&in->dry, dry, n);
 	}

@@ -51,9 +51,11 @@ int router_init(struct router *r, const struct config *cfg, uint32_t sample_rate
 	r->meter_rms = alloc_touched((size_t)r->n_meters * sizeof *r->meter_rms);
 	r->tone = alloc_touched((size_t)r->n_mics * sizeof *r->tone);
 	r->tone_targets = alloc_touched(2 * (size_t)r->n_mics * sizeof *r->tone_targets);
-	r->weighted = alloc_touched(ROUTER_CHUNK_MAX * sizeof *r->weighted);
 	r->exposure = alloc_touched((size_t)r->n_mics * sizeof *r->exposure);
-	if (!r->weighted || !r->exposure || !r->from || !r->to || !r->floor_bus || !r->src || !r->acc_peak || !r->acc_sumsq || !r->meter_peak ||
+	r->active = alloc_touched(terms * sizeof *r->active);
+	r->n_active = alloc_touched((size_t)r->n_outputs * sizeof *r->n_active);
+	if (!r->active || !r->n_active || !r->exposure || !r->from || !r->to || !r->floor_bus || !r->src ||
+	    !r->acc_peak || !r->acc_sumsq || !r->meter_peak ||
 	    !r->meter_rms || !r->tone || !r->tone_targets) {
 		router_free(r);
 		return -ENOMEM;
@@ -89,7 +91,8 @@ void router_free(struct router *r)
 	free(r->tone);
 	free(r->tone_targets);
 	free(r->mic_bufs);
-	free(r->weighted);
+	free(r->active);
+	free(r->n_active);
 	free(r->exposure);
 	memset(r, 0, sizeof *r);
 }
@@ -106,6 +109,16 @@ static void retarget(struct router *r, const struct snapshot *s)
 		float now = r->from[i] + (r->to[i] - r->from[i]) * t;
 		r->from[i] = isfinite(now) ? now : 0.0f;
 		r->to[i] = s->gain[i];
+	}
+	/* Each output's sources that are heard during or after this ramp: a
+	 * room of 169 sources mixes two or three into each output. */
+	for (k = 0; k < r->n_outputs; k++) {
+		const size_t row = (size_t)k * (size_t)r->n_sources;
+		int src, n = 0;
+		for (src = 0; src < r->n_sources; src++)
+			if (r->from[row + src] != 0.0f || r->to[row + src] != 0.0f)
+				r->active[row + n++] = src;
+		r->n_active[k] = n;
 	}
 	for (k = 0; k < r->n_mics; k++) {
 		r->tone_targets[k] = s->bass_db[k];
@@ -156,21 +169,68 @@ static void run_tone(struct router *r, int phone, float *y, uint32_t n)
 	}
 }
 
-/* What reaches the ear, A-weighted and summed. */
-static void weigh_exposure(struct router *r, struct exposure_feed *x, const float *y, uint32_t n)
+/* Peak and sum of squares of a block, in four lanes so that the additions
+ * do not wait on each other. A NaN or Inf makes the sum non-finite. */
+static float measure_block(const float *y, uint32_t n, float *peak_out)
 {
-	float *w = r->weighted;
-	double sum = 0.0;
-	uint32_t i;
-	int k;
+	float p0 = 0, p1 = 0, p2 = 0, p3 = 0, q0 = 0, q1 = 0, q2 = 0, q3 = 0;
+	uint32_t i = 0;
 
-	memcpy(w, y, n * sizeof *w);
-	for (k = 0; k < 3; k++)
-		biquad_run(&x->a[k], w, n);
-	for (i = 0; i < n; i++)
-		sum += (double)w[i] * w[i];
-	if (isfinite(sum))
-		x->total += sum;
+	/* Plain comparisons, not fmaxf: without -ffast-math that is a call. */
+#define LANE(p, q, v) do { const float v_ = (v), a_ = fabsf(v_); q += v_ * v_; p = a_ > p ? a_ : p; } while (0)
+	for (; i + 4 <= n; i += 4) {
+		LANE(p0, q0, y[i]);
+		LANE(p1, q1, y[i + 1]);
+		LANE(p2, q2, y[i + 2]);
+		LANE(p3, q3, y[i + 3]);
+	}
+	for (; i < n; i++)
+		LANE(p0, q0, y[i]);
+#undef LANE
+	p0 = p1 > p0 ? p1 : p0;
+	p2 = p3 > p2 ? p3 : p2;
+	*peak_out = p2 > p0 ? p2 : p0;
+	return (q0 + q1) + (q2 + q3);
+}
+
+/* What reaches the ear, A-weighted and summed: the three sections in one
+ * pass, in registers, with nothing stored but the sum. */
+static void weigh_exposure(struct exposure_feed *x, const float *y, uint32_t n)
+{
+	struct biquad *a = x->a;
+	const float b00 = a[0].b0, b01 = a[0].b1, b02 = a[0].b2, a01 = a[0].a1, a02 = a[0].a2;
+	const float b10 = a[1].b0, b11 = a[1].b1, b12 = a[1].b2, a11 = a[1].a1, a12 = a[1].a2;
+	const float b20 = a[2].b0, b21 = a[2].b1, b22 = a[2].b2, a21 = a[2].a1, a22 = a[2].a2;
+	float z01 = a[0].z1, z02 = a[0].z2, z11 = a[1].z1, z12 = a[1].z2, z21 = a[2].z1, z22 = a[2].z2;
+	float sum = 0.0f;
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		float v = y[i], o;
+		o = b00 * v + z01;
+		z01 = b01 * v - a01 * o + z02;
+		z02 = b02 * v - a02 * o;
+		v = o;
+		o = b10 * v + z11;
+		z11 = b11 * v - a11 * o + z12;
+		z12 = b12 * v - a12 * o;
+		v = o;
+		o = b20 * v + z21;
+		z21 = b21 * v - a21 * o + z22;
+		z22 = b22 * v - a22 * o;
+		sum += o * o;
+	}
+	if (!isfinite(sum) || !isfinite(z01 + z02 + z11 + z12 + z21 + z22)) {
+		z01 = z02 = z11 = z12 = z21 = z22 = 0.0f; /* reset; the block counts nothing */
+		sum = 0.0f;
+	}
+	a[0].z1 = fabsf(z01) < 1e-20f ? 0.0f : z01;
+	a[0].z2 = fabsf(z02) < 1e-20f ? 0.0f : z02;
+	a[1].z1 = fabsf(z11) < 1e-20f ? 0.0f : z11;
+	a[1].z2 = fabsf(z12) < 1e-20f ? 0.0f : z12;
+	a[2].z1 = fabsf(z21) < 1e-20f ? 0.0f : z21;
+	a[2].z2 = fabsf(z22) < 1e-20f ? 0.0f : z22;
+	x->total += sum;
 }
 
 static void mix_chunk(struct router *r, float *const *out, uint32_t offset, uint32_t n)
@@ -182,21 +242,23 @@ static void mix_chunk(struct router *r, float *const *out, uint32_t offset, uint
 	const uint32_t ramping = pos >= ramp_frames ? 0 : (ramp_frames - pos < n ? ramp_frames - pos : n);
 	const float inv_ramp = 1.0f / (float)ramp_frames;
 	uint32_t i;
-	int o, k;
+	int o;
 
 	for (o = 0; o < r->n_outputs; o++) {
 		float *y = out[o] + offset;
 		const float *from = r->from + (size_t)o * (size_t)n_sources;
 		const float *to = r->to + (size_t)o * (size_t)n_sources;
-		float peak = 0.0f, sum = 0.0f, sumsq = 0.0f;
+		const int *active = r->active + (size_t)o * (size_t)n_sources;
+		const int n_active = r->n_active[o];
+		float peak, sumsq;
+		int j;
 
 		memset(y, 0, n * sizeof *y);
-		for (k = 0; k < n_sources; k++) {
+		for (j = 0; j < n_active; j++) {
+			const int k = active[j];
 			const float *x = r->src[k];
 			const float g0 = from[k], g1 = to[k];
 
-			if (g0 == 0.0f && g1 == 0.0f)
-				continue;
 			if (ramping) {
 				const float step = (g1 - g0) * inv_ramp;
 				for (i = 0; i < ramping; i++)
@@ -218,15 +280,10 @@ static void mix_chunk(struct router *r, float *const *out, uint32_t offset, uint
 		} else if (r->rack) {
 			rack_run(r->rack, rack_chain_index(r->rack, CHAIN_OUTPUT, o), y, n);
 		}
-		for (i = 0; i < n; i++) {
-			float a = fabsf(y[i]);
-			sum += y[i];
-			sumsq += y[i] * y[i];
-			peak = a > peak ? a : peak;
-		}
+		sumsq = measure_block(y, n, &peak);
 		/* A NaN or Inf from a broken source must not reach a delegate's ear
 		 * (nor poison the filters): silence the block and count it. */
-		if (!isfinite(sum) || !isfinite(sumsq)) {
+		if (!isfinite(sumsq)) {
 			memset(y, 0, n * sizeof *y);
 			peak = 0.0f;
 			sumsq = 0.0f;
@@ -240,7 +297,7 @@ static void mix_chunk(struct router *r, float *const *out, uint32_t offset, uint
 		r->acc_peak[o] = peak > r->acc_peak[o] ? peak : r->acc_peak[o];
 		r->acc_sumsq[o] += sumsq;
 		if (o >= r->first_phones)
-			weigh_exposure(r, &r->exposure[o - r->first_phones], y, n);
+			weigh_exposure(&r->exposure[o - r->first_phones], y, n);
 	}
 	r->ramp_pos = pos + ramping;
 }
@@ -249,18 +306,12 @@ static void mix_chunk(struct router *r, float *const *out, uint32_t offset, uint
 static void meter_inputs(struct router *r, const float *const *in, uint32_t offset, uint32_t n)
 {
 	int k, n_in = r->n_floor + r->n_mics;
-	uint32_t i;
 
 	for (k = 0; k < n_in; k++) {
-		const float *x = in[k] + offset;
-		float peak = r->acc_peak[r->n_outputs + k], sumsq = 0.0f;
-		for (i = 0; i < n; i++) {
-			float a = fabsf(x[i]);
-			peak = a > peak ? a : peak;
-			sumsq += x[i] * x[i];
-		}
-		if (isfinite(sumsq) && isfinite(peak)) {
-			r->acc_peak[r->n_outputs + k] = peak;
+		float peak, sumsq = measure_block(in[k] + offset, n, &peak);
+		if (isfinite(sumsq)) {
+			if (peak > r->acc_peak[r->n_outputs + k])
+				r->acc_peak[r->n_outputs + k] = peak;
 			r->acc_sumsq[r->n_outputs + k] += sumsq;
 		}
 	}
@@ -374,7 +425,8 @@ int router_memory(const struct router *r, struct memory_region *regions, int max
 		{ (void *)r->meter_rms, (size_t)r->n_meters * sizeof *r->meter_rms },
 		{ r->tone, (size_t)r->n_mics * sizeof *r->tone },
 		{ r->tone_targets, 2 * (size_t)r->n_mics * sizeof *r->tone_targets },
-		{ r->weighted, ROUTER_CHUNK_MAX * sizeof *r->weighted },
+		{ r->active, terms * sizeof *r->active },
+		{ r->n_active, (size_t)r->n_outputs * sizeof *r->n_active },
 		{ r->exposure, (size_t)r->n_mics * sizeof *r->exposure },
 		{ r->mic_bufs, r->mic_bufs ? (size_t)r->n_mics * ROUTER_CHUNK_MAX * sizeof *r->mic_bufs : 0 },
 	};

@@ -60,6 +60,8 @@ struct router {
 	uint64_t applied_generation;  /* generation of the snapshot ramped to */
 	float *from;                  /* [n_outputs][n_sources] gains at ramp start */
 	float *to;                    /* [n_outputs][n_sources] gains at ramp end */
+	int *active;                  /* [n_outputs][n_sources]: sources with a gain, first n_active */
+	int *n_active;                /* [n_outputs] */
 	float *floor_bus;             /* [ROUTER_CHUNK_MAX] */
 	const float **src;            /* [n_sources] per-chunk source pointers */
 	struct tone_state *tone;      /* [n_mics] */
@@ -78,7 +80,6 @@ struct router {
 	_Atomic uint32_t nonfinite;   /* blocks silenced for NaN/Inf */
 	struct insert_rack *rack;     /* NULL: no inserts */
 	float *mic_bufs;              /* [n_mics][ROUTER_CHUNK_MAX]: mics after their chains */
-	float *weighted;              /* [ROUTER_CHUNK_MAX] */
 	struct exposure_feed *exposure; /* [n_mics] */
 	_Atomic uint64_t frames_total;
 };
