@@ -333,6 +333,7 @@ static enum command_outcome run_command(struct engine *e, const char *via, const
 		.rack = e->rack.prepared ? &e->rack : NULL,
 		.exposure = e->hearing.tracker.c ? &e->hearing.tracker : NULL,
 		.exposure_day = hearing_log_day, .exposure_user = &e->hearing,
+		.cycles = &e->jack.cycles, .rate = e->jack.client ? jack_shell_sample_rate(&e->jack) : 0,
 	};
 	enum command_outcome outcome;
 

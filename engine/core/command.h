@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "alarm_tracker.h"
+#include "cycle_stats.h"
 #include "event_log.h"
 #include "exposure.h"
 #include "insert_rack.h"
@@ -38,6 +39,8 @@ struct command_context {
 	int (*loudness)(void *user, int lang, double *momentary, double *short_term);
 	void *loudness_user;
 	struct insert_rack *rack;                /* inserts; may be NULL */
+	const struct cycle_stats *cycles;        /* process callback times; may be NULL */
+	double rate;                             /* sample rate, with cycles */
 	const struct exposure_tracker *exposure; /* may be NULL */
 	/* A past day's exposure (YYYYMMDD) as a JSON list, from the log;
 	 * returns how many consoles it found, or -errno. May be NULL. */

@@ -783,6 +783,14 @@ static int recording_pair(struct loader *ld, const char *key, yaml_node_t *k, ya
 		rec->opus_bitrate = (int)num;
 		return 0;
 	}
+	if (!strcmp(key, "opus_complexity")) {
+		if ((err = parse_number(ld, v, "opus_complexity", 0, 10, &num)))
+			return err;
+		if (num != (int)num)
+			return fail(ld, v, "opus_complexity must be a whole number, not %s", scalar(v));
+		rec->opus_complexity = (int)num;
+		return 0;
+	}
 	if (!strcmp(key, "segment_minutes"))
 		return parse_number(ld, v, "segment_minutes", 0.01, 24 * 60, &rec->segment_minutes);
 	if (!strcmp(key, "buffer_seconds"))
@@ -947,7 +955,7 @@ static int load_root(struct loader *ld, yaml_node_t *root)
 						  "floor_silent_seconds", "clip_dbfs", "disk_low_minutes",
 						  "clear_seconds", NULL };
 	static const char *const control_keys[] = { "technicians", "observers", NULL };
-	static const char *const recording_keys[] = { "dir", "formats", "opus_bitrate", "segment_minutes",
+	static const char *const recording_keys[] = { "dir", "formats", "opus_bitrate", "opus_complexity", "segment_minutes",
 						      "buffer_seconds", "autostart", "channels", "mics",
 						      NULL };
 	static const char *const floor_keys[] = { "inputs", "language", NULL };
@@ -1026,6 +1034,7 @@ static int load_root(struct loader *ld, yaml_node_t *root)
 	strcpy(cfg->recording.dir, "recordings");
 	cfg->recording.formats = RECORD_FLAC | RECORD_OPUS;
 	cfg->recording.opus_bitrate = 32000;
+	cfg->recording.opus_complexity = RECORD_OPUS_COMPLEXITY;
 	cfg->recording.segment_minutes = 60;
 	cfg->recording.buffer_seconds = 10;
 	cfg->recording.autostart = 1;

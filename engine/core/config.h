@@ -91,10 +91,15 @@ enum record_format {
 	RECORD_OPUS = 1 << 2,
 };
 
+/* The highest Opus complexity at which 128 channels of FLAC and Opus hold
+ * on two cores (make bench shows it). */
+#define RECORD_OPUS_COMPLEXITY 5
+
 struct cfg_recording {
 	char dir[4096];          /* recordings root; --record-dir overrides */
 	unsigned formats;        /* enum record_format bits */
 	int opus_bitrate;        /* bits/s per channel */
+	int opus_complexity;     /* 0..10: encoder effort per channel */
 	double segment_minutes;  /* a new file set every this many minutes */
 	double buffer_seconds;   /* per-channel ring */
 	int autostart;

@@ -13,6 +13,7 @@ struct encoder_info {
 	int fd;                 /* taken over by open, even when it fails */
 	uint32_t rate;
 	int opus_bitrate;
+	int opus_complexity;
 	const char *title;      /* "<meeting> <channel>" */
 	const char *language;   /* a code, or "" for floor and mics */
 	const char *date;       /* UTC start, ISO 8601 */

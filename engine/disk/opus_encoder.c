@@ -73,6 +73,7 @@ static void *opus_open(const struct encoder_info *info, char *err, size_t errlen
 	if ((error = ope_encoder_ctl(e->enc, OPUS_SET_APPLICATION(OPUS_APPLICATION_VOIP))) != OPE_OK ||
 	    (error = ope_encoder_ctl(e->enc, OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE))) != OPE_OK ||
 	    (error = ope_encoder_ctl(e->enc, OPUS_SET_BITRATE(info->opus_bitrate))) != OPE_OK ||
+	    (error = ope_encoder_ctl(e->enc, OPUS_SET_COMPLEXITY(info->opus_complexity))) != OPE_OK ||
 	    (error = ope_encoder_ctl(e->enc, OPE_SET_MUXING_DELAY(OPUS_MUX_DELAY))) != OPE_OK ||
 	    (error = ope_encoder_ctl(e->enc, OPE_SET_DECISION_DELAY(OPUS_DECISION_DELAY))) != OPE_OK) {
 		snprintf(err, errlen, "libopusenc refused a setting: %s", ope_strerror(error));

@@ -327,6 +327,7 @@ static int open_segment(struct recorder *r, uint64_t frame)
 			char title[256], err[256];
 			struct encoder_info info = {
 				.rate = r->rate, .opus_bitrate = r->cfg->recording.opus_bitrate,
+				.opus_complexity = r->cfg->recording.opus_complexity,
 				.title = title, .language = r->channels[i].language, .date = r->seg_date,
 				.software = "tolk " TOLK_VERSION,
 			};
@@ -396,8 +397,29 @@ static void fail_recording(struct recorder *r, const char *what, int err)
 	r->state = RECORDER_FAILED;
 }
 
+/* One encoder pool worker's share of the chunk: every n-th Opus file. */
+static int write_opus_share(void *arg, int worker, int n_workers)
+{
+	struct recorder *r = arg;
+	int i, k = 0, ret;
+
+	for (i = 0; i < r->n_files; i++) {
+		struct recorder_file *f = &r->files[i];
+		if (f->ops != &encoder_opus || k++ % n_workers != worker)
+			continue;
+		ret = f->ops->write(f->enc, r->job_chans ? r->job_chans[f->channel] + r->job_off : r->silence,
+				    r->job_take);
+		if (ret < 0) {
+			r->job_failed[worker] = i;
+			return ret;
+		}
+	}
+	return 0;
+}
+
 /* Writes n frames (n <= RECORDER_CHUNK) of every channel, from chans[ch]
- * or silence, rolling the segment on its exact frame. */
+ * or silence, rolling the segment on its exact frame. The Opus files go to
+ * the encoder pool while this thread writes the others. */
 static int write_frames(struct recorder *r, float *const *chans, uint32_t n)
 {
 	uint32_t off = 0;
@@ -406,15 +428,32 @@ static int write_frames(struct recorder *r, float *const *chans, uint32_t n)
 	while (off < n && r->state == RECORDER_RECORDING) {
 		uint64_t room = r->segment_frames - r->seg_frames;
 		uint32_t take = n - off < room ? n - off : (uint32_t)room;
+		const int pooled = r->pool.n_workers > 0;
 
-		for (i = 0; i < r->n_files; i++) {
+		if (pooled) {
+			r->job_chans = chans;
+			r->job_off = off;
+			r->job_take = take;
+			encode_pool_fork(&r->pool, write_opus_share, r);
+		}
+		for (i = 0, ret = 0; i < r->n_files && ret >= 0; i++) {
 			struct recorder_file *f = &r->files[i];
-			const float *src = chans ? chans[f->channel] + off : r->silence;
-			ret = f->ops->write(f->enc, src, take);
-			if (ret < 0) {
-				fail_recording(r, f->path, -ret);
-				return ret;
+			if (pooled && f->ops == &encoder_opus)
+				continue;
+			ret = f->ops->write(f->enc, chans ? chans[f->channel] + off : r->silence, take);
+		}
+		if (pooled) {
+			int pool_ret = encode_pool_join(&r->pool), w;
+			if (ret >= 0 && pool_ret < 0) {
+				for (w = 0; w < r->pool.n_workers && r->pool.ret[w] >= 0; w++)
+					;
+				i = r->job_failed[w] + 1;
+				ret = pool_ret;
 			}
+		}
+		if (ret < 0) {
+			fail_recording(r, r->files[i - 1].path, -ret);
+			return ret;
 		}
 		r->seg_frames += take;
 		r->frames_recorded += take;
@@ -645,9 +684,16 @@ static void *disk_thread(void *arg)
 
 int recorder_run(struct recorder *r)
 {
-	int ret = pthread_create(&r->thread, NULL, disk_thread, r);
-	if (ret)
+	int ret, i;
+
+	for (i = 0; i < r->n_formats; i++)
+		if (r->formats[i] == &encoder_opus && (ret = encode_pool_start(&r->pool, 0)) < 0)
+			return ret;
+	ret = pthread_create(&r->thread, NULL, disk_thread, r);
+	if (ret) {
+		encode_pool_stop(&r->pool);
 		return -ret;
+	}
 	r->thread_running = 1;
 	return 0;
 }
@@ -662,6 +708,7 @@ void recorder_shutdown(struct recorder *r)
 	sem_post(&r->wake);
 	pthread_join(r->thread, NULL);
 	r->thread_running = 0;
+	encode_pool_stop(&r->pool);
 }
 
 /* ---- control-thread API ---------------------------------------------------- */

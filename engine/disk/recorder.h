@@ -18,6 +18,7 @@
 #include "../core/capture.h"
 #include "../core/config.h"
 #include "../core/json_writer.h"
+#include "encode_pool.h"
 
 #define RECORDER_LINE_MAX 768
 #define RECORDER_QUEUE 256
@@ -90,6 +91,11 @@ struct recorder {
 	uint32_t xruns_seen;
 	float *scratch;          /* [n_channels][RECORDER_CHUNK] */
 	float *silence;          /* [RECORDER_CHUNK] zeros */
+	/* Opus encoders on a worker per core; the chunk they are writing. */
+	struct encode_pool pool;
+	float *const *job_chans;
+	uint32_t job_off, job_take;
+	int job_failed[ENCODE_POOL_MAX]; /* file index of a worker's error */
 };
 
 /* Builds the channel list from the config, allocates and touches the rings

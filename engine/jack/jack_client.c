@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #if defined(__SSE__) || defined(__x86_64__)
 #include <xmmintrin.h>
@@ -11,9 +12,18 @@
 
 #include "../core/thread_role.h"
 
+static uint64_t clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO: no system call */
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static int on_process(jack_nframes_t frames, void *arg)
 {
 	struct jack_shell *js = arg;
+	const uint64_t start = clock_ns();
 	struct snapshot *s;
 	int i, t;
 
@@ -32,7 +42,60 @@ static int on_process(jack_nframes_t frames, void *arg)
 		}
 		capture_push(c, js->taps[t].buf, frames, jack_last_frame_time(js->client));
 	}
+	cycle_stats_add(&js->cycles, clock_ns() - start, frames);
 	return 0;
+}
+
+/* What Tolk adds to each port's latency: distribution outputs the padded
+ * channel latency; phones their chain after the floor (min) or a relayed
+ * channel (max). JACK adds it to what comes before (or after) us. */
+static void added_latency(const struct jack_shell *js, int output, jack_latency_range_t *r)
+{
+	const struct insert_rack *k = js->router->rack;
+	const uint32_t channel = k ? k->mic_latency + k->output_latency : 0;
+	int phone = output - config_output_of_phones(js->cfg, 0);
+
+	r->min = r->max = channel;
+	if (k && phone >= 0) {
+		uint32_t chain = rack_chain_delay(k, rack_chain_index(k, CHAIN_PHONES, phone));
+		r->min = k->mic_latency + chain;
+		r->max = channel + chain;
+	}
+}
+
+static void on_latency(jack_latency_callback_mode_t mode, void *arg)
+{
+	struct jack_shell *js = arg;
+	jack_latency_range_t up = { UINT32_MAX, 0 }, range, add;
+	int i;
+
+	if (mode == JackCaptureLatency) {
+		for (i = 0; i < js->n_inputs; i++) {
+			jack_port_get_latency_range(js->inputs[i], JackCaptureLatency, &range);
+			up.min = range.min < up.min ? range.min : up.min;
+			up.max = range.max > up.max ? range.max : up.max;
+		}
+		if (up.min > up.max)
+			up.min = up.max;
+		for (i = 0; i < js->n_outputs; i++) {
+			added_latency(js, i, &add);
+			range.min = up.min + add.min;
+			range.max = up.max + add.max;
+			jack_port_set_latency_range(js->outputs[i], JackCaptureLatency, &range);
+		}
+	} else {
+		jack_latency_range_t most = { 0, 0 };
+		for (i = 0; i < js->n_outputs; i++) {
+			jack_port_get_latency_range(js->outputs[i], JackPlaybackLatency, &range);
+			added_latency(js, i, &add);
+			if (i == 0 || range.min + add.min < most.min)
+				most.min = range.min + add.min;
+			if (range.max + add.max > most.max)
+				most.max = range.max + add.max;
+		}
+		for (i = 0; i < js->n_inputs; i++)
+			jack_port_set_latency_range(js->inputs[i], JackPlaybackLatency, &most);
+	}
 }
 
 static void on_thread_init(void *arg)
@@ -82,6 +145,7 @@ int jack_shell_open(struct jack_shell *js, const struct config *cfg, const char 
 	js->wake_fd = wake_fd;
 	atomic_init(&js->server_gone, 0);
 	atomic_init(&js->xruns, 0);
+	cycle_stats_init(&js->cycles);
 	if (server_name)
 		opts |= JackServerName;
 	js->client = server_name ? jack_client_open(client_name, opts, &status, server_name)
@@ -185,7 +249,8 @@ int jack_shell_start(struct jack_shell *js, struct router *router,
 	js->exchange = exchange;
 	if (jack_set_process_callback(js->client, on_process, js) ||
 	    jack_set_thread_init_callback(js->client, on_thread_init, js) ||
-	    jack_set_xrun_callback(js->client, on_xrun, js))
+	    jack_set_xrun_callback(js->client, on_xrun, js) ||
+	    jack_set_latency_callback(js->client, on_latency, js))
 		return -EIO;
 	jack_on_info_shutdown(js->client, on_shutdown, js);
 	if (jack_activate(js->client))

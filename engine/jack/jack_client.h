@@ -8,6 +8,7 @@
 
 #include "../core/capture.h"
 #include "../core/config.h"
+#include "../core/cycle_stats.h"
 #include "../core/router.h"
 #include "../core/snapshot.h"
 
@@ -34,6 +35,7 @@ struct jack_shell {
 	int wake_fd;                 /* written once when the server goes away */
 	_Atomic int server_gone;
 	_Atomic uint32_t xruns;
+	struct cycle_stats cycles;   /* how long each process callback takes */
 	char shutdown_reason[256];   /* written before server_gone is set */
 };
 

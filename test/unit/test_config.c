@@ -377,7 +377,7 @@ static const struct bad_case bad_cases[] = {
 	{ HEAD LANGS "recording: { channels: some }\n",
 	  "bad.yaml:4:24: channels must be all or a list of floor and language codes" },
 	{ HEAD LANGS "recording: { path: /tmp }\n",
-	  "bad.yaml:4:14: unknown key 'path' in recording (expected one of: dir, formats, opus_bitrate, "
+	  "bad.yaml:4:14: unknown key 'path' in recording (expected one of: dir, formats, opus_bitrate, opus_complexity, "
 	  "segment_minutes, buffer_seconds, autostart, channels, mics)" },
 	{ HEAD LANGS "control: { technicians: root }\n", "bad.yaml:4:25: technicians must be a list, not a scalar" },
 	{ HEAD LANGS "control: { technicians: [\"a/b\"] }\n", "bad.yaml:4:26: 'a/b' is not a user name or @group" },

@@ -1,0 +1,73 @@
+#include "cycle_stats.h"
+
+#include <string.h>
+
+void cycle_stats_init(struct cycle_stats *c)
+{
+	int i;
+
+	for (i = 0; i < CYCLE_STATS_BUCKETS; i++)
+		atomic_init(&c->bucket[i], 0);
+	atomic_init(&c->cycles, 0);
+	atomic_init(&c->max_ns, 0);
+	atomic_init(&c->frames, 0);
+}
+
+static int bucket_of(uint64_t ns)
+{
+	int msb, i;
+
+	if (ns < CYCLE_STATS_STEPS)
+		return (int)ns;
+	msb = 63 - __builtin_clzll(ns);
+	i = msb * CYCLE_STATS_STEPS + (int)((ns >> (msb - 4)) & (CYCLE_STATS_STEPS - 1));
+	return i < CYCLE_STATS_BUCKETS ? i : CYCLE_STATS_BUCKETS - 1;
+}
+
+/* The largest ns that falls in bucket i. */
+static double bucket_top(int i)
+{
+	int msb = i / CYCLE_STATS_STEPS, frac = i % CYCLE_STATS_STEPS;
+
+	if (msb < 4)
+		return i;
+	return (double)((uint64_t)(CYCLE_STATS_STEPS + frac + 1) << (msb - 4)) - 1.0;
+}
+
+void cycle_stats_add(struct cycle_stats *c, uint64_t ns, uint32_t frames)
+{
+	atomic_fetch_add_explicit(&c->bucket[bucket_of(ns)], 1, memory_order_relaxed);
+	if (ns > atomic_load_explicit(&c->max_ns, memory_order_relaxed))
+		atomic_store_explicit(&c->max_ns, ns, memory_order_relaxed);
+	atomic_store_explicit(&c->frames, frames, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c->cycles, 1, memory_order_release);
+}
+
+void cycle_stats_read(const struct cycle_stats *c, struct cycle_summary *s)
+{
+	uint64_t seen = 0, total = 0;
+	uint32_t counts[CYCLE_STATS_BUCKETS];
+	int i;
+
+	memset(s, 0, sizeof *s);
+	for (i = 0; i < CYCLE_STATS_BUCKETS; i++) {
+		counts[i] = atomic_load_explicit((_Atomic uint32_t *)&c->bucket[i], memory_order_relaxed);
+		total += counts[i];
+	}
+	s->cycles = total;
+	s->max_ns = (double)atomic_load_explicit((_Atomic uint64_t *)&c->max_ns, memory_order_relaxed);
+	s->frames = atomic_load_explicit((_Atomic uint32_t *)&c->frames, memory_order_relaxed);
+	for (i = 0; i < CYCLE_STATS_BUCKETS && total; i++) {
+		seen += counts[i];
+		if (!s->p50_ns && seen * 2 >= total)
+			s->p50_ns = bucket_top(i);
+		if (seen * 100 >= total * 99) {
+			s->p99_ns = bucket_top(i);
+			break;
+		}
+	}
+	if (s->p99_ns > s->max_ns)
+		s->p99_ns = s->max_ns;
+	if (s->p50_ns > s->max_ns)
+		s->p50_ns = s->max_ns;
+}
