@@ -70,10 +70,14 @@ $(BUILD)/plugins/%.so: plugins/%.c plugins/plugin_util.h engine/plugin.h engine/
 
 # ---- benchmarks (make bench): numbers, never pass/fail -------------------
 
-BENCH_BIN := $(BUILD)/bench/routing_bench
+BENCH_BIN := $(BUILD)/bench/routing_bench $(BUILD)/bench/latency_probe $(BUILD)/bench/dsp_load
 
 $(BUILD)/bench/routing_bench: $(BUILD)/bench/routing_bench.o $(CORE_OBJ) $(INSERT_OBJ)
 	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) -ldl -lm -o $@
+
+$(BUILD)/bench/%: bench/%.c
+	@mkdir -p $(@D)
+	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(PKG_CFLAGS) $< $(PKG_LIBS) -lm -o $@
 
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BIN) test-clients

@@ -674,6 +674,7 @@ int main(int argc, char **argv)
 	int status = EXIT_USAGE, signal_fd = -1, wake[2] = { -1, -1 }, ret;
 	uint32_t xruns;
 	sigset_t sigs;
+	const int64_t started_ms = utc_now_ms();
 
 	thread_role_set(THREAD_CONTROL);
 	if (parse_options(argc, argv, &opt) < 0)
@@ -799,9 +800,9 @@ int main(int argc, char **argv)
 		status = EXIT_JACK;
 		goto out_router;
 	}
-	log_line("running: client '%s', %d inputs, %d outputs, %u Hz, control %s",
+	log_line("running: client '%s', %d inputs, %d outputs, %u Hz, control %s, ready in %.0f ms",
 		 jack_get_client_name(e->jack.client), e->jack.n_inputs, e->jack.n_outputs,
-		 jack_shell_sample_rate(&e->jack), control_path);
+		 jack_shell_sample_rate(&e->jack), control_path, (double)(utc_now_ms() - started_ms));
 	if (e->cfg.recording.autostart && !opt.no_record) {
 		char why[512];
 		if (recorder_start(&e->rec, NULL, why, sizeof why) < 0)
@@ -857,6 +858,7 @@ out_config:
 out_free:
 	jw_free(&e->reply);
 	jw_free(&e->stream);
+	alarm_tracker_free(&e->alarms);
 	free(e);
 	return status;
 }

@@ -1,6 +1,7 @@
 #include "alarm_tracker.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void alarm_tracker_init(struct alarm_tracker *t, void (*notify)(void *, const struct alarm *, int), void *user)
@@ -10,19 +11,39 @@ void alarm_tracker_init(struct alarm_tracker *t, void (*notify)(void *, const st
 	t->user = user;
 }
 
+/* Ticks state their conditions in the same order each time, so the search
+ * starts where the last one ended: one comparison per condition, not a
+ * scan of hundreds in a large room. */
 static struct alarm *find(struct alarm_tracker *t, const char *kind, const char *subject)
 {
-	int i;
-	for (i = 0; i < t->n; i++)
-		if (!strcmp(t->alarms[i].kind, kind) && !strcmp(t->alarms[i].subject, subject))
+	int j;
+	for (j = 0; j < t->n; j++) {
+		int i = (t->cursor + j) % t->n;
+		if (!strcmp(t->alarms[i].subject, subject) && !strcmp(t->alarms[i].kind, kind)) {
+			t->cursor = i + 1;
 			return &t->alarms[i];
-	if (t->n == ALARM_MAX)
-		return NULL;
+		}
+	}
+	if (t->n == t->cap) {
+		int cap = t->cap ? 2 * t->cap : 64;
+		struct alarm *more = realloc(t->alarms, (size_t)cap * sizeof *more);
+		if (!more)
+			return NULL; /* out of memory: this condition goes untracked */
+		t->alarms = more;
+		t->cap = cap;
+	}
 	memset(&t->alarms[t->n], 0, sizeof t->alarms[0]);
 	snprintf(t->alarms[t->n].kind, ALARM_KIND_MAX, "%s", kind);
 	snprintf(t->alarms[t->n].subject, ALARM_SUBJECT_MAX, "%s", subject);
 	t->alarms[t->n].true_since_ms = t->alarms[t->n].false_since_ms = t->alarms[t->n].raised_ms = -1;
+	t->cursor = t->n + 1;
 	return &t->alarms[t->n++];
+}
+
+void alarm_tracker_free(struct alarm_tracker *t)
+{
+	free(t->alarms);
+	memset(t, 0, sizeof *t);
 }
 
 void alarm_begin(struct alarm_tracker *t)
@@ -30,6 +51,7 @@ void alarm_begin(struct alarm_tracker *t)
 	int i;
 	for (i = 0; i < t->n; i++)
 		t->alarms[i].seen = 0;
+	t->cursor = 0;
 }
 
 static void step(struct alarm_tracker *t, struct alarm *a, int64_t now, int holds, int64_t raise_after,

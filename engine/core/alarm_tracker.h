@@ -8,7 +8,6 @@
 
 #include <stdint.h>
 
-#define ALARM_MAX 256
 #define ALARM_KIND_MAX 24
 #define ALARM_SUBJECT_MAX 64
 #define ALARM_DETAIL_MAX 160
@@ -24,14 +23,16 @@ struct alarm {
 };
 
 struct alarm_tracker {
-	struct alarm alarms[ALARM_MAX];
-	int n;
+	struct alarm *alarms; /* grows with the room: every condition of every port */
+	int n, cap;
+	int cursor; /* where the next search starts */
 	/* Told of each raise (raised = 1) and clear (0). */
 	void (*notify)(void *user, const struct alarm *a, int raised);
 	void *user;
 };
 
 void alarm_tracker_init(struct alarm_tracker *t, void (*notify)(void *, const struct alarm *, int), void *user);
+void alarm_tracker_free(struct alarm_tracker *t);
 
 /* One tick: call alarm_begin, then alarm_state for every condition that
  * can hold (true or false), then alarm_end. A condition not stated in a

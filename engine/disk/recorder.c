@@ -21,6 +21,7 @@
 #define RECORDER_SYNC_MS 1000   /* headers refreshed and data synced this often */
 #define RECORDER_IDLE_MS 200    /* the thread's longest sleep */
 #define RECORDER_STOP_MS 500    /* longest wait for the last blocks after disarming */
+#define RECORDER_DRAIN_MS 100   /* longest stretch of encoding between requests */
 
 #ifndef TOLK_VERSION
 #define TOLK_VERSION "0.1.0"
@@ -541,7 +542,11 @@ out:
 }
 
 /* Drains every block queued now. Returns how many there were. */
-static int drain(struct recorder *r)
+/* Processes queued blocks until none is left or `until` (UTC ms; 0: no
+ * limit) has passed. Returns how many. A recorder that only just keeps up
+ * always has a block waiting: the limit lets it look at its requests, sync
+ * and publish between them. */
+static int drain(struct recorder *r, int64_t until)
 {
 	struct capture_block b;
 	int n = 0;
@@ -549,6 +554,8 @@ static int drain(struct recorder *r)
 	while (capture_next(&r->capture, &b) == 0) {
 		process_block(r, &b);
 		n++;
+		if (until && utc_now_ms() >= until)
+			break;
 	}
 	return n;
 }
@@ -590,11 +597,17 @@ static void stop_recording(struct recorder *r)
 	int quiet = 0;
 
 	atomic_store_explicit(&r->capture.armed, 0, memory_order_release);
-	/* The realtime cycle running now may still push one block. */
+	/* Everything already captured is written, however long the backlog;
+	 * then the realtime cycle running now may still push one block. */
 	deadline = utc_now_ms() + RECORDER_STOP_MS;
 	while (quiet < 3 && utc_now_ms() < deadline) {
 		struct timespec pause = { 0, 10 * 1000000 };
-		quiet = drain(r) ? 0 : quiet + 1;
+		if (drain(r, 0)) {
+			quiet = 0;
+			deadline = utc_now_ms() + RECORDER_STOP_MS;
+		} else {
+			quiet++;
+		}
 		nanosleep(&pause, NULL);
 	}
 	if (r->state == RECORDER_RECORDING) {
@@ -652,9 +665,10 @@ static void *disk_thread(void *arg)
 
 		if (start && r->state != RECORDER_RECORDING && r->state != RECORDER_ARMING)
 			prepare_start(r, meeting);
-		/* Blocks first, so that events land after the audio they follow. */
-		while (drain(r))
-			; /* a backlog is drained without sleeping */
+		/* Blocks first, so that events land after the audio they follow.
+		 * A backlog is drained without sleeping: the wake-up is posted once
+		 * per block, so the wait above returns at once while one remains. */
+		drain(r, utc_now_ms() + RECORDER_DRAIN_MS);
 		if (r->state == RECORDER_RECORDING) {
 			uint32_t x = r->xruns ? atomic_load(r->xruns) : 0;
 			if (x != r->xruns_seen) {

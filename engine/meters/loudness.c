@@ -8,10 +8,12 @@
 
 #include "../core/float_bits.h"
 #include "../core/thread_role.h"
+#include "../core/utc_time.h"
 
 #define LOUDNESS_RING_SECONDS 2
 #define LOUDNESS_CHUNK 4096
 #define LOUDNESS_IDLE_MS 100 /* values are republished at least this often */
+#define LOUDNESS_PUBLISH_MS 100 /* ... and at most */
 
 static void wake(void *user)
 {
@@ -57,15 +59,20 @@ nomem:
 	return -ENOMEM;
 }
 
-static void publish(struct loudness *l)
+/* Each reading sums its whole window (400 ms, 3 s) of every channel: the
+ * momentary value ten times a second, the short-term one once, which is
+ * as often as a 3 s measure says anything new. */
+static void publish(struct loudness *l, int short_term_too)
 {
 	int i;
 	for (i = 0; i < l->n_channels; i++) {
 		double m = -HUGE_VAL, s = -HUGE_VAL;
 		ebur128_loudness_momentary(l->meters[i], &m);
-		ebur128_loudness_shortterm(l->meters[i], &s);
 		atomic_store(&l->momentary[i], float_to_bits(isfinite(m) ? (float)m : NAN));
-		atomic_store(&l->short_term[i], float_to_bits(isfinite(s) ? (float)s : NAN));
+		if (short_term_too) {
+			ebur128_loudness_shortterm(l->meters[i], &s);
+			atomic_store(&l->short_term[i], float_to_bits(isfinite(s) ? (float)s : NAN));
+		}
 	}
 }
 
@@ -73,6 +80,8 @@ static void *measure(void *arg)
 {
 	struct loudness *l = arg;
 	struct capture_block b;
+	int64_t next_publish = 0;
+	unsigned published = 0;
 
 	thread_role_set(THREAD_DISK); /* a reader of capture rings, like the disk thread */
 	pthread_setname_np(pthread_self(), "tolk-loudness");
@@ -92,7 +101,10 @@ static void *measure(void *arg)
 			}
 			capture_release_block(&l->capture);
 		}
-		publish(l);
+		if (utc_now_ms() >= next_publish) {
+			publish(l, ++published % (1000 / LOUDNESS_PUBLISH_MS) == 1);
+			next_publish = utc_now_ms() + LOUDNESS_PUBLISH_MS;
+		}
 	}
 	return NULL;
 }

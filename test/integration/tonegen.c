@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_TONES 64
+#define MAX_TONES 256
 
 struct tone {
 	jack_port_t *port;

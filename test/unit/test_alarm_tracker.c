@@ -49,6 +49,33 @@ static void test_raise_once_and_clear(void **unused)
 	assert_int_equal(s.n, 2);
 	assert_string_equal(s.log[1], "cleared live-silent fr");
 	assert_int_equal(alarm_active_count(&t), 0);
+	alarm_tracker_free(&t);
+}
+
+/* A large room: a thousand conditions, all tracked, each found where the
+ * last tick left it. */
+static void test_many_conditions(void **unused)
+{
+	struct alarm_tracker t;
+	struct seen s = { .n = 0 };
+	char subject[16];
+	int i, tick_no;
+	(void)unused;
+
+	alarm_tracker_init(&t, NULL, &s);
+	for (tick_no = 0; tick_no < 3; tick_no++) {
+		alarm_begin(&t);
+		for (i = 0; i < 1000; i++) {
+			snprintf(subject, sizeof subject, "port%d", i);
+			alarm_state(&t, tick_no * 100, "clipping", subject, i == 999, 0, 500, "peak");
+		}
+		alarm_end(&t, tick_no * 100, 500);
+	}
+	assert_int_equal(t.n, 1000);
+	assert_int_equal(alarm_active_count(&t), 1);
+	assert_string_equal(t.alarms[999].subject, "port999");
+	assert_true(t.alarms[999].raised_ms == 0);
+	alarm_tracker_free(&t);
 }
 
 static void test_unstated_condition_clears(void **unused)
@@ -68,6 +95,7 @@ static void test_unstated_condition_clears(void **unused)
 	alarm_end(&t, 700, 500);
 	assert_int_equal(s.n, 2);
 	assert_string_equal(s.log[1], "cleared xrun ");
+	alarm_tracker_free(&t);
 }
 
 int main(void)
@@ -75,6 +103,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_raise_once_and_clear),
 		cmocka_unit_test(test_unstated_condition_clears),
+		cmocka_unit_test(test_many_conditions),
 	};
 	return cmocka_run_group_tests_name("alarm_tracker", tests, NULL, NULL);
 }
