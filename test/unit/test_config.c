@@ -442,9 +442,43 @@ static void test_shipped_file(void **unused)
 	config_free(&cfg);
 }
 
+/* The benchmark rooms in test/rooms/ are real rooms: each loads, with the
+ * size make bench says it has. */
+static void test_bench_rooms(void **unused)
+{
+	static const struct {
+		const char *file;
+		int languages, booths, consoles, outputs;
+	} rooms[] = {
+		{ "test/rooms/room-2.yaml", 2, 2, 4, 7 },
+		{ "test/rooms/room-2-lv2.yaml", 2, 2, 4, 7 },
+		{ "test/rooms/room-un.yaml", 6, 6, 18, 25 },
+		{ "test/rooms/room-ep.yaml", 24, 24, 72, 97 },
+		{ "test/rooms/room-64.yaml", 64, 64, 192, 257 },
+		{ "test/rooms/record-32.yaml", 31, 0, 0, 32 },
+		{ "test/rooms/record-64.yaml", 63, 0, 0, 64 },
+		{ "test/rooms/record-128.yaml", 127, 0, 0, 128 },
+	};
+	size_t i;
+	(void)unused;
+
+	for (i = 0; i < sizeof rooms / sizeof rooms[0]; i++) {
+		struct config cfg;
+		char err[TOLK_ERROR_MAX];
+		if (config_load_file(&cfg, rooms[i].file, err, sizeof err))
+			fail_msg("%s", err);
+		assert_int_equal(cfg.n_languages, rooms[i].languages);
+		assert_int_equal(cfg.n_booths, rooms[i].booths);
+		assert_int_equal(cfg.n_mics, rooms[i].consoles);
+		assert_int_equal(config_output_count(&cfg), rooms[i].outputs);
+		config_free(&cfg);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bench_rooms),
 		cmocka_unit_test(test_room_loads),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_console_rule_keys),
