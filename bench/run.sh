@@ -45,23 +45,23 @@ echo
 start_jackd
 echo "== Added latency: impulses into floor_main (and a live mic), read at the outputs"
 printf '%-12s %-18s %-14s %8s %8s\n' room from to added jack
+latency_rows() { # latency_rows ROOM FROM LABEL SOURCE...: impulses into tolk:FROM, a row per SOURCE
+	local room=$1 from=$2 label=$3
+	shift 3
+	$B/bench/latency_probe -s "$SERVER" -d "tolk:$from" "$@" |
+		while read -r port added jack hits; do
+			printf '%-12s %-18s %-14s %8s %8s\n' "$room" "$label" "${port#tolk:}" "$added" "$jack"
+			printf '{"room":"%s","from":"%s","to":"%s","added_frames":%s,"jack_reported_frames":%s,"impulses":%s}\n' \
+				"$room" "$from" "${port#tolk:}" "$added" "$jack" "$hits" >>"$J/latency.jsonl"
+		done
+}
 latency_room() { # latency_room ROOM.yaml
 	local room=$1 name
 	name=$(basename "$room" .yaml)
 	start_tolk tolk "$SOCK" --config "$room" --no-record || { echo "tolk did not start: $(cat "$TMP/tolk.log")"; return; }
-	$B/bench/latency_probe -s "$SERVER" -d tolk:floor_main tolk:out_floor tolk:out_en tolk:out_fr |
-		while read -r port added jack hits; do
-			printf '%-12s %-18s %-14s %8s %8s\n' "$name" floor_main "${port#tolk:}" "$added" "$jack"
-			printf '{"room":"%s","from":"floor_main","to":"%s","added_frames":%s,"jack_reported_frames":%s,"impulses":%s}\n' \
-				"$name" "${port#tolk:}" "$added" "$jack" "$hits" >>"$J/latency.jsonl"
-		done
+	latency_rows "$name" floor_main floor_main tolk:out_floor tolk:out_en tolk:out_fr
 	ctl mic fr 1 on >/dev/null
-	$B/bench/latency_probe -s "$SERVER" -d tolk:mic_fr_1 tolk:out_fr |
-		while read -r port added jack hits; do
-			printf '%-12s %-18s %-14s %8s %8s\n' "$name" "mic_fr_1 (live)" "${port#tolk:}" "$added" "$jack"
-			printf '{"room":"%s","from":"mic_fr_1","to":"%s","added_frames":%s,"jack_reported_frames":%s,"impulses":%s}\n' \
-				"$name" "${port#tolk:}" "$added" "$jack" "$hits" >>"$J/latency.jsonl"
-		done
+	latency_rows "$name" mic_fr_1 "mic_fr_1 (live)" tolk:out_fr
 	stop_pid "$TOLK_PID"
 }
 latency_room test/rooms/room-2.yaml
