@@ -55,6 +55,7 @@ struct options {
 	const char *plugin_dir;
 	int no_record;
 	int check_only;
+	int reconnect;
 };
 
 struct engine {
@@ -89,6 +90,19 @@ struct engine {
 	char last_floor_language[TOLK_ID_MAX];
 	int last_pinned;
 	int routing_dirty; /* state changed but its snapshot is not yet published */
+	/* The audio side (JACK client, router, inserts, recorder, meters) is
+	 * up, or gone with its server and waiting to come back. The conference
+	 * state and the control paths stay through it. */
+	const struct options *opt;
+	const char *control_path;
+	int64_t started_ms;
+	int wake_fd;                           /* the JACK shell wakes the control loop */
+	int audio_ever_up;
+	int audio_up;
+	int64_t next_attempt_ms;
+	int resume_recording;                  /* when the audio is back */
+	char resume_meeting[TOLK_MEETING_MAX];
+	int resume_segment;
 };
 
 static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -191,19 +205,46 @@ static int read_loudness(void *user, int lang, double *momentary, double *short_
 	return loudness_read(user, lang, momentary, short_term);
 }
 
+/* Recording commands while the JACK server is gone act on the recording
+ * that resumes when it returns. */
 static int rec_start(void *user, const char *meeting, char *err, size_t errlen)
 {
-	return recorder_start(user, meeting, err, errlen);
+	struct engine *e = user;
+
+	if (e->audio_up)
+		return recorder_start(&e->rec, meeting, err, errlen);
+	snprintf(err, errlen, "the JACK server is gone; %s", e->resume_recording
+		 ? "the recording resumes when it is back" : "start recording when it is back");
+	return -EAGAIN;
 }
 
 static int rec_stop(void *user, char *err, size_t errlen)
 {
-	return recorder_stop(user, err, errlen);
+	struct engine *e = user;
+
+	if (e->audio_up)
+		return recorder_stop(&e->rec, err, errlen);
+	if (!e->resume_recording) {
+		snprintf(err, errlen, "not recording");
+		return -EINVAL;
+	}
+	e->resume_recording = 0; /* it will not resume */
+	return 0;
 }
 
 static void rec_status(void *user, struct json_writer *w, int detailed)
 {
-	recorder_status(user, w, detailed);
+	struct engine *e = user;
+
+	if (e->audio_up) {
+		recorder_status(&e->rec, w, detailed);
+		return;
+	}
+	jw_raw(w, "{\"state\":");
+	jw_string(w, e->resume_recording ? "waiting-for-jack" : "stopped");
+	jw_key(w, "meeting", 0);
+	jw_string(w, e->resume_recording ? e->resume_meeting : "");
+	jw_printf(w, ",\"segment\":%d}", e->resume_segment);
 }
 
 static void usage(FILE *f)
@@ -225,17 +266,22 @@ static void usage(FILE *f)
 		"                         recordings folder)\n"
 		"      --plugin-dir DIR   built-in plugins (default $TOLK_PLUGIN_DIR, else plugins/\n"
 		"                         next to the executable, else " TOLK_PLUGINDIR ")\n"
+		"      --reconnect        when the JACK server goes away, close the recordings\n"
+		"                         cleanly, wait for it (trying every second), then\n"
+		"                         restore ports, connections and state and record on\n"
+		"                         in a new segment (default: exit with status 1)\n"
 		"      --check FILE       validate FILE and exit (0 valid, 2 invalid)\n"
 		"  -V, --version          print the version and exit\n"
 		"  -h, --help             print this help and exit\n"
 		"\n"
-		"Exit status: 0 clean stop (SIGINT, SIGTERM), 1 JACK unreachable or gone,\n"
+		"Exit status: 0 clean stop (SIGINT, SIGTERM), 1 JACK unreachable or gone\n"
+		"(without --reconnect),\n"
 		"2 usage or configuration error.\n");
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_RECORD_DIR = 256, OPT_NO_RECORD, OPT_CHECK, OPT_LOG_DIR, OPT_PLUGIN_DIR };
+	enum { OPT_RECORD_DIR = 256, OPT_NO_RECORD, OPT_CHECK, OPT_LOG_DIR, OPT_PLUGIN_DIR, OPT_RECONNECT };
 	static const struct option longs[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "name", required_argument, NULL, 'n' },
@@ -246,6 +292,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "log-dir", required_argument, NULL, OPT_LOG_DIR },
 		{ "plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR },
 		{ "check", required_argument, NULL, OPT_CHECK },
+		{ "reconnect", no_argument, NULL, OPT_RECONNECT },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -264,6 +311,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_LOG_DIR: o->log_dir = optarg; break;
 		case OPT_PLUGIN_DIR: o->plugin_dir = optarg; break;
 		case OPT_CHECK: o->config = optarg; o->check_only = 1; break;
+		case OPT_RECONNECT: o->reconnect = 1; break;
 		case 'V': printf("tolk %s\n", TOLK_VERSION); exit(EXIT_CLEAN);
 		case 'h': usage(stdout); exit(EXIT_CLEAN);
 		default: usage(stderr); return -EINVAL;
@@ -286,9 +334,14 @@ static int parse_options(int argc, char **argv, struct options *o)
  * catches up with it. */
 static void publish_routing(struct engine *e)
 {
-	struct snapshot *s = snapshot_build(&e->state);
+	struct snapshot *s;
 	int ret;
 
+	if (!e->audio_up) {
+		e->routing_dirty = 0; /* the audio side starts from the state when it is back */
+		return;
+	}
+	s = snapshot_build(&e->state);
 	if (!s) {
 		log_line("cannot build routing snapshot: out of memory; will retry");
 		return;
@@ -326,14 +379,16 @@ static enum command_outcome run_command(struct engine *e, const char *via, const
 					const char *line, enum role role, const char *refusal, uint64_t *follow_from)
 {
 	struct command_context ctx = {
-		.state = &e->state, .events = &e->events, .router = &e->router, .log = log_cb, .log_user = e,
-		.recorder = e->rec.channels ? &e->rec_iface : NULL,
+		.state = &e->state, .events = &e->events, .router = e->audio_up ? &e->router : NULL,
+		.log = log_cb, .log_user = e,
+		.recorder = e->rec_iface.user ? &e->rec_iface : NULL,
 		.alarms = &e->alarms,
-		.loudness = read_loudness, .loudness_user = &e->loudness,
-		.rack = e->rack.prepared ? &e->rack : NULL,
-		.exposure = e->hearing.tracker.c ? &e->hearing.tracker : NULL,
+		.loudness = e->audio_up ? read_loudness : NULL, .loudness_user = &e->loudness,
+		.rack = e->audio_up && e->rack.prepared ? &e->rack : NULL,
+		.exposure = e->audio_up && e->hearing.tracker.c ? &e->hearing.tracker : NULL,
 		.exposure_day = hearing_log_day, .exposure_user = &e->hearing,
-		.cycles = &e->jack.cycles, .rate = e->jack.client ? jack_shell_sample_rate(&e->jack) : 0,
+		.cycles = e->audio_up ? &e->jack.cycles : NULL,
+		.rate = e->audio_up ? jack_shell_sample_rate(&e->jack) : 0,
 	};
 	enum command_outcome outcome;
 
@@ -438,9 +493,6 @@ static int setup_recording(struct engine *e, const struct options *opt)
 	char err[512];
 	int i;
 
-	e->last_channels = calloc((size_t)e->cfg.n_languages, sizeof *e->last_channels);
-	if (!e->last_channels)
-		return -ENOMEM;
 	if (recorder_init(&e->rec, &e->cfg, opt->record_dir, jack_shell_sample_rate(&e->jack), &e->jack.xruns,
 			  err, sizeof err) < 0) {
 		fprintf(stderr, "tolk: %s\n", err);
@@ -455,8 +507,6 @@ static int setup_recording(struct engine *e, const struct options *opt)
 		fprintf(stderr, "tolk: cannot start the recorder\n");
 		return -ENOMEM;
 	}
-	e->rec_iface = (struct recorder_iface){ .user = &e->rec, .start = rec_start, .stop = rec_stop,
-						.status = rec_status };
 
 	/* R128 loudness of every language channel, off the audio thread. */
 	e->loudness_sources = calloc((size_t)e->cfg.n_languages, sizeof *e->loudness_sources);
@@ -515,6 +565,12 @@ static void check_alarms(struct engine *e)
 	int lang, b, n, i, live_count;
 
 	alarm_begin(&e->alarms);
+	alarm_state(&e->alarms, now, "jack-down", "", !e->audio_up, 0, clear,
+		    "the JACK server is gone: no audio, no recording; waiting for it");
+	if (!e->audio_up) {
+		alarm_end(&e->alarms, now, clear);
+		return;
+	}
 	for (lang = 0; lang < cfg->n_languages; lang++) {
 		const struct channel_view *ch = &e->state.channels[lang];
 		int silent = 0;
@@ -605,13 +661,202 @@ static uint64_t next_event(void *user, uint64_t after, char **line, size_t *len)
 	return seq;
 }
 
-static void warn_cb(void *user, const char *line)
+
+/* Undoes audio_open, or as much of it as was done. Recording ends first,
+ * while the realtime side may still feed it, so that every file is
+ * finished properly; then the client goes, and no realtime cycle runs past
+ * that point. Everything is left zeroed, ready for audio_open again. */
+static void audio_close(struct engine *e)
 {
-	(void)user;
-	log_line("warning: %s", line);
+	uint32_t xruns;
+
+	if (e->rec.channels)
+		recorder_shutdown(&e->rec);
+	xruns = atomic_load(&e->jack.xruns);
+	jack_shell_close(&e->jack);
+	loudness_free(&e->loudness);
+	free(e->loudness_sources);
+	recorder_free(&e->rec);
+	free(e->rec_sources);
+	if (xruns)
+		log_line("%u xruns during this run", xruns);
+	hearing_log_close(&e->hearing);
+	exchange_destroy(&e->exchange);
+	rack_free(&e->rack);
+	router_free(&e->router);
+	memset(&e->jack, 0, sizeof e->jack);
+	memset(&e->loudness, 0, sizeof e->loudness);
+	e->loudness_sources = NULL;
+	memset(&e->rec, 0, sizeof e->rec);
+	e->rec_sources = NULL;
+	memset(&e->hearing, 0, sizeof e->hearing);
+	memset(&e->exchange, 0, sizeof e->exchange);
+	memset(&e->rack, 0, sizeof e->rack);
+	memset(&e->router, 0, sizeof e->router);
+	e->audio_up = 0;
 }
 
-/* Runs until a signal (0) or the server's departure (1). */
+/* Say why the audio side cannot start: on the terminal at start, in the
+ * log while waiting for the server to come back. */
+static void say(struct engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void say(struct engine *e, const char *fmt, ...)
+{
+	char text[TOLK_ERROR_MAX + 256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	if (e->audio_ever_up)
+		log_line("%s", text);
+	else
+		fprintf(stderr, "tolk: %s\n", text);
+}
+
+/* A connect: entry made late, or lost: the log, the events and the
+ * timeline. */
+static void link_note(void *user, const char *line)
+{
+	struct engine *e = user;
+	struct json_writer w;
+
+	log_line("%s", line);
+	event_log_add(&e->events, utc_now_ms(), EVENT_CHANGE, "", 0, line);
+	jw_init(&w);
+	jw_raw(&w, "\"event\":\"connection\",\"text\":");
+	jw_string(&w, line);
+	if (!w.failed)
+		timeline_event(e, w.buf);
+	jw_free(&w);
+}
+
+/* The audio side: the JACK client and its ports, the router and its first
+ * snapshot from the current state, every insert, the hearing log, the
+ * recorder and the loudness meter, all allocated and touched before the
+ * client is activated. Returns EXIT_CLEAN, or the exit status the failure
+ * calls for with everything undone. */
+static int audio_open(struct engine *e, int quiet)
+{
+	char err[TOLK_ERROR_MAX + 256];
+	int status, ret;
+
+	jack_shell_quiet(quiet);
+	ret = jack_shell_open(&e->jack, &e->cfg, e->opt->name, e->opt->server, e->wake_fd, err, sizeof err);
+	jack_shell_quiet(0);
+	if (ret < 0) {
+		if (!quiet)
+			say(e, "%s", err);
+		return EXIT_JACK;
+	}
+	ret = router_init(&e->router, &e->cfg, jack_shell_sample_rate(&e->jack));
+	if (ret == 0) {
+		struct snapshot *first = snapshot_build(&e->state);
+		if (!first)
+			ret = -ENOMEM;
+		else
+			exchange_init(&e->exchange, first);
+	}
+	if (ret < 0) {
+		say(e, "cannot set up the router: %s", strerror(-ret));
+		status = EXIT_JACK;
+		goto fail;
+	}
+	/* Every insert is loaded, instantiated and activated here, before the
+	 * realtime thread exists. */
+	ret = rack_init(&e->rack, e->cfg.n_mics, 1 + e->cfg.n_languages, (float)jack_shell_sample_rate(&e->jack),
+			ROUTER_CHUNK_MAX);
+	if (ret == 0 && (ret = insert_host_build(&e->plugins, &e->cfg, &e->rack, err, sizeof err)) < 0)
+		say(e, "%s", err);
+	else if (ret < 0 || (ret = router_attach_rack(&e->router, &e->rack)) < 0)
+		say(e, "cannot set up the inserts: %s", strerror(-ret));
+	if (ret == 0 &&
+	    (ret = hearing_log_open(&e->hearing, &e->cfg, &e->router, &e->rack, jack_shell_sample_rate(&e->jack),
+				    e->opt->log_dir ? e->opt->log_dir : e->opt->record_dir ? e->opt->record_dir : e->cfg.recording.dir,
+				    on_hearing, e, err, sizeof err)) < 0)
+		say(e, "%s", err);
+	if (ret < 0) {
+		status = EXIT_USAGE;
+		goto fail;
+	}
+	log_line("inserts: %d, channel latency %u frames, phones limit %g dB SPL (%g dB SPL at 0 dBFS)",
+		 e->rack.n_inserts, e->rack.mic_latency + e->rack.output_latency, e->cfg.hearing.ceiling_dbspl,
+		 e->cfg.hearing.dbspl_at_0dbfs);
+	if (setup_recording(e, e->opt) < 0) {
+		status = EXIT_USAGE;
+		goto fail;
+	}
+	lock_rt_memory(&e->router, &e->rack);
+	if (jack_shell_start(&e->jack, &e->router, &e->exchange, link_note, e) < 0) {
+		say(e, "cannot activate the JACK client");
+		status = EXIT_JACK;
+		goto fail;
+	}
+	log_line("running: client '%s', %d inputs, %d outputs, %u Hz, control %s, %s %.0f ms",
+		 jack_get_client_name(e->jack.client), e->jack.n_inputs, e->jack.n_outputs,
+		 jack_shell_sample_rate(&e->jack), e->control_path, e->audio_ever_up ? "back in" : "ready in",
+		 (double)(utc_now_ms() - (e->audio_ever_up ? e->next_attempt_ms - 1000 : e->started_ms)));
+	e->audio_up = 1;
+	e->audio_ever_up = 1;
+	return EXIT_CLEAN;
+fail:
+	audio_close(e);
+	return status;
+}
+
+
+/* The server went away: every recording file is closed properly (the
+ * timeline says why), and the audio side is let go. The state stays. */
+static void audio_lost(struct engine *e)
+{
+	char fields[400];
+	struct json_writer w;
+
+	log_line("JACK server went away: %s", e->jack.shutdown_reason);
+	event_log_add(&e->events, utc_now_ms(), EVENT_ALARM, "", 0, "the JACK server went away");
+	e->resume_recording = e->rec.channels &&
+			      recorder_running(&e->rec, e->resume_meeting, sizeof e->resume_meeting, &e->resume_segment);
+	jw_init(&w);
+	jw_raw(&w, "\"event\":\"jack-lost\",\"reason\":");
+	jw_string(&w, e->jack.shutdown_reason);
+	snprintf(fields, sizeof fields, "%s", w.failed ? "\"event\":\"jack-lost\"" : w.buf);
+	jw_free(&w);
+	timeline_event(e, fields);
+	audio_close(e);
+	if (e->resume_recording)
+		log_line("recording %s closed at segment %d%s", e->resume_meeting, e->resume_segment,
+			 e->opt->reconnect ? "; it resumes in a new segment when the server is back" : "");
+	e->next_attempt_ms = utc_now_ms() + 1000;
+	if (e->opt->reconnect)
+		log_line("waiting for the JACK server; trying every second");
+}
+
+/* Once a second while the server is gone: everything back as it was,
+ * from the state, and the recording on in a new segment. */
+static void audio_retry(struct engine *e)
+{
+	char why[512];
+
+	e->next_attempt_ms = utc_now_ms() + 1000;
+	if (audio_open(e, 1) != EXIT_CLEAN)
+		return;
+	log_line("JACK server is back: ports, connections and state restored");
+	event_log_add(&e->events, utc_now_ms(), EVENT_CHANGE, "", 0, "the JACK server is back; state restored");
+	if (e->resume_recording) {
+		if (recorder_continue(&e->rec, e->resume_meeting, e->resume_segment, why, sizeof why) < 0) {
+			log_line("ALARM: recording %s not resumed: %s", e->resume_meeting, why);
+		} else {
+			timeline_event(e, "\"event\":\"jack-back\"");
+			timeline_channels(e, 1);
+		}
+		e->resume_recording = 0;
+	}
+	if (e->osc.fd > 0)
+		osc_push_state(&e->osc);
+}
+
+/* Runs until a signal (0) or, without --reconnect, the server's
+ * departure (1). */
 static int control_loop(struct engine *e, int signal_fd, int wake_fd)
 {
 	struct pollfd fds[3 + 1 + CONTROL_MAX_CLIENTS];
@@ -635,10 +880,20 @@ static int control_loop(struct engine *e, int signal_fd, int wake_fd)
 				log_line("%s: stopping", strsignal((int)si.ssi_signo));
 			return EXIT_CLEAN;
 		}
-		if (fds[1].revents || atomic_load(&e->jack.server_gone)) {
-			log_line("JACK server went away: %s", e->jack.shutdown_reason);
-			return EXIT_JACK;
+		if (fds[1].revents) {
+			char drain[64];
+			while (read(wake_fd, drain, sizeof drain) > 0)
+				;
 		}
+		if (e->audio_up && atomic_load(&e->jack.server_gone)) {
+			audio_lost(e);
+			if (!e->opt->reconnect)
+				return EXIT_JACK;
+		}
+		if (!e->audio_up && utc_now_ms() >= e->next_attempt_ms)
+			audio_retry(e);
+		if (e->audio_up && atomic_load(&e->jack.ports_changed))
+			jack_shell_relink(&e->jack, link_note, e);
 		if (fds[2].revents)
 			osc_service(&e->osc);
 		control_socket_service(&e->control, fds + 3, n - 3, handle_request, e);
@@ -657,8 +912,9 @@ static int control_loop(struct engine *e, int signal_fd, int wake_fd)
 		}
 		if (utc_now_ms() - e->last_alarm_tick >= 100) {
 			check_alarms(e);
-			hearing_log_tick(&e->hearing, utc_now_ms());
-			if (e->osc.fd > 0)
+			if (e->audio_up)
+				hearing_log_tick(&e->hearing, utc_now_ms());
+			if (e->osc.fd > 0 && e->audio_up)
 				osc_push_meters(&e->osc);
 			e->last_alarm_tick = utc_now_ms();
 		}
@@ -671,8 +927,7 @@ int main(int argc, char **argv)
 	struct options opt;
 	struct engine *e;
 	char err[TOLK_ERROR_MAX + 256], control_path[108];
-	int status = EXIT_USAGE, signal_fd = -1, wake[2] = { -1, -1 }, ret;
-	uint32_t xruns;
+	int status = EXIT_USAGE, signal_fd = -1, wake[2] = { -1, -1 };
 	sigset_t sigs;
 	const int64_t started_ms = utc_now_ms();
 
@@ -752,93 +1007,43 @@ int main(int argc, char **argv)
 		goto out_control;
 	}
 
-	if (jack_shell_open(&e->jack, &e->cfg, opt.name, opt.server, wake[1], err, sizeof err) < 0) {
-		fprintf(stderr, "tolk: %s\n", err);
-		status = EXIT_JACK;
+	e->opt = &opt;
+	e->control_path = control_path;
+	e->started_ms = started_ms;
+	e->wake_fd = wake[1];
+	e->rec_iface = (struct recorder_iface){ .user = e, .start = rec_start, .stop = rec_stop, .status = rec_status };
+	e->last_channels = calloc((size_t)e->cfg.n_languages, sizeof *e->last_channels);
+	if (!e->last_channels) {
+		fprintf(stderr, "tolk: out of memory\n");
 		goto out_control;
 	}
-	ret = router_init(&e->router, &e->cfg, jack_shell_sample_rate(&e->jack));
-	if (ret == 0) {
-		struct snapshot *first = snapshot_build(&e->state);
-		if (!first)
-			ret = -ENOMEM;
-		else
-			exchange_init(&e->exchange, first);
+	status = audio_open(e, 0);
+	if (status == EXIT_JACK && opt.reconnect) {
+		/* Tolk comes up before its server: the control paths answer, and
+		 * the audio starts when the server does. */
+		log_line("waiting for the JACK server; trying every second");
+		e->next_attempt_ms = utc_now_ms() + 1000;
+		status = EXIT_CLEAN;
 	}
-	if (ret < 0) {
-		fprintf(stderr, "tolk: cannot set up the router: %s\n", strerror(-ret));
-		status = EXIT_JACK;
-		goto out_jack;
-	}
-	/* Every insert is loaded, instantiated and activated here, before the
-	 * realtime thread exists. */
-	ret = rack_init(&e->rack, e->cfg.n_mics, 1 + e->cfg.n_languages, (float)jack_shell_sample_rate(&e->jack),
-			ROUTER_CHUNK_MAX);
-	if (ret == 0 && (ret = insert_host_build(&e->plugins, &e->cfg, &e->rack, err, sizeof err)) < 0)
-		fprintf(stderr, "tolk: %s\n", err);
-	else if (ret < 0 || (ret = router_attach_rack(&e->router, &e->rack)) < 0)
-		fprintf(stderr, "tolk: cannot set up the inserts: %s\n", strerror(-ret));
-	if (ret == 0 &&
-	    (ret = hearing_log_open(&e->hearing, &e->cfg, &e->router, &e->rack, jack_shell_sample_rate(&e->jack),
-				    opt.log_dir ? opt.log_dir : opt.record_dir ? opt.record_dir : e->cfg.recording.dir,
-				    on_hearing, e, err, sizeof err)) < 0)
-		fprintf(stderr, "tolk: %s\n", err);
-	if (ret < 0) {
-		status = EXIT_USAGE;
-		goto out_jack;
-	}
-	log_line("inserts: %d, channel latency %u frames, phones limit %g dB SPL (%g dB SPL at 0 dBFS)",
-		 e->rack.n_inserts, e->rack.mic_latency + e->rack.output_latency, e->cfg.hearing.ceiling_dbspl,
-		 e->cfg.hearing.dbspl_at_0dbfs);
-	if (setup_recording(e, &opt) < 0) {
-		status = EXIT_USAGE;
-		goto out_router;
-	}
-	lock_rt_memory(&e->router, &e->rack);
-	if (jack_shell_start(&e->jack, &e->router, &e->exchange, warn_cb, NULL) < 0) {
-		fprintf(stderr, "tolk: cannot activate the JACK client\n");
-		status = EXIT_JACK;
-		goto out_router;
-	}
-	log_line("running: client '%s', %d inputs, %d outputs, %u Hz, control %s, ready in %.0f ms",
-		 jack_get_client_name(e->jack.client), e->jack.n_inputs, e->jack.n_outputs,
-		 jack_shell_sample_rate(&e->jack), control_path, (double)(utc_now_ms() - started_ms));
+	if (status != EXIT_CLEAN)
+		goto out_control;
 	if (e->cfg.recording.autostart && !opt.no_record) {
 		char why[512];
-		if (recorder_start(&e->rec, NULL, why, sizeof why) < 0)
+		if (!e->audio_up) {
+			e->resume_recording = 1;
+			snprintf(e->resume_meeting, sizeof e->resume_meeting, "%s", e->cfg.meeting);
+		} else if (recorder_start(&e->rec, NULL, why, sizeof why) < 0) {
 			log_line("recording not started: %s", why);
-		else
+		} else {
 			timeline_channels(e, 1);
+		}
 	}
 
 	status = control_loop(e, signal_fd, wake[0]);
 
-out_router:
-	/* Recording ends first, while the realtime side still feeds it, so that
-	 * every file is finished properly; then the client goes, and no
-	 * realtime cycle runs past that point. */
-	if (e->rec.channels)
-		recorder_shutdown(&e->rec);
-	xruns = atomic_load(&e->jack.xruns);
-	jack_shell_close(&e->jack);
-	loudness_free(&e->loudness);
-	free(e->loudness_sources);
-	recorder_free(&e->rec);
-	free(e->rec_sources);
-	free(e->last_channels);
-	if (xruns)
-		log_line("%u xruns during this run", xruns);
-	hearing_log_close(&e->hearing);
-	exchange_destroy(&e->exchange);
-	rack_free(&e->rack);
-	router_free(&e->router);
-	goto out_control;
-out_jack:
-	jack_shell_close(&e->jack);
-	hearing_log_close(&e->hearing);
-	rack_free(&e->rack);
-	router_free(&e->router);
+	audio_close(e);
 out_control:
+	free(e->last_channels);
 	osc_close(&e->osc);
 	control_socket_close(&e->control);
 out_state:

@@ -40,7 +40,7 @@ fi
 
 echo "run: starting Tolk on $CONFIG. In another terminal: build/tolkctl status"
 echo "run: Ctrl-C stops it."
-build/tolk --config "$CONFIG" &
+build/tolk --config "$CONFIG" --reconnect &
 TOLK_PID=$!
 status=""
 while [ -z "$status" ]; do

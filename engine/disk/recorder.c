@@ -482,10 +482,11 @@ static int begin_recording(struct recorder *r, uint64_t frame)
 		fail_recording(r, path, errno);
 		return -1;
 	}
-	r->segment = 0;
+	r->segment = r->first_segment;
 	r->frames_recorded = 0;
 	snprintf(fields, sizeof fields, "\"event\":\"record-start\",\"meeting\":\"%s\",\"rate\":%u,"
-		 "\"channels\":%d,\"formats\":%d", r->meeting, r->rate, r->n_channels, r->n_formats);
+		 "\"channels\":%d,\"formats\":%d%s", r->meeting, r->rate, r->n_channels, r->n_formats,
+		 r->first_segment ? ",\"continued\":true" : "");
 	timeline_write(r, frame, fields);
 	r->state = RECORDER_RECORDING;
 	if ((ret = open_segment(r, frame)) < 0) {
@@ -650,7 +651,7 @@ static void *disk_thread(void *arg)
 	thread_role_set(THREAD_DISK);
 	pthread_setname_np(pthread_self(), "tolk-disk"); /* for top -H, gdb and tests */
 	for (;;) {
-		int start, stop, quit;
+		int start, stop, quit, after_segment;
 		char meeting[TOLK_MEETING_MAX];
 
 		capture_wait(&r->wake, RECORDER_IDLE_MS);
@@ -659,12 +660,15 @@ static void *disk_thread(void *arg)
 		start = r->req_start;
 		stop = r->req_stop;
 		quit = r->req_quit;
+		after_segment = r->req_after_segment;
 		r->req_start = r->req_stop = 0;
 		snprintf(meeting, sizeof meeting, "%s", r->req_meeting);
 		pthread_mutex_unlock(&r->lock);
 
-		if (start && r->state != RECORDER_RECORDING && r->state != RECORDER_ARMING)
+		if (start && r->state != RECORDER_RECORDING && r->state != RECORDER_ARMING) {
+			r->first_segment = after_segment;
 			prepare_start(r, meeting);
+		}
 		/* Blocks first, so that events land after the audio they follow.
 		 * A backlog is drained without sleeping: the wake-up is posted once
 		 * per block, so the wait above returns at once while one remains. */
@@ -729,6 +733,11 @@ void recorder_shutdown(struct recorder *r)
 
 int recorder_start(struct recorder *r, const char *meeting, char *err, size_t errlen)
 {
+	return recorder_continue(r, meeting, 0, err, errlen);
+}
+
+int recorder_continue(struct recorder *r, const char *meeting, int after_segment, char *err, size_t errlen)
+{
 	int ret = 0;
 
 	if (!meeting)
@@ -744,6 +753,7 @@ int recorder_start(struct recorder *r, const char *meeting, char *err, size_t er
 		ret = -EBUSY;
 	} else {
 		r->req_start = 1;
+		r->req_after_segment = after_segment > 0 ? after_segment : 0;
 		snprintf(r->req_meeting, sizeof r->req_meeting, "%s", meeting);
 		r->pub_state = RECORDER_ARMING; /* so that a status right after says so */
 		snprintf(r->pub_meeting, sizeof r->pub_meeting, "%s", meeting);
@@ -899,4 +909,16 @@ int recorder_take_notice(struct recorder *r, char *buf, size_t len)
 	}
 	pthread_mutex_unlock(&r->lock);
 	return had;
+}
+
+int recorder_running(struct recorder *r, char *meeting, size_t len, int *segment)
+{
+	int running;
+
+	pthread_mutex_lock(&r->lock);
+	running = r->pub_state == RECORDER_RECORDING || r->pub_state == RECORDER_ARMING || r->req_start;
+	snprintf(meeting, len, "%s", r->req_start ? r->req_meeting : r->pub_meeting);
+	*segment = r->pub_segment;
+	pthread_mutex_unlock(&r->lock);
+	return running;
 }

@@ -59,6 +59,7 @@ struct recorder {
 	/* shared with the control thread, under lock */
 	pthread_mutex_t lock;
 	int req_start, req_stop, req_quit;
+	int req_after_segment;   /* a recording continued: its last segment so far */
 	char req_meeting[TOLK_MEETING_MAX];
 	char queue[RECORDER_QUEUE][RECORDER_LINE_MAX]; /* timeline lines waiting */
 	int n_queued;
@@ -81,6 +82,7 @@ struct recorder {
 	struct recorder_file *files; /* [n_channels * n_formats] */
 	int n_files;
 	int segment;             /* 1, 2, ... within this recording */
+	int first_segment;       /* segments the recording had before this start */
 	uint64_t seg_first_frame;
 	uint64_t seg_frames;
 	uint64_t frames_recorded;
@@ -112,6 +114,13 @@ void recorder_free(struct recorder *r);
 /* Control thread. meeting may be NULL (the config's). */
 int recorder_start(struct recorder *r, const char *meeting, char *err, size_t errlen);
 int recorder_stop(struct recorder *r, char *err, size_t errlen);
+/* Starts again a recording that was cut (the JACK server went away, or the
+ * recorded channels changed): into the same meeting folder and timeline,
+ * with segments numbered on after `after_segment`. */
+int recorder_continue(struct recorder *r, const char *meeting, int after_segment, char *err, size_t errlen);
+/* The recording as it is now: 1 while recording or starting, with its
+ * meeting and segment number filled in. */
+int recorder_running(struct recorder *r, char *meeting, size_t len, int *segment);
 /* Writes the recording state as one JSON object. */
 void recorder_status(struct recorder *r, struct json_writer *w, int detailed);
 /* Queues a timeline event: `fields` is the inside of a JSON object

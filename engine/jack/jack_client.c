@@ -12,6 +12,23 @@
 
 #include "../core/thread_role.h"
 
+static _Atomic int quiet_errors;
+
+/* libjack reports on stderr; while Tolk waits for a server to come back,
+ * one failed attempt a second is not news. */
+static void on_jack_error(const char *msg)
+{
+	if (!atomic_load(&quiet_errors))
+		fprintf(stderr, "jack: %s\n", msg);
+}
+
+void jack_shell_quiet(int quiet)
+{
+	jack_set_error_function(on_jack_error);
+	jack_set_info_function(on_jack_error);
+	atomic_store(&quiet_errors, quiet);
+}
+
 static uint64_t clock_ns(void)
 {
 	struct timespec ts;
@@ -42,6 +59,8 @@ static int on_process(jack_nframes_t frames, void *arg)
 		}
 		capture_push(c, js->taps[t].buf, frames, jack_last_frame_time(js->client));
 	}
+	atomic_store_explicit(&js->frame_end, (uint64_t)jack_last_frame_time(js->client) + frames,
+			      memory_order_relaxed);
 	cycle_stats_add(&js->cycles, clock_ns() - start, frames);
 	return 0;
 }
@@ -116,18 +135,43 @@ static int on_xrun(void *arg)
 	return 0;
 }
 
+static void wake_control(struct jack_shell *js)
+{
+	ssize_t ignored;
+
+	if (js->wake_fd >= 0) {
+		ignored = write(js->wake_fd, "x", 1); /* a full pipe is awake already */
+		(void)ignored;
+	}
+}
+
 static void on_shutdown(jack_status_t code, const char *reason, void *arg)
 {
 	struct jack_shell *js = arg;
-	ssize_t ignored;
 
 	snprintf(js->shutdown_reason, sizeof js->shutdown_reason, "%s (status 0x%x)",
 		 reason ? reason : "no reason given", (unsigned)code);
 	atomic_store(&js->server_gone, 1);
-	if (js->wake_fd >= 0) {
-		ignored = write(js->wake_fd, "x", 1);
-		(void)ignored;
-	}
+	wake_control(js);
+}
+
+/* JACK's notification thread: jack_connect may not be called from here,
+ * so the control thread is told to look. */
+static void on_port_registration(jack_port_id_t port, int registered, void *arg)
+{
+	struct jack_shell *js = arg;
+	(void)port;
+	(void)registered;
+	atomic_store(&js->ports_changed, 1);
+	wake_control(js);
+}
+
+static void on_port_connect(jack_port_id_t a, jack_port_id_t b, int connected, void *arg)
+{
+	(void)a;
+	(void)b;
+	if (!connected)
+		on_port_registration(0, 0, arg);
 }
 
 int jack_shell_open(struct jack_shell *js, const struct config *cfg, const char *client_name,
@@ -144,6 +188,8 @@ int jack_shell_open(struct jack_shell *js, const struct config *cfg, const char 
 	js->cfg = cfg;
 	js->wake_fd = wake_fd;
 	atomic_init(&js->server_gone, 0);
+	atomic_init(&js->ports_changed, 0);
+	atomic_init(&js->frame_end, 0);
 	atomic_init(&js->xruns, 0);
 	cycle_stats_init(&js->cycles);
 	if (server_name)
@@ -168,7 +214,10 @@ int jack_shell_open(struct jack_shell *js, const struct config *cfg, const char 
 	js->outputs = calloc((size_t)js->n_outputs, sizeof *js->outputs);
 	js->in_buf = calloc((size_t)js->n_inputs, sizeof *js->in_buf);
 	js->out_buf = calloc((size_t)js->n_outputs, sizeof *js->out_buf);
-	if (!js->inputs || !js->outputs || !js->in_buf || !js->out_buf) {
+	js->linked = malloc((size_t)cfg->n_connects + 1);
+	if (js->linked)
+		memset(js->linked, -1, (size_t)cfg->n_connects + 1);
+	if (!js->inputs || !js->outputs || !js->in_buf || !js->out_buf || !js->linked) {
 		snprintf(err, errlen, "out of memory");
 		ret = -ENOMEM;
 		goto fail_close;
@@ -217,25 +266,55 @@ int jack_shell_add_capture(struct jack_shell *js, struct capture *capture, const
 
 uint64_t jack_shell_frame_now(const struct jack_shell *js)
 {
-	return js->client ? jack_frame_time(js->client) : 0;
+	if (!js->client)
+		return 0;
+	/* A client whose server is gone has no clock to ask. */
+	if (atomic_load(&js->server_gone))
+		return atomic_load_explicit(&js->frame_end, memory_order_relaxed);
+	return jack_frame_time(js->client);
 }
 
-static void connect_one(struct jack_shell *js, const struct cfg_connect *c,
-			void (*warn)(void *, const char *), void *user)
+/* Makes one connect: entry if it is missing, and describes it in `what`.
+ * Returns 1 connected, 0 not. */
+static int link_one(struct jack_shell *js, const struct cfg_connect *c, char *what, size_t len)
 {
-	char ours[TOLK_PORT_NAME_MAX * 2 + 2], line[768];
+	char ours[TOLK_PORT_NAME_MAX * 2 + 2];
+	jack_port_t *port;
 	int is_input, index, ret;
 
 	if (config_find_port(js->cfg, c->port, &is_input, &index) < 0)
-		return; /* the loader refused such a name already */
+		return 0; /* the loader refused such a name already */
+	snprintf(what, len, "%s -> %s (line %d:%d)", is_input ? c->other : c->port, is_input ? c->port : c->other,
+		 c->line, c->column);
+	port = is_input ? js->inputs[index] : js->outputs[index];
+	if (jack_port_connected_to(port, c->other))
+		return 1;
 	snprintf(ours, sizeof ours, "%s:%s", jack_get_client_name(js->client), c->port);
-	ret = is_input ? jack_connect(js->client, c->other, ours)
-		       : jack_connect(js->client, ours, c->other);
-	if (ret != 0 && ret != EEXIST) {
-		snprintf(line, sizeof line, "connect %s -> %s failed (line %d:%d): is the port there?",
-			 is_input ? c->other : c->port, is_input ? c->port : c->other, c->line,
-			 c->column);
-		warn(user, line);
+	ret = is_input ? jack_connect(js->client, c->other, ours) : jack_connect(js->client, ours, c->other);
+	return ret == 0 || ret == EEXIST;
+}
+
+void jack_shell_relink(struct jack_shell *js, void (*note)(void *user, const char *line), void *user)
+{
+	char what[640], line[768];
+	int i, now;
+
+	if (!js->client || !js->active || atomic_load(&js->server_gone))
+		return;
+	atomic_store(&js->ports_changed, 0);
+	for (i = 0; i < js->cfg->n_connects; i++) {
+		what[0] = line[0] = '\0';
+		now = link_one(js, &js->cfg->connects[i], what, sizeof what);
+		if (now && js->linked[i] == 0)
+			snprintf(line, sizeof line, "connected %s", what);
+		else if (!now && js->linked[i] == 1)
+			snprintf(line, sizeof line, "connection lost: %s; it is made again when the port is back", what);
+		else if (!now && js->linked[i] == -1)
+			snprintf(line, sizeof line, "connect %s failed: is the port there? it is made when the port appears",
+				 what);
+		if (*line && note)
+			note(user, line);
+		js->linked[i] = (signed char)now;
 	}
 }
 
@@ -243,21 +322,20 @@ int jack_shell_start(struct jack_shell *js, struct router *router,
 		     struct snapshot_exchange *exchange,
 		     void (*warn)(void *user, const char *line), void *user)
 {
-	int i;
-
 	js->router = router;
 	js->exchange = exchange;
 	if (jack_set_process_callback(js->client, on_process, js) ||
 	    jack_set_thread_init_callback(js->client, on_thread_init, js) ||
 	    jack_set_xrun_callback(js->client, on_xrun, js) ||
-	    jack_set_latency_callback(js->client, on_latency, js))
+	    jack_set_latency_callback(js->client, on_latency, js) ||
+	    jack_set_port_registration_callback(js->client, on_port_registration, js) ||
+	    jack_set_port_connect_callback(js->client, on_port_connect, js))
 		return -EIO;
 	jack_on_info_shutdown(js->client, on_shutdown, js);
 	if (jack_activate(js->client))
 		return -EIO;
 	js->active = 1;
-	for (i = 0; i < js->cfg->n_connects; i++)
-		connect_one(js, &js->cfg->connects[i], warn, user);
+	jack_shell_relink(js, warn, user);
 	return 0;
 }
 
@@ -281,6 +359,8 @@ void jack_shell_close(struct jack_shell *js)
 	free(js->outputs);
 	free(js->in_buf);
 	free((void *)js->out_buf);
+	free(js->linked);
+	js->linked = NULL;
 	for (i = 0; i < js->n_taps; i++)
 		free(js->taps[i].buf);
 	js->n_taps = 0;

@@ -32,8 +32,11 @@ struct jack_shell {
 	} taps[JACK_SHELL_TAPS];
 	int n_taps;
 	int active;
-	int wake_fd;                 /* written once when the server goes away */
+	int wake_fd;                 /* written when the server goes away or ports change */
 	_Atomic int server_gone;
+	_Atomic int ports_changed;   /* a port came or went: connect: entries to re-check */
+	_Atomic uint64_t frame_end;  /* the JACK frame after the last cycle, for after the server is gone */
+	signed char *linked;         /* per connect: entry: 1 made, 0 not (yet), -1 never tried */
 	_Atomic uint32_t xruns;
 	struct cycle_stats cycles;   /* how long each process callback takes */
 	char shutdown_reason[256];   /* written before server_gone is set */
@@ -43,6 +46,9 @@ struct jack_shell {
  * Returns 0, or a negative errno with a message in err. */
 int jack_shell_open(struct jack_shell *js, const struct config *cfg, const char *client_name,
 		    const char *server_name, int wake_fd, char *err, size_t errlen);
+
+/* Hold back libjack's own messages (1) or let them through (0). */
+void jack_shell_quiet(int quiet);
 
 uint32_t jack_shell_sample_rate(const struct jack_shell *js);
 
@@ -54,10 +60,16 @@ int jack_shell_add_capture(struct jack_shell *js, struct capture *capture, const
 uint64_t jack_shell_frame_now(const struct jack_shell *js);
 
 /* Activate with the router and exchange ready, then make the connect:
- * entries. A connection that fails is reported through warn, not fatal. */
+ * entries. A connection that fails is reported through warn, not fatal:
+ * jack_shell_relink makes it when its port appears. */
 int jack_shell_start(struct jack_shell *js, struct router *router,
 		     struct snapshot_exchange *exchange,
 		     void (*warn)(void *user, const char *line), void *user);
+
+/* Control thread, after ports_changed: makes every connect: entry that is
+ * missing (a port that appeared late, or came back), and tells `note` of
+ * each connection made or lost since the last call. */
+void jack_shell_relink(struct jack_shell *js, void (*note)(void *user, const char *line), void *user);
 
 void jack_shell_close(struct jack_shell *js);
 

@@ -1,7 +1,8 @@
 /* tonegen: a JACK client that plays one sine per output port into the
  * given destination ports until SIGTERM or SIGINT.
  *   tonegen [-s SERVER] [-n CLIENT] DEST:FREQ[:AMP] ...
- * DEST is a full port name (client:port); AMP defaults to 0.5. FREQ
+ * DEST is a full port name (client:port), or "none" to leave the port for
+ * others to connect; AMP defaults to 0.5. FREQ
  * "ramp" plays a sawtooth that rises by exactly 2^-16 each sample (from
  * -0.5 to 0.5), exact in 24-bit PCM, so that a recording can be checked
  * for a lost or doubled frame. FREQ "square" plays bursts of a 1 kHz
@@ -130,7 +131,7 @@ int main(int argc, char **argv)
 	if (jack_activate(c))
 		return 1;
 	for (i = 0; i < n_tones; i++)
-		if (jack_connect(c, jack_port_name(tones[i].port), tones[i].dest)) {
+		if (strcmp(tones[i].dest, "none") && jack_connect(c, jack_port_name(tones[i].port), tones[i].dest)) {
 			fprintf(stderr, "tonegen: cannot connect to %s\n", tones[i].dest);
 			return 1;
 		}
