@@ -38,7 +38,8 @@ PLUGINS     := $(PLUGIN_SRC:plugins/%.c=$(BUILD)/plugins/%.so)
 PLUGIN_LIBS_leveller := -lebur128
 UNIT_SRC    := $(wildcard test/unit/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/unit/%)
-TEST_CLIENTS := $(BUILD)/test/tonegen $(BUILD)/test/probe $(BUILD)/test/filetone $(BUILD)/test/osc_client
+TEST_CLIENTS := $(BUILD)/test/tonegen $(BUILD)/test/probe $(BUILD)/test/filetone $(BUILD)/test/osc_client \
+                $(BUILD)/test/rtguard.so $(BUILD)/test/tolk-rtinject
 
 .PHONY: all deps run test bench unit integration test-clients install uninstall clean
 
@@ -109,6 +110,20 @@ $(BUILD)/test/plugin_no_alloc: test/unit/plugin_no_alloc.c engine/plugin.h
 $(BUILD)/test/%: test/integration/%.c
 	@mkdir -p $(@D)
 	$(CC) $(TOLK_CFLAGS) $(CFLAGS) -Werror $(PKG_CFLAGS) $< $(PKG_LIBS) -lm -o $@
+
+# The realtime-safety guard (LD_PRELOAD), and a tolk that breaks the rule
+# on purpose to show that the guard catches it.
+$(BUILD)/test/rtguard.so: test/rtguard/rtguard.c
+	@mkdir -p $(@D)
+	$(CC) $(TOLK_CFLAGS) $(CFLAGS) -Werror -fPIC -shared $(PKG_CFLAGS) $< -ldl -o $@
+
+$(BUILD)/test/rtinject/jack_client.o: engine/jack/jack_client.c
+	@mkdir -p $(@D)
+	$(CC) $(TOLK_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -DTOLK_RT_INJECT_MALLOC -c $< -o $@
+
+$(BUILD)/test/tolk-rtinject: $(filter-out $(BUILD)/engine/jack/jack_client.o,$(ENGINE_OBJ)) $(CORE_OBJ) \
+                             $(BUILD)/test/rtinject/jack_client.o
+	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) -lm -o $@
 
 test-clients: $(TEST_CLIENTS)
 

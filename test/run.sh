@@ -59,6 +59,7 @@ suite integration-alarms bash test/integration/alarm_test.sh
 suite integration-osc bash test/integration/osc_test.sh
 suite integration-hearing bash test/integration/hearing_test.sh
 suite integration-resilience bash test/integration/resilience_test.sh
+suite integration-rtguard bash test/integration/rtguard_test.sh
 
 echo
 echo "$passed passed, $failed failed"

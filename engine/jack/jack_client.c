@@ -59,6 +59,15 @@ static int on_process(jack_nframes_t frames, void *arg)
 		}
 		capture_push(c, js->taps[t].buf, frames, jack_last_frame_time(js->client));
 	}
+#ifdef TOLK_RT_INJECT_MALLOC
+	{
+		/* test/rtguard's own test: a build that breaks the rule, to show
+		 * that the guard sees it. Never in a real build. */
+		static void *volatile leak;
+		free(leak);
+		leak = malloc(16);
+	}
+#endif
 	atomic_store_explicit(&js->frame_end, (uint64_t)jack_last_frame_time(js->client) + frames,
 			      memory_order_relaxed);
 	cycle_stats_add(&js->cycles, clock_ns() - start, frames);
