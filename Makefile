@@ -41,7 +41,7 @@ UNIT_BIN    := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/unit/%)
 TEST_CLIENTS := $(BUILD)/test/tonegen $(BUILD)/test/probe $(BUILD)/test/filetone $(BUILD)/test/osc_client \
                 $(BUILD)/test/rtguard.so $(BUILD)/test/tolk-rtinject
 
-.PHONY: all deps run test bench unit integration test-clients install uninstall clean
+.PHONY: all deps run test bench fuzz unit integration test-clients install uninstall clean
 
 all: $(BUILD)/tolk $(BUILD)/tolkctl $(BUILD)/tolk-verify $(PLUGINS)
 
@@ -59,7 +59,8 @@ $(BUILD)/tolkctl: $(BUILD)/tools/tolkctl.o $(BUILD)/tools/top_view.o $(BUILD)/to
                   $(BUILD)/engine/control/control_socket.o
 	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ -lm -o $@
 
-$(BUILD)/tolk-verify: $(BUILD)/tools/tolk_verify.o $(BUILD)/tools/json_reader.o $(BUILD)/engine/core/sha256.o
+$(BUILD)/tolk-verify: $(BUILD)/tools/tolk_verify.o $(BUILD)/tools/manifest_reader.o $(BUILD)/tools/json_reader.o \
+                     $(BUILD)/engine/core/sha256.o
 	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ -o $@
 
 # Built-in plugins: one C file each, one shared object each, nothing
@@ -86,6 +87,39 @@ bench: deps
 
 run: deps all
 	@sh tools/run.sh $(CONFIG)
+
+# ---- fuzzing (make fuzz): libFuzzer, clang ---------------------------------
+# Each target runs FUZZ_SECONDS from its seeds in test/fuzz/corpus/<target>
+# (the inputs it finds stay in build/fuzz/corpus). A crash is written to
+# build/fuzz/crashes/; put it in test/fuzz/regressions/<target>/ and make
+# test replays it for ever after.
+
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_TARGETS := config command osc manifest
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_SRC_config   := $(CORE_SRC)
+FUZZ_SRC_command  := $(CORE_SRC)
+FUZZ_SRC_osc      := $(CORE_SRC) engine/control/osc_server.c
+FUZZ_SRC_manifest := tools/manifest_reader.c tools/json_reader.c
+
+FUZZ_HDRS    := test/fuzz/fuzz_room.h $(wildcard engine/core/*.h)
+
+.SECONDEXPANSION:
+$(BUILD)/fuzz/fuzz_%: test/fuzz/fuzz_%.c $$(FUZZ_SRC_$$*) $(FUZZ_HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -O1 -g -std=c11 -D_GNU_SOURCE -pthread -fsanitize=fuzzer $(FUZZ_SAN) $(PKG_CFLAGS) \
+		test/fuzz/fuzz_$*.c $(FUZZ_SRC_$*) $(PKG_LIBS) -lm -o $@
+
+# The same entry points without libFuzzer, for make test.
+$(BUILD)/test/replay_%: test/fuzz/replay.c test/fuzz/fuzz_%.c $$(FUZZ_SRC_$$*) $(FUZZ_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $(SAN) $(PKG_CFLAGS) test/fuzz/replay.c test/fuzz/fuzz_$*.c $(FUZZ_SRC_$*) \
+		$(PKG_LIBS) -lm -o $@
+
+fuzz: deps
+	@$(MAKE) --no-print-directory $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh test/fuzz/run.sh $(FUZZ_TARGETS)
 
 # ---- tests ----------------------------------------------------------------
 
@@ -129,7 +163,7 @@ test-clients: $(TEST_CLIENTS)
 
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(BUILD)/test/ring_stress $(BUILD)/test/plugin_no_alloc \
-		test-clients \
+		test-clients $(FUZZ_TARGETS:%=$(BUILD)/test/replay_%) \
 		CFLAGS='$(CFLAGS) -Werror'
 	@sh test/run.sh
 

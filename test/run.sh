@@ -49,6 +49,9 @@ tsan() {
 for t in build/test/unit/test_*; do
 	suite "unit-$(basename "$t")" "$t"
 done
+for t in config command osc manifest; do
+	suite "fuzz-replay-$t" build/test/replay_$t test/fuzz/corpus/$t test/fuzz/regressions/$t
+done
 suite ring-stress-tsan tsan build/test/ring_stress
 suite plugins-no-alloc build/test/plugin_no_alloc build/plugins/*.so
 suite integration-engine bash test/integration/engine_test.sh

@@ -1,12 +1,13 @@
 #!/bin/sh
 # Installs the Debian packages Tolk builds, runs and tests with. Idempotent:
 # when nothing is missing it does nothing and says nothing. x42-plugins is
-# for the LV2 chain test (and for rooms that want its processors).
+# for the LV2 chain test (and for rooms that want its processors); clang and
+# its runtime for make fuzz (libFuzzer).
 set -eu
 
 PACKAGES="gcc make pkg-config libc6-dev jackd2 libjack-jackd2-dev libyaml-dev libcmocka-dev
 libsndfile1-dev libopusenc-dev libebur128-dev liblo-dev liblilv-dev lv2-dev sndfile-programs sox opus-tools
-tmux util-linux gdb procps x42-plugins"
+tmux util-linux gdb procps binutils x42-plugins clang libclang-rt-dev"
 
 missing=""
 for p in $PACKAGES; do

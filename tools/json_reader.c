@@ -1,5 +1,6 @@
 #include "json_reader.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +55,9 @@ static char *parse_string(struct jparser *jp)
 			case 'f': out[len++] = '\f'; break;
 			case 'u': {
 				unsigned v;
-				if (sscanf(jp->p, "%4x", &v) != 1)
+				if (!isxdigit((unsigned char)jp->p[0]) || !isxdigit((unsigned char)jp->p[1]) ||
+				    !isxdigit((unsigned char)jp->p[2]) || !isxdigit((unsigned char)jp->p[3]) ||
+				    sscanf(jp->p, "%4x", &v) != 1)
 					goto fail;
 				jp->p += 4;
 				/* The engine escapes only control characters this way. */
@@ -99,10 +102,11 @@ static struct jnode *parse_container(struct jparser *jp, struct jnode *n, char c
 			if (!(key = parse_string(jp)))
 				goto fail;
 			skip_ws(jp);
-			if (*jp->p++ != ':') {
+			if (*jp->p != ':') { /* never step over the end */
 				free(key);
 				goto fail;
 			}
+			jp->p++;
 		}
 		if (!(item = parse_value(jp))) {
 			free(key);
@@ -200,8 +204,10 @@ struct jnode *json_parse(const char *text)
 	struct jparser jp = { .p = text };
 	struct jnode *root = parse_value(&jp);
 
+	if (!root)
+		return NULL;
 	skip_ws(&jp);
-	if (root && *jp.p) { /* trailing garbage */
+	if (*jp.p) { /* trailing garbage */
 		jfree(root);
 		return NULL;
 	}

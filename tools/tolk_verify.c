@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "../engine/core/sha256.h"
-#include "json_reader.h"
+#include "manifest_reader.h"
 
 static char *read_all(const char *path)
 {
@@ -37,62 +37,63 @@ static char *read_all(const char *path)
 
 struct tally {
 	int ok, bad, manifests;
+	const char *dir;
 };
+
+static void check_file(void *user, const struct manifest_entry *e)
+{
+	struct tally *t = user;
+	char path[8192], hex[65];
+	int ret;
+
+	if (strchr(e->file, '/')) { /* a manifest names files in its own folder only */
+		printf("BAD       %s/%s (not a plain file name)\n", t->dir, e->file);
+		t->bad++;
+		return;
+	}
+	snprintf(path, sizeof path, "%s/%s", t->dir, e->file);
+	ret = sha256_file(path, hex);
+	if (ret == -ENOENT) {
+		printf("MISSING   %s\n", path);
+		t->bad++;
+	} else if (ret < 0) {
+		printf("UNREADABLE %s: %s\n", path, strerror(-ret));
+		t->bad++;
+	} else if (strcmp(hex, e->sha256)) {
+		printf("MISMATCH  %s (sha256 %s, manifest %s)\n", path, hex, e->sha256);
+		t->bad++;
+	} else {
+		printf("OK        %s %s %s frames\n", path, hex, e->frames);
+		t->ok++;
+	}
+}
 
 /* Checks one meeting folder. Returns -1 when its manifest is unreadable. */
 static int verify_meeting(const char *dir, struct tally *t)
 {
 	char path[8192];
-	struct jnode *root, *files, *f;
 	char *text;
+	int n;
 
 	snprintf(path, sizeof path, "%s/manifest.json", dir);
 	text = read_all(path);
 	if (!text)
 		return -1;
-	root = json_parse(text);
+	t->dir = dir;
+	n = manifest_each(text, check_file, t);
 	free(text);
-	files = member(root, "files");
-	if (!root || !files || files->type != J_ARRAY) {
+	if (n < 0) {
 		fprintf(stderr, "tolk-verify: %s: not a Tolk manifest\n", path);
-		jfree(root);
 		t->bad++;
 		return 0;
 	}
 	t->manifests++;
-	for (f = files->child; f; f = f->next) {
-		const char *name = text_of(member(f, "file")), *want = text_of(member(f, "sha256"));
-		char hex[65];
-		int ret;
-
-		if (strchr(name, '/')) { /* a manifest names files in its own folder only */
-			printf("BAD       %s/%s (not a plain file name)\n", dir, name);
-			t->bad++;
-			continue;
-		}
-		snprintf(path, sizeof path, "%s/%s", dir, name);
-		ret = sha256_file(path, hex);
-		if (ret == -ENOENT) {
-			printf("MISSING   %s\n", path);
-			t->bad++;
-		} else if (ret < 0) {
-			printf("UNREADABLE %s: %s\n", path, strerror(-ret));
-			t->bad++;
-		} else if (strcmp(hex, want)) {
-			printf("MISMATCH  %s (sha256 %s, manifest %s)\n", path, hex, want);
-			t->bad++;
-		} else {
-			printf("OK        %s %s %s frames\n", path, hex, text_of(member(f, "frames")));
-			t->ok++;
-		}
-	}
-	jfree(root);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	struct tally t = { 0, 0, 0 };
+	struct tally t = { 0, 0, 0, NULL };
 	struct dirent *d;
 	DIR *dir;
 

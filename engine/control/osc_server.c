@@ -202,6 +202,22 @@ int osc_fd(const struct osc_server *o)
 	return o->fd;
 }
 
+void osc_handle_packet(struct osc_server *o, const char *packet, size_t n, const struct sockaddr_in *src)
+{
+	lo_message m;
+	const char *path;
+	int result = 0;
+
+	path = n > 0 ? lo_get_path((void *)packet, (ssize_t)n) : NULL;
+	m = path && *path == '/' ? lo_message_deserialise((void *)packet, n, &result) : NULL;
+	if (!m) {
+		send_error(o, src, "/tolk", "malformed OSC message");
+		return;
+	}
+	on_message(o, path, lo_message_get_types(m), lo_message_get_argv(m), src);
+	lo_message_free(m);
+}
+
 void osc_service(struct osc_server *o)
 {
 	static char packet[OSC_PACKET_MAX];
@@ -211,22 +227,12 @@ void osc_service(struct osc_server *o)
 		struct sockaddr_in src;
 		socklen_t len = sizeof src;
 		ssize_t n = recvfrom(o->fd, packet, sizeof packet, 0, (struct sockaddr *)&src, &len);
-		lo_message m;
-		const char *path;
-		int result = 0;
 
 		if (n < 0)
 			return;
 		if (len != sizeof src || src.sin_family != AF_INET)
 			continue;
-		path = n > 0 ? lo_get_path(packet, n) : NULL;
-		m = path && *path == '/' ? lo_message_deserialise(packet, (size_t)n, &result) : NULL;
-		if (!m) {
-			send_error(o, &src, "/tolk", "malformed OSC message");
-			continue;
-		}
-		on_message(o, path, lo_message_get_types(m), lo_message_get_argv(m), &src);
-		lo_message_free(m);
+		osc_handle_packet(o, packet, (size_t)n, &src);
 	}
 }
 

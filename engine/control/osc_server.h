@@ -41,6 +41,9 @@ int osc_open(struct osc_server *o, const struct config *cfg, const struct state 
 	     osc_execute execute, void *user, char *err, size_t errlen);
 int osc_fd(const struct osc_server *o);
 void osc_service(struct osc_server *o);
+/* One datagram from src: parsed, checked and run (osc_service's work for
+ * each packet; also the fuzzer's way in). */
+void osc_handle_packet(struct osc_server *o, const char *packet, size_t n, const struct sockaddr_in *src);
 void osc_push_state(struct osc_server *o);
 void osc_push_meters(struct osc_server *o);
 void osc_close(struct osc_server *o);
