@@ -41,7 +41,7 @@ UNIT_BIN    := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/unit/%)
 TEST_CLIENTS := $(BUILD)/test/tonegen $(BUILD)/test/probe $(BUILD)/test/filetone $(BUILD)/test/osc_client \
                 $(BUILD)/test/rtguard.so $(BUILD)/test/tolk-rtinject
 
-.PHONY: all deps run test bench fuzz unit integration test-clients install uninstall clean
+.PHONY: all deps run test bench fuzz soak unit integration test-clients install uninstall clean
 
 all: $(BUILD)/tolk $(BUILD)/tolkctl $(BUILD)/tolk-verify $(PLUGINS)
 
@@ -120,6 +120,15 @@ $(BUILD)/test/replay_%: test/fuzz/replay.c test/fuzz/fuzz_%.c $$(FUZZ_SRC_$$*) $
 fuzz: deps
 	@$(MAKE) --no-print-directory $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh test/fuzz/run.sh $(FUZZ_TARGETS)
+
+# ---- soak (make soak): an 8-hour meeting, compressed; see test/soak/soak.sh
+
+SOAK_HOURS   ?= 8
+SOAK_MINUTES ?= 24
+
+soak: deps
+	@$(MAKE) --no-print-directory all test-clients
+	@SOAK_HOURS=$(SOAK_HOURS) SOAK_MINUTES=$(SOAK_MINUTES) bash test/soak/soak.sh
 
 # ---- tests ----------------------------------------------------------------
 
