@@ -793,7 +793,7 @@ static int audio_open(struct engine *e, int quiet)
 		goto fail;
 	}
 	log_line("running: client '%s', %d inputs, %d outputs, %u Hz, control %s, %s %.0f ms",
-		 jack_get_client_name(e->jack.client), e->jack.n_inputs, e->jack.n_outputs,
+		 jack_get_client_name(e->jack.client), e->jack.plan->n_inputs, e->jack.plan->n_outputs,
 		 jack_shell_sample_rate(&e->jack), e->control_path, e->audio_ever_up ? "back in" : "ready in",
 		 (double)(utc_now_ms() - (e->audio_ever_up ? e->next_attempt_ms - 1000 : e->started_ms)));
 	e->audio_up = 1;

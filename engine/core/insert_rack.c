@@ -228,15 +228,21 @@ void rack_free(struct insert_rack *k)
 		return;
 	for (i = 0; i < k->n_inserts; i++) {
 		struct insert *in = &k->inserts[i];
-		if (in->desc->deactivate)
-			in->desc->deactivate(in->instance);
-		in->desc->cleanup(in->instance);
-		free(in->dry.buf);
+		if (!in->donated) {
+			if (in->desc->deactivate)
+				in->desc->deactivate(in->instance);
+			in->desc->cleanup(in->instance);
+			free(in->dry.buf);
+		}
 		free_params(in);
 	}
 	for (i = 0; k->chains && i < k->n_chains; i++)
-		free(k->chains[i].align.buf);
-	free(k->floor_align.buf);
+		if (!k->chains[i].align_donated)
+			free(k->chains[i].align.buf);
+	if (!k->floor_donated)
+		free(k->floor_align.buf);
+	free(k->adopt_insert);
+	free(k->adopt_chain);
 	free(k->inserts);
 	free(k->chains);
 	free(k->scratch);
@@ -266,12 +272,111 @@ int rack_send(struct insert_rack *k, int insert, uint32_t param, float value)
 	return 0;
 }
 
+static int adopt_maps(struct insert_rack *k)
+{
+	int i;
+
+	if (k->adopt_insert)
+		return 0;
+	k->adopt_insert = malloc((size_t)(k->n_inserts ? k->n_inserts : 1) * sizeof *k->adopt_insert);
+	k->adopt_chain = malloc((size_t)k->n_chains * sizeof *k->adopt_chain);
+	if (!k->adopt_insert || !k->adopt_chain)
+		return -ENOMEM;
+	for (i = 0; i < k->n_inserts; i++)
+		k->adopt_insert[i] = -1;
+	for (i = 0; i < k->n_chains; i++)
+		k->adopt_chain[i] = -1;
+	return 0;
+}
+
+int rack_adopt_chain(struct insert_rack *k, int chain, struct insert_rack *old, int old_chain)
+{
+	struct insert_chain *c, *oc;
+	int i;
+
+	ASSERT_THREAD(THREAD_CONTROL);
+	if (!k || !old || !k->prepared || chain < 0 || chain >= k->n_chains || old_chain < 0 ||
+	    old_chain >= old->n_chains || (old->adopt && old->adopt != k))
+		return -EINVAL;
+	c = &k->chains[chain];
+	oc = &old->chains[old_chain];
+	if (c->count != oc->count)
+		return -EINVAL;
+	for (i = 0; i < c->count; i++) {
+		const struct insert *in = &k->inserts[c->first + i], *was = &old->inserts[oc->first + i];
+		if (in->desc != was->desc || in->latency != was->latency || in->n_params != was->n_params ||
+		    strcmp(in->name, was->name) || was->donated)
+			return -EINVAL;
+	}
+	if (adopt_maps(k) < 0)
+		return -ENOMEM;
+	for (i = 0; i < c->count; i++) {
+		struct insert *in = &k->inserts[c->first + i], *was = &old->inserts[oc->first + i];
+		if (in->desc->deactivate)
+			in->desc->deactivate(in->instance);
+		in->desc->cleanup(in->instance);
+		free(in->dry.buf);
+		in->instance = was->instance;
+		in->dry.buf = was->dry.buf;
+		in->bypassed = was->bypassed;
+		if (in->n_params)
+			memcpy(in->values, was->values, in->n_params * sizeof *in->values);
+		was->donated = 1;
+		k->adopt_insert[c->first + i] = oc->first + i;
+	}
+	if (c->align.len == oc->align.len && !oc->align_donated) {
+		free(c->align.buf);
+		c->align.buf = oc->align.buf;
+		oc->align_donated = 1;
+		k->adopt_chain[chain] = old_chain;
+	}
+	k->adopt = old;
+	return 0;
+}
+
+void rack_adopt_floor(struct insert_rack *k, struct insert_rack *old)
+{
+	ASSERT_THREAD(THREAD_CONTROL);
+	if (!k || !old || k->floor_align.len != old->floor_align.len || old->floor_donated)
+		return;
+	free(k->floor_align.buf);
+	k->floor_align.buf = old->floor_align.buf;
+	old->floor_donated = 1;
+	k->floor_donated = -1; /* RT takes the position; then it is k's own */
+	k->adopt = old;
+}
+
+/* RT, first cycle after a reload: the running state of what was moved. */
+static void take_over(struct insert_rack *k)
+{
+	const struct insert_rack *old = k->adopt;
+	int i;
+
+	for (i = 0; k->adopt_insert && i < k->n_inserts; i++)
+		if (k->adopt_insert[i] >= 0) {
+			const struct insert *was = &old->inserts[k->adopt_insert[i]];
+			k->inserts[i].wet = was->wet;
+			k->inserts[i].wet_target = was->wet_target;
+			k->inserts[i].dry.pos = was->dry.pos;
+		}
+	for (i = 0; k->adopt_chain && i < k->n_chains; i++)
+		if (k->adopt_chain[i] >= 0)
+			k->chains[i].align.pos = old->chains[k->adopt_chain[i]].align.pos;
+	if (k->floor_donated == -1) {
+		k->floor_align.pos = old->floor_align.pos;
+		k->floor_donated = 0;
+	}
+	k->adopt = NULL;
+}
+
 void rack_apply(struct insert_rack *k)
 {
 	struct rack_message m;
 	int budget = RACK_QUEUE_MESSAGES; /* bounded: what was there when we came */
 
 	ASSERT_THREAD(THREAD_RT);
+	if (k->adopt)
+		take_over(k);
 	while (budget-- > 0 && ring_read(&k->queue, &m, sizeof m) == sizeof m) {
 		struct insert *in;
 		if (m.insert >= (uint32_t)k->n_inserts)

@@ -49,12 +49,14 @@ struct insert {
 	uint32_t latency;
 	float wet, wet_target; /* 1 processed, 0 bypassed */
 	struct delay_line dry;
+	int donated;           /* instance and dry line now belong to a newer rack */
 };
 
 struct insert_chain {
 	int first, count;  /* a range of the rack's inserts */
 	uint32_t latency;  /* of its inserts */
 	struct delay_line align;
+	int align_donated;
 };
 
 enum chain_kind { CHAIN_MIC = 0, CHAIN_OUTPUT, CHAIN_PHONES };
@@ -73,6 +75,12 @@ struct insert_rack {
 	struct ring queue;
 	int prepared;
 	uint32_t dropped_messages;      /* control side: queue full */
+	int floor_donated;
+	/* A reload: on its first cycle RT takes over the running state (delay
+	 * positions, bypass fades) of the chains rack_adopt_chain moved here. */
+	const struct insert_rack *adopt;
+	int *adopt_insert;              /* [n_inserts]: the old insert, or -1 */
+	int *adopt_chain;               /* [n_chains]: the old chain whose align line this took, or -1 */
 };
 
 /* Control thread. n_outputs counts out_floor and the languages. */
@@ -92,6 +100,17 @@ int rack_add(struct insert_rack *k, int chain, const struct tolk_plugin_descript
 /* After the last rack_add: latencies, padding, delay lines, all memory
  * touched. Returns 0 or -ENOMEM. */
 int rack_prepare(struct insert_rack *k);
+
+/* Control thread, after rack_prepare of k and while old still runs: the
+ * chain takes over the old chain's plugin instances (with all their
+ * state), delay lines and parameter values, so that its audio goes on
+ * sample for sample; k's own fresh instances for it are cleaned up. The
+ * chains must hold the same plugins with the same latencies, else nothing
+ * changes and -EINVAL is returned. rack_adopt_floor does the same for the
+ * floor's alignment delay. old must stay alive until k has run a cycle,
+ * and rack_free(old) then leaves alone what it gave away. */
+int rack_adopt_chain(struct insert_rack *k, int chain, struct insert_rack *old, int old_chain);
+void rack_adopt_floor(struct insert_rack *k, struct insert_rack *old);
 
 /* Deactivate and clean up every instance. The realtime thread must have
  * stopped. */

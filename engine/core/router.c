@@ -91,6 +91,9 @@ void router_free(struct router *r)
 	free(r->tone);
 	free(r->tone_targets);
 	free(r->mic_bufs);
+	free(r->adopt_out);
+	free(r->adopt_src);
+	free(r->adopt_in);
 	free(r->active);
 	free(r->n_active);
 	free(r->exposure);
@@ -335,6 +338,87 @@ static void meter_window(struct router *r, uint32_t n)
 	r->acc_frames = 0;
 }
 
+int router_adopt(struct router *r, const struct router *old, const int *out_map, const int *in_map)
+{
+	int o, k, n_in = r->n_floor + r->n_mics;
+
+	ASSERT_THREAD(THREAD_CONTROL);
+	if (!r || !old || !out_map || !in_map)
+		return -EINVAL;
+	free(r->adopt_out);
+	free(r->adopt_src);
+	free(r->adopt_in);
+	r->adopt_out = alloc_touched((size_t)r->n_outputs * sizeof *r->adopt_out);
+	r->adopt_src = alloc_touched((size_t)r->n_sources * sizeof *r->adopt_src);
+	r->adopt_in = alloc_touched((size_t)n_in * sizeof *r->adopt_in);
+	if (!r->adopt_out || !r->adopt_src || !r->adopt_in)
+		return -ENOMEM;
+	memcpy(r->adopt_out, out_map, (size_t)r->n_outputs * sizeof *out_map);
+	memcpy(r->adopt_in, in_map, (size_t)n_in * sizeof *in_map);
+	r->adopt_src[SNAPSHOT_SRC_FLOOR] = SNAPSHOT_SRC_FLOOR;
+	for (k = 0; k < r->n_mics; k++) {
+		int was = in_map[r->n_floor + k] - old->n_floor; /* the old mic, if it was one */
+		int ok = in_map[r->n_floor + k] >= old->n_floor && was < old->n_mics;
+		r->adopt_src[1 + k] = ok ? 1 + was : -1;
+		r->adopt_src[1 + r->n_mics + r->n_languages + k] = ok ? 1 + old->n_mics + old->n_languages + was : -1;
+	}
+	for (k = 0; k < r->n_languages; k++) {
+		int was = out_map[1 + k] - 1;
+		r->adopt_src[1 + r->n_mics + k] = was >= 0 && was < old->n_languages ? 1 + old->n_mics + was : -1;
+	}
+	for (o = 0; o < r->n_outputs; o++)
+		if (r->adopt_out[o] >= old->n_outputs)
+			r->adopt_out[o] = -1;
+	r->adopt = old;
+	return 0;
+}
+
+/* RT, first cycle after a reload: where the old router's gains are now
+ * (mid-ramp or not) becomes where these start, for the same ports. */
+static void take_over(struct router *r)
+{
+	const struct router *old = r->adopt;
+	const float t = old->ramp_pos >= old->ramp_frames ? 1.0f : (float)old->ramp_pos / (float)old->ramp_frames;
+	int o, s, k;
+
+	for (o = 0; o < r->n_outputs; o++) {
+		const int mo = r->adopt_out[o];
+		float *from = r->from + (size_t)o * (size_t)r->n_sources;
+		float *to = r->to + (size_t)o * (size_t)r->n_sources;
+		for (s = 0; s < r->n_sources; s++) {
+			const int ms = r->adopt_src[s];
+			float g = 0.0f;
+			if (mo >= 0 && ms >= 0) {
+				const size_t i = (size_t)mo * (size_t)old->n_sources + (size_t)ms;
+				g = t >= 1.0f ? old->to[i] : old->from[i] + (old->to[i] - old->from[i]) * t;
+			}
+			from[s] = to[s] = g;
+		}
+		if (mo >= 0) {
+			atomic_store_explicit(&r->meter_peak[o], atomic_load_explicit(&old->meter_peak[mo], memory_order_relaxed),
+					      memory_order_relaxed);
+			atomic_store_explicit(&r->meter_rms[o], atomic_load_explicit(&old->meter_rms[mo], memory_order_relaxed),
+					      memory_order_relaxed);
+		}
+		if (o >= r->first_phones && mo >= old->first_phones) {
+			k = o - r->first_phones;
+			r->tone[k] = old->tone[mo - old->first_phones];
+			memcpy(r->exposure[k].a, old->exposure[mo - old->first_phones].a, sizeof r->exposure[k].a);
+		}
+	}
+	for (k = 0; k < r->n_floor + r->n_mics; k++)
+		if (r->adopt_in[k] >= 0 && r->adopt_in[k] < old->n_floor + old->n_mics) {
+			const int m = old->n_outputs + r->adopt_in[k];
+			atomic_store_explicit(&r->meter_peak[r->n_outputs + k],
+					      atomic_load_explicit(&old->meter_peak[m], memory_order_relaxed), memory_order_relaxed);
+			atomic_store_explicit(&r->meter_rms[r->n_outputs + k],
+					      atomic_load_explicit(&old->meter_rms[m], memory_order_relaxed), memory_order_relaxed);
+		}
+	r->ramp_pos = r->ramp_frames;
+	r->applied_generation = 0; /* retarget from here to the first snapshot */
+	r->adopt = NULL;
+}
+
 void router_process(struct router *r, const struct snapshot *s, const float *const *in,
 		    float *const *out, uint32_t frames)
 {
@@ -342,6 +426,8 @@ void router_process(struct router *r, const struct snapshot *s, const float *con
 	int k;
 
 	ASSERT_THREAD(THREAD_RT);
+	if (r->adopt)
+		take_over(r);
 	if (r->rack)
 		rack_apply(r->rack);
 	if (s && s->generation != r->applied_generation)

@@ -82,6 +82,13 @@ struct router {
 	float *mic_bufs;              /* [n_mics][ROUTER_CHUNK_MAX]: mics after their chains */
 	struct exposure_feed *exposure; /* [n_mics] */
 	_Atomic uint64_t frames_total;
+	/* A reload: on its first cycle, RT takes over from the router this
+	 * one replaces the gains where they are, the tone and A-weighting
+	 * filters and the meters, mapped port by port; set by router_adopt. */
+	const struct router *adopt;
+	int *adopt_out;               /* [n_outputs]: the old output, or -1 */
+	int *adopt_src;               /* [n_sources]: the old source, or -1 */
+	int *adopt_in;                /* [n_floor + n_mics]: the old input, or -1 */
 };
 
 /* Allocate and touch everything the realtime side will use. Control
@@ -97,6 +104,14 @@ void router_process(struct router *r, const struct snapshot *s, const float *con
 /* Control thread, before activation: run these inserts. The rack stays
  * the caller's and must be prepared. Returns 0, -EINVAL or -ENOMEM. */
 int router_attach_rack(struct router *r, struct insert_rack *rack);
+
+/* Control thread, before r replaces old on the realtime thread: take
+ * over from old on r's first cycle. out_map and in_map give, for each of
+ * r's outputs and inputs, the old one with the same port name, or -1. A
+ * channel whose sources and gains are the same goes on sample for sample;
+ * a new one ramps in. old must stay alive until r has run a cycle.
+ * Returns 0, -EINVAL or -ENOMEM. */
+int router_adopt(struct router *r, const struct router *old, const int *out_map, const int *in_map);
 
 /* Any thread: every headphone feed's A-weighted energy sum (full scale² ×
  * frames) and the frames summed. totals has n_mics entries. */

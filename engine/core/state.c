@@ -519,3 +519,84 @@ int state_set_floor_language(struct state *st, const char *code, int pin, struct
 	note(rep, "floor language %s%s", code, pin ? " (pinned)" : "");
 	return commit(st, STATE_RAMP_MS);
 }
+
+/* ---- a new configuration ------------------------------------------------ */
+
+int state_adopt(struct state *st, const struct state *old, struct state_report *rep)
+{
+	const struct config *cfg, *was;
+	int b, n, ob, loops;
+
+	if (!st || !old || !rep || !st->cfg || !old->cfg)
+		return -EINVAL;
+	cfg = st->cfg;
+	was = old->cfg;
+	report_reset(rep);
+	if (config_find_language(cfg, old->floor_language) >= 0 || state_knows_language(st, old->floor_language)) {
+		strcpy(st->floor_language, old->floor_language);
+		st->floor_language_pinned = old->floor_language_pinned;
+	}
+	for (b = 0; b < cfg->n_booths; b++) {
+		const struct cfg_booth *nb = &cfg->booths[b];
+		if ((ob = config_find_booth(was, nb->id)) < 0)
+			continue;
+		for (n = 1; n <= nb->consoles && n <= was->booths[ob].consoles; n++) {
+			const struct console_state *oc = &old->booths[ob].consoles[n - 1];
+			struct console_state *c = &st->booths[b].consoles[n - 1];
+			const char *out_code = was->languages[was->booths[ob].outputs[oc->output]].code;
+			int k;
+
+			*c = *oc;
+			/* Outputs and relay follow their language, wherever it now is. */
+			c->output = 0;
+			for (k = 0; k < nb->n_outputs; k++)
+				if (!strcmp(cfg->languages[nb->outputs[k]].code, out_code))
+					c->output = k;
+			if (oc->listen == LISTEN_RELAY) {
+				c->listen_lang = config_find_language(cfg, was->languages[oc->listen_lang].code);
+				if (c->listen_lang < 0) {
+					note(rep, "listen %s/%d floor: channel %s is gone", nb->id, n,
+					     was->languages[oc->listen_lang].code);
+					c->listen = LISTEN_FLOOR;
+					c->listen_lang = 0;
+				}
+			}
+			if (old->booths[ob].live == n) {
+				if (strcmp(cfg->languages[nb->outputs[c->output]].code, out_code))
+					note(rep, "mic %s/%d off: its channel %s is no longer one of the booth's outputs",
+					     nb->id, n, out_code);
+				else if (booth_live_on(st, nb->outputs[c->output], b) >= 0)
+					note(rep, "mic %s/%d off: channel %s is taken", nb->id, n, out_code);
+				else
+					st->booths[b].live = n;
+			}
+		}
+		if (old->booths[ob].live > nb->consoles)
+			note(rep, "mic %s/%d off: the console is gone", nb->id, old->booths[ob].live);
+	}
+	for (ob = 0; ob < was->n_booths; ob++)
+		if (old->booths[ob].live && config_find_booth(cfg, was->booths[ob].id) < 0)
+			note(rep, "mic %s/%d off: the booth is gone", was->booths[ob].id, old->booths[ob].live);
+	st->generation = old->generation + 1;
+	st->ramp_ms = STATE_RAMP_MS;
+	update_views(st);
+	/* A changed booth may close a relay loop: that console hears the floor. */
+	for (loops = 0; loops <= cfg->n_mics; loops++) {
+		int found = 0;
+		for (b = 0; b < cfg->n_booths && !found; b++)
+			for (n = 1; n <= cfg->booths[b].consoles && !found; n++) {
+				struct console_state *c = &st->booths[b].consoles[n - 1];
+				if (c->listen == LISTEN_RELAY && relay_reaches(st, c->listen_lang, b)) {
+					note(rep, "listen %s/%d floor: relay from %s would now be a cycle",
+					     cfg->booths[b].id, n, lang_code(st, c->listen_lang));
+					c->listen = LISTEN_FLOOR;
+					c->listen_lang = 0;
+					update_views(st);
+					found = 1;
+				}
+			}
+		if (!found)
+			break;
+	}
+	return 0;
+}

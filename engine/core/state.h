@@ -82,6 +82,13 @@ struct state_report {
 };
 
 int state_init(struct state *st, const struct config *cfg);
+/* After a reload: st is fresh from the new config; take over from old
+ * (on the old config) every booth's consoles by booth id, outputs and
+ * relay by language code, the live mics, and the floor language. What
+ * cannot carry over (a live console whose channel is gone, relay from a
+ * channel that is gone or would close a loop) is turned off and told in
+ * rep's notes. Returns 0 or -EINVAL. */
+int state_adopt(struct state *st, const struct state *old, struct state_report *rep);
 void state_free(struct state *st);
 
 /* Each returns 0 when the state changed, 1 when it already was so (no

@@ -41,23 +41,24 @@ static int on_process(jack_nframes_t frames, void *arg)
 {
 	struct jack_shell *js = arg;
 	const uint64_t start = clock_ns();
+	struct rt_plan *p = atomic_load_explicit(&js->rt_plan, memory_order_acquire);
 	struct snapshot *s;
 	int i, t;
 
-	for (i = 0; i < js->n_inputs; i++)
-		js->in_buf[i] = jack_port_get_buffer(js->inputs[i], frames);
-	for (i = 0; i < js->n_outputs; i++)
-		js->out_buf[i] = jack_port_get_buffer(js->outputs[i], frames);
-	s = exchange_rt_begin(js->exchange);
-	router_process(js->router, s, js->in_buf, js->out_buf, frames);
-	exchange_rt_end(js->exchange);
-	for (t = 0; t < js->n_taps; t++) {
-		struct capture *c = js->taps[t].capture;
+	for (i = 0; i < p->n_inputs; i++)
+		p->in_buf[i] = jack_port_get_buffer(p->inputs[i], frames);
+	for (i = 0; i < p->n_outputs; i++)
+		p->out_buf[i] = jack_port_get_buffer(p->outputs[i], frames);
+	s = exchange_rt_begin(p->exchange);
+	router_process(p->router, s, p->in_buf, p->out_buf, frames);
+	exchange_rt_end(p->exchange);
+	for (t = 0; t < p->n_taps; t++) {
+		struct capture *c = p->taps[t].capture;
 		for (i = 0; i < c->n_channels; i++) {
-			int src = js->taps[t].source[i];
-			js->taps[t].buf[i] = src >= 0 ? js->out_buf[src] : js->in_buf[-src - 1];
+			int src = p->taps[t].source[i];
+			p->taps[t].buf[i] = src >= 0 ? p->out_buf[src] : p->in_buf[-src - 1];
 		}
-		capture_push(c, js->taps[t].buf, frames, jack_last_frame_time(js->client));
+		capture_push(c, p->taps[t].buf, frames, jack_last_frame_time(js->client));
 	}
 #ifdef TOLK_RT_INJECT_MALLOC
 	{
@@ -71,17 +72,18 @@ static int on_process(jack_nframes_t frames, void *arg)
 	atomic_store_explicit(&js->frame_end, (uint64_t)jack_last_frame_time(js->client) + frames,
 			      memory_order_relaxed);
 	cycle_stats_add(&js->cycles, clock_ns() - start, frames);
+	atomic_store_explicit(&js->rt_done, p, memory_order_release);
 	return 0;
 }
 
 /* What Tolk adds to each port's latency: distribution outputs the padded
  * channel latency; phones their chain after the floor (min) or a relayed
  * channel (max). JACK adds it to what comes before (or after) us. */
-static void added_latency(const struct jack_shell *js, int output, jack_latency_range_t *r)
+static void added_latency(const struct rt_plan *p, int output, jack_latency_range_t *r)
 {
-	const struct insert_rack *k = js->router->rack;
+	const struct insert_rack *k = p->router->rack;
 	const uint32_t channel = k ? k->mic_latency + k->output_latency : 0;
-	int phone = output - config_output_of_phones(js->cfg, 0);
+	int phone = output - config_output_of_phones(p->cfg, 0);
 
 	r->min = r->max = channel;
 	if (k && phone >= 0) {
@@ -94,35 +96,39 @@ static void added_latency(const struct jack_shell *js, int output, jack_latency_
 static void on_latency(jack_latency_callback_mode_t mode, void *arg)
 {
 	struct jack_shell *js = arg;
+	const struct rt_plan *p = atomic_load_explicit(&js->rt_plan, memory_order_acquire);
 	jack_latency_range_t up = { UINT32_MAX, 0 }, range, add;
 	int i;
 
+	if (!p)
+		return;
+
 	if (mode == JackCaptureLatency) {
-		for (i = 0; i < js->n_inputs; i++) {
-			jack_port_get_latency_range(js->inputs[i], JackCaptureLatency, &range);
+		for (i = 0; i < p->n_inputs; i++) {
+			jack_port_get_latency_range(p->inputs[i], JackCaptureLatency, &range);
 			up.min = range.min < up.min ? range.min : up.min;
 			up.max = range.max > up.max ? range.max : up.max;
 		}
 		if (up.min > up.max)
 			up.min = up.max;
-		for (i = 0; i < js->n_outputs; i++) {
-			added_latency(js, i, &add);
+		for (i = 0; i < p->n_outputs; i++) {
+			added_latency(p, i, &add);
 			range.min = up.min + add.min;
 			range.max = up.max + add.max;
-			jack_port_set_latency_range(js->outputs[i], JackCaptureLatency, &range);
+			jack_port_set_latency_range(p->outputs[i], JackCaptureLatency, &range);
 		}
 	} else {
 		jack_latency_range_t most = { 0, 0 };
-		for (i = 0; i < js->n_outputs; i++) {
-			jack_port_get_latency_range(js->outputs[i], JackPlaybackLatency, &range);
-			added_latency(js, i, &add);
+		for (i = 0; i < p->n_outputs; i++) {
+			jack_port_get_latency_range(p->outputs[i], JackPlaybackLatency, &range);
+			added_latency(p, i, &add);
 			if (i == 0 || range.min + add.min < most.min)
 				most.min = range.min + add.min;
 			if (range.max + add.max > most.max)
 				most.max = range.max + add.max;
 		}
-		for (i = 0; i < js->n_inputs; i++)
-			jack_port_set_latency_range(js->inputs[i], JackPlaybackLatency, &most);
+		for (i = 0; i < p->n_inputs; i++)
+			jack_port_set_latency_range(p->inputs[i], JackPlaybackLatency, &most);
 	}
 }
 
@@ -188,13 +194,11 @@ int jack_shell_open(struct jack_shell *js, const struct config *cfg, const char 
 {
 	jack_options_t opts = JackNoStartServer | JackUseExactName;
 	jack_status_t status = 0;
-	char name[TOLK_PORT_NAME_MAX];
-	int i, ret;
+	int ret;
 
 	if (!js || !cfg || !client_name)
 		return -EINVAL;
 	memset(js, 0, sizeof *js);
-	js->cfg = cfg;
 	js->wake_fd = wake_fd;
 	atomic_init(&js->server_gone, 0);
 	atomic_init(&js->ports_changed, 0);
@@ -217,42 +221,197 @@ int jack_shell_open(struct jack_shell *js, const struct config *cfg, const char 
 				 (unsigned)status);
 		return -ECONNREFUSED;
 	}
-	js->n_inputs = config_input_count(cfg);
-	js->n_outputs = config_output_count(cfg);
-	js->inputs = calloc((size_t)js->n_inputs, sizeof *js->inputs);
-	js->outputs = calloc((size_t)js->n_outputs, sizeof *js->outputs);
-	js->in_buf = calloc((size_t)js->n_inputs, sizeof *js->in_buf);
-	js->out_buf = calloc((size_t)js->n_outputs, sizeof *js->out_buf);
+	js->plan = jack_shell_plan(js, cfg, NULL, NULL, err, errlen);
+	if (!js->plan) {
+		ret = -EIO;
+		goto fail_close;
+	}
+	atomic_init(&js->rt_plan, js->plan);
+	atomic_init(&js->rt_done, NULL);
 	js->linked = malloc((size_t)cfg->n_connects + 1);
-	if (js->linked)
-		memset(js->linked, -1, (size_t)cfg->n_connects + 1);
-	if (!js->inputs || !js->outputs || !js->in_buf || !js->out_buf || !js->linked) {
+	if (!js->linked) {
 		snprintf(err, errlen, "out of memory");
 		ret = -ENOMEM;
 		goto fail_close;
 	}
-	for (i = 0; i < js->n_inputs; i++) {
-		config_input_name(cfg, i, name, sizeof name);
-		js->inputs[i] = jack_port_register(js->client, name, JACK_DEFAULT_AUDIO_TYPE,
-						   JackPortIsInput, 0);
-		if (!js->inputs[i])
-			goto fail_port;
-	}
-	for (i = 0; i < js->n_outputs; i++) {
-		config_output_name(cfg, i, name, sizeof name);
-		js->outputs[i] = jack_port_register(js->client, name, JACK_DEFAULT_AUDIO_TYPE,
-						    JackPortIsOutput, 0);
-		if (!js->outputs[i])
-			goto fail_port;
-	}
+	memset(js->linked, -1, (size_t)cfg->n_connects + 1);
 	return 0;
 
-fail_port:
-	snprintf(err, errlen, "cannot register JACK port %s", name);
-	ret = -EIO;
 fail_close:
 	jack_shell_close(js);
 	return ret;
+}
+
+static void plan_free(struct rt_plan *p)
+{
+	int i;
+
+	if (!p)
+		return;
+	free(p->inputs);
+	free(p->outputs);
+	free(p->in_buf);
+	free((void *)p->out_buf);
+	for (i = 0; i < p->n_taps; i++)
+		free(p->taps[i].buf);
+	free(p);
+}
+
+/* The port the running plan has under this name and direction, or -1. */
+static int port_index(const struct rt_plan *p, const char *name, int input)
+{
+	char have[TOLK_PORT_NAME_MAX];
+	int i, n = input ? p->n_inputs : p->n_outputs;
+
+	for (i = 0; i < n; i++) {
+		if (input)
+			config_input_name(p->cfg, i, have, sizeof have);
+		else
+			config_output_name(p->cfg, i, have, sizeof have);
+		if (!strcmp(have, name))
+			return i;
+	}
+	return -1;
+}
+
+struct rt_plan *jack_shell_plan(struct jack_shell *js, const struct config *cfg, struct router *router,
+				struct snapshot_exchange *exchange, char *err, size_t errlen)
+{
+	struct rt_plan *p = calloc(1, sizeof *p);
+	char name[TOLK_PORT_NAME_MAX];
+	int i, was;
+
+	if (!p)
+		goto fail_memory;
+	p->cfg = cfg;
+	p->router = router;
+	p->exchange = exchange;
+	p->n_inputs = config_input_count(cfg);
+	p->n_outputs = config_output_count(cfg);
+	p->inputs = calloc((size_t)p->n_inputs + 1, sizeof *p->inputs);
+	p->outputs = calloc((size_t)p->n_outputs + 1, sizeof *p->outputs);
+	p->in_buf = calloc((size_t)p->n_inputs + 1, sizeof *p->in_buf);
+	p->out_buf = calloc((size_t)p->n_outputs + 1, sizeof *p->out_buf);
+	if (!p->inputs || !p->outputs || !p->in_buf || !p->out_buf)
+		goto fail_memory;
+	for (i = 0; i < p->n_inputs; i++) {
+		config_input_name(cfg, i, name, sizeof name);
+		was = js->plan ? port_index(js->plan, name, 1) : -1;
+		p->inputs[i] = was >= 0 ? js->plan->inputs[was]
+					: jack_port_register(js->client, name, JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, 0);
+		if (!p->inputs[i])
+			goto fail_port;
+	}
+	for (i = 0; i < p->n_outputs; i++) {
+		config_output_name(cfg, i, name, sizeof name);
+		was = js->plan ? port_index(js->plan, name, 0) : -1;
+		p->outputs[i] = was >= 0 ? js->plan->outputs[was]
+					 : jack_port_register(js->client, name, JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput, 0);
+		if (!p->outputs[i])
+			goto fail_port;
+	}
+	return p;
+
+fail_port:
+	snprintf(err, errlen, "cannot register JACK port %s", name);
+	jack_shell_plan_discard(js, p);
+	return NULL;
+fail_memory:
+	snprintf(err, errlen, "out of memory");
+	plan_free(p);
+	return NULL;
+}
+
+void jack_shell_plan_map(const struct jack_shell *js, const struct rt_plan *plan, int *in_map, int *out_map)
+{
+	int i, j;
+
+	for (i = 0; i < plan->n_inputs; i++)
+		for (in_map[i] = -1, j = 0; js->plan && j < js->plan->n_inputs; j++)
+			if (js->plan->inputs[j] == plan->inputs[i])
+				in_map[i] = j;
+	for (i = 0; i < plan->n_outputs; i++)
+		for (out_map[i] = -1, j = 0; js->plan && j < js->plan->n_outputs; j++)
+			if (js->plan->outputs[j] == plan->outputs[i])
+				out_map[i] = j;
+}
+
+static int plan_has(const struct rt_plan *p, const jack_port_t *port)
+{
+	int i;
+
+	for (i = 0; p && i < p->n_inputs; i++)
+		if (p->inputs[i] == port)
+			return 1;
+	for (i = 0; p && i < p->n_outputs; i++)
+		if (p->outputs[i] == port)
+			return 1;
+	return 0;
+}
+
+/* Unregisters the ports of `from` that `keep` does not have. */
+static void drop_ports(struct jack_shell *js, const struct rt_plan *from, const struct rt_plan *keep)
+{
+	int i;
+
+	for (i = 0; i < from->n_inputs; i++)
+		if (from->inputs[i] && !plan_has(keep, from->inputs[i]))
+			jack_port_unregister(js->client, from->inputs[i]);
+	for (i = 0; i < from->n_outputs; i++)
+		if (from->outputs[i] && !plan_has(keep, from->outputs[i]))
+			jack_port_unregister(js->client, from->outputs[i]);
+}
+
+void jack_shell_plan_discard(struct jack_shell *js, struct rt_plan *plan)
+{
+	if (!plan)
+		return;
+	if (js->client && !atomic_load(&js->server_gone))
+		drop_ports(js, plan, js->plan);
+	plan_free(plan);
+}
+
+int jack_shell_plan_add_capture(struct rt_plan *p, struct capture *capture, const int *sources)
+{
+	if (p->n_taps == JACK_SHELL_TAPS)
+		return -ENOSPC;
+	p->taps[p->n_taps].buf = calloc((size_t)capture->n_channels + 1, sizeof *p->taps[0].buf);
+	if (!p->taps[p->n_taps].buf)
+		return -ENOMEM;
+	p->taps[p->n_taps].source = sources;
+	p->taps[p->n_taps].capture = capture;
+	p->n_taps++;
+	return 0;
+}
+
+int jack_shell_switch(struct jack_shell *js, struct rt_plan *plan, int timeout_ms,
+		      void (*note)(void *user, const char *line), void *user)
+{
+	struct rt_plan *old = js->plan;
+	signed char *linked;
+	int waited = 0;
+
+	atomic_store_explicit(&js->rt_plan, plan, memory_order_release);
+	/* The old plan is done with once a cycle has run the new one: cycles
+	 * run one after another on one thread. */
+	while (atomic_load_explicit(&js->rt_done, memory_order_acquire) != plan) {
+		struct timespec ms = { 0, 1000000 };
+		if (waited++ >= timeout_ms || atomic_load(&js->server_gone))
+			return -ETIMEDOUT;
+		nanosleep(&ms, NULL);
+	}
+	js->plan = plan;
+	drop_ports(js, old, plan);
+	plan_free(old);
+	linked = malloc((size_t)plan->cfg->n_connects + 1);
+	if (linked) {
+		memset(linked, -1, (size_t)plan->cfg->n_connects + 1);
+		free(js->linked);
+		js->linked = linked;
+	}
+	jack_recompute_total_latencies(js->client);
+	jack_shell_relink(js, note, user);
+	return 0;
 }
 
 uint32_t jack_shell_sample_rate(const struct jack_shell *js)
@@ -262,15 +421,7 @@ uint32_t jack_shell_sample_rate(const struct jack_shell *js)
 
 int jack_shell_add_capture(struct jack_shell *js, struct capture *capture, const int *sources)
 {
-	if (js->n_taps == JACK_SHELL_TAPS)
-		return -ENOSPC;
-	js->taps[js->n_taps].buf = calloc((size_t)capture->n_channels, sizeof *js->taps[0].buf);
-	if (!js->taps[js->n_taps].buf)
-		return -ENOMEM;
-	js->taps[js->n_taps].source = sources;
-	js->taps[js->n_taps].capture = capture;
-	js->n_taps++;
-	return 0;
+	return jack_shell_plan_add_capture(js->plan, capture, sources);
 }
 
 uint64_t jack_shell_frame_now(const struct jack_shell *js)
@@ -291,11 +442,11 @@ static int link_one(struct jack_shell *js, const struct cfg_connect *c, char *wh
 	jack_port_t *port;
 	int is_input, index, ret;
 
-	if (config_find_port(js->cfg, c->port, &is_input, &index) < 0)
+	if (config_find_port(js->plan->cfg, c->port, &is_input, &index) < 0)
 		return 0; /* the loader refused such a name already */
 	snprintf(what, len, "%s -> %s (line %d:%d)", is_input ? c->other : c->port, is_input ? c->port : c->other,
 		 c->line, c->column);
-	port = is_input ? js->inputs[index] : js->outputs[index];
+	port = is_input ? js->plan->inputs[index] : js->plan->outputs[index];
 	if (jack_port_connected_to(port, c->other))
 		return 1;
 	snprintf(ours, sizeof ours, "%s:%s", jack_get_client_name(js->client), c->port);
@@ -311,9 +462,9 @@ void jack_shell_relink(struct jack_shell *js, void (*note)(void *user, const cha
 	if (!js->client || !js->active || atomic_load(&js->server_gone))
 		return;
 	atomic_store(&js->ports_changed, 0);
-	for (i = 0; i < js->cfg->n_connects; i++) {
+	for (i = 0; i < js->plan->cfg->n_connects; i++) {
 		what[0] = line[0] = '\0';
-		now = link_one(js, &js->cfg->connects[i], what, sizeof what);
+		now = link_one(js, &js->plan->cfg->connects[i], what, sizeof what);
 		if (now && js->linked[i] == 0)
 			snprintf(line, sizeof line, "connected %s", what);
 		else if (!now && js->linked[i] == 1)
@@ -331,8 +482,8 @@ int jack_shell_start(struct jack_shell *js, struct router *router,
 		     struct snapshot_exchange *exchange,
 		     void (*warn)(void *user, const char *line), void *user)
 {
-	js->router = router;
-	js->exchange = exchange;
+	js->plan->router = router;
+	js->plan->exchange = exchange;
 	if (jack_set_process_callback(js->client, on_process, js) ||
 	    jack_set_thread_init_callback(js->client, on_thread_init, js) ||
 	    jack_set_xrun_callback(js->client, on_xrun, js) ||
@@ -350,8 +501,6 @@ int jack_shell_start(struct jack_shell *js, struct router *router,
 
 void jack_shell_close(struct jack_shell *js)
 {
-	int i;
-
 	if (!js)
 		return;
 	if (js->client) {
@@ -364,17 +513,8 @@ void jack_shell_close(struct jack_shell *js)
 		js->client = NULL;
 	}
 	js->active = 0;
-	free(js->inputs);
-	free(js->outputs);
-	free(js->in_buf);
-	free((void *)js->out_buf);
+	plan_free(js->plan);
+	js->plan = NULL;
 	free(js->linked);
 	js->linked = NULL;
-	for (i = 0; i < js->n_taps; i++)
-		free(js->taps[i].buf);
-	js->n_taps = 0;
-	js->inputs = NULL;
-	js->outputs = NULL;
-	js->in_buf = NULL;
-	js->out_buf = NULL;
 }

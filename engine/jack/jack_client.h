@@ -14,8 +14,11 @@
 
 #define JACK_SHELL_TAPS 2
 
-struct jack_shell {
-	jack_client_t *client;
+/* What the process callback works with: one room's ports, router and
+ * captures. A reload builds a new plan beside the running one and
+ * switches to it with one atomic store; ports both plans name are the
+ * same JACK ports, so their connections stay. */
+struct rt_plan {
 	const struct config *cfg;
 	struct router *router;
 	struct snapshot_exchange *exchange;
@@ -31,6 +34,13 @@ struct jack_shell {
 		const float **buf;   /* per-cycle pointers, preallocated */
 	} taps[JACK_SHELL_TAPS];
 	int n_taps;
+};
+
+struct jack_shell {
+	jack_client_t *client;
+	struct rt_plan *plan;              /* the control thread's: the one in force */
+	_Atomic(struct rt_plan *) rt_plan; /* what the next cycle runs */
+	_Atomic(struct rt_plan *) rt_done; /* what the last finished cycle ran */
 	int active;
 	int wake_fd;                 /* written when the server goes away or ports change */
 	_Atomic int server_gone;
@@ -55,6 +65,28 @@ uint32_t jack_shell_sample_rate(const struct jack_shell *js);
 /* Before jack_shell_start: feed these channels to a capture every cycle.
  * sources[] stays the caller's. Returns 0, -ENOSPC or -ENOMEM. */
 int jack_shell_add_capture(struct jack_shell *js, struct capture *capture, const int *sources);
+
+/* A reload, control thread. A plan for cfg: the ports the running plan
+ * has under the same names are reused, new ones registered. NULL with a
+ * message in err. */
+struct rt_plan *jack_shell_plan(struct jack_shell *js, const struct config *cfg, struct router *router,
+				struct snapshot_exchange *exchange, char *err, size_t errlen);
+int jack_shell_plan_add_capture(struct rt_plan *plan, struct capture *capture, const int *sources);
+/* Port by port, the running plan's input and output under the same name
+ * in plan (-1 when new). in_map has plan->n_inputs entries, out_map
+ * plan->n_outputs. */
+void jack_shell_plan_map(const struct jack_shell *js, const struct rt_plan *plan, int *in_map, int *out_map);
+/* Drops a plan that was never switched to (its new ports go). */
+void jack_shell_plan_discard(struct jack_shell *js, struct rt_plan *plan);
+/* Makes plan the one in force and waits (at most timeout_ms) until the
+ * realtime thread has run a cycle with it; then the old plan's ports that
+ * plan does not name are unregistered, the old plan freed, connect:
+ * entries of plan->cfg made, and latencies recomputed. Returns 0 (the old
+ * router, exchange and captures are no longer seen by the realtime thread
+ * and may go), or -ETIMEDOUT (the realtime thread did not run: nothing of
+ * the old plan may be freed). */
+int jack_shell_switch(struct jack_shell *js, struct rt_plan *plan, int timeout_ms,
+		      void (*note)(void *user, const char *line), void *user);
 
 /* The current JACK frame, for timeline events from the control thread. */
 uint64_t jack_shell_frame_now(const struct jack_shell *js);

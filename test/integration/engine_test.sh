@@ -158,7 +158,7 @@ check "connect: floor_main from system:capture_1" "1" \
 	"$(jack_lsp -s "$SERVER" -c tolk2:floor_main | grep -c '^   system:capture_1$')"
 check "connect: out_en to two playback ports" "2" \
 	"$(jack_lsp -s "$SERVER" -c tolk2:out_en | grep -c '^   system:playback_[12]$')"
-grep -q "warning: connect out_fr -> nowhere:port failed (line 24:11)" "$TMP/tolk2.log" \
+grep -q "connect out_fr -> nowhere:port (line 24:11) failed: is the port there?" "$TMP/tolk2.log" \
 	&& pass "connect: a missing port is a warning naming its line" \
 	|| fail "connect: a missing port is a warning naming its line" "$(cat "$TMP/tolk2.log")"
 kill -0 "$TOLK_PID" 2>/dev/null && pass "connect: engine runs on after a failed connection" \
