@@ -58,27 +58,35 @@ struct options {
 	int reconnect;
 };
 
-struct engine {
-	struct config cfg;
-	struct state state;
+/* The audio side of one room, built for one config and one JACK client:
+ * a reload builds a second beside it and switches, a lost server takes it
+ * down. The recorder and the loudness meter are their own objects (they
+ * have threads), handed from one to the next when their channels stay. */
+struct audio {
 	struct router router;
 	struct snapshot_exchange exchange;
+	struct insert_rack rack;
+	struct hearing_log hearing;
+	struct recorder *rec;
+	int *rec_sources;               /* per recorded channel, for the JACK shell */
+	struct loudness *loudness;
+	int *loudness_sources;
+};
+
+struct engine {
+	struct config *cfg;
+	struct state state;
+	struct audio *au;               /* never NULL; empty while the server is gone */
 	struct jack_shell jack;
 	struct control_socket control;
 	struct json_writer reply;
 	struct json_writer stream; /* event-stream lines */
 	struct event_log events;
-	struct recorder rec;
-	int *rec_sources;               /* per recorded channel, for the JACK shell */
 	struct recorder_iface rec_iface;
 	struct access_policy access;
 	struct osc_server osc;
-	struct loudness loudness;
-	int *loudness_sources;
 	struct alarm_tracker alarms;
 	struct insert_host plugins;
-	struct insert_rack rack;
-	struct hearing_log hearing;
 	uint32_t xruns_seen;
 	uint64_t dropped_seen;
 	int64_t last_alarm_tick;
@@ -122,8 +130,8 @@ static void log_line(const char *fmt, ...)
 
 static void timeline_event(struct engine *e, const char *fields)
 {
-	if (e->rec.channels)
-		recorder_event(&e->rec, jack_shell_frame_now(&e->jack), fields);
+	if (e->au->rec)
+		recorder_event(e->au->rec, jack_shell_frame_now(&e->jack), fields);
 }
 
 /* A change the command path made: the log, this request's audit entry,
@@ -151,7 +159,7 @@ static void log_cb(void *user, const char *line)
  * which relay quality: every channel that changed, or all of them. */
 static void timeline_channels(struct engine *e, int all)
 {
-	const struct config *cfg = &e->cfg;
+	const struct config *cfg = e->cfg;
 	int lang;
 
 	for (lang = 0; lang < cfg->n_languages; lang++) {
@@ -212,7 +220,7 @@ static int rec_start(void *user, const char *meeting, char *err, size_t errlen)
 	struct engine *e = user;
 
 	if (e->audio_up)
-		return recorder_start(&e->rec, meeting, err, errlen);
+		return recorder_start(e->au->rec, meeting, err, errlen);
 	snprintf(err, errlen, "the JACK server is gone; %s", e->resume_recording
 		 ? "the recording resumes when it is back" : "start recording when it is back");
 	return -EAGAIN;
@@ -223,7 +231,7 @@ static int rec_stop(void *user, char *err, size_t errlen)
 	struct engine *e = user;
 
 	if (e->audio_up)
-		return recorder_stop(&e->rec, err, errlen);
+		return recorder_stop(e->au->rec, err, errlen);
 	if (!e->resume_recording) {
 		snprintf(err, errlen, "not recording");
 		return -EINVAL;
@@ -237,7 +245,7 @@ static void rec_status(void *user, struct json_writer *w, int detailed)
 	struct engine *e = user;
 
 	if (e->audio_up) {
-		recorder_status(&e->rec, w, detailed);
+		recorder_status(e->au->rec, w, detailed);
 		return;
 	}
 	jw_raw(w, "{\"state\":");
@@ -346,7 +354,7 @@ static void publish_routing(struct engine *e)
 		log_line("cannot build routing snapshot: out of memory; will retry");
 		return;
 	}
-	ret = exchange_publish(&e->exchange, s);
+	ret = exchange_publish(&e->au->exchange, s);
 	if (ret < 0) {
 		snapshot_free(s);
 		log_line("cannot publish routing: %s; will retry", strerror(-ret));
@@ -379,14 +387,14 @@ static enum command_outcome run_command(struct engine *e, const char *via, const
 					const char *line, enum role role, const char *refusal, uint64_t *follow_from)
 {
 	struct command_context ctx = {
-		.state = &e->state, .events = &e->events, .router = e->audio_up ? &e->router : NULL,
+		.state = &e->state, .events = &e->events, .router = e->audio_up ? &e->au->router : NULL,
 		.log = log_cb, .log_user = e,
 		.recorder = e->rec_iface.user ? &e->rec_iface : NULL,
 		.alarms = &e->alarms,
-		.loudness = e->audio_up ? read_loudness : NULL, .loudness_user = &e->loudness,
-		.rack = e->audio_up && e->rack.prepared ? &e->rack : NULL,
-		.exposure = e->audio_up && e->hearing.tracker.c ? &e->hearing.tracker : NULL,
-		.exposure_day = hearing_log_day, .exposure_user = &e->hearing,
+		.loudness = e->audio_up ? read_loudness : NULL, .loudness_user = e->au->loudness,
+		.rack = e->audio_up && e->au->rack.prepared ? &e->au->rack : NULL,
+		.exposure = e->audio_up && e->au->hearing.tracker.c ? &e->au->hearing.tracker : NULL,
+		.exposure_day = hearing_log_day, .exposure_user = &e->au->hearing,
 		.cycles = e->audio_up ? &e->jack.cycles : NULL,
 		.rate = e->audio_up ? jack_shell_sample_rate(&e->jack) : 0,
 	};
@@ -493,30 +501,34 @@ static int setup_recording(struct engine *e, const struct options *opt)
 	char err[512];
 	int i;
 
-	if (recorder_init(&e->rec, &e->cfg, opt->record_dir, jack_shell_sample_rate(&e->jack), &e->jack.xruns,
+	e->au->rec = calloc(1, sizeof *e->au->rec);
+	e->au->loudness = calloc(1, sizeof *e->au->loudness);
+	if (!e->au->rec || !e->au->loudness)
+		return -ENOMEM;
+	if (recorder_init(e->au->rec, e->cfg, opt->record_dir, jack_shell_sample_rate(&e->jack), &e->jack.xruns,
 			  err, sizeof err) < 0) {
 		fprintf(stderr, "tolk: %s\n", err);
 		return -EINVAL;
 	}
-	e->rec_sources = calloc((size_t)e->rec.n_channels, sizeof *e->rec_sources);
-	if (!e->rec_sources)
+	e->au->rec_sources = calloc((size_t)e->au->rec->n_channels, sizeof *e->au->rec_sources);
+	if (!e->au->rec_sources)
 		return -ENOMEM;
-	for (i = 0; i < e->rec.n_channels; i++)
-		e->rec_sources[i] = e->rec.channels[i].source;
-	if (jack_shell_add_capture(&e->jack, &e->rec.capture, e->rec_sources) < 0 || recorder_run(&e->rec) < 0) {
+	for (i = 0; i < e->au->rec->n_channels; i++)
+		e->au->rec_sources[i] = e->au->rec->channels[i].source;
+	if (jack_shell_add_capture(&e->jack, &e->au->rec->capture, e->au->rec_sources) < 0 || recorder_run(e->au->rec) < 0) {
 		fprintf(stderr, "tolk: cannot start the recorder\n");
 		return -ENOMEM;
 	}
 
 	/* R128 loudness of every language channel, off the audio thread. */
-	e->loudness_sources = calloc((size_t)e->cfg.n_languages, sizeof *e->loudness_sources);
-	if (!e->loudness_sources)
+	e->au->loudness_sources = calloc((size_t)e->cfg->n_languages, sizeof *e->au->loudness_sources);
+	if (!e->au->loudness_sources)
 		return -ENOMEM;
-	for (i = 0; i < e->cfg.n_languages; i++)
-		e->loudness_sources[i] = config_output_of_language(&e->cfg, i);
-	if (loudness_init(&e->loudness, e->cfg.n_languages, jack_shell_sample_rate(&e->jack)) < 0 ||
-	    jack_shell_add_capture(&e->jack, &e->loudness.capture, e->loudness_sources) < 0 ||
-	    loudness_run(&e->loudness) < 0) {
+	for (i = 0; i < e->cfg->n_languages; i++)
+		e->au->loudness_sources[i] = config_output_of_language(e->cfg, i);
+	if (loudness_init(e->au->loudness, e->cfg->n_languages, jack_shell_sample_rate(&e->jack)) < 0 ||
+	    jack_shell_add_capture(&e->jack, &e->au->loudness->capture, e->au->loudness_sources) < 0 ||
+	    loudness_run(e->au->loudness) < 0) {
 		fprintf(stderr, "tolk: cannot start the loudness meter\n");
 		return -ENOMEM;
 	}
@@ -554,14 +566,14 @@ static double to_db(float level)
  * and what is cleared. */
 static void check_alarms(struct engine *e)
 {
-	const struct config *cfg = &e->cfg;
+	const struct config *cfg = e->cfg;
 	const struct cfg_alarms *th = &cfg->alarms;
 	const int64_t now = utc_now_ms(), clear = (int64_t)(th->clear_seconds * 1000);
 	char name[TOLK_PORT_NAME_MAX], detail[ALARM_DETAIL_MAX];
 	float peak, rms;
 	uint32_t xruns = atomic_load(&e->jack.xruns);
-	uint64_t dropped = e->rec.channels ? recorder_dropped(&e->rec) : 0;
-	double left = e->rec.channels ? recorder_seconds_left(&e->rec) : -1;
+	uint64_t dropped = e->au->rec ? recorder_dropped(e->au->rec) : 0;
+	double left = e->au->rec ? recorder_seconds_left(e->au->rec) : -1;
 	int lang, b, n, i, live_count;
 
 	alarm_begin(&e->alarms);
@@ -576,7 +588,7 @@ static void check_alarms(struct engine *e)
 		int silent = 0;
 		if (ch->booth >= 0 && !ch->muted) {
 			int mic = cfg->booths[ch->booth].first_mic + ch->console - 1;
-			router_input_meter(&e->router, config_input_of_mic(cfg, mic), &peak, &rms);
+			router_input_meter(&e->au->router, config_input_of_mic(cfg, mic), &peak, &rms);
 			silent = to_db(rms) < th->live_silent_db;
 			snprintf(detail, sizeof detail, "%s/%d is live but below %g dBFS", cfg->booths[ch->booth].id,
 				 ch->console, th->live_silent_db);
@@ -589,7 +601,7 @@ static void check_alarms(struct engine *e)
 		alarm_state(&e->alarms, now, "both-open", cfg->languages[lang].code, live_count > 1, 0, clear,
 			    "two mics live on one channel");
 	}
-	router_output_meter(&e->router, 0, &peak, &rms);
+	router_output_meter(&e->au->router, 0, &peak, &rms);
 	snprintf(detail, sizeof detail, "the floor is below %g dBFS", th->floor_silent_db);
 	alarm_state(&e->alarms, now, "floor-silent", "", to_db(rms) < th->floor_silent_db,
 		    (int64_t)(th->floor_silent_seconds * 1000), clear, detail);
@@ -597,10 +609,10 @@ static void check_alarms(struct engine *e)
 		int is_output = i < config_output_count(cfg), k = is_output ? i : i - config_output_count(cfg);
 		if (is_output) {
 			config_output_name(cfg, k, name, sizeof name);
-			router_output_meter(&e->router, k, &peak, &rms);
+			router_output_meter(&e->au->router, k, &peak, &rms);
 		} else {
 			config_input_name(cfg, k, name, sizeof name);
-			router_input_meter(&e->router, k, &peak, &rms);
+			router_input_meter(&e->au->router, k, &peak, &rms);
 		}
 		snprintf(detail, sizeof detail, "peak %.1f dBFS", to_db(peak));
 		alarm_state(&e->alarms, now, "clipping", name, to_db(peak) >= th->clip_dbfs, 0, clear, detail);
@@ -662,6 +674,27 @@ static uint64_t next_event(void *user, uint64_t after, char **line, size_t *len)
 }
 
 
+/* Everything an audio side holds; the realtime thread must no longer
+ * see it. The struct itself stays the caller's. */
+static void audio_free(struct audio *a)
+{
+	if (a->loudness) {
+		loudness_free(a->loudness);
+		free(a->loudness);
+	}
+	free(a->loudness_sources);
+	if (a->rec) {
+		recorder_shutdown(a->rec);
+		recorder_free(a->rec);
+		free(a->rec);
+	}
+	free(a->rec_sources);
+	hearing_log_close(&a->hearing);
+	exchange_destroy(&a->exchange);
+	rack_free(&a->rack);
+	router_free(&a->router);
+}
+
 /* Undoes audio_open, or as much of it as was done. Recording ends first,
  * while the realtime side may still feed it, so that every file is
  * finished properly; then the client goes, and no realtime cycle runs past
@@ -670,29 +703,15 @@ static void audio_close(struct engine *e)
 {
 	uint32_t xruns;
 
-	if (e->rec.channels)
-		recorder_shutdown(&e->rec);
+	if (e->au->rec)
+		recorder_shutdown(e->au->rec);
 	xruns = atomic_load(&e->jack.xruns);
 	jack_shell_close(&e->jack);
-	loudness_free(&e->loudness);
-	free(e->loudness_sources);
-	recorder_free(&e->rec);
-	free(e->rec_sources);
 	if (xruns)
 		log_line("%u xruns during this run", xruns);
-	hearing_log_close(&e->hearing);
-	exchange_destroy(&e->exchange);
-	rack_free(&e->rack);
-	router_free(&e->router);
+	audio_free(e->au);
+	memset(e->au, 0, sizeof *e->au);
 	memset(&e->jack, 0, sizeof e->jack);
-	memset(&e->loudness, 0, sizeof e->loudness);
-	e->loudness_sources = NULL;
-	memset(&e->rec, 0, sizeof e->rec);
-	e->rec_sources = NULL;
-	memset(&e->hearing, 0, sizeof e->hearing);
-	memset(&e->exchange, 0, sizeof e->exchange);
-	memset(&e->rack, 0, sizeof e->rack);
-	memset(&e->router, 0, sizeof e->router);
 	e->audio_up = 0;
 }
 
@@ -742,20 +761,20 @@ static int audio_open(struct engine *e, int quiet)
 	int status, ret;
 
 	jack_shell_quiet(quiet);
-	ret = jack_shell_open(&e->jack, &e->cfg, e->opt->name, e->opt->server, e->wake_fd, err, sizeof err);
+	ret = jack_shell_open(&e->jack, e->cfg, e->opt->name, e->opt->server, e->wake_fd, err, sizeof err);
 	jack_shell_quiet(0);
 	if (ret < 0) {
 		if (!quiet)
 			say(e, "%s", err);
 		return EXIT_JACK;
 	}
-	ret = router_init(&e->router, &e->cfg, jack_shell_sample_rate(&e->jack));
+	ret = router_init(&e->au->router, e->cfg, jack_shell_sample_rate(&e->jack));
 	if (ret == 0) {
 		struct snapshot *first = snapshot_build(&e->state);
 		if (!first)
 			ret = -ENOMEM;
 		else
-			exchange_init(&e->exchange, first);
+			exchange_init(&e->au->exchange, first);
 	}
 	if (ret < 0) {
 		say(e, "cannot set up the router: %s", strerror(-ret));
@@ -764,15 +783,15 @@ static int audio_open(struct engine *e, int quiet)
 	}
 	/* Every insert is loaded, instantiated and activated here, before the
 	 * realtime thread exists. */
-	ret = rack_init(&e->rack, e->cfg.n_mics, 1 + e->cfg.n_languages, (float)jack_shell_sample_rate(&e->jack),
+	ret = rack_init(&e->au->rack, e->cfg->n_mics, 1 + e->cfg->n_languages, (float)jack_shell_sample_rate(&e->jack),
 			ROUTER_CHUNK_MAX);
-	if (ret == 0 && (ret = insert_host_build(&e->plugins, &e->cfg, &e->rack, err, sizeof err)) < 0)
+	if (ret == 0 && (ret = insert_host_build(&e->plugins, e->cfg, &e->au->rack, err, sizeof err)) < 0)
 		say(e, "%s", err);
-	else if (ret < 0 || (ret = router_attach_rack(&e->router, &e->rack)) < 0)
+	else if (ret < 0 || (ret = router_attach_rack(&e->au->router, &e->au->rack)) < 0)
 		say(e, "cannot set up the inserts: %s", strerror(-ret));
 	if (ret == 0 &&
-	    (ret = hearing_log_open(&e->hearing, &e->cfg, &e->router, &e->rack, jack_shell_sample_rate(&e->jack),
-				    e->opt->log_dir ? e->opt->log_dir : e->opt->record_dir ? e->opt->record_dir : e->cfg.recording.dir,
+	    (ret = hearing_log_open(&e->au->hearing, e->cfg, &e->au->router, &e->au->rack, jack_shell_sample_rate(&e->jack),
+				    e->opt->log_dir ? e->opt->log_dir : e->opt->record_dir ? e->opt->record_dir : e->cfg->recording.dir,
 				    on_hearing, e, err, sizeof err)) < 0)
 		say(e, "%s", err);
 	if (ret < 0) {
@@ -780,14 +799,14 @@ static int audio_open(struct engine *e, int quiet)
 		goto fail;
 	}
 	log_line("inserts: %d, channel latency %u frames, phones limit %g dB SPL (%g dB SPL at 0 dBFS)",
-		 e->rack.n_inserts, e->rack.mic_latency + e->rack.output_latency, e->cfg.hearing.ceiling_dbspl,
-		 e->cfg.hearing.dbspl_at_0dbfs);
+		 e->au->rack.n_inserts, e->au->rack.mic_latency + e->au->rack.output_latency, e->cfg->hearing.ceiling_dbspl,
+		 e->cfg->hearing.dbspl_at_0dbfs);
 	if (setup_recording(e, e->opt) < 0) {
 		status = EXIT_USAGE;
 		goto fail;
 	}
-	lock_rt_memory(&e->router, &e->rack);
-	if (jack_shell_start(&e->jack, &e->router, &e->exchange, link_note, e) < 0) {
+	lock_rt_memory(&e->au->router, &e->au->rack);
+	if (jack_shell_start(&e->jack, &e->au->router, &e->au->exchange, link_note, e) < 0) {
 		say(e, "cannot activate the JACK client");
 		status = EXIT_JACK;
 		goto fail;
@@ -814,8 +833,8 @@ static void audio_lost(struct engine *e)
 
 	log_line("JACK server went away: %s", e->jack.shutdown_reason);
 	event_log_add(&e->events, utc_now_ms(), EVENT_ALARM, "", 0, "the JACK server went away");
-	e->resume_recording = e->rec.channels &&
-			      recorder_running(&e->rec, e->resume_meeting, sizeof e->resume_meeting, &e->resume_segment);
+	e->resume_recording = e->au->rec &&
+			      recorder_running(e->au->rec, e->resume_meeting, sizeof e->resume_meeting, &e->resume_segment);
 	jw_init(&w);
 	jw_raw(&w, "\"event\":\"jack-lost\",\"reason\":");
 	jw_string(&w, e->jack.shutdown_reason);
@@ -843,7 +862,7 @@ static void audio_retry(struct engine *e)
 	log_line("JACK server is back: ports, connections and state restored");
 	event_log_add(&e->events, utc_now_ms(), EVENT_CHANGE, "", 0, "the JACK server is back; state restored");
 	if (e->resume_recording) {
-		if (recorder_continue(&e->rec, e->resume_meeting, e->resume_segment, why, sizeof why) < 0) {
+		if (recorder_continue(e->au->rec, e->resume_meeting, e->resume_segment, why, sizeof why) < 0) {
 			log_line("ALARM: recording %s not resumed: %s", e->resume_meeting, why);
 		} else {
 			timeline_event(e, "\"event\":\"jack-back\"");
@@ -868,7 +887,7 @@ static int control_loop(struct engine *e, int signal_fd, int wake_fd)
 		fds[n++] = (struct pollfd){ .fd = wake_fd, .events = POLLIN };
 		fds[n++] = (struct pollfd){ .fd = osc_fd(&e->osc), .events = POLLIN }; /* -1: ignored */
 		n += control_socket_pollfds(&e->control, fds + n, (int)(sizeof fds / sizeof fds[0]) - n);
-		waiting = exchange_collect(&e->exchange, 0);
+		waiting = exchange_collect(&e->au->exchange, 0);
 		timeout = waiting || e->routing_dirty ? 20 : 100; /* alarms are checked at 10 Hz */
 		if (poll(fds, (nfds_t)n, timeout) < 0 && errno != EINTR) {
 			log_line("poll failed: %s", strerror(errno));
@@ -899,13 +918,13 @@ static int control_loop(struct engine *e, int signal_fd, int wake_fd)
 		control_socket_service(&e->control, fds + 3, n - 3, handle_request, e);
 		if (e->routing_dirty)
 			publish_routing(e);
-		if (e->rec.channels) {
+		if (e->au->rec) {
 			char alarm[RECORDER_LINE_MAX];
-			while (recorder_take_notice(&e->rec, alarm, sizeof alarm)) {
+			while (recorder_take_notice(e->au->rec, alarm, sizeof alarm)) {
 				log_line("%s", alarm);
 				event_log_add(&e->events, utc_now_ms(), EVENT_CHANGE, "", 0, alarm);
 			}
-			while (recorder_take_alarm(&e->rec, alarm, sizeof alarm)) {
+			while (recorder_take_alarm(e->au->rec, alarm, sizeof alarm)) {
 				log_line("ALARM: %s", alarm);
 				event_log_add(&e->events, utc_now_ms(), EVENT_ALARM, "", 0, alarm);
 			}
@@ -913,7 +932,7 @@ static int control_loop(struct engine *e, int signal_fd, int wake_fd)
 		if (utc_now_ms() - e->last_alarm_tick >= 100) {
 			check_alarms(e);
 			if (e->audio_up)
-				hearing_log_tick(&e->hearing, utc_now_ms());
+				hearing_log_tick(&e->au->hearing, utc_now_ms());
 			if (e->osc.fd > 0 && e->audio_up)
 				osc_push_meters(&e->osc);
 			e->last_alarm_tick = utc_now_ms();
@@ -935,7 +954,11 @@ int main(int argc, char **argv)
 	if (parse_options(argc, argv, &opt) < 0)
 		return EXIT_USAGE;
 	e = calloc(1, sizeof *e);
-	if (!e) {
+	if (e) {
+		e->cfg = calloc(1, sizeof *e->cfg);
+		e->au = calloc(1, sizeof *e->au);
+	}
+	if (!e || !e->cfg || !e->au) {
 		fprintf(stderr, "tolk: out of memory\n");
 		return EXIT_USAGE;
 	}
@@ -946,18 +969,18 @@ int main(int argc, char **argv)
 	alarm_tracker_init(&e->alarms, on_alarm, e);
 	event_log_init(&e->events);
 
-	if (config_load_file(&e->cfg, opt.config, err, sizeof err) < 0) {
+	if (config_load_file(e->cfg, opt.config, err, sizeof err) < 0) {
 		fprintf(stderr, "%s\n", err);
 		goto out_free;
 	}
 	insert_host_init(&e->plugins, opt.plugin_dir);
-	if (insert_host_check(&e->plugins, &e->cfg, err, sizeof err) < 0) {
+	if (insert_host_check(&e->plugins, e->cfg, err, sizeof err) < 0) {
 		fprintf(stderr, "%s\n", err);
 		goto out_config;
 	}
 	if (opt.check_only) {
 		printf("%s: ok (%d languages, %d booths, %d consoles)\n", opt.config,
-		       e->cfg.n_languages, e->cfg.n_booths, e->cfg.n_mics);
+		       e->cfg->n_languages, e->cfg->n_booths, e->cfg->n_mics);
 		status = EXIT_CLEAN;
 		goto out_config;
 	}
@@ -983,15 +1006,15 @@ int main(int argc, char **argv)
 		goto out_config;
 	}
 
-	if (state_init(&e->state, &e->cfg) < 0) {
+	if (state_init(&e->state, e->cfg) < 0) {
 		fprintf(stderr, "tolk: out of memory\n");
 		goto out_fds;
 	}
-	if (access_init(&e->access, &e->cfg, opt.config, err, sizeof err) < 0) {
+	if (access_init(&e->access, e->cfg, opt.config, err, sizeof err) < 0) {
 		fprintf(stderr, "%s\n", err);
 		goto out_state;
 	}
-	if (audit_open(&e->audit, opt.log_dir ? opt.log_dir : opt.record_dir ? opt.record_dir : e->cfg.recording.dir,
+	if (audit_open(&e->audit, opt.log_dir ? opt.log_dir : opt.record_dir ? opt.record_dir : e->cfg->recording.dir,
 		       err, sizeof err) < 0) {
 		fprintf(stderr, "tolk: %s\n", err);
 		goto out_state;
@@ -1001,8 +1024,8 @@ int main(int argc, char **argv)
 		goto out_state;
 	}
 	/* A network port only when the room asks for one. */
-	if (e->cfg.osc.enabled &&
-	    osc_open(&e->osc, &e->cfg, &e->state, &e->router, osc_run, e, err, sizeof err) < 0) {
+	if (e->cfg->osc.enabled &&
+	    osc_open(&e->osc, e->cfg, &e->state, &e->au->router, osc_run, e, err, sizeof err) < 0) {
 		fprintf(stderr, "tolk: %s\n", err);
 		goto out_control;
 	}
@@ -1012,7 +1035,7 @@ int main(int argc, char **argv)
 	e->started_ms = started_ms;
 	e->wake_fd = wake[1];
 	e->rec_iface = (struct recorder_iface){ .user = e, .start = rec_start, .stop = rec_stop, .status = rec_status };
-	e->last_channels = calloc((size_t)e->cfg.n_languages, sizeof *e->last_channels);
+	e->last_channels = calloc((size_t)e->cfg->n_languages, sizeof *e->last_channels);
 	if (!e->last_channels) {
 		fprintf(stderr, "tolk: out of memory\n");
 		goto out_control;
@@ -1027,12 +1050,12 @@ int main(int argc, char **argv)
 	}
 	if (status != EXIT_CLEAN)
 		goto out_control;
-	if (e->cfg.recording.autostart && !opt.no_record) {
+	if (e->cfg->recording.autostart && !opt.no_record) {
 		char why[512];
 		if (!e->audio_up) {
 			e->resume_recording = 1;
-			snprintf(e->resume_meeting, sizeof e->resume_meeting, "%s", e->cfg.meeting);
-		} else if (recorder_start(&e->rec, NULL, why, sizeof why) < 0) {
+			snprintf(e->resume_meeting, sizeof e->resume_meeting, "%s", e->cfg->meeting);
+		} else if (recorder_start(e->au->rec, NULL, why, sizeof why) < 0) {
 			log_line("recording not started: %s", why);
 		} else {
 			timeline_channels(e, 1);
@@ -1059,7 +1082,9 @@ out_fds:
 	}
 out_config:
 	insert_host_close(&e->plugins);
-	config_free(&e->cfg);
+	config_free(e->cfg);
+	free(e->cfg);
+	free(e->au);
 out_free:
 	jw_free(&e->reply);
 	jw_free(&e->stream);
