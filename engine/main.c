@@ -24,6 +24,7 @@
 #include "control/osc_server.h"
 #include "core/command.h"
 #include "core/config.h"
+#include "core/config_diff.h"
 #include "core/router.h"
 #include "core/snapshot.h"
 #include "core/state.h"
@@ -380,6 +381,8 @@ static void describe_peer(const struct control_peer *peer, char *buf, size_t len
 	jw_free(&w);
 }
 
+static int reload(void *user, struct json_writer *w);
+
 /* The one way a command runs, whichever path brought it: role check,
  * execution, audit, routing, timeline and OSC feedback. The reply is left
  * in e->reply. `refusal` explains a ROLE_NONE. */
@@ -395,6 +398,7 @@ static enum command_outcome run_command(struct engine *e, const char *via, const
 		.rack = e->audio_up && e->au->rack.prepared ? &e->au->rack : NULL,
 		.exposure = e->audio_up && e->au->hearing.tracker.c ? &e->au->hearing.tracker : NULL,
 		.exposure_day = hearing_log_day, .exposure_user = &e->au->hearing,
+		.reload = reload, .reload_user = e,
 		.cycles = e->audio_up ? &e->jack.cycles : NULL,
 		.rate = e->audio_up ? jack_shell_sample_rate(&e->jack) : 0,
 	};
@@ -495,44 +499,75 @@ static void lock_rt_memory(const struct router *r, const struct insert_rack *rac
 }
 
 /* The recorder and its rings exist before activation: allocating them is
- * not for the realtime thread. */
-static int setup_recording(struct engine *e, const struct options *opt)
+ * not for the realtime thread. Its sources are where its channels are in
+ * cfg's ports. */
+static int open_recorder(struct engine *e, struct audio *a, const struct config *cfg, char *err, size_t errlen)
 {
-	char err[512];
 	int i;
 
-	e->au->rec = calloc(1, sizeof *e->au->rec);
-	e->au->loudness = calloc(1, sizeof *e->au->loudness);
-	if (!e->au->rec || !e->au->loudness)
+	a->rec = calloc(1, sizeof *a->rec);
+	if (!a->rec)
 		return -ENOMEM;
-	if (recorder_init(e->au->rec, e->cfg, opt->record_dir, jack_shell_sample_rate(&e->jack), &e->jack.xruns,
-			  err, sizeof err) < 0) {
-		fprintf(stderr, "tolk: %s\n", err);
+	if (recorder_init(a->rec, cfg, e->opt->record_dir, jack_shell_sample_rate(&e->jack), &e->jack.xruns, err,
+			  errlen) < 0) {
+		free(a->rec);
+		a->rec = NULL;
 		return -EINVAL;
 	}
-	e->au->rec_sources = calloc((size_t)e->au->rec->n_channels, sizeof *e->au->rec_sources);
-	if (!e->au->rec_sources)
+	a->rec_sources = calloc((size_t)a->rec->n_channels + 1, sizeof *a->rec_sources);
+	if (!a->rec_sources)
 		return -ENOMEM;
-	for (i = 0; i < e->au->rec->n_channels; i++)
-		e->au->rec_sources[i] = e->au->rec->channels[i].source;
-	if (jack_shell_add_capture(&e->jack, &e->au->rec->capture, e->au->rec_sources) < 0 || recorder_run(e->au->rec) < 0) {
-		fprintf(stderr, "tolk: cannot start the recorder\n");
-		return -ENOMEM;
-	}
-
-	/* R128 loudness of every language channel, off the audio thread. */
-	e->au->loudness_sources = calloc((size_t)e->cfg->n_languages, sizeof *e->au->loudness_sources);
-	if (!e->au->loudness_sources)
-		return -ENOMEM;
-	for (i = 0; i < e->cfg->n_languages; i++)
-		e->au->loudness_sources[i] = config_output_of_language(e->cfg, i);
-	if (loudness_init(e->au->loudness, e->cfg->n_languages, jack_shell_sample_rate(&e->jack)) < 0 ||
-	    jack_shell_add_capture(&e->jack, &e->au->loudness->capture, e->au->loudness_sources) < 0 ||
-	    loudness_run(e->au->loudness) < 0) {
-		fprintf(stderr, "tolk: cannot start the loudness meter\n");
+	for (i = 0; i < a->rec->n_channels; i++)
+		a->rec_sources[i] = a->rec->channels[i].source;
+	if (recorder_run(a->rec) < 0) {
+		snprintf(err, errlen, "cannot start the recorder");
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+/* R128 loudness of every language channel, off the audio thread. */
+static int open_loudness(struct engine *e, struct audio *a, const struct config *cfg)
+{
+	int i;
+
+	a->loudness = calloc(1, sizeof *a->loudness);
+	a->loudness_sources = calloc((size_t)cfg->n_languages, sizeof *a->loudness_sources);
+	if (!a->loudness || !a->loudness_sources)
+		return -ENOMEM;
+	for (i = 0; i < cfg->n_languages; i++)
+		a->loudness_sources[i] = config_output_of_language(cfg, i);
+	if (loudness_init(a->loudness, cfg->n_languages, jack_shell_sample_rate(&e->jack)) < 0 ||
+	    loudness_run(a->loudness) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* The router with its first snapshot (from st), and every insert loaded,
+ * instantiated and activated: all before the realtime thread sees them. */
+static int open_mixing(struct engine *e, struct audio *a, const struct config *cfg, const struct state *st,
+		       char *err, size_t errlen)
+{
+	const uint32_t rate = jack_shell_sample_rate(&e->jack);
+	struct snapshot *first;
+	int ret;
+
+	if ((ret = router_init(&a->router, cfg, rate)) < 0 || !(first = snapshot_build(st))) {
+		snprintf(err, errlen, "cannot set up the router: %s", strerror(ret < 0 ? -ret : ENOMEM));
+		return ret < 0 ? ret : -ENOMEM;
+	}
+	exchange_init(&a->exchange, first);
+	ret = rack_init(&a->rack, cfg->n_mics, 1 + cfg->n_languages, (float)rate, ROUTER_CHUNK_MAX);
+	if (ret == 0 && (ret = insert_host_build(&e->plugins, cfg, &a->rack, err, errlen)) < 0)
+		return ret;
+	if (ret < 0 || (ret = router_attach_rack(&a->router, &a->rack)) < 0)
+		snprintf(err, errlen, "cannot set up the inserts: %s", strerror(-ret));
+	return ret;
+}
+
+static const char *log_dir(const struct engine *e, const struct config *cfg)
+{
+	return e->opt->log_dir ? e->opt->log_dir : e->opt->record_dir ? e->opt->record_dir : cfg->recording.dir;
 }
 
 /* An alarm raised or cleared: the log, the events and the timeline. */
@@ -768,40 +803,23 @@ static int audio_open(struct engine *e, int quiet)
 			say(e, "%s", err);
 		return EXIT_JACK;
 	}
-	ret = router_init(&e->au->router, e->cfg, jack_shell_sample_rate(&e->jack));
-	if (ret == 0) {
-		struct snapshot *first = snapshot_build(&e->state);
-		if (!first)
-			ret = -ENOMEM;
-		else
-			exchange_init(&e->au->exchange, first);
+	if ((ret = open_mixing(e, e->au, e->cfg, &e->state, err, sizeof err)) == 0)
+		ret = hearing_log_open(&e->au->hearing, e->cfg, &e->au->router, &e->au->rack,
+				       jack_shell_sample_rate(&e->jack), log_dir(e, e->cfg), on_hearing, e, err, sizeof err);
+	if (ret == 0)
+		log_line("inserts: %d, channel latency %u frames, phones limit %g dB SPL (%g dB SPL at 0 dBFS)",
+			 e->au->rack.n_inserts, e->au->rack.mic_latency + e->au->rack.output_latency,
+			 e->cfg->hearing.ceiling_dbspl, e->cfg->hearing.dbspl_at_0dbfs);
+	if (ret == 0 && (ret = open_recorder(e, e->au, e->cfg, err, sizeof err)) == 0 &&
+	    (ret = open_loudness(e, e->au, e->cfg)) < 0)
+		snprintf(err, sizeof err, "cannot start the loudness meter");
+	if (ret == 0 && (jack_shell_add_capture(&e->jack, &e->au->rec->capture, e->au->rec_sources) < 0 ||
+			 jack_shell_add_capture(&e->jack, &e->au->loudness->capture, e->au->loudness_sources) < 0)) {
+		snprintf(err, sizeof err, "out of memory");
+		ret = -ENOMEM;
 	}
 	if (ret < 0) {
-		say(e, "cannot set up the router: %s", strerror(-ret));
-		status = EXIT_JACK;
-		goto fail;
-	}
-	/* Every insert is loaded, instantiated and activated here, before the
-	 * realtime thread exists. */
-	ret = rack_init(&e->au->rack, e->cfg->n_mics, 1 + e->cfg->n_languages, (float)jack_shell_sample_rate(&e->jack),
-			ROUTER_CHUNK_MAX);
-	if (ret == 0 && (ret = insert_host_build(&e->plugins, e->cfg, &e->au->rack, err, sizeof err)) < 0)
 		say(e, "%s", err);
-	else if (ret < 0 || (ret = router_attach_rack(&e->au->router, &e->au->rack)) < 0)
-		say(e, "cannot set up the inserts: %s", strerror(-ret));
-	if (ret == 0 &&
-	    (ret = hearing_log_open(&e->au->hearing, e->cfg, &e->au->router, &e->au->rack, jack_shell_sample_rate(&e->jack),
-				    e->opt->log_dir ? e->opt->log_dir : e->opt->record_dir ? e->opt->record_dir : e->cfg->recording.dir,
-				    on_hearing, e, err, sizeof err)) < 0)
-		say(e, "%s", err);
-	if (ret < 0) {
-		status = EXIT_USAGE;
-		goto fail;
-	}
-	log_line("inserts: %d, channel latency %u frames, phones limit %g dB SPL (%g dB SPL at 0 dBFS)",
-		 e->au->rack.n_inserts, e->au->rack.mic_latency + e->au->rack.output_latency, e->cfg->hearing.ceiling_dbspl,
-		 e->cfg->hearing.dbspl_at_0dbfs);
-	if (setup_recording(e, e->opt) < 0) {
 		status = EXIT_USAGE;
 		goto fail;
 	}
@@ -874,6 +892,332 @@ static void audio_retry(struct engine *e)
 		osc_push_state(&e->osc);
 }
 
+/* ---- reload ---------------------------------------------------------------- */
+
+static void reply_reset(struct json_writer *w)
+{
+	w->len = 0;
+	w->failed = 0;
+	if (w->buf)
+		w->buf[0] = '\0';
+}
+
+struct reload_words {
+	struct engine *e;
+	struct json_writer *w;
+	int n;
+};
+
+/* One change a reload makes: the reply, and the log, audit and timeline. */
+static void say_change(void *user, const char *line)
+{
+	struct reload_words *r = user;
+	char text[600];
+
+	jw_raw(r->w, r->n++ ? "," : "");
+	jw_string(r->w, line);
+	snprintf(text, sizeof text, "reload: %s", line);
+	if (r->e)
+		log_cb(r->e, text);
+}
+
+/* The booth and console (1-based) of mic k. */
+static int mic_console(const struct config *cfg, int k, int *n)
+{
+	int b;
+
+	for (b = 0; b < cfg->n_booths; b++)
+		if (k >= cfg->booths[b].first_mic && k < cfg->booths[b].first_mic + cfg->booths[b].consoles) {
+			*n = k - cfg->booths[b].first_mic + 1;
+			return b;
+		}
+	return -1;
+}
+
+/* The same console's mic in the other config, or -1. */
+static int same_mic(const struct config *now, int k, const struct config *was, int *b_now, int *b_was)
+{
+	int n;
+
+	*b_now = mic_console(now, k, &n);
+	*b_was = *b_now >= 0 ? config_find_booth(was, now->booths[*b_now].id) : -1;
+	if (*b_was < 0 || n > was->booths[*b_was].consoles)
+		return -1;
+	return was->booths[*b_was].first_mic + n - 1;
+}
+
+/* Every chain of the new rack whose config is the same as the running
+ * one's takes over its plugins and delay lines: no reset, no gap. */
+static int adopt_inserts(struct insert_rack *k, const struct config *now, struct insert_rack *old,
+			 const struct config *was)
+{
+	int c, adopted = 0;
+
+	for (c = 0; c < k->n_chains; c++) {
+		int index, from = -1, bn, bw, lang;
+		enum chain_kind kind = rack_chain_kind(k, c, &index);
+
+		if (kind == CHAIN_MIC || kind == CHAIN_PHONES) {
+			int m = same_mic(now, index, was, &bn, &bw);
+			if (m >= 0 && kind == CHAIN_MIC &&
+			    config_chain_equal(config_mic_chain(now, bn), config_mic_chain(was, bw)))
+				from = rack_chain_index(old, CHAIN_MIC, m);
+			if (m >= 0 && kind == CHAIN_PHONES && !memcmp(&now->hearing, &was->hearing, sizeof now->hearing) &&
+			    config_chain_equal(config_phones_chain(now, bn), config_phones_chain(was, bw)))
+				from = rack_chain_index(old, CHAIN_PHONES, m);
+		} else {
+			lang = index == 0 ? -1 : config_find_language(was, now->languages[index - 1].code);
+			if ((index == 0 || lang >= 0) &&
+			    config_chain_equal(config_output_chain(now, index - 1), config_output_chain(was, lang)))
+				from = rack_chain_index(old, CHAIN_OUTPUT, lang + 1);
+		}
+		if (from >= 0 && rack_adopt_chain(k, c, old, from) == 0)
+			adopted++;
+	}
+	rack_adopt_floor(k, old);
+	return adopted;
+}
+
+/* Where the kept recorder's channels are in the new config's ports; -1
+ * when one is not there, or the new config records another set. */
+static int recorder_follows(const struct recorder *r, const struct config *now, int *sources)
+{
+	struct recorder_channel *list;
+	int n = recorder_channels(now, &list), i, ok = n == r->n_channels;
+
+	for (i = 0; ok && i < n; i++) {
+		ok = !strcmp(list[i].name, r->channels[i].name);
+		sources[i] = list[i].source;
+	}
+	if (n >= 0)
+		free(list);
+	return ok ? 0 : -1;
+}
+
+static int languages_same(const struct config *a, const struct config *b)
+{
+	int i;
+
+	if (a->n_languages != b->n_languages)
+		return 0;
+	for (i = 0; i < a->n_languages; i++)
+		if (strcmp(a->languages[i].code, b->languages[i].code))
+			return 0;
+	return 1;
+}
+
+/* The audio side for the new config, built beside the running one and
+ * switched to in one realtime cycle. Channels and consoles whose ports,
+ * sources and inserts stay go on sample for sample: the router takes over
+ * the gains where they are, the chains their running plugins. The recorder
+ * goes on when it records the same channels; otherwise the recording goes
+ * on in a new segment from the switch, frame for frame. */
+static int reload_audio(struct engine *e, struct config *next, const struct state *st, struct json_writer *w,
+			char *err, size_t errlen)
+{
+	struct audio *old = e->au, *a = calloc(1, sizeof *a);
+	struct rt_plan *plan = NULL;
+	int *in_map = NULL, *out_map = NULL, keep_rec, keep_loud, ret, segment = 0, running = 0;
+	char meeting[TOLK_MEETING_MAX] = "";
+
+	if (!a)
+		return -ENOMEM;
+	if ((ret = open_mixing(e, a, next, st, err, errlen)) < 0)
+		goto fail;
+	keep_rec = config_recording_equal(&e->cfg->recording, &next->recording);
+	if (keep_rec) {
+		a->rec_sources = calloc((size_t)old->rec->n_channels + 1, sizeof *a->rec_sources);
+		if (!a->rec_sources) {
+			ret = -ENOMEM;
+			goto fail;
+		}
+		keep_rec = recorder_follows(old->rec, next, a->rec_sources) == 0;
+		if (!keep_rec) {
+			free(a->rec_sources);
+			a->rec_sources = NULL;
+		}
+	}
+	if (!keep_rec && (ret = open_recorder(e, a, next, err, errlen)) < 0)
+		goto fail;
+	keep_loud = languages_same(e->cfg, next);
+	if (!keep_loud && (ret = open_loudness(e, a, next)) < 0) {
+		snprintf(err, errlen, "cannot start the loudness meter");
+		goto fail;
+	}
+	plan = jack_shell_plan(&e->jack, next, &a->router, &a->exchange, err, errlen);
+	in_map = calloc((size_t)config_input_count(next) + 1, sizeof *in_map);
+	out_map = calloc((size_t)config_output_count(next) + 1, sizeof *out_map);
+	if (!plan || !in_map || !out_map) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	if (jack_shell_plan_add_capture(plan, keep_rec ? &old->rec->capture : &a->rec->capture, a->rec_sources) < 0 ||
+	    jack_shell_plan_add_capture(plan, keep_loud ? &old->loudness->capture : &a->loudness->capture,
+					keep_loud ? old->loudness_sources : a->loudness_sources) < 0) {
+		snprintf(err, errlen, "out of memory");
+		ret = -ENOMEM;
+		goto fail;
+	}
+	jack_shell_plan_map(&e->jack, plan, in_map, out_map);
+	if ((ret = router_adopt(&a->router, &old->router, out_map, in_map)) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	/* Nothing can fail from here on: the new rack takes the old one's
+	 * plugins, which the old one then no longer owns. */
+	ret = adopt_inserts(&a->rack, next, &old->rack, e->cfg);
+	jw_printf(w, ",\"inserts_kept\":%d,\"inserts_new\":%d", ret, a->rack.n_chains - ret);
+	if (!keep_rec)
+		running = recorder_running(old->rec, meeting, sizeof meeting, &segment);
+	if (running) {
+		char why[512];
+		/* It arms now and takes its first block from the switch on. */
+		if (recorder_continue(a->rec, meeting, segment, why, sizeof why) < 0)
+			log_line("ALARM: recording %s not continued after the reload: %s", meeting, why);
+	}
+	lock_rt_memory(&a->router, &a->rack);
+	hearing_log_close(&old->hearing); /* this minute's share, before the sums start over */
+	memset(&old->hearing, 0, sizeof old->hearing);
+	ret = jack_shell_switch(&e->jack, plan, 2000, link_note, e);
+	if (ret < 0) {
+		/* The realtime thread did not come round: nothing old may be
+		 * freed. The server is going; the reconnect path takes over. */
+		log_line("reload: the JACK server did not run a cycle; the old room is left in memory");
+		e->au = a;
+		free(in_map);
+		free(out_map);
+		return 0;
+	}
+	if (running)
+		recorder_stop(old->rec, err, errlen);
+	if (keep_rec) {
+		a->rec = old->rec;
+		old->rec = NULL;
+	}
+	if (keep_loud) {
+		a->loudness = old->loudness;
+		a->loudness_sources = old->loudness_sources;
+		old->loudness = NULL;
+		old->loudness_sources = NULL;
+	}
+	audio_free(old);
+	free(old);
+	e->au = a;
+	free(in_map);
+	free(out_map);
+	if (hearing_log_open(&a->hearing, next, &a->router, &a->rack, jack_shell_sample_rate(&e->jack),
+			     log_dir(e, next), on_hearing, e, err, errlen) < 0)
+		log_line("ALARM: after the reload: %s", err);
+	jw_printf(w, ",\"recording\":\"%s\"", keep_rec ? "kept" : running ? "new segment" : "new channels");
+	return 0;
+
+fail:
+	if (plan)
+		jack_shell_plan_discard(&e->jack, plan);
+	free(in_map);
+	free(out_map);
+	audio_free(a);
+	free(a);
+	return ret < 0 ? ret : -ENOMEM;
+}
+
+/* reload and SIGHUP: re-read the config file. A file that does not load
+ * changes nothing; the reply carries its file:line:col error. */
+static int reload(void *user, struct json_writer *w)
+{
+	struct engine *e = user;
+	struct config *next = calloc(1, sizeof *next), *was = e->cfg;
+	struct access_policy access;
+	struct state st, old_state;
+	struct state_report rep;
+	struct reload_words words = { NULL, w, 0 };
+	struct channel_view *last;
+	char err[TOLK_ERROR_MAX + 256] = "";
+	int i, n;
+
+	if (!next) {
+		command_error(w, "reload: out of memory");
+		return -ENOMEM;
+	}
+	if (config_load_file(next, e->opt->config, err, sizeof err) < 0 ||
+	    insert_host_check(&e->plugins, next, err, sizeof err) < 0) {
+		command_error(w, "reload refused, the running configuration stays: %s", err);
+		free(next);
+		return -EINVAL;
+	}
+	jw_raw(w, "{\"ok\":true,\"changed\":[");
+	n = config_diff(was, next, say_change, &words);
+	jw_raw(w, "]");
+	if (n == 0) {
+		jw_raw(w, ",\"note\":\"no change\"}");
+		config_free(next);
+		free(next);
+		return 0;
+	}
+	memset(&access, 0, sizeof access);
+	if (state_init(&st, next) < 0 || state_adopt(&st, &e->state, &rep) < 0 ||
+	    access_init(&access, next, e->opt->config, err, sizeof err) < 0 ||
+	    !(last = calloc((size_t)next->n_languages + 1, sizeof *last))) {
+		state_free(&st);
+		access_free(&access);
+		reply_reset(w);
+		command_error(w, "reload refused, the running configuration stays: %s", *err ? err : "out of memory");
+		config_free(next);
+		free(next);
+		return -EINVAL;
+	}
+	if (e->audio_up && reload_audio(e, next, &st, w, err, sizeof err) < 0) {
+		reply_reset(w);
+		command_error(w, "reload refused, the running configuration stays: %s", err);
+		state_free(&st);
+		access_free(&access);
+		free(last);
+		config_free(next);
+		free(next);
+		return -EINVAL;
+	}
+	/* From here on the new room is in force. */
+	old_state = e->state;
+	e->state = st;
+	e->state.cfg = next;
+	state_free(&old_state);
+	access_free(&e->access);
+	e->access = access;
+	if (e->osc.fd >= 0 && config_osc_equal(was, next)) {
+		osc_rebind(&e->osc, next, &e->state, &e->au->router);
+	} else {
+		osc_close(&e->osc);
+		if (next->osc.enabled && osc_open(&e->osc, next, &e->state, &e->au->router, osc_run, e, err, sizeof err) < 0)
+			log_line("ALARM: after the reload: %s", err);
+	}
+	/* Told now that it is done: the log, the audit, the timeline (the
+	 * reply has them already; the second pass writes into scratch). */
+	words.e = e;
+	words.w = &e->stream;
+	words.n = 0;
+	e->stream.len = 0;
+	config_diff(was, next, say_change, &words);
+	e->cfg = next;
+	config_free(was);
+	free(was);
+	free(e->last_channels);
+	e->last_channels = last;
+	jw_raw(w, ",\"notes\":[");
+	for (i = 0; i < rep.n_notes; i++) {
+		jw_raw(w, i ? "," : "");
+		jw_string(w, rep.notes[i]);
+	}
+	jw_raw(w, "]}");
+	for (i = 0; i < rep.n_notes; i++)
+		log_cb(e, rep.notes[i]);
+	e->routing_dirty = 1;
+	publish_routing(e);
+	timeline_channels(e, 1);
+	if (e->osc.fd >= 0)
+		osc_push_state(&e->osc);
+	return 0;
+}
+
 /* Runs until a signal (0) or, without --reconnect, the server's
  * departure (1). */
 static int control_loop(struct engine *e, int signal_fd, int wake_fd)
@@ -895,8 +1239,14 @@ static int control_loop(struct engine *e, int signal_fd, int wake_fd)
 		}
 		if (fds[0].revents) {
 			struct signalfd_siginfo si;
-			if (read(signal_fd, &si, sizeof si) == sizeof si)
-				log_line("%s: stopping", strsignal((int)si.ssi_signo));
+			if (read(signal_fd, &si, sizeof si) == sizeof si && si.ssi_signo == SIGHUP) {
+				/* The same reload as tolkctl's, audited as the signal. */
+				run_command(e, "signal", "\"signal\":\"SIGHUP\"", "SIGHUP", "reload", ROLE_TECHNICIAN, "",
+					    NULL);
+				log_line("SIGHUP: %s", e->reply.buf ? e->reply.buf : "");
+				continue;
+			}
+			log_line("%s: stopping", strsignal((int)si.ssi_signo));
 			return EXIT_CLEAN;
 		}
 		if (fds[1].revents) {

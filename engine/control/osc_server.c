@@ -197,6 +197,23 @@ int osc_open(struct osc_server *o, const struct config *cfg, const struct state 
 	return 0;
 }
 
+void osc_rebind(struct osc_server *o, const struct config *cfg, const struct state *st, const struct router *router)
+{
+	int i, kept = 0;
+
+	for (i = 0; i < o->n_subs; i++) {
+		int b = config_find_booth(cfg, o->cfg->booths[o->subs[i].booth].id);
+		if (b < 0 || o->subs[i].n > cfg->booths[b].consoles)
+			continue; /* that console is gone */
+		o->subs[kept] = o->subs[i];
+		o->subs[kept++].booth = b;
+	}
+	o->n_subs = kept;
+	o->cfg = cfg;
+	o->st = st;
+	o->router = router;
+}
+
 int osc_fd(const struct osc_server *o)
 {
 	return o->fd;

@@ -39,6 +39,10 @@ struct osc_server {
 
 int osc_open(struct osc_server *o, const struct config *cfg, const struct state *st, const struct router *router,
 	     osc_execute execute, void *user, char *err, size_t errlen);
+/* After a reload with the same OSC address: the new room, state and
+ * router; subscribers whose console is gone are dropped, the others kept
+ * (by booth id). */
+void osc_rebind(struct osc_server *o, const struct config *cfg, const struct state *st, const struct router *router);
 int osc_fd(const struct osc_server *o);
 void osc_service(struct osc_server *o);
 /* One datagram from src: parsed, checked and run (osc_service's work for

@@ -718,6 +718,7 @@ static const char *const command_usage[] = {
 	"inserts",
 	"insert <chain> <position|plugin> <param> <value> | insert <chain> <position|plugin> bypass on|off",
 	"exposure [YYYY-MM-DD]",
+	"reload",
 	"slower <booth> <n>",
 	"help <booth> <n>",
 	"help",
@@ -741,10 +742,27 @@ static enum command_outcome cmd_help(struct command_context *ctx, int argc, char
 	return COMMAND_DONE;
 }
 
+/* The engine re-reads its config file: its work, its reply. */
+static enum command_outcome cmd_reload(struct command_context *ctx, int argc, char **argv,
+				       struct json_writer *w)
+{
+	(void)argv;
+	if (argc != 1) {
+		command_error(w, "usage: reload (takes no arguments: it re-reads the config file)");
+		return COMMAND_ERROR;
+	}
+	if (!ctx->reload) {
+		command_error(w, "reload: not available in this engine");
+		return COMMAND_ERROR;
+	}
+	return ctx->reload(ctx->reload_user, w) < 0 ? COMMAND_ERROR : COMMAND_DONE;
+}
+
 static const struct {
 	const char *name;
 	enum command_outcome (*run)(struct command_context *, int, char **, struct json_writer *);
 } commands[] = {
+	{ "reload", cmd_reload },
 	{ "status", cmd_status },
 	{ "events", cmd_events },
 	{ "meters", cmd_meters },

@@ -46,6 +46,10 @@ struct command_context {
 	 * returns how many consoles it found, or -errno. May be NULL. */
 	int (*exposure_day)(void *user, int day, struct json_writer *w);
 	void *exposure_user;
+	/* Re-read the config file and apply it; writes the whole reply.
+	 * Returns 0, or -errno when refused (nothing changed). May be NULL. */
+	int (*reload)(void *user, struct json_writer *reply);
+	void *reload_user;
 	/* Told of every change that was applied, in words, for the log. */
 	void (*log)(void *user, const char *line);
 	void *log_user;

@@ -47,17 +47,29 @@ static int wants_channel(const struct cfg_recording *rc, const char *name)
 	return 0;
 }
 
-static int add_channel(struct recorder *r, const char *name, const char *language, int source)
+int recorder_channels(const struct config *cfg, struct recorder_channel **out)
 {
-	struct recorder_channel *c = realloc(r->channels, (size_t)(r->n_channels + 1) * sizeof *c);
-	if (!c)
+	const struct cfg_recording *rc = &cfg->recording;
+	struct recorder_channel *list = calloc((size_t)(1 + cfg->n_languages + cfg->n_mics), sizeof *list);
+	int i, n = 0;
+
+	if (!list)
 		return -ENOMEM;
-	r->channels = c;
-	c = &c[r->n_channels++];
-	snprintf(c->name, sizeof c->name, "%s", name);
-	snprintf(c->language, sizeof c->language, "%s", language);
-	c->source = source;
-	return 0;
+	if (wants_channel(rc, "floor"))
+		list[n++] = (struct recorder_channel){ .name = "floor", .source = 0 };
+	for (i = 0; i < cfg->n_languages; i++)
+		if (wants_channel(rc, cfg->languages[i].code)) {
+			snprintf(list[n].name, sizeof list[n].name, "%s", cfg->languages[i].code);
+			snprintf(list[n].language, sizeof list[n].language, "%s", cfg->languages[i].code);
+			list[n++].source = config_output_of_language(cfg, i);
+		}
+	if (rc->mics)
+		for (i = 0; i < cfg->n_mics; i++) {
+			config_input_name(cfg, config_input_of_mic(cfg, i), list[n].name, sizeof list[n].name);
+			list[n++].source = -(config_input_of_mic(cfg, i) + 1);
+		}
+	*out = list;
+	return n;
 }
 
 /* Frees the allocations; the semaphore and mutex are the caller's. */
@@ -76,28 +88,19 @@ int recorder_init(struct recorder *r, const struct config *cfg, const char *root
 		  _Atomic uint32_t *xruns, char *err, size_t errlen)
 {
 	const struct cfg_recording *rc = &cfg->recording;
-	char name[TOLK_PORT_NAME_MAX];
-	int i, ret;
+	int ret;
 
 	memset(r, 0, sizeof *r);
-	r->cfg = cfg;
 	r->rate = rate;
 	r->xruns = xruns;
 	r->timeline_fd = -1;
+	r->opus_bitrate = rc->opus_bitrate;
+	r->opus_complexity = rc->opus_complexity;
+	snprintf(r->default_meeting, sizeof r->default_meeting, "%s", cfg->meeting);
 	snprintf(r->root, sizeof r->root, "%s", root && *root ? root : rc->dir);
-	if (wants_channel(rc, "floor") && (ret = add_channel(r, "floor", "", 0)) < 0)
+	if ((ret = recorder_channels(cfg, &r->channels)) < 0)
 		goto fail_nomem;
-	for (i = 0; i < cfg->n_languages; i++)
-		if (wants_channel(rc, cfg->languages[i].code) &&
-		    (ret = add_channel(r, cfg->languages[i].code, cfg->languages[i].code,
-				       config_output_of_language(cfg, i))) < 0)
-			goto fail_nomem;
-	if (rc->mics)
-		for (i = 0; i < cfg->n_mics; i++) {
-			config_input_name(cfg, config_input_of_mic(cfg, i), name, sizeof name);
-			if ((ret = add_channel(r, name, "", -(config_input_of_mic(cfg, i) + 1))) < 0)
-				goto fail_nomem;
-		}
+	r->n_channels = ret;
 	if (rc->formats & RECORD_WAV)
 		r->formats[r->n_formats++] = &encoder_wav;
 	if (rc->formats & RECORD_FLAC)
@@ -327,8 +330,8 @@ static int open_segment(struct recorder *r, uint64_t frame)
 			struct recorder_file *f = &r->files[r->n_files];
 			char title[256], err[256];
 			struct encoder_info info = {
-				.rate = r->rate, .opus_bitrate = r->cfg->recording.opus_bitrate,
-				.opus_complexity = r->cfg->recording.opus_complexity,
+				.rate = r->rate, .opus_bitrate = r->opus_bitrate,
+				.opus_complexity = r->opus_complexity,
 				.title = title, .language = r->channels[i].language, .date = r->seg_date,
 				.software = "tolk " TOLK_VERSION,
 			};
@@ -741,7 +744,7 @@ int recorder_continue(struct recorder *r, const char *meeting, int after_segment
 	int ret = 0;
 
 	if (!meeting)
-		meeting = r->cfg->meeting;
+		meeting = r->default_meeting;
 	if (!config_meeting_ok(meeting)) {
 		snprintf(err, errlen, "meeting '%.64s' may hold only letters, digits, '-', '_' and '.' (not first)",
 			 meeting);
@@ -887,7 +890,7 @@ double recorder_seconds_left(struct recorder *r)
 	/* Bytes per second of one channel: 24-bit PCM for WAV, the same as a
 	 * bound for FLAC, the bitrate for Opus. */
 	for (i = 0; i < r->n_formats; i++)
-		per_second += r->formats[i] == &encoder_opus ? r->cfg->recording.opus_bitrate / 8.0 : 3.0 * r->rate;
+		per_second += r->formats[i] == &encoder_opus ? r->opus_bitrate / 8.0 : 3.0 * r->rate;
 	per_second *= r->n_channels;
 	return per_second > 0 ? (double)vfs.f_bavail * vfs.f_frsize / per_second : -1;
 }

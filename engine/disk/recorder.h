@@ -40,8 +40,10 @@ struct recorder_file {
 enum recorder_state { RECORDER_STOPPED = 0, RECORDER_ARMING, RECORDER_RECORDING, RECORDER_FAILED };
 
 struct recorder {
-	/* fixed at init */
-	const struct config *cfg;
+	/* fixed at init (nothing here points into the config, which a reload
+	 * replaces while recording goes on) */
+	int opus_bitrate, opus_complexity;
+	char default_meeting[TOLK_MEETING_MAX];
 	char root[4096];
 	uint32_t rate;
 	int n_channels;
@@ -99,6 +101,11 @@ struct recorder {
 	uint32_t job_off, job_take;
 	int job_failed[ENCODE_POOL_MAX]; /* file index of a worker's error */
 };
+
+/* The channels a config records, in order (floor, languages, mics), with
+ * their sources in that config: a new array in *out (free it). Returns how
+ * many, or -ENOMEM. */
+int recorder_channels(const struct config *cfg, struct recorder_channel **out);
 
 /* Builds the channel list from the config, allocates and touches the rings
  * (buffer_seconds each). Before activation. Returns 0 or a negative errno
