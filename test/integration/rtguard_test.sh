@@ -62,6 +62,11 @@ for round in 1 2 3; do
 	ctl mic en 1 off >/dev/null
 	ctl floor-language en >/dev/null
 	ctl insert out_fr leveller bypass off >/dev/null 2>&1
+	# a reload that adds a language and a console, then one that takes
+	# them away again: ports come and go, the audio thread switches rooms
+	sed -i 's|  - { code: de, name: Deutsch, idle: duck }|  - { code: de, name: Deutsch, idle: duck }\n  - { code: it, name: Italiano }|; s|consoles: 2 }$|consoles: 3 }|' "$ROOM"
+	ctl reload | grep -q 'language it added' || fail "reload under the guard (round $round)" "$(ctl reload 2>&1)"
+	cp test/integration/rtguard_room.yaml "$ROOM"
 	ctl reload >/dev/null 2>&1
 	timeout 1 $B/tolkctl --control "$SOCK" top >/dev/null 2>&1
 	ctl mic de 1 off >/dev/null

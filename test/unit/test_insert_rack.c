@@ -142,6 +142,60 @@ static void test_alignment(void **state)
 	rack_free(&k);
 }
 
+/* Two mics, one with a slower chain: mic 0 padded to mic 1's latency. */
+static void build_pair(struct insert_rack *k, uint32_t slow)
+{
+	assert_int_equal(rack_init(k, 2, 1, RATE, MAXF), 0);
+	assert_true(add(k, rack_chain_index(k, CHAIN_MIC, 0), 3, 2, 0) >= 0);
+	assert_true(add(k, rack_chain_index(k, CHAIN_MIC, 1), slow, 1, 0) >= 0);
+	assert_int_equal(rack_prepare(k), 0);
+}
+
+static void feed(struct insert_rack *k, int chain, int from, float *y, int n)
+{
+	int i;
+	for (i = 0; i < n; i++)
+		y[i] = (float)(from + i + 1);
+	rack_run(k, chain, y, (uint32_t)n);
+}
+
+/* A reload: the new rack takes the running chain's plugin (its delay line
+ * and gain) and padding, and goes on exactly where the old one was. */
+static void test_adopt_chain(void **state)
+{
+	struct insert_rack ref, old, next, other;
+	float a[100], b[100];
+	int c0, i;
+	(void)state;
+
+	build_pair(&ref, 7);
+	build_pair(&old, 7);
+	c0 = rack_chain_index(&old, CHAIN_MIC, 0);
+	rack_send(&old, 0, 0, 3.0f); /* a change at run time that the new rack must keep */
+	rack_send(&ref, 0, 0, 3.0f);
+	rack_apply(&old);
+	rack_apply(&ref);
+	feed(&ref, c0, 0, a, 100);
+	feed(&old, c0, 0, b, 100);
+	build_pair(&next, 7);
+	assert_int_equal(rack_adopt_chain(&next, c0, &old, c0), 0);
+	assert_float_equal(next.inserts[0].values[0], 3.0f, 0);
+	rack_apply(&next); /* the realtime side's first cycle */
+	feed(&ref, c0, 100, a, 100);
+	feed(&next, c0, 100, b, 100);
+	for (i = 0; i < 100; i++)
+		assert_float_equal(a[i], b[i], 0);
+	/* A chain whose plugins differ in latency is not taken over. */
+	build_pair(&other, 9);
+	assert_int_equal(rack_adopt_chain(&other, rack_chain_index(&other, CHAIN_MIC, 1), &next,
+					  rack_chain_index(&next, CHAIN_MIC, 1)),
+			 -EINVAL);
+	rack_free(&old); /* leaves alone what it gave away */
+	rack_free(&other);
+	rack_free(&next);
+	rack_free(&ref);
+}
+
 static void test_params_through_the_queue(void **state)
 {
 	struct insert_rack k;
@@ -333,6 +387,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_alignment),
+		cmocka_unit_test(test_adopt_chain),
 		cmocka_unit_test(test_params_through_the_queue),
 		cmocka_unit_test(test_bypass_keeps_latency),
 		cmocka_unit_test(test_router_runs_chains),
