@@ -135,12 +135,24 @@ static void timeline_event(struct engine *e, const char *fields)
 		recorder_event(e->au->rec, jack_shell_frame_now(&e->jack), fields);
 }
 
+/* A line of words on the timeline, as an event of this kind. */
+static void timeline_text(struct engine *e, const char *kind, const char *text)
+{
+	struct json_writer w;
+
+	jw_init(&w);
+	jw_printf(&w, "\"event\":\"%s\",\"text\":", kind);
+	jw_string(&w, text);
+	if (!w.failed)
+		timeline_event(e, w.buf);
+	jw_free(&w);
+}
+
 /* A change the command path made: the log, this request's audit entry,
  * and the timeline. */
 static void log_cb(void *user, const char *line)
 {
 	struct engine *e = user;
-	struct json_writer w;
 
 	log_line("%s", line);
 	if (e->n_changes < 16) {
@@ -148,12 +160,7 @@ static void log_cb(void *user, const char *line)
 		e->changes[e->n_changes] = e->change_text[e->n_changes];
 		e->n_changes++;
 	}
-	jw_init(&w);
-	jw_raw(&w, "\"event\":\"change\",\"text\":");
-	jw_string(&w, line);
-	if (!w.failed)
-		timeline_event(e, w.buf);
-	jw_free(&w);
+	timeline_text(e, "change", line);
 }
 
 /* Tells the timeline who is live on which channel, from which source, with
@@ -674,16 +681,10 @@ static void check_alarms(struct engine *e)
 static void on_hearing(void *user, const char *text)
 {
 	struct engine *e = user;
-	struct json_writer w;
 
 	log_line("%s", text);
 	event_log_add(&e->events, utc_now_ms(), EVENT_HEARING, "", 0, text);
-	jw_init(&w);
-	jw_raw(&w, "\"event\":\"hearing\",\"text\":");
-	jw_string(&w, text);
-	if (!w.failed)
-		timeline_event(e, w.buf);
-	jw_free(&w);
+	timeline_text(e, "hearing", text);
 }
 
 /* For event streams: the event after `after` as a JSON line. */
@@ -773,16 +774,10 @@ static void say(struct engine *e, const char *fmt, ...)
 static void link_note(void *user, const char *line)
 {
 	struct engine *e = user;
-	struct json_writer w;
 
 	log_line("%s", line);
 	event_log_add(&e->events, utc_now_ms(), EVENT_CHANGE, "", 0, line);
-	jw_init(&w);
-	jw_raw(&w, "\"event\":\"connection\",\"text\":");
-	jw_string(&w, line);
-	if (!w.failed)
-		timeline_event(e, w.buf);
-	jw_free(&w);
+	timeline_text(e, "connection", line);
 }
 
 /* The audio side: the JACK client and its ports, the router and its first
