@@ -1043,6 +1043,8 @@ static int reload_audio(struct engine *e, struct config *next, const struct stat
 	in_map = calloc((size_t)config_input_count(next) + 1, sizeof *in_map);
 	out_map = calloc((size_t)config_output_count(next) + 1, sizeof *out_map);
 	if (!plan || !in_map || !out_map) {
+		if (plan)
+			snprintf(err, errlen, "out of memory");
 		ret = -ENOMEM;
 		goto fail;
 	}
@@ -1067,8 +1069,15 @@ static int reload_audio(struct engine *e, struct config *next, const struct stat
 	if (running) {
 		char why[512];
 		/* It arms now and takes its first block from the switch on. */
-		if (recorder_continue(a->rec, meeting, segment, why, sizeof why) < 0)
+		if (recorder_continue(a->rec, meeting, segment, why, sizeof why) < 0) {
 			log_line("ALARM: recording %s not continued after the reload: %s", meeting, why);
+		} else {
+			/* Armed before the switch, so that its first block is the
+			 * frame after the old recorder's last. */
+			int waited;
+			for (waited = 0; waited < 1000 && !atomic_load(&a->rec->capture.armed); waited++)
+				nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+		}
 	}
 	lock_rt_memory(&a->router, &a->rack);
 	hearing_log_close(&old->hearing); /* this minute's share, before the sums start over */
