@@ -14,7 +14,7 @@ CONFIG     ?= channels.yaml
 
 VERSION    := 0.1.0
 BUILD      := build
-PKGS       := jack yaml-0.1 sndfile libopusenc libebur128 liblo lilv-0 lv2
+PKGS       := jack yaml-0.1 sndfile libopusenc libebur128 liblo lilv-0 lv2 libmicrohttpd
 
 # Flags every build needs, whatever the user's CFLAGS.
 TOLK_CFLAGS := -std=c11 -Wall -Wextra -D_GNU_SOURCE -DTOLK_VERSION='"$(VERSION)"' -pthread \
@@ -26,6 +26,7 @@ CORE_SRC    := $(wildcard engine/core/*.c)
 ENGINE_SRC  := engine/main.c $(wildcard engine/jack/*.c) $(wildcard engine/control/*.c) \
                $(wildcard engine/disk/*.c) $(wildcard engine/meters/*.c) \
                $(wildcard engine/inserts/*.c)
+WEB_OBJ     := $(BUILD)/engine/web/page_blob.o
 CORE_OBJ    := $(CORE_SRC:%.c=$(BUILD)/%.o)
 INSERT_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard engine/inserts/*.c))
 ENGINE_OBJ  := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
@@ -53,7 +54,12 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(TOLK_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/tolk: $(ENGINE_OBJ) $(CORE_OBJ)
+# The control-room page goes into the binary as it is (see engine/web/).
+$(WEB_OBJ): engine/web/page_blob.S engine/web/page.html
+	@mkdir -p $(@D)
+	$(CC) -DPAGE_HTML='"engine/web/page.html"' -c $< -o $@
+
+$(BUILD)/tolk: $(ENGINE_OBJ) $(CORE_OBJ) $(WEB_OBJ)
 	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) -lm -o $@
 
 $(BUILD)/tolkctl: $(BUILD)/tools/tolkctl.o $(BUILD)/tools/top_view.o $(BUILD)/tools/json_reader.o \
@@ -165,7 +171,7 @@ $(BUILD)/test/rtinject/jack_client.o: engine/jack/jack_client.c
 	@mkdir -p $(@D)
 	$(CC) $(TOLK_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -DTOLK_RT_INJECT_MALLOC -c $< -o $@
 
-$(BUILD)/test/tolk-rtinject: $(filter-out $(BUILD)/engine/jack/jack_client.o,$(ENGINE_OBJ)) $(CORE_OBJ) \
+$(BUILD)/test/tolk-rtinject: $(filter-out $(BUILD)/engine/jack/jack_client.o,$(ENGINE_OBJ)) $(CORE_OBJ) $(WEB_OBJ) \
                              $(BUILD)/test/rtinject/jack_client.o
 	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) -lm -o $@
 
@@ -175,6 +181,7 @@ test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(BUILD)/test/ring_stress $(BUILD)/test/plugin_no_alloc \
 		test-clients $(FUZZ_TARGETS:%=$(BUILD)/test/replay_%) \
 		CFLAGS='$(CFLAGS) -Werror'
+	@sh test/web/install.sh
 	@sh test/run.sh
 
 install: all

@@ -22,6 +22,7 @@
 #include "control/audit_log.h"
 #include "control/control_socket.h"
 #include "control/osc_server.h"
+#include "control/web_server.h"
 #include "core/command.h"
 #include "core/config.h"
 #include "core/config_diff.h"
@@ -74,6 +75,8 @@ struct audio {
 	int *loudness_sources;
 };
 
+#define WEB_FRAME_MS 50 /* the page's live data at 20 Hz */
+
 struct engine {
 	struct config *cfg;
 	struct state state;
@@ -86,6 +89,8 @@ struct engine {
 	struct recorder_iface rec_iface;
 	struct access_policy access;
 	struct osc_server osc;
+	struct web_server web;
+	int64_t last_web_ms;
 	struct alarm_tracker alarms;
 	struct insert_host plugins;
 	uint32_t xruns_seen;
@@ -390,13 +395,10 @@ static void describe_peer(const struct control_peer *peer, char *buf, size_t len
 
 static int reload(void *user, struct json_writer *w);
 
-/* The one way a command runs, whichever path brought it: role check,
- * execution, audit, routing, timeline and OSC feedback. The reply is left
- * in e->reply. `refusal` explains a ROLE_NONE. */
-static enum command_outcome run_command(struct engine *e, const char *via, const char *actor, const char *who,
-					const char *line, enum role role, const char *refusal, uint64_t *follow_from)
+/* What a command may reach in this engine, as it is now. */
+static void command_context_of(struct engine *e, struct command_context *ctx)
 {
-	struct command_context ctx = {
+	*ctx = (struct command_context){
 		.state = &e->state, .events = &e->events, .router = e->audio_up ? &e->au->router : NULL,
 		.log = log_cb, .log_user = e,
 		.recorder = e->rec_iface.user ? &e->rec_iface : NULL,
@@ -409,8 +411,18 @@ static enum command_outcome run_command(struct engine *e, const char *via, const
 		.cycles = e->audio_up ? &e->jack.cycles : NULL,
 		.rate = e->audio_up ? jack_shell_sample_rate(&e->jack) : 0,
 	};
+}
+
+/* The one way a command runs, whichever path brought it: role check,
+ * execution, audit, routing, timeline and OSC feedback. The reply is left
+ * in e->reply. `refusal` explains a ROLE_NONE. */
+static enum command_outcome run_command(struct engine *e, const char *via, const char *actor, const char *who,
+					const char *line, enum role role, const char *refusal, uint64_t *follow_from)
+{
+	struct command_context ctx;
 	enum command_outcome outcome;
 
+	command_context_of(e, &ctx);
 	ctx.now_ms = utc_now_ms();
 	e->reply.len = 0;
 	if (e->reply.buf)
@@ -480,6 +492,60 @@ static const char *osc_run(void *user, const char *peer, const char *line, int a
 	run_command(e, "osc", actor, who, line, allowed ? ROLE_TECHNICIAN : ROLE_NONE,
 		    "this address may not drive that booth (osc: consoles)", NULL);
 	return e->reply.buf ? e->reply.buf : "{\"ok\":false,\"error\":\"no reply\"}";
+}
+
+/* The web page: the token's role, audited with the token's name (never
+ * the token) and the address. */
+static const char *web_run(void *user, const char *token_name, const char *peer, enum role role, const char *line)
+{
+	struct engine *e = user;
+	char actor[200], who[128];
+
+	snprintf(actor, sizeof actor, "\"token\":\"%s\",\"address\":\"%.64s\"", token_name, peer);
+	snprintf(who, sizeof who, "web %s from %.64s", token_name, peer);
+	run_command(e, "web", actor, who, line, role, "this token has no role on this engine", NULL);
+	return e->reply.buf ? e->reply.buf : "{\"ok\":false,\"error\":\"no reply\"}";
+}
+
+/* One live frame for the page: what status, meters and record status
+ * say, read without touching the audit (reading changes nothing). */
+static void web_frame_of(void *user, struct json_writer *w)
+{
+	struct engine *e = user;
+	struct command_context ctx;
+
+	command_context_of(e, &ctx);
+	ctx.now_ms = utc_now_ms();
+	ctx.log = NULL;
+	jw_printf(w, "{\"time_ms\":%lld,\"status\":", (long long)ctx.now_ms);
+	command_execute(&ctx, "status", w);
+	jw_raw(w, ",\"meters\":");
+	if (e->audio_up)
+		command_execute(&ctx, "meters", w);
+	else
+		jw_raw(w, "null");
+	jw_raw(w, ",\"recording\":");
+	rec_status(e, w, 1);
+	jw_printf(w, ",\"seconds_left\":%.0f}", e->audio_up && e->au->rec ? recorder_seconds_left(e->au->rec) : -1.0);
+}
+
+static int open_web(struct engine *e, const struct config *cfg, const char *keep_token)
+{
+	struct cfg_web web = cfg->web;
+	char err[256];
+
+	if (!*web.technician && keep_token)
+		snprintf(web.technician, sizeof web.technician, "%s", keep_token);
+	if (web_open(&e->web, &web, web_run, web_frame_of, e, err, sizeof err) < 0) {
+		fprintf(stderr, "tolk: %s\n", err);
+		return -1;
+	}
+	if (e->web.token_made)
+		log_line("web: control-room page at %s?token=%s (technician token made up at start, shown once; "
+			 "set web.tokens.technician to keep one)", e->web.url, e->web.technician);
+	else
+		log_line("web: control-room page at %s", e->web.url);
+	return 0;
 }
 
 /* Keep the realtime thread's own buffers in RAM. Not mlockall: locking
@@ -1194,6 +1260,14 @@ static int reload(void *user, struct json_writer *w)
 		if (next->osc.enabled && osc_open(&e->osc, next, &e->state, &e->au->router, osc_run, e, err, sizeof err) < 0)
 			log_line("ALARM: after the reload: %s", err);
 	}
+	if (memcmp(&was->web, &next->web, sizeof was->web)) {
+		char made[WEB_TOKEN_MAX] = "";
+		if (e->web.token_made)
+			snprintf(made, sizeof made, "%s", e->web.technician); /* the same page keeps working */
+		web_close(&e->web);
+		if (next->web.enabled && open_web(e, next, *made ? made : NULL) < 0)
+			log_line("ALARM: after the reload: the web page is off");
+	}
 	/* Told now that it is done: the log, the audit, the timeline (the
 	 * reply has them already; the second pass writes into scratch). */
 	words.e = e;
@@ -1226,7 +1300,7 @@ static int reload(void *user, struct json_writer *w)
  * departure (1). */
 static int control_loop(struct engine *e, int signal_fd, int wake_fd)
 {
-	struct pollfd fds[3 + 1 + CONTROL_MAX_CLIENTS];
+	struct pollfd fds[4 + 1 + CONTROL_MAX_CLIENTS];
 
 	for (;;) {
 		int n = 0, waiting, timeout;
@@ -1234,9 +1308,14 @@ static int control_loop(struct engine *e, int signal_fd, int wake_fd)
 		fds[n++] = (struct pollfd){ .fd = signal_fd, .events = POLLIN };
 		fds[n++] = (struct pollfd){ .fd = wake_fd, .events = POLLIN };
 		fds[n++] = (struct pollfd){ .fd = osc_fd(&e->osc), .events = POLLIN }; /* -1: ignored */
+		fds[n++] = (struct pollfd){ .fd = web_fd(&e->web), .events = POLLIN };
 		n += control_socket_pollfds(&e->control, fds + n, (int)(sizeof fds / sizeof fds[0]) - n);
 		waiting = exchange_collect(&e->au->exchange, 0);
 		timeout = waiting || e->routing_dirty ? 20 : 100; /* alarms are checked at 10 Hz */
+		if (e->web.n_streams)
+			timeout = timeout < WEB_FRAME_MS ? timeout : WEB_FRAME_MS;
+		if (web_timeout_ms(&e->web) >= 0 && web_timeout_ms(&e->web) < timeout)
+			timeout = web_timeout_ms(&e->web);
 		if (poll(fds, (nfds_t)n, timeout) < 0 && errno != EINTR) {
 			log_line("poll failed: %s", strerror(errno));
 			return EXIT_JACK;
@@ -1269,7 +1348,13 @@ static int control_loop(struct engine *e, int signal_fd, int wake_fd)
 			jack_shell_relink(&e->jack, link_note, e);
 		if (fds[2].revents)
 			osc_service(&e->osc);
-		control_socket_service(&e->control, fds + 3, n - 3, handle_request, e);
+		if (fds[3].revents || e->web.daemon)
+			web_service(&e->web);
+		control_socket_service(&e->control, fds + 4, n - 4, handle_request, e);
+		if (e->web.n_streams && utc_now_ms() - e->last_web_ms >= WEB_FRAME_MS) {
+			web_push(&e->web);
+			e->last_web_ms = utc_now_ms();
+		}
 		if (e->routing_dirty)
 			publish_routing(e);
 		if (e->au->rec) {
@@ -1383,6 +1468,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tolk: %s\n", err);
 		goto out_control;
 	}
+	if (e->cfg->web.enabled && open_web(e, e->cfg, NULL) < 0)
+		goto out_control;
 
 	e->opt = &opt;
 	e->control_path = control_path;
@@ -1421,6 +1508,7 @@ int main(int argc, char **argv)
 	audio_close(e);
 out_control:
 	free(e->last_channels);
+	web_close(&e->web);
 	osc_close(&e->osc);
 	control_socket_close(&e->control);
 out_state:

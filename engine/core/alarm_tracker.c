@@ -1,5 +1,7 @@
 #include "alarm_tracker.h"
 
+#include <errno.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +65,7 @@ static void step(struct alarm_tracker *t, struct alarm *a, int64_t now, int hold
 			a->true_since_ms = now;
 		if (a->raised_ms < 0 && now - a->true_since_ms >= raise_after) {
 			a->raised_ms = now;
+			a->acked = 0;
 			if (t->notify)
 				t->notify(t->user, a, 1);
 		}
@@ -108,4 +111,18 @@ int alarm_active_count(const struct alarm_tracker *t)
 	for (i = 0; i < t->n; i++)
 		n += t->alarms[i].raised_ms >= 0;
 	return n;
+}
+
+int alarm_ack(struct alarm_tracker *t, const char *kind, const char *subject)
+{
+	int i;
+
+	for (i = 0; i < t->n; i++) {
+		struct alarm *a = &t->alarms[i];
+		if (a->raised_ms >= 0 && !strcmp(a->kind, kind) && !strcmp(a->subject, subject)) {
+			a->acked = 1;
+			return 0;
+		}
+	}
+	return -ENOENT;
 }

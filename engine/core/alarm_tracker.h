@@ -20,6 +20,7 @@ struct alarm {
 	int64_t false_since_ms;  /* condition gone since, or -1 */
 	int64_t raised_ms;       /* when raised, or -1 */
 	int seen;                /* stated this tick */
+	int acked;               /* a technician has seen it (until raised again) */
 };
 
 struct alarm_tracker {
@@ -43,5 +44,8 @@ void alarm_state(struct alarm_tracker *t, int64_t now_ms, const char *kind, cons
 void alarm_end(struct alarm_tracker *t, int64_t now_ms, int64_t clear_after_ms);
 
 int alarm_active_count(const struct alarm_tracker *t);
+/* A technician acknowledges a raised alarm. Returns 0, or -ENOENT when no
+ * such alarm is raised. */
+int alarm_ack(struct alarm_tracker *t, const char *kind, const char *subject);
 
 #endif

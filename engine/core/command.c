@@ -65,6 +65,7 @@ void command_write_event(struct json_writer *w, const struct event *e)
 		jw_string(w, e->booth);
 		if (e->console)
 			jw_printf(w, ",\"n\":%d", e->console);
+		jw_printf(w, ",\"acked\":%s", e->acked ? "true" : "false");
 	}
 	jw_key(w, "text", 0);
 	jw_string(w, e->text);
@@ -253,6 +254,7 @@ static enum command_outcome cmd_status(struct command_context *ctx, int argc, ch
 			write_time(w, a->raised_ms);
 			jw_key(w, "detail", 0);
 			jw_string(w, a->detail);
+			jw_printf(w, ",\"acked\":%s", a->acked ? "true" : "false");
 			jw_raw(w, "}");
 		}
 		jw_raw(w, "]");
@@ -719,6 +721,7 @@ static const char *const command_usage[] = {
 	"insert <chain> <position|plugin> <param> <value> | insert <chain> <position|plugin> bypass on|off",
 	"exposure [YYYY-MM-DD]",
 	"reload",
+	"ack <signal seq> | ack alarm <kind> [<subject>]",
 	"slower <booth> <n>",
 	"help <booth> <n>",
 	"help",
@@ -739,6 +742,40 @@ static enum command_outcome cmd_help(struct command_context *ctx, int argc, char
 		jw_string(w, command_usage[i]);
 	}
 	jw_raw(w, "]}");
+	return COMMAND_DONE;
+}
+
+/* A technician answers a signal (by its seq) or an alarm (by kind and
+ * subject): it stops flashing in the control room. */
+static enum command_outcome cmd_ack(struct command_context *ctx, int argc, char **argv, struct json_writer *w)
+{
+	char text[160], *end;
+	unsigned long long seq;
+
+	if (argc >= 3 && argc <= 4 && !strcmp(argv[1], "alarm")) {
+		const char *subject = argc == 4 ? argv[3] : "";
+		if (!ctx->alarms || alarm_ack(ctx->alarms, argv[2], subject) < 0) {
+			command_error(w, "ack: no alarm %s%s%s is raised", argv[2], *subject ? " " : "", subject);
+			return COMMAND_ERROR;
+		}
+		snprintf(text, sizeof text, "alarm %s%s%s acknowledged", argv[2], *subject ? " " : "", subject);
+	} else if (argc == 2 && (seq = strtoull(argv[1], &end, 10)) > 0 && !*end) {
+		const struct event *e = ctx->events ? event_log_get(ctx->events, seq) : NULL;
+		if (!e || (e->kind != EVENT_SLOWER && e->kind != EVENT_HELP) || event_log_ack(ctx->events, seq) < 0) {
+			command_error(w, "ack: no signal %llu (see status: signals)", seq);
+			return COMMAND_ERROR;
+		}
+		snprintf(text, sizeof text, "signal %llu (%s from %s) acknowledged", seq, event_kind_name(e->kind),
+			 e->booth);
+	} else {
+		command_error(w, "usage: ack <signal seq> | ack alarm <kind> [<subject>]");
+		return COMMAND_ERROR;
+	}
+	if (ctx->log)
+		ctx->log(ctx->log_user, text);
+	jw_raw(w, "{\"ok\":true,\"acknowledged\":");
+	jw_string(w, text);
+	jw_raw(w, "}");
 	return COMMAND_DONE;
 }
 
@@ -763,6 +800,7 @@ static const struct {
 	enum command_outcome (*run)(struct command_context *, int, char **, struct json_writer *);
 } commands[] = {
 	{ "reload", cmd_reload },
+	{ "ack", cmd_ack },
 	{ "status", cmd_status },
 	{ "events", cmd_events },
 	{ "meters", cmd_meters },

@@ -33,7 +33,7 @@ struct command_context {
 	struct router *router;    /* for meters; may be NULL */
 	const struct recorder_iface *recorder; /* may be NULL: no recording */
 	uint64_t follow_from;     /* set with COMMAND_FOLLOW */
-	const struct alarm_tracker *alarms; /* active alarms for status; may be NULL */
+	struct alarm_tracker *alarms; /* active alarms for status and ack; may be NULL */
 	/* EBU R128 loudness of a language channel (LUFS, NaN for silence);
 	 * may be NULL. */
 	int (*loudness)(void *user, int lang, double *momentary, double *short_term);

@@ -916,19 +916,15 @@ static int osc_consoles(struct loader *ld, yaml_node_t *map)
 	return 0;
 }
 
-static int osc_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *user)
+/* listen: "host:port" or "port"; the host defaults to loopback. */
+static int parse_listen(struct loader *ld, yaml_node_t *v, char *host, size_t hostlen, char *port_out,
+			size_t portlen)
 {
-	struct cfg_osc *o = &ld->cfg->osc;
 	const char *colon, *port;
 	char *end;
 	long n;
 	int err;
-	(void)k;
-	(void)user;
 
-	if (!strcmp(key, "consoles"))
-		return osc_consoles(ld, v);
-	/* listen: "host:port" or "port"; the host defaults to loopback */
 	if ((err = expect(ld, v, YAML_SCALAR_NODE, "listen")))
 		return err;
 	colon = strrchr(scalar(v), ':');
@@ -936,11 +932,72 @@ static int osc_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_nod
 	n = strtol(port, &end, 10);
 	if (!*port || *end || n < 1 || n > 65535)
 		return fail(ld, v, "listen '%s' must be host:port or a port (1-65535)", scalar(v));
-	if (colon && ((size_t)(colon - scalar(v)) >= sizeof o->host || colon == scalar(v)))
+	if (colon && ((size_t)(colon - scalar(v)) >= hostlen || colon == scalar(v)))
 		return fail(ld, v, "listen '%s' has no usable host", scalar(v));
-	snprintf(o->host, sizeof o->host, "%.*s", colon ? (int)(colon - scalar(v)) : 9, colon ? scalar(v) : "127.0.0.1");
-	snprintf(o->port, sizeof o->port, "%ld", n);
+	snprintf(host, hostlen, "%.*s", colon ? (int)(colon - scalar(v)) : 9, colon ? scalar(v) : "127.0.0.1");
+	snprintf(port_out, portlen, "%ld", n);
+	return 0;
+}
+
+static int osc_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *user)
+{
+	struct cfg_osc *o = &ld->cfg->osc;
+	int err;
+	(void)k;
+	(void)user;
+
+	if (!strcmp(key, "consoles"))
+		return osc_consoles(ld, v);
+	if ((err = parse_listen(ld, v, o->host, sizeof o->host, o->port, sizeof o->port)))
+		return err;
 	o->enabled = 1;
+	return 0;
+}
+
+/* ---- web ------------------------------------------------------------ */
+
+static int web_token(struct loader *ld, yaml_node_t *v, const char *role, char *out, size_t len)
+{
+	const char *t;
+	int err;
+
+	if ((err = expect(ld, v, YAML_SCALAR_NODE, "a token")))
+		return err;
+	t = scalar(v);
+	if (strlen(t) < 16 || strlen(t) >= len)
+		return fail(ld, v, "the %s token must be 16 to %zu characters", role, len - 1);
+	for (; *t; t++)
+		if (*t <= ' ' || *t > '~' || *t == ';' || *t == ',' || *t == '"' || *t == '\\')
+			return fail(ld, v, "the %s token may hold only printable ASCII, without spaces, ';', ',', "
+				    "'\"' or '\\'", role);
+	strcpy(out, scalar(v));
+	return 0;
+}
+
+static int web_tokens_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *user)
+{
+	struct cfg_web *w = &ld->cfg->web;
+	(void)k;
+	(void)user;
+
+	if (!strcmp(key, "technician"))
+		return web_token(ld, v, "technician", w->technician, sizeof w->technician);
+	return web_token(ld, v, "observer", w->observer, sizeof w->observer);
+}
+
+static int web_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *user)
+{
+	static const char *const token_keys[] = { "technician", "observer", NULL };
+	struct cfg_web *w = &ld->cfg->web;
+	int err;
+	(void)k;
+	(void)user;
+
+	if (!strcmp(key, "tokens"))
+		return each_pair(ld, v, "tokens", token_keys, web_tokens_pair, NULL);
+	if ((err = parse_listen(ld, v, w->host, sizeof w->host, w->port, sizeof w->port)))
+		return err;
+	w->enabled = 1;
 	return 0;
 }
 
@@ -949,8 +1006,9 @@ static int osc_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_nod
 static int load_root(struct loader *ld, yaml_node_t *root)
 {
 	static const char *const keys[] = { "meeting", "floor", "languages", "booths", "connect",
-					    "phones", "inserts", "recording", "control", "alarms", "osc", NULL };
+					    "phones", "inserts", "recording", "control", "alarms", "osc", "web", NULL };
 	static const char *const osc_keys[] = { "listen", "consoles", NULL };
+	static const char *const web_keys[] = { "listen", "tokens", NULL };
 	static const char *const alarm_keys[] = { "live_silent_db", "live_silent_seconds", "floor_silent_db",
 						  "floor_silent_seconds", "clip_dbfs", "disk_low_minutes",
 						  "clear_seconds", NULL };
@@ -982,7 +1040,7 @@ static int load_root(struct loader *ld, yaml_node_t *root)
 			;
 		if (!*a)
 			return fail(ld, k, "unknown key '%s' (expected one of: meeting, floor, languages, "
-				    "booths, connect, phones, inserts, recording, control, alarms, osc)", scalar(k));
+				    "booths, connect, phones, inserts, recording, control, alarms, osc, web)", scalar(k));
 		for (q = root->data.mapping.pairs.start; q < p; q++)
 			if (!strcmp(scalar(node(ld, q->key)), scalar(k)))
 				return fail(ld, k, "duplicate key '%s'", scalar(k));
@@ -1048,6 +1106,10 @@ static int load_root(struct loader *ld, yaml_node_t *root)
 	if ((n = find_key(ld, root, "alarms")) &&
 	    (err = each_pair(ld, n, "alarms", alarm_keys, alarms_pair, NULL)))
 		return err;
+	if ((n = find_key(ld, root, "web")) && (err = each_pair(ld, n, "web", web_keys, web_pair, NULL)))
+		return err;
+	if (n && !cfg->web.enabled)
+		return fail(ld, n, "web needs listen (\"127.0.0.1:8080\", or a port)");
 	if ((n = find_key(ld, root, "osc")) && (err = each_pair(ld, n, "osc", osc_keys, osc_pair, NULL)))
 		return err;
 	if ((n = find_key(ld, root, "control"))) {

@@ -147,6 +147,16 @@ struct cfg_osc {
 	int n_peers;
 };
 
+/* The control-room web page: off unless listen is set. A missing
+ * technician token is made up at start. */
+struct cfg_web {
+	int enabled;
+	char host[64];      /* default 127.0.0.1 */
+	char port[16];
+	char technician[128];
+	char observer[128];
+};
+
 struct config {
 	char source[256];   /* the file's name, for messages after loading */
 	char meeting[TOLK_MEETING_MAX];
@@ -168,6 +178,7 @@ struct config {
 	struct cfg_control control;
 	struct cfg_alarms alarms;
 	struct cfg_osc osc;
+	struct cfg_web web;
 };
 
 /* The chain that applies: a booth's or language's own, else the default. */

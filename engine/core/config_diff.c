@@ -203,6 +203,8 @@ int config_diff(const struct config *was, const struct config *now, void (*say)(
 	    !principals_equal(was->control.observers, was->control.n_observers, now->control.observers,
 			      now->control.n_observers))
 		tell(&d, "control (who may do what) changed");
+	if (memcmp(&was->web, &now->web, sizeof was->web))
+		tell(&d, "web changed (the page restarts; open pages reconnect)");
 	if (!connects_equal(was, now))
 		tell(&d, "connect changed");
 	return d.n;

@@ -1,5 +1,7 @@
 #include "event_log.h"
 
+#include <errno.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -50,4 +52,12 @@ const char *event_kind_name(enum event_kind kind)
 	case EVENT_HEARING: return "hearing";
 	default: return "change";
 	}
+}
+
+int event_log_ack(struct event_log *log, uint64_t seq)
+{
+	if (seq < event_log_first(log) || seq > event_log_last(log))
+		return -ENOENT;
+	log->ring[seq % EVENT_LOG_SIZE].acked = 1;
+	return 0;
 }

@@ -26,6 +26,7 @@ struct event {
 	char booth[TOLK_ID_MAX]; /* signals only */
 	int console;             /* help only; 0 for anonymous */
 	char text[EVENT_TEXT_MAX];
+	int acked;               /* a signal a technician has answered */
 };
 
 struct event_log {
@@ -38,6 +39,9 @@ const struct event *event_log_add(struct event_log *log, int64_t time_ms, enum e
 				  const char *booth, int console, const char *text);
 /* The event with sequence number seq, or NULL when it has given way (or is
  * yet to come). */
+/* A technician has answered this signal. 0, or -ENOENT when it is no
+ * longer kept. */
+int event_log_ack(struct event_log *log, uint64_t seq);
 const struct event *event_log_get(const struct event_log *log, uint64_t seq);
 uint64_t event_log_first(const struct event_log *log); /* oldest kept seq */
 uint64_t event_log_last(const struct event_log *log);  /* newest seq, 0 if none */

@@ -191,6 +191,25 @@ static void test_osc_keys(void **unused)
 	/* No osc: section, no network port. */
 	load_room(&cfg);
 	assert_false(cfg.osc.enabled);
+	assert_false(cfg.web.enabled);
+	config_free(&cfg);
+}
+
+static void test_web_keys(void **unused)
+{
+	static const char y[] = "meeting: m\nfloor: { inputs: [a] }\nlanguages: [{ code: en }]\n"
+				"web: { listen: 8080, tokens: { observer: observer-token-0123 } }\n";
+	struct config cfg;
+	char err[TOLK_ERROR_MAX];
+	(void)unused;
+
+	if (config_load_string(&cfg, y, strlen(y), "w.yaml", err, sizeof err))
+		fail_msg("%s", err);
+	assert_true(cfg.web.enabled);
+	assert_string_equal(cfg.web.host, "127.0.0.1"); /* a bare port means loopback */
+	assert_string_equal(cfg.web.port, "8080");
+	assert_string_equal(cfg.web.technician, ""); /* made up at start */
+	assert_string_equal(cfg.web.observer, "observer-token-0123");
 	config_free(&cfg);
 }
 
@@ -287,7 +306,17 @@ static const struct bad_case bad_cases[] = {
 	{ "", "bad.yaml:1:1: the configuration is empty" },
 	{ "- a\n- b\n", "bad.yaml:1:1: the configuration must be a mapping, not a list" },
 	{ HEAD LANGS "colour: blue\n", "bad.yaml:4:1: unknown key 'colour' (expected one of: "
-				      "meeting, floor, languages, booths, connect, phones, inserts, recording, control, alarms, osc)" },
+				      "meeting, floor, languages, booths, connect, phones, inserts, recording, control, alarms, osc, web)" },
+	{ HEAD LANGS "web: { tokens: { technician: abcdefghijklmnopqrstuvwxyz } }\n",
+	  "bad.yaml:4:6: web needs listen (\"127.0.0.1:8080\", or a port)" },
+	{ HEAD LANGS "web: { listen: 8080, tokens: { technician: short } }\n",
+	  "bad.yaml:4:44: the technician token must be 16 to 127 characters" },
+	{ HEAD LANGS "web: { listen: 8080, tokens: { observer: \"has space in it, long\" } }\n",
+	  "bad.yaml:4:42: the observer token may hold only printable ASCII, without spaces, ';', ',', '\"' or '\\'" },
+	{ HEAD LANGS "web: { listen: 8080, tokens: { root: abcdefghijklmnopqrstuvwxyz } }\n",
+	  "bad.yaml:4:32: unknown key 'root' in tokens (expected one of: technician, observer)" },
+	{ HEAD LANGS "web: { listen: \"0.0.0.0:99999\" }\n",
+	  "bad.yaml:4:16: listen '0.0.0.0:99999' must be host:port or a port (1-65535)" },
 	{ HEAD LANGS "meeting: n\n", "bad.yaml:4:1: duplicate key 'meeting'" },
 	{ "floor: { inputs: [main] }\n" LANGS, "bad.yaml:1:1: missing key 'meeting'" },
 	{ "meeting: m\n" LANGS, "bad.yaml:1:1: missing key 'floor'" },
@@ -485,6 +514,7 @@ int main(void)
 		cmocka_unit_test(test_recording_keys),
 		cmocka_unit_test(test_control_keys),
 		cmocka_unit_test(test_osc_keys),
+		cmocka_unit_test(test_web_keys),
 		cmocka_unit_test(test_connect),
 		cmocka_unit_test(test_inserts_and_hearing),
 		cmocka_unit_test(test_bad_configs),

@@ -442,11 +442,20 @@ static void test_signals_and_events(void **state)
 	run(f, "status", &w);
 	/* slower is anonymous: the booth, not the console. */
 	assert_non_null(strstr(w.buf, "\"signals\":[{\"seq\":2,\"time_ms\":1795378800123,"
-				      "\"time\":\"2026-11-22T20:20:00.123Z\",\"kind\":\"slower\",\"booth\":\"fr\","
+				      "\"time\":\"2026-11-22T20:20:00.123Z\",\"kind\":\"slower\",\"booth\":\"fr\",\"acked\":false,"
 				      "\"text\":\"slower: booth fr asks the speaker to slow down\"},{\"seq\":3,"
 				      "\"time_ms\":1795378800123,\"time\":\"2026-11-22T20:20:00.123Z\","
-				      "\"kind\":\"help\",\"booth\":\"de\",\"n\":1,"
+				      "\"kind\":\"help\",\"booth\":\"de\",\"n\":1,\"acked\":false,"
 				      "\"text\":\"help: de/1 calls the technician\"}]}"));
+	/* A technician answers the help call; it stays listed, answered. */
+	assert_int_equal(run(f, "ack 3", &w), COMMAND_DONE);
+	assert_string_equal(w.buf, "{\"ok\":true,\"acknowledged\":\"signal 3 (help from de) acknowledged\"}");
+	run(f, "status", &w);
+	assert_non_null(strstr(w.buf, "\"n\":1,\"acked\":true,"));
+	assert_int_equal(run(f, "ack 1", &w), COMMAND_ERROR); /* a change, not a signal */
+	assert_int_equal(run(f, "ack 99", &w), COMMAND_ERROR);
+	assert_int_equal(run(f, "ack alarm xrun", &w), COMMAND_ERROR); /* none raised here */
+	assert_int_equal(run(f, "ack", &w), COMMAND_ERROR);
 	assert_int_equal(run(f, "events since 2", &w), COMMAND_DONE);
 	assert_non_null(strstr(w.buf, "{\"ok\":true,\"events\":[{\"seq\":3,"));
 	assert_non_null(strstr(w.buf, "],\"last\":3}"));

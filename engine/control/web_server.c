@@ -1,0 +1,385 @@
+#include "web_server.h"
+
+#include <errno.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <arpa/inet.h>
+
+/* The page, embedded at build time (engine/web/page_blob.S). */
+extern const char tolk_page_html[];
+extern const unsigned int tolk_page_html_len;
+
+#define BODY_MAX 1024
+#define COOKIE "tolk_token"
+
+struct web_stream {
+	struct web_server *ws;
+	struct MHD_Connection *conn;
+	char *buf;             /* the frame being sent */
+	size_t len, pos;
+	unsigned long sent;    /* generation of the frame last taken */
+	int suspended;
+};
+
+/* A POST being read. */
+struct upload {
+	char body[BODY_MAX + 1];
+	size_t len;
+	int too_big;
+};
+
+/* Constant time: how long a guess matched says nothing. */
+static int same_token(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i;
+	unsigned char d = la != lb;
+
+	for (i = 0; i < la && i < lb; i++)
+		d |= (unsigned char)(a[i] ^ b[i]);
+	return *b && !d;
+}
+
+static enum role role_of(const struct web_server *ws, const char *token, const char **name)
+{
+	if (!token)
+		return ROLE_NONE;
+	if (same_token(token, ws->technician)) {
+		*name = "technician";
+		return ROLE_TECHNICIAN;
+	}
+	if (*ws->observer && same_token(token, ws->observer)) {
+		*name = "observer";
+		return ROLE_OBSERVER;
+	}
+	return ROLE_NONE;
+}
+
+/* The token a request carries, and how: 'h' header, 'c' cookie, 'q' query. */
+static const char *token_of(struct MHD_Connection *c, char *how)
+{
+	const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *t;
+
+	if (auth && !strncmp(auth, "Bearer ", 7)) {
+		*how = 'h';
+		return auth + 7;
+	}
+	if ((t = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token"))) {
+		*how = 'q';
+		return t;
+	}
+	if ((t = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, COOKIE))) {
+		*how = 'c';
+		return t;
+	}
+	*how = 0;
+	return NULL;
+}
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type, const char *body,
+			     size_t len, enum MHD_ResponseMemoryMode mode)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, mode);
+	enum MHD_Result ret;
+
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	if (status == MHD_HTTP_UNAUTHORIZED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"tolk\"");
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, const char *text)
+{
+	return reply(c, status, "text/plain; charset=utf-8", text, strlen(text), MHD_RESPMEM_MUST_COPY);
+}
+
+/* ---- the event stream ------------------------------------------------- */
+
+static void forget_stream(void *cls)
+{
+	struct web_stream *s = cls;
+	struct web_server *ws = s->ws;
+	int i;
+
+	for (i = 0; i < ws->n_streams; i++)
+		if (ws->streams[i] == s) {
+			ws->streams[i] = ws->streams[--ws->n_streams];
+			break;
+		}
+	free(s->buf);
+	free(s);
+}
+
+static ssize_t read_stream(void *cls, uint64_t offset, char *out, size_t max)
+{
+	struct web_stream *s = cls;
+	struct web_server *ws = s->ws;
+	size_t n;
+
+	(void)offset;
+	if (s->pos == s->len) {
+		if (s->sent == ws->generation || !ws->live.buf || ws->live.failed) {
+			/* Nothing new: wait for the next frame (web_push resumes). */
+			s->suspended = 1;
+			MHD_suspend_connection(s->conn);
+			return 0;
+		}
+		free(s->buf);
+		s->buf = malloc(ws->live.len);
+		if (!s->buf)
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		memcpy(s->buf, ws->live.buf, ws->live.len);
+		s->len = ws->live.len;
+		s->pos = 0;
+		s->sent = ws->generation;
+	}
+	n = s->len - s->pos < max ? s->len - s->pos : max;
+	memcpy(out, s->buf + s->pos, n);
+	s->pos += n;
+	return (ssize_t)n;
+}
+
+static enum MHD_Result open_stream(struct web_server *ws, struct MHD_Connection *c)
+{
+	struct web_stream *s;
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	if (ws->n_streams == WEB_STREAMS_MAX)
+		return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "too many pages open\n");
+	s = calloc(1, sizeof *s);
+	if (!s)
+		return MHD_NO;
+	s->ws = ws;
+	s->conn = c;
+	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, read_stream, s, forget_stream);
+	if (!r) {
+		free(s);
+		return MHD_NO;
+	}
+	ws->streams[ws->n_streams++] = s;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* ---- requests --------------------------------------------------------- */
+
+static enum MHD_Result serve_page(struct web_server *ws, struct MHD_Connection *c, char how, const char *token)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	char cookie[WEB_TOKEN_MAX + 80];
+
+	if (how == 'q') {
+		/* The token leaves the address bar for an HttpOnly cookie. */
+		r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+		if (!r)
+			return MHD_NO;
+		snprintf(cookie, sizeof cookie, COOKIE "=%s; HttpOnly; SameSite=Strict; Path=/", token);
+		MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, cookie);
+		MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, "/");
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+		ret = MHD_queue_response(c, MHD_HTTP_SEE_OTHER, r);
+		MHD_destroy_response(r);
+		return ret;
+	}
+	(void)ws;
+	return reply(c, MHD_HTTP_OK, "text/html; charset=utf-8", tolk_page_html, tolk_page_html_len,
+		     MHD_RESPMEM_PERSISTENT);
+}
+
+static void peer_of(struct MHD_Connection *c, char *buf, size_t len)
+{
+	const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr_in *in = info ? (const struct sockaddr_in *)info->client_addr : NULL;
+	const unsigned char *a = in && in->sin_family == AF_INET ? (const unsigned char *)&in->sin_addr : NULL;
+
+	if (a)
+		snprintf(buf, len, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+	else
+		snprintf(buf, len, "unknown");
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+				  const char *version, const char *data, size_t *size, void **state)
+{
+	struct web_server *ws = cls;
+	const char *name = "", *token, *out;
+	enum role role;
+	char how, peer[64];
+	struct upload *u = *state;
+
+	(void)version;
+	if (!u && !strcmp(method, "POST")) {
+		/* First call: the headers; the body follows. */
+		u = calloc(1, sizeof *u);
+		if (!u)
+			return MHD_NO;
+		*state = u;
+		return MHD_YES;
+	}
+	if (u && *size) {
+		if (u->len + *size > BODY_MAX)
+			u->too_big = 1;
+		else {
+			memcpy(u->body + u->len, data, *size);
+			u->len += *size;
+		}
+		*size = 0;
+		return MHD_YES;
+	}
+	token = token_of(c, &how);
+	role = role_of(ws, token, &name);
+	if (role == ROLE_NONE)
+		return reply_text(c, MHD_HTTP_UNAUTHORIZED,
+				  token ? "wrong token\n" : "a token is needed: Authorization: Bearer <token>\n");
+	if (!strcmp(method, "GET") && (!strcmp(url, "/") || !strcmp(url, "/index.html")))
+		return serve_page(ws, c, how, token);
+	if (!strcmp(method, "GET") && !strcmp(url, "/events"))
+		return open_stream(ws, c);
+	if (!strcmp(method, "GET") && !strcmp(url, "/api/whoami")) {
+		char body[96];
+		snprintf(body, sizeof body, "{\"ok\":true,\"role\":\"%s\"}", name);
+		return reply(c, MHD_HTTP_OK, "application/json", body, strlen(body), MHD_RESPMEM_MUST_COPY);
+	}
+	if (!strcmp(url, "/api/command")) {
+		if (strcmp(method, "POST") || !u)
+			return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "POST a command line\n");
+		if (u->too_big || memchr(u->body, '\n', u->len) || memchr(u->body, '\0', u->len))
+			return reply_text(c, MHD_HTTP_BAD_REQUEST, "one command line, at most 1024 bytes\n");
+		u->body[u->len] = '\0';
+		peer_of(c, peer, sizeof peer);
+		out = ws->execute(ws->user, name, peer, role, u->body);
+		return reply(c, strstr(out, "\"error\":\"permission denied") ? MHD_HTTP_FORBIDDEN : MHD_HTTP_OK,
+			     "application/json", out, strlen(out), MHD_RESPMEM_MUST_COPY);
+	}
+	return reply_text(c, MHD_HTTP_NOT_FOUND, "not here\n");
+}
+
+static void request_done(void *cls, struct MHD_Connection *c, void **state, enum MHD_RequestTerminationCode why)
+{
+	(void)cls;
+	(void)c;
+	(void)why;
+	free(*state);
+	*state = NULL;
+}
+
+/* ---- the server ------------------------------------------------------- */
+
+int web_open(struct web_server *ws, const struct cfg_web *cfg, web_execute execute, web_frame frame, void *user,
+	     char *err, size_t errlen)
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET };
+	unsigned char raw[16];
+	int i;
+
+	memset(ws, 0, sizeof *ws);
+	ws->execute = execute;
+	ws->frame = frame;
+	ws->user = user;
+	jw_init(&ws->live);
+	snprintf(ws->observer, sizeof ws->observer, "%s", cfg->observer);
+	if (*cfg->technician) {
+		snprintf(ws->technician, sizeof ws->technician, "%s", cfg->technician);
+	} else {
+		if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) {
+			snprintf(err, errlen, "web: cannot make a technician token: %s", strerror(errno));
+			return -EIO;
+		}
+		for (i = 0; i < (int)sizeof raw; i++)
+			snprintf(ws->technician + 2 * i, 3, "%02x", raw[i]);
+		ws->token_made = 1;
+	}
+	addr.sin_port = htons((uint16_t)atoi(cfg->port));
+	if (inet_pton(AF_INET, !strcmp(cfg->host, "localhost") ? "127.0.0.1" : cfg->host, &addr.sin_addr) != 1) {
+		snprintf(err, errlen, "web listen host '%s' is not an IPv4 address", cfg->host);
+		return -EINVAL;
+	}
+	ws->daemon = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+				      on_request, ws, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+				      MHD_OPTION_NOTIFY_COMPLETED, request_done, ws, MHD_OPTION_CONNECTION_LIMIT,
+				      (unsigned)(WEB_STREAMS_MAX + 16), MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
+				      MHD_OPTION_END);
+	if (!ws->daemon) {
+		snprintf(err, errlen, "cannot serve the web page on %s:%s (is the port taken?)", cfg->host, cfg->port);
+		jw_free(&ws->live);
+		return -EADDRINUSE;
+	}
+	snprintf(ws->url, sizeof ws->url, "http://%s:%s/", cfg->host, cfg->port);
+	return 0;
+}
+
+int web_fd(const struct web_server *ws)
+{
+	const union MHD_DaemonInfo *info;
+
+	if (!ws->daemon)
+		return -1;
+	info = MHD_get_daemon_info(ws->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+	return info ? info->epoll_fd : -1;
+}
+
+int web_timeout_ms(const struct web_server *ws)
+{
+	MHD_UNSIGNED_LONG_LONG t;
+
+	if (!ws->daemon || MHD_get_timeout(ws->daemon, &t) != MHD_YES)
+		return -1;
+	return t > 1000 ? 1000 : (int)t;
+}
+
+void web_service(struct web_server *ws)
+{
+	if (ws->daemon)
+		MHD_run(ws->daemon);
+}
+
+void web_push(struct web_server *ws)
+{
+	int i;
+
+	if (!ws->daemon || !ws->n_streams)
+		return;
+	ws->live.len = 0;
+	ws->live.failed = 0;
+	jw_raw(&ws->live, "data: ");
+	ws->frame(ws->user, &ws->live);
+	jw_raw(&ws->live, "\n\n");
+	ws->generation++;
+	for (i = 0; i < ws->n_streams; i++)
+		if (ws->streams[i]->suspended) {
+			ws->streams[i]->suspended = 0;
+			MHD_resume_connection(ws->streams[i]->conn);
+		}
+	MHD_run(ws->daemon);
+}
+
+void web_close(struct web_server *ws)
+{
+	if (ws->daemon) {
+		/* Suspended streams must be resumed before the daemon stops. */
+		int i;
+		for (i = 0; i < ws->n_streams; i++)
+			if (ws->streams[i]->suspended) {
+				ws->streams[i]->suspended = 0;
+				MHD_resume_connection(ws->streams[i]->conn);
+			}
+		MHD_stop_daemon(ws->daemon);
+	}
+	jw_free(&ws->live);
+	memset(ws, 0, sizeof *ws);
+}

@@ -1,0 +1,57 @@
+/* The control-room web page and its data, served by libmicrohttpd on the
+ * control thread: no thread of its own, its epoll descriptor polled with
+ * the others. Every request carries a token (Authorization: Bearer, the
+ * HttpOnly cookie, or ?token= on the page, which sets the cookie); the
+ * token's role decides what its commands may do. Live data goes out as
+ * Server-Sent Events; commands come in by POST and run the one command
+ * path, audited like tolkctl's. */
+#ifndef TOLK_WEB_SERVER_H
+#define TOLK_WEB_SERVER_H
+
+#include <stddef.h>
+
+#include "../core/config.h"
+#include "../core/json_writer.h"
+#include "access.h"
+
+#define WEB_STREAMS_MAX 32
+#define WEB_TOKEN_MAX 128
+
+/* Runs a command line for a role; returns the JSON reply (kept until the
+ * next call). token_name is "technician" or "observer", peer the address. */
+typedef const char *(*web_execute)(void *user, const char *token_name, const char *peer, enum role role,
+				   const char *line);
+/* Writes one live frame (a JSON object) into w. */
+typedef void (*web_frame)(void *user, struct json_writer *w);
+
+struct web_stream;
+
+struct web_server {
+	struct MHD_Daemon *daemon;
+	char technician[WEB_TOKEN_MAX], observer[WEB_TOKEN_MAX];
+	int token_made;               /* the technician token was made up here */
+	web_execute execute;
+	web_frame frame;
+	void *user;
+	struct json_writer live;      /* the current frame, "data: ...\n\n" */
+	unsigned long generation;     /* of the current frame */
+	struct web_stream *streams[WEB_STREAMS_MAX];
+	int n_streams;
+	char url[160];                /* http://host:port/ */
+};
+
+/* Listens on cfg's address. A missing technician token is made up (from
+ * getrandom) and left in ws->technician with token_made set, for the
+ * caller to print once. Returns 0 or a negative errno with a message. */
+int web_open(struct web_server *ws, const struct cfg_web *cfg, web_execute execute, web_frame frame, void *user,
+	     char *err, size_t errlen);
+/* The descriptor to poll for input (-1 when off), and how long poll may
+ * wait before web_service is due (-1: no limit). */
+int web_fd(const struct web_server *ws);
+int web_timeout_ms(const struct web_server *ws);
+void web_service(struct web_server *ws);
+/* A new live frame to every open event stream. */
+void web_push(struct web_server *ws);
+void web_close(struct web_server *ws);
+
+#endif
