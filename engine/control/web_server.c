@@ -312,7 +312,7 @@ int web_open(struct web_server *ws, const struct cfg_web *cfg, web_execute execu
 	ws->daemon = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
 				      on_request, ws, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 				      MHD_OPTION_NOTIFY_COMPLETED, request_done, ws, MHD_OPTION_CONNECTION_LIMIT,
-				      (unsigned)(WEB_STREAMS_MAX + 16), MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
+				      (unsigned)(WEB_STREAMS_MAX + 16), MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 				      MHD_OPTION_END);
 	if (!ws->daemon) {
 		snprintf(err, errlen, "cannot serve the web page on %s:%s (is the port taken?)", cfg->host, cfg->port);
