@@ -274,10 +274,11 @@ static enum command_outcome cmd_status(struct command_context *ctx, int argc, ch
 		cycle_stats_read(ctx->cycles, &c);
 		period_ns = 1e9 * c.frames / ctx->rate;
 		jw_printf(w, ",\"process\":{\"cycles\":%llu,\"frames\":%u,\"period_us\":%.1f,\"p50_us\":%.1f,"
-			     "\"p99_us\":%.1f,\"max_us\":%.1f,\"p50_share\":%.4f,\"p99_share\":%.4f,\"max_share\":%.4f}",
+			     "\"p99_us\":%.1f,\"max_us\":%.1f,\"p50_share\":%.4f,\"p99_share\":%.4f,\"max_share\":%.4f,"
+			     "\"overruns\":%llu}",
 			  (unsigned long long)c.cycles, c.frames, period_ns / 1000, c.p50_ns / 1000, c.p99_ns / 1000,
 			  c.max_ns / 1000, period_ns > 0 ? c.p50_ns / period_ns : 0, period_ns > 0 ? c.p99_ns / period_ns : 0,
-			  period_ns > 0 ? c.max_ns / period_ns : 0);
+			  period_ns > 0 ? c.max_ns / period_ns : 0, (unsigned long long)c.overruns);
 	}
 	jw_raw(w, "}");
 	return COMMAND_DONE;

@@ -11,6 +11,13 @@ void cycle_stats_init(struct cycle_stats *c)
 	atomic_init(&c->cycles, 0);
 	atomic_init(&c->max_ns, 0);
 	atomic_init(&c->frames, 0);
+	atomic_init(&c->overruns, 0);
+	c->rate = 0;
+}
+
+void cycle_stats_set_rate(struct cycle_stats *c, uint32_t rate)
+{
+	c->rate = rate;
 }
 
 static int bucket_of(uint64_t ns)
@@ -40,6 +47,8 @@ void cycle_stats_add(struct cycle_stats *c, uint64_t ns, uint32_t frames)
 	if (ns > atomic_load_explicit(&c->max_ns, memory_order_relaxed))
 		atomic_store_explicit(&c->max_ns, ns, memory_order_relaxed);
 	atomic_store_explicit(&c->frames, frames, memory_order_relaxed);
+	if (c->rate && ns * c->rate > (uint64_t)frames * 1000000000ull)
+		atomic_fetch_add_explicit(&c->overruns, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&c->cycles, 1, memory_order_release);
 }
 
@@ -50,6 +59,7 @@ void cycle_stats_read(const struct cycle_stats *c, struct cycle_summary *s)
 	int i;
 
 	memset(s, 0, sizeof *s);
+	s->overruns = atomic_load_explicit((_Atomic uint64_t *)&c->overruns, memory_order_relaxed);
 	for (i = 0; i < CYCLE_STATS_BUCKETS; i++) {
 		counts[i] = atomic_load_explicit((_Atomic uint32_t *)&c->bucket[i], memory_order_relaxed);
 		total += counts[i];

@@ -16,9 +16,15 @@ struct cycle_stats {
 	_Atomic uint64_t cycles;
 	_Atomic uint64_t max_ns;
 	_Atomic uint32_t frames; /* of the last cycle */
+	uint32_t rate;           /* set before the cycles start; 0: no deadline known */
+	_Atomic uint64_t overruns; /* cycles that took longer than their period */
 };
 
 void cycle_stats_init(struct cycle_stats *c);
+/* Before the first cycle: the sample rate, so that a cycle longer than its
+ * own period (frames / rate) counts as an overrun: the realtime thread's
+ * own share of an xrun. */
+void cycle_stats_set_rate(struct cycle_stats *c, uint32_t rate);
 
 /* Realtime thread: one cycle of `frames` took ns. */
 void cycle_stats_add(struct cycle_stats *c, uint64_t ns, uint32_t frames);
@@ -27,6 +33,7 @@ struct cycle_summary {
 	uint64_t cycles;
 	double p50_ns, p99_ns, max_ns; /* bucket upper edges, max exact */
 	uint32_t frames;
+	uint64_t overruns;
 };
 
 /* Any thread. */

@@ -221,6 +221,7 @@ int jack_shell_open(struct jack_shell *js, const struct config *cfg, const char 
 				 (unsigned)status);
 		return -ECONNREFUSED;
 	}
+	cycle_stats_set_rate(&js->cycles, jack_get_sample_rate(js->client));
 	js->plan = jack_shell_plan(js, cfg, NULL, NULL, err, errlen);
 	if (!js->plan) {
 		ret = -EIO;

@@ -128,8 +128,8 @@ check "retour: a pinned floor language stays" "de" "$(json status | grep -o '"fl
 ctl slower fr 1 >/dev/null
 ctl help de 2 >/dev/null
 check "signals: slower names the booth only, help the console" \
-	'"kind":"slower","booth":"fr","text" "kind":"help","booth":"de","n":2,"text"' \
-	"$(json status | grep -o '"kind":"[a-z]*","booth":"[a-z0-9]*",\("n":[0-9]*,\)\?"text"' | tr '\n' ' ' | sed 's/ $//')"
+	'"kind":"slower","booth":"fr","acked":false,"text" "kind":"help","booth":"de","n":2,"acked":false,"text"' \
+	"$(json status | grep -o '"kind":"[a-z]*","booth":"[a-z0-9]*",\("n":[0-9]*,\)\?"acked":false,"text"' | tr '\n' ' ' | sed 's/ $//')"
 check "events: the signals are there with the changes" "2" "$(json events | grep -o '"kind":"\(slower\|help\)"' | wc -l)"
 
 # ---- the hearing limiter's ceiling (this room: 100 dB SPL = 0 dBFS) ----------

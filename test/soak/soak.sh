@@ -8,7 +8,7 @@
 # floor-language changes about every 2, status/meters/events polling and
 # OSC traffic all the time, and recording in hourly (meeting) segments.
 #
-# Reports xruns and tolk's worst cycle, dropped frames, RSS at start and
+# Reports xruns (JACK's count, and tolk's cycles past their period), dropped frames, RSS at start and
 # end (and the drift per meeting hour), files and frames per channel
 # against the timeline, frame-exact, and tolk-verify. CI runs a short one
 # (SOAK_HOURS=0.5 SOAK_MINUTES=1.5 SOAK_SEGMENT_MINUTES=10).
@@ -119,6 +119,7 @@ xruns=$(echo "$recst" | field xruns)
 dropped=$(echo "$recst" | field dropped_frames)
 max_share=$(echo "$status" | field max_share)
 p99_share=$(echo "$status" | field p99_share)
+overruns=$(echo "$status" | field overruns)
 TL="$REC/soak/timeline.jsonl"
 first=$(grep '"event":"record-start"' "$TL" | head -1 | field frame)
 last=$(grep '"event":"record-stop"' "$TL" | tail -1 | field frame)
@@ -128,7 +129,7 @@ drift=$(awk -v a="$rss_start" -v b="$rss_end" -v h="$HOURS" 'BEGIN { printf "%.0
 echo
 echo "soak report: ${HOURS} h meeting, ${MINUTES} min real time"
 echo "  traffic: $handovers handovers ($refused refused), $changes relay/floor changes, $polls status+meters+events polls, $oscs OSC messages"
-echo "  xruns: ${xruns:-?}; tolk's process time p99 ${p99_share:-?}, worst ${max_share:-?} of a period"
+echo "  xruns: ${xruns:-?} in JACK; tolk's cycles past their period: ${overruns:-?} (process time p99 ${p99_share:-?}, worst ${max_share:-?} of a period)"
 echo "  dropped recording frames: ${dropped:-?}"
 echo "  RSS: ${rss_start:-?} KiB after warm-up, ${rss_end:-?} KiB at the end (${drift} KiB per meeting hour)"
 echo "  recording: $segments segment(s), $expected frames from record-start to record-stop"
@@ -154,7 +155,11 @@ for ch in floor en fr de; do
 done
 echo
 
-check "no xrun" "0" "${xruns:-?}"
+# JACK counts every xrun on the server; tolk's own share is a cycle of its
+# process callback that ran past its period.
+check "no xrun caused by tolk (no cycle past its period)" "0" "${overruns:-?}"
+[ "${xruns:-0}" != 0 ] && [ "${overruns:-0}" = 0 ] &&
+	echo "note: $xruns xrun(s) in JACK while every tolk cycle finished within its period: the machine's, not tolk's"
 check "no dropped recording frame" "0" "${dropped:-?}"
 check_true "RSS flat (under 4 MiB growth after warm-up)" "${rss_start} -> ${rss_end} KiB" \
 	test "$((rss_end - rss_start))" -lt 4096

@@ -12,6 +12,7 @@ static void test_percentiles(void **state)
 	(void)state;
 
 	cycle_stats_init(&c);
+	cycle_stats_set_rate(&c, 48000); /* 256 frames: 5.333 ms; 128: 2.667 ms */
 	cycle_stats_read(&c, &s);
 	assert_int_equal(s.cycles, 0);
 	/* 1000 cycles: 10 us to 10 ms in steps of 10 us, then one of 50 ms. */
@@ -21,6 +22,9 @@ static void test_percentiles(void **state)
 	cycle_stats_read(&c, &s);
 	assert_int_equal(s.cycles, 1001);
 	assert_int_equal(s.frames, 128);
+	/* 5.34 ms .. 10 ms at 256 frames ran past the period (467), and the
+	 * 50 ms one at 128. */
+	assert_int_equal(s.overruns, 468);
 	assert_true(s.max_ns == 50000000.0);
 	assert_true(s.p50_ns >= 5000000.0 && s.p50_ns <= 5000000.0 * 1.07);
 	assert_true(s.p99_ns >= 9910000.0 && s.p99_ns <= 9910000.0 * 1.07);
