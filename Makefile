@@ -14,7 +14,7 @@ CONFIG     ?= channels.yaml
 
 VERSION    := 0.1.0
 BUILD      := build
-PKGS       := jack yaml-0.1 sndfile libopusenc libebur128 liblo lilv-0 lv2 libmicrohttpd
+PKGS       := jack yaml-0.1 sndfile libopusenc libebur128 liblo lilv-0 lv2 libmicrohttpd shout
 
 # Flags every build needs, whatever the user's CFLAGS.
 TOLK_CFLAGS := -std=c11 -Wall -Wextra -D_GNU_SOURCE -DTOLK_VERSION='"$(VERSION)"' -pthread \

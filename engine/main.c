@@ -32,6 +32,7 @@
 #include "core/thread_role.h"
 #include "core/utc_time.h"
 #include "disk/recorder.h"
+#include "disk/streamer.h"
 #include "jack/jack_client.h"
 #include "inserts/insert_host.h"
 #include "meters/hearing_log.h"
@@ -71,6 +72,7 @@ struct audio {
 	struct hearing_log hearing;
 	struct recorder *rec;
 	int *rec_sources;               /* per recorded channel, for the JACK shell */
+	struct streamer *streamer;      /* listener streams, fed by the recorder; or NULL */
 	struct loudness *loudness;
 	int *loudness_sources;
 };
@@ -395,6 +397,11 @@ static void describe_peer(const struct control_peer *peer, char *buf, size_t len
 
 static int reload(void *user, struct json_writer *w);
 
+static void write_streams(void *user, struct json_writer *w)
+{
+	streamer_status(user, w);
+}
+
 /* What a command may reach in this engine, as it is now. */
 static void command_context_of(struct engine *e, struct command_context *ctx)
 {
@@ -408,6 +415,7 @@ static void command_context_of(struct engine *e, struct command_context *ctx)
 		.exposure = e->audio_up && e->au->hearing.tracker.c ? &e->au->hearing.tracker : NULL,
 		.exposure_day = hearing_log_day, .exposure_user = &e->au->hearing,
 		.reload = reload, .reload_user = e,
+		.streams = e->audio_up && e->au->streamer ? write_streams : NULL, .streams_user = e->au->streamer,
 		.cycles = e->audio_up ? &e->jack.cycles : NULL,
 		.rate = e->audio_up ? jack_shell_sample_rate(&e->jack) : 0,
 	};
@@ -592,7 +600,17 @@ static int open_recorder(struct engine *e, struct audio *a, const struct config 
 		return -ENOMEM;
 	for (i = 0; i < a->rec->n_channels; i++)
 		a->rec_sources[i] = a->rec->channels[i].source;
-	if (recorder_run(a->rec) < 0) {
+	if (cfg->stream.enabled) {
+		int ret;
+		a->streamer = calloc(1, sizeof *a->streamer);
+		if (!a->streamer)
+			return -ENOMEM;
+		if ((ret = streamer_init(a->streamer, cfg, a->rec->channels, a->rec->n_channels,
+					 jack_shell_sample_rate(&e->jack), err, errlen)) < 0)
+			return ret;
+		a->rec->streamer = a->streamer;
+	}
+	if (recorder_run(a->rec) < 0 || (a->streamer && streamer_run(a->streamer) < 0)) {
 		snprintf(err, errlen, "cannot start the recorder");
 		return -ENOMEM;
 	}
@@ -652,6 +670,8 @@ static void on_alarm(void *user, const struct alarm *a, int raised)
 
 	snprintf(text, sizeof text, "%s %s%s%s%s%s", raised ? "alarm" : "cleared", a->kind, *a->subject ? " " : "",
 		 a->subject, raised && *a->detail ? ": " : "", raised ? a->detail : "");
+	if (!raised && !strcmp(a->kind, "stream-down"))
+		snprintf(text, sizeof text, "stream-up %s", a->subject); /* what the control room wants to read */
 	log_line("%s%s", raised ? "ALARM: " : "", text);
 	event_log_add(&e->events, utc_now_ms(), EVENT_ALARM, "", 0, text);
 	jw_init(&w);
@@ -738,6 +758,13 @@ static void check_alarms(struct engine *e)
 	alarm_state(&e->alarms, now, "recording-drop", "", dropped != e->dropped_seen, 0, 5 * clear, detail);
 	snprintf(detail, sizeof detail, "%.0f minute(s) of recording left on the disk", left / 60);
 	alarm_state(&e->alarms, now, "disk-low", "", left >= 0 && left < th->disk_low_minutes * 60, 0, clear, detail);
+	for (i = 0; e->au->streamer && i < e->au->streamer->n; i++) {
+		const struct stream *st = &e->au->streamer->streams[i];
+		snprintf(detail, sizeof detail, "listeners of %.48s hear nothing: %.60s", st->mount,
+			 *st->error ? st->error : "not connected yet");
+		alarm_state(&e->alarms, now, "stream-down", st->mount, !streamer_up(e->au->streamer, i), 3000, 0,
+			    detail);
+	}
 	alarm_end(&e->alarms, now, clear);
 	e->xruns_seen = xruns;
 	e->dropped_seen = dropped;
@@ -791,6 +818,11 @@ static void audio_free(struct audio *a)
 		free(a->rec);
 	}
 	free(a->rec_sources);
+	if (a->streamer) {
+		/* After the disk thread: nothing feeds it any more. */
+		streamer_free(a->streamer);
+		free(a->streamer);
+	}
 	hearing_log_close(&a->hearing);
 	exchange_destroy(&a->exchange);
 	rack_free(&a->rack);
@@ -1085,7 +1117,9 @@ static int reload_audio(struct engine *e, struct config *next, const struct stat
 		return -ENOMEM;
 	if ((ret = open_mixing(e, a, next, st, err, errlen)) < 0)
 		goto fail;
-	keep_rec = config_recording_equal(&e->cfg->recording, &next->recording);
+	/* The streams ride with the recorder that feeds them. */
+	keep_rec = config_recording_equal(&e->cfg->recording, &next->recording) &&
+		   config_stream_equal(&e->cfg->stream, &next->stream);
 	if (keep_rec) {
 		a->rec_sources = calloc((size_t)old->rec->n_channels + 1, sizeof *a->rec_sources);
 		if (!a->rec_sources) {
@@ -1162,7 +1196,9 @@ static int reload_audio(struct engine *e, struct config *next, const struct stat
 		recorder_stop(old->rec, err, errlen);
 	if (keep_rec) {
 		a->rec = old->rec;
+		a->streamer = old->streamer; /* it rides with the recorder that feeds it */
 		old->rec = NULL;
+		old->streamer = NULL;
 	}
 	if (keep_loud) {
 		a->loudness = old->loudness;

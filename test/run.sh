@@ -65,6 +65,7 @@ suite integration-resilience bash test/integration/resilience_test.sh
 suite integration-reload bash test/integration/reload_test.sh
 suite integration-web bash test/integration/web_test.sh
 suite integration-netjack bash test/integration/netjack_test.sh
+suite integration-stream bash test/integration/stream_test.sh
 suite integration-rtguard bash test/integration/rtguard_test.sh
 suite soak-short env SOAK_HOURS=0.5 SOAK_MINUTES=1.5 SOAK_SEGMENT_MINUTES=10 bash test/soak/soak.sh
 

@@ -263,6 +263,10 @@ static enum command_outcome cmd_status(struct command_context *ctx, int argc, ch
 		jw_key(w, "recording", 0);
 		ctx->recorder->status(ctx->recorder->user, w, 0);
 	}
+	if (ctx->streams) {
+		jw_key(w, "streams", 0);
+		ctx->streams(ctx->streams_user, w);
+	}
 	if (ctx->rack) {
 		jw_key(w, "latency", 0);
 		write_insert_latency(cfg, ctx->rack, w);

@@ -46,6 +46,9 @@ struct command_context {
 	 * returns how many consoles it found, or -errno. May be NULL. */
 	int (*exposure_day)(void *user, int day, struct json_writer *w);
 	void *exposure_user;
+	/* Listener streams as a JSON list (URL and state), or NULL. */
+	void (*streams)(void *user, struct json_writer *w);
+	void *streams_user;
 	/* Re-read the config file and apply it; writes the whole reply.
 	 * Returns 0, or -errno when refused (nothing changed). May be NULL. */
 	int (*reload)(void *user, struct json_writer *reply);

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -819,6 +820,88 @@ static int recording_pair(struct loader *ld, const char *key, yaml_node_t *k, ya
 	return 0;
 }
 
+/* ---- stream (Icecast) -------------------------------------------------- */
+
+static int scalar_into(struct loader *ld, yaml_node_t *v, const char *what, char *out, size_t len)
+{
+	int err;
+
+	if ((err = expect(ld, v, YAML_SCALAR_NODE, what)))
+		return err;
+	if (!*scalar(v) || strlen(scalar(v)) >= len)
+		return fail(ld, v, "%s must be 1 to %zu characters", what, len - 1);
+	strcpy(out, scalar(v));
+	return 0;
+}
+
+static int icecast_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *user)
+{
+	struct cfg_stream *st = &ld->cfg->stream;
+	double num;
+	int err;
+	(void)k;
+	(void)user;
+
+	if (!strcmp(key, "host"))
+		return scalar_into(ld, v, "host", st->host, sizeof st->host);
+	if (!strcmp(key, "user"))
+		return scalar_into(ld, v, "user", st->user, sizeof st->user);
+	if (!strcmp(key, "password_file"))
+		return scalar_into(ld, v, "password_file", st->password_file, sizeof st->password_file);
+	if ((err = parse_number(ld, v, "port", 1, 65535, &num)))
+		return err;
+	st->port = (int)num;
+	return 0;
+}
+
+static int stream_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *user)
+{
+	static const char *const icecast_keys[] = { "host", "port", "user", "password_file", NULL };
+	struct cfg_stream *st = &ld->cfg->stream;
+	const char *c;
+	double num;
+	int err, i, j;
+	(void)k;
+	(void)user;
+
+	if (!strcmp(key, "icecast"))
+		return each_pair(ld, v, "icecast", icecast_keys, icecast_pair, NULL);
+	if (!strcmp(key, "bitrate")) {
+		if ((err = parse_number(ld, v, "bitrate", 6000, 256000, &num)))
+			return err;
+		st->bitrate = (int)num;
+		return 0;
+	}
+	if (!strcmp(key, "mount_prefix")) {
+		if ((err = scalar_into(ld, v, "mount_prefix", st->mount_prefix, sizeof st->mount_prefix)))
+			return err;
+		for (c = st->mount_prefix; *c; c++)
+			if (!(isalnum((unsigned char)*c) || strchr("/_-.", *c)))
+				return fail(ld, v, "mount_prefix '%s' may hold only letters, digits, '/', '_', '-' and '.'",
+					    st->mount_prefix);
+		if (st->mount_prefix[0] != '/')
+			return fail(ld, v, "mount_prefix '%s' must begin with '/'", st->mount_prefix);
+		return 0;
+	}
+	/* channels: all, or a list of floor and language codes */
+	if (v->type == YAML_SCALAR_NODE && !strcmp(scalar(v), "all")) {
+		st->all_channels = 1;
+		return 0;
+	}
+	if (v->type != YAML_SEQUENCE_NODE)
+		return fail(ld, v, "channels must be all or a list of floor and language codes");
+	st->all_channels = 0;
+	if ((err = load_id_list(ld, v, "stream channels", 1, &st->channels, &st->n_channels)))
+		return err;
+	for (i = 0; i < st->n_channels; i++)
+		if (strcmp(st->channels[i], "floor") && config_find_language(ld->cfg, st->channels[i]) < 0)
+			for (j = 0; j < seq_len(v); j++)
+				if (!strcmp(scalar(seq_at(ld, v, j)), st->channels[i]))
+					return fail(ld, seq_at(ld, v, j), "stream channel '%s' is neither floor "
+						    "nor a language", st->channels[i]);
+	return 0;
+}
+
 /* ---- control -------------------------------------------------------- */
 
 static int control_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *user)
@@ -1006,7 +1089,8 @@ static int web_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_nod
 static int load_root(struct loader *ld, yaml_node_t *root)
 {
 	static const char *const keys[] = { "meeting", "floor", "languages", "booths", "connect",
-					    "phones", "inserts", "recording", "control", "alarms", "osc", "web", NULL };
+					    "phones", "inserts", "recording", "control", "alarms", "osc", "web", "stream", NULL };
+	static const char *const stream_keys[] = { "icecast", "mount_prefix", "channels", "bitrate", NULL };
 	static const char *const osc_keys[] = { "listen", "consoles", NULL };
 	static const char *const web_keys[] = { "listen", "tokens", NULL };
 	static const char *const alarm_keys[] = { "live_silent_db", "live_silent_seconds", "floor_silent_db",
@@ -1040,7 +1124,7 @@ static int load_root(struct loader *ld, yaml_node_t *root)
 			;
 		if (!*a)
 			return fail(ld, k, "unknown key '%s' (expected one of: meeting, floor, languages, "
-				    "booths, connect, phones, inserts, recording, control, alarms, osc, web)", scalar(k));
+				    "booths, connect, phones, inserts, recording, control, alarms, osc, web, stream)", scalar(k));
 		for (q = root->data.mapping.pairs.start; q < p; q++)
 			if (!strcmp(scalar(node(ld, q->key)), scalar(k)))
 				return fail(ld, k, "duplicate key '%s'", scalar(k));
@@ -1106,6 +1190,33 @@ static int load_root(struct loader *ld, yaml_node_t *root)
 	if ((n = find_key(ld, root, "alarms")) &&
 	    (err = each_pair(ld, n, "alarms", alarm_keys, alarms_pair, NULL)))
 		return err;
+	cfg->stream.bitrate = 32000;
+	cfg->stream.all_channels = 1;
+	cfg->stream.port = 8000;
+	strcpy(cfg->stream.host, "127.0.0.1");
+	strcpy(cfg->stream.user, "source");
+	if ((n = find_key(ld, root, "stream"))) {
+		if ((err = each_pair(ld, n, "stream", stream_keys, stream_pair, NULL)))
+			return err;
+		if (!*cfg->stream.password_file)
+			return fail(ld, n, "stream needs icecast.password_file (the password is never written in "
+				    "the config or on a command line)");
+		/* Streams are encoded from the recording's rings: one path. */
+		if (!cfg->recording.all_channels) {
+			const struct cfg_stream *st = &cfg->stream;
+			int i, j, n_want = st->all_channels ? 1 + cfg->n_languages : st->n_channels;
+			for (i = 0; i < n_want; i++) {
+				const char *want = st->all_channels ? (i ? cfg->languages[i - 1].code : "floor")
+								    : st->channels[i];
+				for (j = 0; j < cfg->recording.n_channels && strcmp(cfg->recording.channels[j], want); j++)
+					;
+				if (j == cfg->recording.n_channels)
+					return fail(ld, n, "stream channel '%s' must be recorded too (recording.channels): "
+						    "streams are encoded from the recording's buffers", want);
+			}
+		}
+		cfg->stream.enabled = 1;
+	}
 	if ((n = find_key(ld, root, "web")) && (err = each_pair(ld, n, "web", web_keys, web_pair, NULL)))
 		return err;
 	if (n && !cfg->web.enabled)
@@ -1221,6 +1332,7 @@ void config_free(struct config *cfg)
 	for (i = 0; i < cfg->n_connects; i++)
 		free(cfg->connects[i].other);
 	free(cfg->recording.channels);
+	free(cfg->stream.channels);
 	free(cfg->control.technicians);
 	free(cfg->control.observers);
 	free(cfg->osc.peers);

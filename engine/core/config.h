@@ -157,6 +157,20 @@ struct cfg_web {
 	char observer[128];
 };
 
+/* Listener streams to Icecast: off unless a stream: section is given. */
+struct cfg_stream {
+	int enabled;
+	char host[256];
+	int port;
+	char user[64];
+	char password_file[4096];  /* the password itself is read at start, never kept here */
+	char mount_prefix[128];    /* mounts <prefix>/<channel>.opus */
+	int all_channels;
+	char (*channels)[TOLK_ID_MAX];
+	int n_channels;
+	int bitrate;
+};
+
 struct config {
 	char source[256];   /* the file's name, for messages after loading */
 	char meeting[TOLK_MEETING_MAX];
@@ -179,6 +193,7 @@ struct config {
 	struct cfg_alarms alarms;
 	struct cfg_osc osc;
 	struct cfg_web web;
+	struct cfg_stream stream;
 };
 
 /* The chain that applies: a booth's or language's own, else the default. */

@@ -57,6 +57,20 @@ int config_recording_equal(const struct cfg_recording *a, const struct cfg_recor
 	return 1;
 }
 
+int config_stream_equal(const struct cfg_stream *a, const struct cfg_stream *b)
+{
+	int i;
+
+	if (a->enabled != b->enabled || strcmp(a->host, b->host) || a->port != b->port || strcmp(a->user, b->user) ||
+	    strcmp(a->password_file, b->password_file) || strcmp(a->mount_prefix, b->mount_prefix) ||
+	    a->all_channels != b->all_channels || a->n_channels != b->n_channels || a->bitrate != b->bitrate)
+		return 0;
+	for (i = 0; i < a->n_channels; i++)
+		if (strcmp(a->channels[i], b->channels[i]))
+			return 0;
+	return 1;
+}
+
 int config_osc_equal(const struct config *a, const struct config *b)
 {
 	int i;
@@ -203,6 +217,8 @@ int config_diff(const struct config *was, const struct config *now, void (*say)(
 	    !principals_equal(was->control.observers, was->control.n_observers, now->control.observers,
 			      now->control.n_observers))
 		tell(&d, "control (who may do what) changed");
+	if (!config_stream_equal(&was->stream, &now->stream))
+		tell(&d, "stream changed (the streams reconnect; recording goes on in a new segment)");
 	if (memcmp(&was->web, &now->web, sizeof was->web))
 		tell(&d, "web changed (the page restarts; open pages reconnect)");
 	if (!connects_equal(was, now))

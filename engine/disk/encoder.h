@@ -10,7 +10,11 @@
 #include <stdint.h>
 
 struct encoder_info {
-	int fd;                 /* taken over by open, even when it fails */
+	int fd;                 /* taken over by open, even when it fails; -1 with sink */
+	/* Opus only: pages go here instead of to fd (a listener stream).
+	 * Returns 0, or nonzero to fail the encoder. */
+	int (*sink)(void *user, const unsigned char *page, int len);
+	void *sink_user;
 	uint32_t rate;
 	int opus_bitrate;
 	int opus_complexity;

@@ -1,5 +1,7 @@
 /* Ogg Opus through libopusenc, written straight to the descriptor (no
- * stdio buffer to lose in a crash), pages flushed at least every second. */
+ * stdio buffer to lose in a crash), pages flushed at least every second.
+ * The same encoder feeds listener streams: then each page goes to a sink
+ * instead of a file. */
 #include <errno.h>
 #include <opus/opusenc.h>
 #include <stdio.h>
@@ -15,6 +17,8 @@
 struct opus_encoder_file {
 	OggOpusEnc *enc;
 	int fd;
+	int (*sink)(void *user, const unsigned char *page, int len);
+	void *sink_user;
 	int failed_errno;
 };
 
@@ -22,6 +26,13 @@ static int write_page(void *user, const unsigned char *ptr, opus_int32 len)
 {
 	struct opus_encoder_file *e = user;
 
+	if (e->sink) {
+		if (e->sink(e->sink_user, ptr, (int)len)) {
+			e->failed_errno = EIO;
+			return 1;
+		}
+		return 0;
+	}
 	while (len > 0) {
 		ssize_t n = write(e->fd, ptr, (size_t)len);
 		if (n < 0 && errno == EINTR)
@@ -55,6 +66,8 @@ static void *opus_open(const struct encoder_info *info, char *err, size_t errlen
 		goto fail;
 	}
 	e->fd = info->fd;
+	e->sink = info->sink;
+	e->sink_user = info->sink_user;
 	snprintf(encoder_tag, sizeof encoder_tag, "%s (libopusenc)", info->software);
 	ope_comments_add(comments, "TITLE", info->title);
 	if (*info->language)
@@ -90,7 +103,8 @@ static void *opus_open(const struct encoder_info *info, char *err, size_t errlen
 fail:
 	if (comments)
 		ope_comments_destroy(comments);
-	close(info->fd);
+	if (info->fd >= 0)
+		close(info->fd);
 	free(e);
 	return NULL;
 }
@@ -108,7 +122,7 @@ static int opus_sync(void *enc)
 {
 	struct opus_encoder_file *e = enc;
 
-	if (fsync(e->fd) < 0 && errno != EINVAL)
+	if (e->fd >= 0 && fsync(e->fd) < 0 && errno != EINVAL)
 		return -errno;
 	return e->failed_errno ? -e->failed_errno : 0;
 }
@@ -119,9 +133,9 @@ static int opus_close(void *enc)
 	int ret = ope_encoder_drain(e->enc) == OPE_OK && !e->failed_errno ? 0 : -EIO;
 
 	ope_encoder_destroy(e->enc);
-	if (fsync(e->fd) < 0 && errno != EINVAL && !ret)
+	if (e->fd >= 0 && fsync(e->fd) < 0 && errno != EINVAL && !ret)
 		ret = -errno;
-	if (close(e->fd) < 0 && !ret)
+	if (e->fd >= 0 && close(e->fd) < 0 && !ret)
 		ret = -errno;
 	free(e);
 	return ret;

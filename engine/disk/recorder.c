@@ -1,4 +1,5 @@
 #include "recorder.h"
+#include "streamer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -391,7 +392,7 @@ static void fail_recording(struct recorder *r, const char *what, int err)
 {
 	char fields[512];
 
-	atomic_store_explicit(&r->capture.armed, 0, memory_order_release);
+	atomic_store_explicit(&r->capture.armed, r->streamer != NULL, memory_order_release);
 	set_alarm(r, "recording stopped: %s: %s", what, strerror(err));
 	snprintf(fields, sizeof fields, "\"event\":\"disk-error\",\"error\":\"%s: %s\"", what, strerror(err));
 	timeline_write(r, r->seg_first_frame + r->seg_frames, fields);
@@ -528,6 +529,8 @@ static void process_block(struct recorder *r, const struct capture_block *b)
 			capture_read(&r->capture, ch, ptrs[ch], take);
 		if (r->state == RECORDER_RECORDING)
 			write_frames(r, ptrs, take);
+		if (r->streamer)
+			streamer_write(r->streamer, ptrs, take);
 		done += take;
 	}
 	capture_release_block(&r->capture);
@@ -600,10 +603,15 @@ static void stop_recording(struct recorder *r)
 	int64_t deadline;
 	int quiet = 0;
 
-	atomic_store_explicit(&r->capture.armed, 0, memory_order_release);
+	atomic_store_explicit(&r->capture.armed, r->streamer != NULL, memory_order_release);
 	/* Everything already captured is written, however long the backlog;
-	 * then the realtime cycle running now may still push one block. */
+	 * then the realtime cycle running now may still push one block. With
+	 * streams the rings never go quiet: what is there now is the end. */
 	deadline = utc_now_ms() + RECORDER_STOP_MS;
+	if (r->streamer) {
+		drain(r, 0);
+		quiet = 3;
+	}
 	while (quiet < 3 && utc_now_ms() < deadline) {
 		struct timespec pause = { 0, 10 * 1000000 };
 		if (drain(r, 0)) {
@@ -620,7 +628,8 @@ static void stop_recording(struct recorder *r)
 		timeline_write(r, r->seg_first_frame + r->seg_frames, "\"event\":\"record-stop\"");
 		close_timeline(r);
 	}
-	capture_discard(&r->capture);
+	if (!r->streamer)
+		capture_discard(&r->capture);
 	if (r->state != RECORDER_FAILED)
 		r->state = RECORDER_STOPPED;
 }
@@ -640,7 +649,8 @@ static void prepare_start(struct recorder *r, const char *meeting)
 	pthread_mutex_lock(&r->lock);
 	r->pub_error[0] = '\0';
 	pthread_mutex_unlock(&r->lock);
-	capture_discard(&r->capture);
+	if (!r->streamer)
+		capture_discard(&r->capture);
 	r->dropped_seen = atomic_load(&r->capture.dropped_total);
 	r->state = RECORDER_ARMING;
 	atomic_store_explicit(&r->capture.armed, 1, memory_order_release);
@@ -707,6 +717,8 @@ int recorder_run(struct recorder *r)
 {
 	int ret, i;
 
+	if (r->streamer)
+		atomic_store_explicit(&r->capture.armed, 1, memory_order_release);
 	for (i = 0; i < r->n_formats; i++)
 		if (r->formats[i] == &encoder_opus && (ret = encode_pool_start(&r->pool, 0)) < 0)
 			return ret;

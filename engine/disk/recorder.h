@@ -53,6 +53,9 @@ struct recorder {
 	uint64_t segment_frames;
 	struct capture capture;
 	_Atomic uint32_t *xruns; /* the JACK shell's counter, for the timeline */
+	/* Listener streams fed from the same rings, or NULL. With streams the
+	 * rings stay armed whether recording or not. Set before recorder_run. */
+	struct streamer *streamer;
 
 	pthread_t thread;
 	int thread_running;
