@@ -126,17 +126,21 @@ void streamer_write(struct streamer *s, float *const *channels, uint32_t frames)
 
 		pthread_mutex_lock(&s->lock);
 		restart = st->want_restart;
-		st->want_restart = 0;
 		pthread_mutex_unlock(&s->lock);
 		if (restart) {
-			/* A new listener connection: a new Ogg stream, headers first. */
+			/* A new listener connection: a new Ogg stream, headers first.
+			 * Nothing is sent while want_restart holds, so the old
+			 * stream's last pages never reach the new connection. */
 			if (st->enc)
 				encoder_opus.close(st->enc);
+			st->enc = NULL;
 			pthread_mutex_lock(&s->lock);
 			st->queued = 0;
 			pthread_mutex_unlock(&s->lock);
-			st->enc = NULL;
 			open_encoder(s, i);
+			pthread_mutex_lock(&s->lock);
+			st->want_restart = 0;
+			pthread_mutex_unlock(&s->lock);
 		}
 		if (st->enc && encoder_opus.write(st->enc, channels[st->source], frames) < 0) {
 			encoder_opus.close(st->enc);
@@ -204,13 +208,15 @@ static void try_connect(struct streamer *s, struct stream *st)
 static void send_queued(struct streamer *s, struct stream *st, unsigned char *buf)
 {
 	size_t n;
+	int ret;
 
 	pthread_mutex_lock(&s->lock);
 	n = st->want_restart ? 0 : st->queued;
 	memcpy(buf, st->queue, n);
 	st->queued = 0;
 	pthread_mutex_unlock(&s->lock);
-	if (n && shout_send(st->shout, buf, n) != SHOUTERR_SUCCESS) {
+	/* Non-blocking: BUSY means libshout kept the rest for later. */
+	if (n && (ret = shout_send(st->shout, buf, n)) != SHOUTERR_SUCCESS && ret != SHOUTERR_BUSY) {
 		char why[160];
 		snprintf(why, sizeof why, "%s", shout_get_error(st->shout));
 		go_down(st, why);
