@@ -744,12 +744,39 @@ static int parse_bool(struct loader *ld, yaml_node_t *v, const char *what, int *
 	return err;
 }
 
+/* channels: all, or a list of floor and language codes (recording and
+ * stream alike). */
+static int parse_channels(struct loader *ld, yaml_node_t *v, const char *what, int *all,
+			  char (**list)[TOLK_ID_MAX], int *n)
+{
+	char label[40];
+	int err, i, j;
+
+	if (v->type == YAML_SCALAR_NODE && !strcmp(scalar(v), "all")) {
+		*all = 1;
+		return 0;
+	}
+	if (v->type != YAML_SEQUENCE_NODE)
+		return fail(ld, v, "channels must be all or a list of floor and language codes");
+	*all = 0;
+	snprintf(label, sizeof label, "%s channels", what);
+	if ((err = load_id_list(ld, v, label, 1, list, n)))
+		return err;
+	for (i = 0; i < *n; i++)
+		if (strcmp((*list)[i], "floor") && config_find_language(ld->cfg, (*list)[i]) < 0)
+			for (j = 0; j < seq_len(v); j++)
+				if (!strcmp(scalar(seq_at(ld, v, j)), (*list)[i]))
+					return fail(ld, seq_at(ld, v, j), "%s channel '%s' is neither floor nor a language",
+						    what, (*list)[i]);
+	return 0;
+}
+
 static int recording_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v,
 			  void *user)
 {
 	struct cfg_recording *rec = &ld->cfg->recording;
 	double num;
-	int err, i, j;
+	int err, i;
 	(void)k;
 	(void)user;
 
@@ -800,24 +827,7 @@ static int recording_pair(struct loader *ld, const char *key, yaml_node_t *k, ya
 		return parse_bool(ld, v, "autostart", &rec->autostart);
 	if (!strcmp(key, "mics"))
 		return parse_bool(ld, v, "mics", &rec->mics);
-	/* channels: all, or a list of floor and language codes */
-	if (v->type == YAML_SCALAR_NODE && !strcmp(scalar(v), "all")) {
-		rec->all_channels = 1;
-		return 0;
-	}
-	if (v->type != YAML_SEQUENCE_NODE)
-		return fail(ld, v, "channels must be all or a list of floor and language codes");
-	rec->all_channels = 0;
-	if ((err = load_id_list(ld, v, "recording channels", 1, &rec->channels, &rec->n_channels)))
-		return err;
-	for (i = 0; i < rec->n_channels; i++)
-		if (strcmp(rec->channels[i], "floor") && config_find_language(ld->cfg, rec->channels[i]) < 0) {
-			for (j = 0; j < seq_len(v); j++)
-				if (!strcmp(scalar(seq_at(ld, v, j)), rec->channels[i]))
-					return fail(ld, seq_at(ld, v, j), "recording channel '%s' is neither floor "
-						    "nor a language", rec->channels[i]);
-		}
-	return 0;
+	return parse_channels(ld, v, "recording", &rec->all_channels, &rec->channels, &rec->n_channels);
 }
 
 /* ---- stream (Icecast) -------------------------------------------------- */
@@ -860,7 +870,7 @@ static int stream_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_
 	struct cfg_stream *st = &ld->cfg->stream;
 	const char *c;
 	double num;
-	int err, i, j;
+	int err;
 	(void)k;
 	(void)user;
 
@@ -883,23 +893,7 @@ static int stream_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_
 			return fail(ld, v, "mount_prefix '%s' must begin with '/'", st->mount_prefix);
 		return 0;
 	}
-	/* channels: all, or a list of floor and language codes */
-	if (v->type == YAML_SCALAR_NODE && !strcmp(scalar(v), "all")) {
-		st->all_channels = 1;
-		return 0;
-	}
-	if (v->type != YAML_SEQUENCE_NODE)
-		return fail(ld, v, "channels must be all or a list of floor and language codes");
-	st->all_channels = 0;
-	if ((err = load_id_list(ld, v, "stream channels", 1, &st->channels, &st->n_channels)))
-		return err;
-	for (i = 0; i < st->n_channels; i++)
-		if (strcmp(st->channels[i], "floor") && config_find_language(ld->cfg, st->channels[i]) < 0)
-			for (j = 0; j < seq_len(v); j++)
-				if (!strcmp(scalar(seq_at(ld, v, j)), st->channels[i]))
-					return fail(ld, seq_at(ld, v, j), "stream channel '%s' is neither floor "
-						    "nor a language", st->channels[i]);
-	return 0;
+	return parse_channels(ld, v, "stream", &st->all_channels, &st->channels, &st->n_channels);
 }
 
 /* ---- control -------------------------------------------------------- */
