@@ -760,8 +760,9 @@ static void check_alarms(struct engine *e)
 	alarm_state(&e->alarms, now, "disk-low", "", left >= 0 && left < th->disk_low_minutes * 60, 0, clear, detail);
 	for (i = 0; e->au->streamer && i < e->au->streamer->n; i++) {
 		const struct stream *st = &e->au->streamer->streams[i];
-		snprintf(detail, sizeof detail, "listeners of %.48s hear nothing: %.60s", st->mount,
-			 *st->error ? st->error : "not connected yet");
+		char why[80];
+		streamer_error(e->au->streamer, i, why, sizeof why);
+		snprintf(detail, sizeof detail, "listeners of %.48s hear nothing: %.60s", st->mount, why);
 		alarm_state(&e->alarms, now, "stream-down", st->mount, !streamer_up(e->au->streamer, i), 3000, 0,
 			    detail);
 	}

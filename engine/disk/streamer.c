@@ -149,9 +149,17 @@ void streamer_write(struct streamer *s, float *const *channels, uint32_t frames)
 	}
 }
 
+/* The error is read by the control thread (for the alarm): under the lock. */
+static void set_error(struct stream *st, const char *why)
+{
+	pthread_mutex_lock(&st->owner->lock);
+	snprintf(st->error, sizeof st->error, "%s", why);
+	pthread_mutex_unlock(&st->owner->lock);
+}
+
 static void go_down(struct stream *st, const char *why)
 {
-	snprintf(st->error, sizeof st->error, "%s", why);
+	set_error(st, why);
 	if (st->shout) {
 		shout_close(st->shout);
 		shout_free(st->shout);
@@ -179,7 +187,9 @@ static void try_connect(struct streamer *s, struct stream *st)
 		    shout_set_content_format(sh, SHOUT_FORMAT_OGG, SHOUT_USAGE_AUDIO, NULL) ||
 		    shout_set_meta(sh, SHOUT_META_NAME, st->title) ||
 		    shout_set_meta(sh, SHOUT_META_DESCRIPTION, st->title) || shout_set_nonblocking(sh, 1)) {
-			snprintf(st->error, sizeof st->error, "libshout: %s", shout_get_error(sh));
+			char why[160];
+			snprintf(why, sizeof why, "libshout: %s", shout_get_error(sh));
+			set_error(st, why);
 			shout_free(sh);
 			return;
 		}
@@ -192,8 +202,8 @@ static void try_connect(struct streamer *s, struct stream *st)
 	if (ret == SHOUTERR_SUCCESS || ret == SHOUTERR_CONNECTED) {
 		st->connecting = 0;
 		st->backoff_ms = 0;
-		st->error[0] = '\0';
 		pthread_mutex_lock(&s->lock);
+		st->error[0] = '\0';
 		st->want_restart = 1; /* headers first on this connection */
 		st->queued = 0;
 		pthread_mutex_unlock(&s->lock);
@@ -281,6 +291,13 @@ void streamer_status(struct streamer *s, struct json_writer *w)
 int streamer_up(struct streamer *s, int i)
 {
 	return atomic_load(&s->streams[i].up);
+}
+
+void streamer_error(struct streamer *s, int i, char *buf, size_t len)
+{
+	pthread_mutex_lock(&s->lock);
+	snprintf(buf, len, "%s", *s->streams[i].error ? s->streams[i].error : "not connected yet");
+	pthread_mutex_unlock(&s->lock);
 }
 
 void streamer_free(struct streamer *s)

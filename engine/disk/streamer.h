@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../core/config.h"
@@ -67,6 +68,8 @@ void streamer_write(struct streamer *s, float *const *channels, uint32_t frames)
 void streamer_status(struct streamer *s, struct json_writer *w);
 /* Any thread: is stream i connected? */
 int streamer_up(struct streamer *s, int i);
+/* Any thread: why stream i is down (or "not connected yet"). */
+void streamer_error(struct streamer *s, int i, char *buf, size_t len);
 /* Stops the thread, closes every connection and encoder. */
 void streamer_free(struct streamer *s);
 
