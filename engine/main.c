@@ -26,6 +26,7 @@
 #include "core/command.h"
 #include "core/config.h"
 #include "core/config_diff.h"
+#include "core/refusal_gate.h"
 #include "core/router.h"
 #include "core/snapshot.h"
 #include "core/state.h"
@@ -78,6 +79,7 @@ struct audio {
 };
 
 #define WEB_FRAME_MS 50 /* the page's live data at 20 Hz */
+#define RELOAD_GAP_MS 250 /* SIGHUPs closer than this to the last reload wait and coalesce */
 
 struct engine {
 	struct config *cfg;
@@ -99,6 +101,7 @@ struct engine {
 	uint64_t dropped_seen;
 	int64_t last_alarm_tick;
 	struct audit_log audit;
+	struct refusal_gate refusals;  /* refusals per source, counted past a burst */
 	const char *changes[16];       /* this request's changes, for the audit */
 	char change_text[16][256];
 	int n_changes;
@@ -116,6 +119,10 @@ struct engine {
 	int audio_ever_up;
 	int audio_up;
 	int64_t next_attempt_ms;
+	/* SIGHUPs not yet applied, and when the last reload ended: a storm of
+	 * them becomes one reload of the file as it is then. */
+	int hup_pending;
+	int64_t last_reload_ms;
 	int resume_recording;                  /* when the audio is back */
 	char resume_meeting[TOLK_MEETING_MAX];
 	int resume_segment;
@@ -421,6 +428,26 @@ static void command_context_of(struct engine *e, struct command_context *ctx)
 	};
 }
 
+/* Refusals from one source that were counted, not written: one line in
+ * the log and the audit for the lot. */
+static void summarise_refusals(void *user, const char *source, uint32_t held, uint32_t total, int64_t since_ms)
+{
+	struct engine *e = user;
+	char actor[200], what[160], reply[200];
+	struct json_writer w;
+
+	jw_init(&w);
+	jw_raw(&w, "\"source\":");
+	jw_string(&w, source);
+	snprintf(actor, sizeof actor, "%s", w.failed ? "\"source\":null" : w.buf);
+	jw_free(&w);
+	snprintf(what, sizeof what, "%u refused requests in one second, %u of them counted only", total, held);
+	snprintf(reply, sizeof reply, "{\"ok\":false,\"error\":\"%u more refusals, not written one by one\"}", held);
+	log_line("refused %s: %s", source, what);
+	if (audit_write(&e->audit, since_ms, "summary", actor, what, reply, NULL, 0) < 0)
+		log_line("ALARM: cannot write the audit log %s", e->audit.path);
+}
+
 /* The one way a command runs, whichever path brought it: role check,
  * execution, audit, routing, timeline and OSC feedback. The reply is left
  * in e->reply. `refusal` explains a ROLE_NONE. */
@@ -447,12 +474,16 @@ static enum command_outcome run_command(struct engine *e, const char *via, const
 	} else {
 		outcome = command_execute(&ctx, line, &e->reply);
 	}
-	if (role != ROLE_TECHNICIAN && outcome == COMMAND_ERROR &&
-	    !strncmp(e->reply.buf ? e->reply.buf : "", "{\"ok\":false,\"error\":\"permission", 30))
-		log_line("refused %s (%s): %.200s", who, role_name(role), line);
-	if (e->reply.buf && audit_write(&e->audit, ctx.now_ms, via, actor, line, e->reply.buf, e->changes,
-					 e->n_changes) < 0)
-		log_line("ALARM: cannot write the audit log %s", e->audit.path);
+	/* A refusal is audited; past a small burst from one source in a
+	 * second it is counted instead, and the count audited once. */
+	if (outcome != COMMAND_ERROR || refusal_gate_admit(&e->refusals, who, ctx.now_ms, summarise_refusals, e)) {
+		if (role != ROLE_TECHNICIAN && outcome == COMMAND_ERROR &&
+		    !strncmp(e->reply.buf ? e->reply.buf : "", "{\"ok\":false,\"error\":\"permission", 30))
+			log_line("refused %s (%s): %.200s", who, role_name(role), line);
+		if (e->reply.buf && audit_write(&e->audit, ctx.now_ms, via, actor, line, e->reply.buf, e->changes,
+						 e->n_changes) < 0)
+			log_line("ALARM: cannot write the audit log %s", e->audit.path);
+	}
 	if (outcome == COMMAND_ROUTING) {
 		e->routing_dirty = 1;
 		publish_routing(e);
@@ -496,7 +527,8 @@ static const char *osc_run(void *user, const char *peer, const char *line, int a
 	char actor[160], who[128];
 
 	snprintf(actor, sizeof actor, "\"address\":\"%.100s\"", peer);
-	snprintf(who, sizeof who, "OSC %.100s", peer);
+	/* The source is the host: a flood from many ports is one source. */
+	snprintf(who, sizeof who, "OSC %.*s", (int)(strrchr(peer, ':') ? strrchr(peer, ':') - peer : 100), peer);
 	run_command(e, "osc", actor, who, line, allowed ? ROLE_TECHNICIAN : ROLE_NONE,
 		    "this address may not drive that booth (osc: consoles)", NULL);
 	return e->reply.buf ? e->reply.buf : "{\"ok\":false,\"error\":\"no reply\"}";
@@ -1333,6 +1365,25 @@ static int reload(void *user, struct json_writer *w)
 	return 0;
 }
 
+/* SIGHUP: the same reload as tolkctl's, audited as the signal. Signals
+ * that came while the last reload was being applied, or just after it,
+ * are one reload of the file as it is now: the last file wins. */
+static void reload_on_signal(struct engine *e)
+{
+	char text[96];
+
+	if (e->hup_pending > 1) {
+		snprintf(text, sizeof text, "reload: %d requests coalesced into one; the file as it is now applies",
+			 e->hup_pending);
+		log_line("%s", text);
+		event_log_add(&e->events, utc_now_ms(), EVENT_CHANGE, "", 0, text);
+	}
+	e->hup_pending = 0;
+	run_command(e, "signal", "\"signal\":\"SIGHUP\"", "SIGHUP", "reload", ROLE_TECHNICIAN, "", NULL);
+	log_line("SIGHUP: %s", e->reply.buf ? e->reply.buf : "");
+	e->last_reload_ms = utc_now_ms();
+}
+
 /* Runs until a signal (0) or, without --reconnect, the server's
  * departure (1). */
 static int control_loop(struct engine *e, int signal_fd, int wake_fd)
@@ -1353,6 +1404,10 @@ static int control_loop(struct engine *e, int signal_fd, int wake_fd)
 			timeout = timeout < WEB_FRAME_MS ? timeout : WEB_FRAME_MS;
 		if (web_timeout_ms(&e->web) >= 0 && web_timeout_ms(&e->web) < timeout)
 			timeout = web_timeout_ms(&e->web);
+		if (e->hup_pending) {
+			int64_t due = e->last_reload_ms + RELOAD_GAP_MS - utc_now_ms();
+			timeout = due < 0 ? 0 : due < timeout ? (int)due : timeout;
+		}
 		if (poll(fds, (nfds_t)n, timeout) < 0 && errno != EINTR) {
 			log_line("poll failed: %s", strerror(errno));
 			return EXIT_JACK;
@@ -1360,15 +1415,14 @@ static int control_loop(struct engine *e, int signal_fd, int wake_fd)
 		if (fds[0].revents) {
 			struct signalfd_siginfo si;
 			if (read(signal_fd, &si, sizeof si) == sizeof si && si.ssi_signo == SIGHUP) {
-				/* The same reload as tolkctl's, audited as the signal. */
-				run_command(e, "signal", "\"signal\":\"SIGHUP\"", "SIGHUP", "reload", ROLE_TECHNICIAN, "",
-					    NULL);
-				log_line("SIGHUP: %s", e->reply.buf ? e->reply.buf : "");
-				continue;
+				e->hup_pending++;
+			} else {
+				log_line("%s: stopping", strsignal((int)si.ssi_signo));
+				return EXIT_CLEAN;
 			}
-			log_line("%s: stopping", strsignal((int)si.ssi_signo));
-			return EXIT_CLEAN;
 		}
+		if (e->hup_pending && utc_now_ms() - e->last_reload_ms >= RELOAD_GAP_MS)
+			reload_on_signal(e);
 		if (fds[1].revents) {
 			char drain[64];
 			while (read(wake_fd, drain, sizeof drain) > 0)
@@ -1406,6 +1460,7 @@ static int control_loop(struct engine *e, int signal_fd, int wake_fd)
 			}
 		}
 		if (utc_now_ms() - e->last_alarm_tick >= 100) {
+			refusal_gate_flush(&e->refusals, utc_now_ms(), summarise_refusals, e);
 			check_alarms(e);
 			if (e->audio_up)
 				hearing_log_tick(&e->au->hearing, utc_now_ms());

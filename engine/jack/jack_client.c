@@ -93,15 +93,21 @@ static void added_latency(const struct rt_plan *p, int output, jack_latency_rang
 	}
 }
 
+/* Thread: JACK's notification thread. It reads the plan in force under
+ * plan_lock, never the one the realtime thread is about to run: a reload
+ * frees the old plan, its ports, config and rack once the switch is made,
+ * and this callback may run at any moment around it. */
 static void on_latency(jack_latency_callback_mode_t mode, void *arg)
 {
 	struct jack_shell *js = arg;
-	const struct rt_plan *p = atomic_load_explicit(&js->rt_plan, memory_order_acquire);
+	const struct rt_plan *p;
 	jack_latency_range_t up = { UINT32_MAX, 0 }, range, add;
 	int i;
 
-	if (!p)
-		return;
+	pthread_mutex_lock(&js->plan_lock);
+	p = js->plan;
+	if (!p || !p->router)
+		goto out;
 
 	if (mode == JackCaptureLatency) {
 		for (i = 0; i < p->n_inputs; i++) {
@@ -130,6 +136,8 @@ static void on_latency(jack_latency_callback_mode_t mode, void *arg)
 		for (i = 0; i < p->n_inputs; i++)
 			jack_port_set_latency_range(p->inputs[i], JackPlaybackLatency, &most);
 	}
+out:
+	pthread_mutex_unlock(&js->plan_lock);
 }
 
 static void on_thread_init(void *arg)
@@ -199,6 +207,7 @@ int jack_shell_open(struct jack_shell *js, const struct config *cfg, const char 
 	if (!js || !cfg || !client_name)
 		return -EINVAL;
 	memset(js, 0, sizeof *js);
+	pthread_mutex_init(&js->plan_lock, NULL);
 	js->wake_fd = wake_fd;
 	atomic_init(&js->server_gone, 0);
 	atomic_init(&js->ports_changed, 0);
@@ -401,7 +410,11 @@ int jack_shell_switch(struct jack_shell *js, struct rt_plan *plan, int timeout_m
 			return -ETIMEDOUT;
 		nanosleep(&ms, NULL);
 	}
+	/* From here on the latency callback sees the new plan, and no call of
+	 * it can still be reading the old one. */
+	pthread_mutex_lock(&js->plan_lock);
 	js->plan = plan;
+	pthread_mutex_unlock(&js->plan_lock);
 	drop_ports(js, old, plan);
 	plan_free(old);
 	linked = malloc((size_t)plan->cfg->n_connects + 1);
@@ -514,8 +527,10 @@ void jack_shell_close(struct jack_shell *js)
 		js->client = NULL;
 	}
 	js->active = 0;
+	pthread_mutex_lock(&js->plan_lock);
 	plan_free(js->plan);
 	js->plan = NULL;
+	pthread_mutex_unlock(&js->plan_lock);
 	free(js->linked);
 	js->linked = NULL;
 }

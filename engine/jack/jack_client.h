@@ -4,6 +4,7 @@
 #define TOLK_JACK_CLIENT_H
 
 #include <jack/jack.h>
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include "../core/capture.h"
@@ -38,7 +39,13 @@ struct rt_plan {
 
 struct jack_shell {
 	jack_client_t *client;
-	struct rt_plan *plan;              /* the control thread's: the one in force */
+	/* The plan in force: written by the control thread only, under
+	 * plan_lock, which JACK's notification thread (the latency callback)
+	 * holds while it reads the plan's ports, config and rack. The control
+	 * thread never holds it across a call into libjack, which may wait for
+	 * that very callback. */
+	pthread_mutex_t plan_lock;
+	struct rt_plan *plan;
 	_Atomic(struct rt_plan *) rt_plan; /* what the next cycle runs */
 	_Atomic(struct rt_plan *) rt_done; /* what the last finished cycle ran */
 	int active;

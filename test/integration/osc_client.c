@@ -1,7 +1,9 @@
 /* osc_client: sends one OSC message from its own socket and prints every
  * message that comes back within a while, one line each:
  *   PATH TYPES ARG...
- *   osc_client [-b BINDHOST] [-w MS] HOST PORT PATH [TYPES [ARG...]]
+ *   osc_client [-b BINDHOST] [-w MS] [-r COUNT] HOST PORT PATH [TYPES [ARG...]]
+ * -r sends the message COUNT times as fast as the socket takes them (a
+ * flood), and prints nothing back.
  * TYPES uses i, f and s; a string argument "@N" stands for N bytes of 'x'
  * (for oversized-message tests). */
 #include <arpa/inet.h>
@@ -34,6 +36,7 @@ int main(int argc, char **argv)
 {
 	const char *bind_host = "127.0.0.1";
 	int wait_ms = 500, opt, i, fd;
+	long repeat = 1, r;
 	struct sockaddr_in me = { .sin_family = AF_INET }, to = { .sin_family = AF_INET };
 	lo_message m;
 	struct timespec start, now;
@@ -41,9 +44,11 @@ int main(int argc, char **argv)
 	void *data;
 	size_t size = 0;
 
-	while ((opt = getopt(argc, argv, "b:w:")) != -1) {
+	while ((opt = getopt(argc, argv, "b:w:r:")) != -1) {
 		if (opt == 'b')
 			bind_host = optarg;
+		else if (opt == 'r')
+			repeat = atol(optarg);
 		else if (opt == 'w')
 			wait_ms = atoi(optarg);
 		else
@@ -80,10 +85,13 @@ int main(int argc, char **argv)
 		}
 	}
 	data = lo_message_serialise(m, argv[optind + 2], NULL, &size);
-	if (!data || sendto(fd, data, size, 0, (struct sockaddr *)&to, sizeof to) < 0) {
-		fprintf(stderr, "osc_client: send failed\n");
-		return 1;
-	}
+	for (r = 0; r < repeat; r++)
+		if (!data || sendto(fd, data, size, 0, (struct sockaddr *)&to, sizeof to) < 0) {
+			fprintf(stderr, "osc_client: send failed\n");
+			return 1;
+		}
+	if (repeat > 1)
+		wait_ms = 0;
 	free(data);
 	lo_message_free(m);
 	clock_gettime(CLOCK_MONOTONIC, &start);
