@@ -63,6 +63,8 @@ suite integration-osc bash test/integration/osc_test.sh
 suite integration-hearing bash test/integration/hearing_test.sh
 suite integration-resilience bash test/integration/resilience_test.sh
 suite integration-reload bash test/integration/reload_test.sh
+suite integration-storm bash test/integration/storm_test.sh
+suite integration-hardening bash test/integration/hardening_test.sh
 suite integration-web bash test/integration/web_test.sh
 suite integration-netjack bash test/integration/netjack_test.sh
 suite integration-stream bash test/integration/stream_test.sh

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,23 +157,18 @@ static int follow_stream(int fd, const char *pending, size_t len)
 	return EXIT_UNREACHABLE;
 }
 
+/* The engine's user when it is neither ours nor root (--engine-user). */
+static uid_t engine_uid = (uid_t)-1;
+
 static int request(const char *path, const char *line, char *reply, size_t cap, int timeout_ms, int *stream_fd)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	char why[512];
 	size_t len = 0;
-	int fd;
+	int fd = control_connect(path, engine_uid, why, sizeof why);
 
-	if (strlen(path) >= sizeof addr.sun_path) {
-		fprintf(stderr, "tolkctl: control socket path is too long: %s\n", path);
-		return -ENAMETOOLONG;
-	}
-	strcpy(addr.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
-		fprintf(stderr, "tolkctl: cannot reach tolk at %s: %s\n", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -ECONNREFUSED;
+	if (fd < 0) {
+		fprintf(stderr, "tolkctl: %s\n", why);
+		return fd;
 	}
 	if (send(fd, line, strlen(line), MSG_NOSIGNAL) < 0 || send(fd, "\n", 1, MSG_NOSIGNAL) < 0) {
 		fprintf(stderr, "tolkctl: cannot send to %s: %s\n", path, strerror(errno));
@@ -212,6 +208,23 @@ static int request(const char *path, const char *line, char *reply, size_t cap, 
 	return 0;
 }
 
+static int engine_user(const char *name)
+{
+	struct passwd *pw = getpwnam(name);
+	char *end;
+	unsigned long uid;
+
+	if (pw) {
+		engine_uid = pw->pw_uid;
+		return 0;
+	}
+	uid = strtoul(name, &end, 10);
+	if (!*name || *end)
+		return -ENOENT;
+	engine_uid = (uid_t)uid;
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -239,6 +252,8 @@ static void usage(FILE *f)
 		"  -n, --name CLIENT    engine's client name, for the default path (default tolk)\n"
 		"  -j, --json           print the engine's raw JSON line\n"
 		"  -t, --timeout MS     how long to wait for the answer (default 5000)\n"
+		"  -u, --engine-user U  the engine runs as user U (name or uid); by default only\n"
+		"                       an engine of your own user or root is trusted\n"
 		"\n"
 		"Exit status: 0 ok, 1 refused by the engine, 2 usage, 3 engine unreachable.\n");
 }
@@ -250,6 +265,7 @@ int main(int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "engine-user", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -261,12 +277,18 @@ int main(int argc, char **argv)
 	size_t len = 0;
 
 	/* "+": stop at the first command word, so "mic fr 1 on" is not parsed. */
-	while ((c = getopt_long(argc, argv, "+C:n:jt:h", longs, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+C:n:jt:u:h", longs, NULL)) != -1) {
 		switch (c) {
 		case 'C': control = optarg; break;
 		case 'n': name = optarg; break;
 		case 'j': json = 1; break;
 		case 't': timeout_ms = atoi(optarg); break;
+		case 'u':
+			if (engine_user(optarg) < 0) {
+				fprintf(stderr, "tolkctl: --engine-user %s: no such user\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
 		}
@@ -286,7 +308,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "tolkctl: top takes no arguments\n");
 			return EXIT_USAGE;
 		}
-		return top_run(path);
+		return top_run(path, engine_uid);
 	}
 	line[0] = '\0';
 	for (i = optind; i < argc; i++) {

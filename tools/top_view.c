@@ -2,6 +2,7 @@
  * over ssh. Plain ANSI, 10 frames a second, q quits. When stdout is not a
  * terminal it prints one summary line a second instead. */
 #include "top_view.h"
+#include "../engine/control/control_socket.h"
 
 #include <errno.h>
 #include <math.h>
@@ -181,19 +182,17 @@ static void summary_line(const struct jnode *st, const struct jnode *meters, con
 	fflush(stdout);
 }
 
-int top_run(const char *path)
+int top_run(const char *path, uid_t engine_uid)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	int fd, tty = isatty(STDOUT_FILENO) && isatty(STDIN_FILENO), status = 0;
-	char *buf = malloc(ANSWER_MAX);
+	char *buf = malloc(ANSWER_MAX), why[512];
 	struct timespec last = { 0, 0 };
 
-	if (!buf || strlen(path) >= sizeof addr.sun_path)
+	if (!buf)
 		return 2;
-	strcpy(addr.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
-		fprintf(stderr, "tolkctl: cannot reach tolk at %s: %s\n", path, strerror(errno));
+	fd = control_connect(path, engine_uid, why, sizeof why);
+	if (fd < 0) {
+		fprintf(stderr, "tolkctl: %s\n", why);
 		free(buf);
 		return 3;
 	}

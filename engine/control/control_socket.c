@@ -24,25 +24,101 @@ int control_default_path(const char *name, char *buf, size_t len)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-static int make_parent_dir(const char *path, int shared)
+/* A folder another user could write to would let that user swap the
+ * socket under the technicians: it must be a real folder (not a link),
+ * owned by us or by root, and writable by nobody else unless sticky (as
+ * /tmp is, where nobody can rename another's entry). */
+static int folder_is_safe(const char *dir, char *why, size_t len)
+{
+	struct stat st;
+
+	if (lstat(dir, &st) < 0) {
+		snprintf(why, len, "%s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		snprintf(why, len, "%s is a symbolic link", dir);
+		return -ELOOP;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(why, len, "%s is not a folder", dir);
+		return -ENOTDIR;
+	}
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		snprintf(why, len, "%s belongs to uid %u, not to this user (uid %u) or root", dir, (unsigned)st.st_uid,
+			 (unsigned)geteuid());
+		return -EPERM;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
+		snprintf(why, len, "%s is writable by other users (mode %04o)", dir, (unsigned)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
+
+static int make_parent_dir(const char *path, int shared, char *why, size_t len)
 {
 	char dir[sizeof ((struct sockaddr_un *)0)->sun_path];
 	char *slash;
-	struct stat st;
 
 	snprintf(dir, sizeof dir, "%s", path);
 	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
+	if (!slash)
 		return 0;
+	if (slash == dir)
+		slash++;
 	*slash = '\0';
-	if (stat(dir, &st) == 0)
-		return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 	/* Only the last component is ours to make; the rest must exist. */
-	if (mkdir(dir, shared ? 0711 : 0700) < 0 && errno != EEXIST)
+	if (mkdir(dir, shared ? 0711 : 0700) == 0) {
+		if (shared)
+			chmod(dir, 0711); /* whatever the umask: others must reach the socket */
+	} else if (errno != EEXIST) {
+		snprintf(why, len, "cannot make the folder %s: %s", dir, strerror(errno));
 		return -errno;
-	if (shared)
-		chmod(dir, 0711); /* whatever the umask: others must reach the socket */
+	}
+	return folder_is_safe(dir, why, len);
+}
+
+int control_peer_check(int fd, uid_t trusted, char *why, size_t len)
+{
+	struct ucred cred;
+	socklen_t clen = sizeof cred;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
+		snprintf(why, len, "cannot learn who serves the socket: %s", strerror(errno));
+		return -errno;
+	}
+	if (cred.uid != getuid() && cred.uid != 0 && cred.uid != trusted) {
+		snprintf(why, len, "the socket is served by uid %u (pid %d), not by this user or root: refused "
+			 "(--engine-user names the engine's user if it runs as another)", (unsigned)cred.uid, (int)cred.pid);
+		return -EPERM;
+	}
 	return 0;
+}
+
+int control_connect(const char *path, uid_t trusted, char *why, size_t len)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd, ret;
+
+	if (strlen(path) >= sizeof addr.sun_path) {
+		snprintf(why, len, "control socket path is too long: %s", path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(addr.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
+		ret = -errno;
+		snprintf(why, len, "cannot reach tolk at %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return ret;
+	}
+	if ((ret = control_peer_check(fd, trusted, why, len)) < 0) {
+		close(fd);
+		return ret;
+	}
+	return fd;
 }
 
 int control_socket_open(struct control_socket *cs, const char *path, int shared, char *err, size_t errlen)
@@ -60,9 +136,13 @@ int control_socket_open(struct control_socket *cs, const char *path, int shared,
 	}
 	strcpy(addr.sun_path, path);
 	strcpy(cs->path, path);
-	if ((ret = make_parent_dir(path, shared)) < 0) {
-		snprintf(err, errlen, "cannot make the folder for %s: %s", path, strerror(-ret));
-		return ret;
+	{
+		char why[400];
+		if ((ret = make_parent_dir(path, shared, why, sizeof why)) < 0) {
+			snprintf(err, errlen, "refusing the control socket %s: %s (remove it, or use --control)", path,
+				 why);
+			return ret;
+		}
 	}
 	/* A socket that answers belongs to a running engine; one that does not
 	 * is a leftover. */

@@ -49,7 +49,16 @@ typedef uint64_t (*control_next_event)(void *user, uint64_t after, char **line, 
  * /tmp/tolk-<uid>/<name>.sock. Returns 0 or -ENAMETOOLONG. */
 int control_default_path(const char *name, char *buf, size_t len);
 
-/* Bind and listen, creating the parent directory when it is missing. A
+/* Clients (tolkctl): connect to the engine's socket and check, with
+ * SO_PEERCRED, that the engine runs as this user, root or `trusted`
+ * (pass (uid_t)-1 for none). Returns the connected fd, or a negative errno
+ * with the reason in why. */
+int control_connect(const char *path, uid_t trusted, char *why, size_t len);
+int control_peer_check(int fd, uid_t trusted, char *why, size_t len);
+
+/* Bind and listen, creating the parent directory when it is missing. The
+ * folder must be a real folder of this user's or root's that no other user
+ * can write to (or sticky, as /tmp): otherwise -EPERM, -ELOOP or -ENOTDIR. A
  * stale socket left by a crash is replaced; a live one is refused with
  * -EADDRINUSE. Private: socket 0600, folder 0700. Shared (roles decide,
  * from each peer's credentials): socket 0666, folder 0711. */

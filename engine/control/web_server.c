@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <sys/random.h>
+#include <time.h>
 #include <arpa/inet.h>
 
 /* The page, embedded at build time (engine/web/page_blob.S). */
@@ -175,6 +178,88 @@ static enum MHD_Result open_stream(struct web_server *ws, struct MHD_Connection 
 	return ret;
 }
 
+/* ---- connections ------------------------------------------------------- */
+
+/* Connections that have not yet made a request with a good token are
+ * strangers: a few of them at most, each for a few seconds from its
+ * connect however slowly it trickles its headers. A new stranger beyond
+ * the limit pushes out the oldest, so that a flood of them cannot keep a
+ * technician's connection from making its request. */
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct web_conn *conn_of(struct web_server *ws, const struct MHD_Connection *c)
+{
+	int i;
+
+	for (i = 0; i < ws->n_conns; i++)
+		if (ws->conns[i].c == c)
+			return &ws->conns[i];
+	return NULL;
+}
+
+static void web_conn_authed(struct web_server *ws, struct MHD_Connection *c)
+{
+	struct web_conn *k = conn_of(ws, c);
+
+	if (k)
+		k->authed = 1;
+}
+
+/* Ends a connection from outside libmicrohttpd: it sees the socket shut
+ * and closes the connection on its next run. */
+static void push_out(struct web_conn *k)
+{
+	if (k->fd >= 0)
+		shutdown(k->fd, SHUT_RDWR);
+	k->fd = -1;
+	k->authed = -1; /* on its way out */
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct web_server *ws = cls;
+	const union MHD_ConnectionInfo *info;
+	struct web_conn *k, *oldest = NULL;
+	int i, strangers = 0;
+
+	(void)socket_context;
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if ((k = conn_of(ws, c)))
+			*k = ws->conns[--ws->n_conns];
+		return;
+	}
+	if (ws->n_conns == WEB_CONNECTIONS_MAX)
+		return; /* the daemon's own limit is the same: not reached */
+	info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	for (i = 0; i < ws->n_conns; i++)
+		if (!ws->conns[i].authed) {
+			strangers++;
+			if (!oldest || ws->conns[i].since_ms < oldest->since_ms)
+				oldest = &ws->conns[i];
+		}
+	if (strangers >= WEB_STRANGERS_MAX && oldest)
+		push_out(oldest);
+	ws->conns[ws->n_conns++] = (struct web_conn){ c, info ? info->connect_fd : -1, monotonic_ms(), 0 };
+}
+
+/* Strangers past their time go. */
+static void sweep_strangers(struct web_server *ws)
+{
+	const int64_t now = monotonic_ms();
+	int i;
+
+	for (i = 0; i < ws->n_conns; i++)
+		if (!ws->conns[i].authed && now - ws->conns[i].since_ms >= WEB_STRANGER_MS)
+			push_out(&ws->conns[i]);
+}
+
 /* ---- requests --------------------------------------------------------- */
 
 static enum MHD_Result serve_page(struct web_server *ws, struct MHD_Connection *c, char how, const char *token)
@@ -201,6 +286,57 @@ static enum MHD_Result serve_page(struct web_server *ws, struct MHD_Connection *
 		     MHD_RESPMEM_PERSISTENT);
 }
 
+/* How often a header occurs in the request. */
+struct header_count {
+	const char *name;
+	int n;
+};
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct header_count *h = cls;
+
+	(void)kind;
+	(void)value;
+	if (key && !strcasecmp(key, h->name))
+		h->n++;
+	return MHD_YES;
+}
+
+static int header_times(struct MHD_Connection *c, const char *name)
+{
+	struct header_count h = { name, 0 };
+
+	MHD_get_connection_values(c, MHD_HEADER_KIND, count_header, &h);
+	return h.n;
+}
+
+/* A request that changes something must come from the page itself: a
+ * browser names the page that sent it in Origin (or, failing that,
+ * Referer), and it must be this server as the browser reached it (Host).
+ * SameSite=Strict does not cover another port of the same host. A request
+ * with neither header is no browser's: it must carry its token in the
+ * Authorization header, which no other page can make a browser send. */
+static int same_origin(struct MHD_Connection *c, char how)
+{
+	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+	const char *referer = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_REFERER);
+	char own[300];
+	size_t n;
+
+	if (!origin && !referer)
+		return how == 'h';
+	if (!host || header_times(c, "Origin") > 1 || header_times(c, MHD_HTTP_HEADER_HOST) > 1)
+		return 0;
+	n = (size_t)snprintf(own, sizeof own, "http://%s", host);
+	if (n >= sizeof own)
+		return 0;
+	if (origin)
+		return !strcmp(origin, own);
+	return !strncmp(referer, own, n) && (referer[n] == '/' || referer[n] == '\0');
+}
+
 static void peer_of(struct MHD_Connection *c, char *buf, size_t len)
 {
 	const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -224,7 +360,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 	(void)version;
 	if (!u && !strcmp(method, "POST")) {
-		/* First call: the headers; the body follows. */
+		/* First call: the headers; the body follows. A request whose length
+		 * two headers give (perhaps differently) is smuggling, not a client. */
+		if (header_times(c, MHD_HTTP_HEADER_CONTENT_LENGTH) > 1 ||
+		    (header_times(c, MHD_HTTP_HEADER_CONTENT_LENGTH) &&
+		     header_times(c, MHD_HTTP_HEADER_TRANSFER_ENCODING)))
+			return reply_text(c, MHD_HTTP_BAD_REQUEST, "one Content-Length, and not with Transfer-Encoding\n");
 		u = calloc(1, sizeof *u);
 		if (!u)
 			return MHD_NO;
@@ -246,6 +387,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (role == ROLE_NONE)
 		return reply_text(c, MHD_HTTP_UNAUTHORIZED,
 				  token ? "wrong token\n" : "a token is needed: Authorization: Bearer <token>\n");
+	web_conn_authed(ws, c);
+	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
+		/* A token in the address is for opening the page, never for a
+		 * change: addresses end up in logs and histories. */
+		if (how == 'q')
+			return reply_text(c, MHD_HTTP_FORBIDDEN, "the token goes in a header or the cookie, not the address\n");
+		if (!same_origin(c, how))
+			return reply_text(c, MHD_HTTP_FORBIDDEN, "this request comes from another page (Origin)\n");
+	}
 	if (!strcmp(method, "GET") && (!strcmp(url, "/") || !strcmp(url, "/index.html")))
 		return serve_page(ws, c, how, token);
 	if (!strcmp(method, "GET") && !strcmp(url, "/events"))
@@ -311,8 +461,9 @@ int web_open(struct web_server *ws, const struct cfg_web *cfg, web_execute execu
 	}
 	ws->daemon = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
 				      on_request, ws, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-				      MHD_OPTION_NOTIFY_COMPLETED, request_done, ws, MHD_OPTION_CONNECTION_LIMIT,
-				      (unsigned)(WEB_STREAMS_MAX + 16), MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+				      MHD_OPTION_NOTIFY_COMPLETED, request_done, ws, MHD_OPTION_NOTIFY_CONNECTION,
+				      on_connection, ws, MHD_OPTION_CONNECTION_LIMIT, (unsigned)WEB_CONNECTIONS_MAX,
+				      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 				      MHD_OPTION_END);
 	if (!ws->daemon) {
 		snprintf(err, errlen, "cannot serve the web page on %s:%s (is the port taken?)", cfg->host, cfg->port);
@@ -344,8 +495,10 @@ int web_timeout_ms(const struct web_server *ws)
 
 void web_service(struct web_server *ws)
 {
-	if (ws->daemon)
+	if (ws->daemon) {
+		sweep_strangers(ws);
 		MHD_run(ws->daemon);
+	}
 }
 
 void web_push(struct web_server *ws)

@@ -9,6 +9,7 @@
 #define TOLK_WEB_SERVER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../core/config.h"
 #include "../core/json_writer.h"
@@ -16,6 +17,9 @@
 
 #define WEB_STREAMS_MAX 32
 #define WEB_TOKEN_MAX 128
+#define WEB_CONNECTIONS_MAX 128 /* all connections, the daemon's limit */
+#define WEB_STRANGERS_MAX 16    /* connections without a good token yet */
+#define WEB_STRANGER_MS 3000    /* how long one may take to make its request */
 
 /* Runs a command line for a role; returns the JSON reply (kept until the
  * next call). token_name is "technician" or "observer", peer the address. */
@@ -25,6 +29,16 @@ typedef const char *(*web_execute)(void *user, const char *token_name, const cha
 typedef void (*web_frame)(void *user, struct json_writer *w);
 
 struct web_stream;
+struct MHD_Connection;
+
+/* A connection, from its accept: strangers (authed 0) have WEB_STRANGER_MS
+ * from since_ms to make a request with a good token. */
+struct web_conn {
+	struct MHD_Connection *c;
+	int fd;
+	int64_t since_ms;
+	int authed; /* 1 a good token seen; -1 being pushed out */
+};
 
 struct web_server {
 	struct MHD_Daemon *daemon;
@@ -38,6 +52,8 @@ struct web_server {
 	struct web_stream *streams[WEB_STREAMS_MAX];
 	int n_streams;
 	char url[160];                /* http://host:port/ */
+	struct web_conn conns[WEB_CONNECTIONS_MAX];
+	int n_conns;
 };
 
 /* Listens on cfg's address. A missing technician token is made up (from
