@@ -520,6 +520,39 @@ static void handle_request(void *user, const struct control_peer *peer, const ch
 	*reply_len = e->reply.len;
 }
 
+/* The control socket's door: a peer's role decides whether it may hold a
+ * connection at all (see control_socket.h). */
+static int socket_admit(void *user, const struct control_peer *peer)
+{
+	struct engine *e = user;
+
+	return (int)access_role(&e->access, peer->uid, peer->gid);
+}
+
+/* A connection refused at the door is audited like a refused command,
+ * counted past a burst like them. */
+static void socket_refused(void *user, const struct control_peer *peer, const char *why)
+{
+	struct engine *e = user;
+	char actor[256], who[64], reply[320];
+	const int64_t now = utc_now_ms();
+	struct json_writer w;
+
+	snprintf(who, sizeof who, "uid %u", (unsigned)peer->uid);
+	if (!refusal_gate_admit(&e->refusals, who, now, summarise_refusals, e))
+		return;
+	describe_peer(peer, actor, sizeof actor);
+	jw_init(&w);
+	jw_raw(&w, "{\"ok\":false,\"error\":");
+	jw_string(&w, why);
+	jw_raw(&w, "}");
+	snprintf(reply, sizeof reply, "%s", w.failed ? "{\"ok\":false}" : w.buf);
+	jw_free(&w);
+	log_line("refused %s (connection): %s", who, why);
+	if (audit_write(&e->audit, now, "socket", actor, "(connect)", reply, NULL, 0) < 0)
+		log_line("ALARM: cannot write the audit log %s", e->audit.path);
+}
+
 /* OSC: the console's booth allows the peer, or it is refused and audited. */
 static const char *osc_run(void *user, const char *peer, const char *line, int allowed)
 {
@@ -1554,6 +1587,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tolk: %s\n", err);
 		goto out_state;
 	}
+	control_socket_set_admit(&e->control, socket_admit, socket_refused, ROLE_TECHNICIAN, e);
 	/* A network port only when the room asks for one. */
 	if (e->cfg->osc.enabled &&
 	    osc_open(&e->osc, e->cfg, &e->state, &e->au->router, osc_run, e, err, sizeof err) < 0) {

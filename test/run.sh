@@ -65,6 +65,7 @@ suite integration-resilience bash test/integration/resilience_test.sh
 suite integration-reload bash test/integration/reload_test.sh
 suite integration-storm bash test/integration/storm_test.sh
 suite integration-hardening bash test/integration/hardening_test.sh
+suite integration-lockout bash test/integration/lockout_test.sh
 suite integration-web bash test/integration/web_test.sh
 suite integration-netjack bash test/integration/netjack_test.sh
 suite integration-stream bash test/integration/stream_test.sh

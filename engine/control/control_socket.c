@@ -8,9 +8,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
-
-#define REPLY_TIMEOUT_MS 1000
 
 int control_default_path(const char *name, char *buf, size_t len)
 {
@@ -128,6 +127,7 @@ int control_socket_open(struct control_socket *cs, const char *path, int shared,
 
 	memset(cs, 0, sizeof *cs);
 	cs->listen_fd = -1;
+	cs->top = 1;
 	for (i = 0; i < CONTROL_MAX_CLIENTS; i++)
 		cs->clients[i].fd = -1;
 	if (strlen(path) >= sizeof addr.sun_path || strlen(path) >= sizeof cs->path) {
@@ -180,19 +180,21 @@ int control_socket_open(struct control_socket *cs, const char *path, int shared,
 	return 0;
 }
 
-void control_socket_close(struct control_socket *cs)
+void control_socket_set_admit(struct control_socket *cs, control_admit admit, control_refused refused, int top,
+			      void *user)
 {
-	int i;
-	for (i = 0; i < CONTROL_MAX_CLIENTS; i++)
-		if (cs->clients[i].fd >= 0) {
-			close(cs->clients[i].fd);
-			cs->clients[i].fd = -1;
-		}
-	if (cs->listen_fd >= 0) {
-		close(cs->listen_fd);
-		unlink(cs->path);
-		cs->listen_fd = -1;
-	}
+	cs->admit = admit;
+	cs->refused = refused;
+	cs->top = top;
+	cs->admit_user = user;
+}
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int control_socket_pollfds(const struct control_socket *cs, struct pollfd *fds, int max)
@@ -204,66 +206,211 @@ int control_socket_pollfds(const struct control_socket *cs, struct pollfd *fds, 
 	fds[n++] = (struct pollfd){ .fd = cs->listen_fd, .events = POLLIN };
 	for (i = 0; i < CONTROL_MAX_CLIENTS && n < max; i++)
 		if (cs->clients[i].fd >= 0)
-			fds[n++] = (struct pollfd){ .fd = cs->clients[i].fd, .events = POLLIN };
+			/* One request at a time: the next is read once the last
+			 * reply has gone, so a client that does not read only
+			 * fills its own queue. */
+			fds[n++] = (struct pollfd){ .fd = cs->clients[i].fd,
+						    .events = cs->clients[i].out_len ? POLLOUT : POLLIN };
 	return n;
 }
 
 static void drop_client(struct control_client *c)
 {
 	close(c->fd);
+	free(c->out);
 	c->fd = -1;
+	c->out = NULL;
+	c->out_len = c->out_cap = 0;
 	c->len = 0;
 	c->following = 0;
 }
 
-/* Replies are small, but a client that stops reading must not hold the
- * control thread: give it a bounded time, then drop it. */
-static int send_all(int fd, const char *data, size_t len)
+/* Sends what the socket takes now, never waiting. Returns -EPIPE when the
+ * client is gone. */
+static int flush_out(struct control_client *c)
 {
-	while (len) {
-		ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
-		if (n > 0) {
-			data += n;
-			len -= (size_t)n;
-		} else if (n < 0 && errno == EINTR) {
+	size_t done = 0;
+
+	while (done < c->out_len) {
+		ssize_t n = send(c->fd, c->out + done, c->out_len - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0)
+			done += (size_t)n;
+		else if (n < 0 && errno == EINTR)
 			continue;
-		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			struct pollfd p = { .fd = fd, .events = POLLOUT };
-			if (poll(&p, 1, REPLY_TIMEOUT_MS) <= 0)
-				return -ETIMEDOUT;
-		} else {
+		else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		else
 			return -EPIPE;
-		}
+	}
+	if (done) {
+		memmove(c->out, c->out + done, c->out_len - done);
+		c->out_len -= done;
+		c->out_since_ms = monotonic_ms();
 	}
 	return 0;
+}
+
+/* A line (and its newline) for the client, queued behind what waits. A
+ * client that lets more than CONTROL_OUT_MAX pile up is not reading:
+ * -ENOBUFS, and the caller drops it. */
+static int queue_line(struct control_client *c, const char *data, size_t len)
+{
+	size_t need = c->out_len + len + 1;
+
+	if (need > CONTROL_OUT_MAX)
+		return -ENOBUFS;
+	if (need > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 4096;
+		char *grown;
+		while (cap < need)
+			cap *= 2;
+		if (!(grown = realloc(c->out, cap)))
+			return -ENOMEM;
+		c->out = grown;
+		c->out_cap = cap;
+	}
+	if (!c->out_len)
+		c->out_since_ms = monotonic_ms();
+	memcpy(c->out + c->out_len, data, len);
+	c->out[c->out_len + len] = '\n';
+	c->out_len += len + 1;
+	return flush_out(c);
+}
+
+/* A refused connection hears why, if its socket takes it at once. */
+static void refuse(struct control_socket *cs, int fd, const struct control_peer *peer, const char *why)
+{
+	char line[256];
+	int n = snprintf(line, sizeof line, "{\"ok\":false,\"error\":\"%s\"}\n", why);
+
+	if (send(fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+		/* nothing more to do for it */
+	}
+	close(fd);
+	if (cs->refused && peer)
+		cs->refused(cs->admit_user, peer, why);
+}
+
+/* Whether this peer may have a slot now: a role, a share of the slots
+ * for its uid, and the last few slots kept for the top role, so that a
+ * technician can always get in. Returns NULL, or why not. */
+static const char *door(const struct control_socket *cs, const struct control_peer *peer, int role, char *why,
+			size_t len)
+{
+	int i, free_slots = 0, same_uid = 0;
+
+	if (role <= 0) {
+		snprintf(why, len, "permission denied: uid %u has no role on this engine (control: technicians, observers)",
+			 (unsigned)peer->uid);
+		return why;
+	}
+	for (i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+		free_slots += cs->clients[i].fd < 0;
+		same_uid += cs->clients[i].fd >= 0 && cs->clients[i].peer.uid == peer->uid;
+	}
+	if (!free_slots || (role < cs->top && free_slots <= CONTROL_RESERVED)) {
+		snprintf(why, len, "too many control clients");
+		return why;
+	}
+	if (same_uid >= CONTROL_PER_UID) {
+		snprintf(why, len, "too many control connections from uid %u (at most %d)", (unsigned)peer->uid,
+			 CONTROL_PER_UID);
+		return why;
+	}
+	return NULL;
+}
+
+/* The top role is never kept out: when the door would refuse it, the
+ * connection that has waited longest without making a single request
+ * (lower roles first) makes room. Returns 1 when room was made. */
+static int make_room(struct control_socket *cs)
+{
+	struct control_client *victim = NULL;
+	int i;
+
+	for (i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+		struct control_client *c = &cs->clients[i];
+		if (c->fd < 0 || c->reads || c->following)
+			continue;
+		if (!victim || c->role < victim->role ||
+		    (c->role == victim->role && c->deadline_ms < victim->deadline_ms))
+			victim = c;
+	}
+	if (!victim)
+		return 0;
+	drop_client(victim);
+	return 1;
 }
 
 static void accept_clients(struct control_socket *cs)
 {
 	for (;;) {
-		int fd = accept4(cs->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), i;
+		int fd = accept4(cs->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), i, role;
+		struct control_peer peer;
+		struct ucred cred;
+		socklen_t len = sizeof cred;
+		char why[200];
+
 		if (fd < 0)
 			return;
-		for (i = 0; i < CONTROL_MAX_CLIENTS && cs->clients[i].fd >= 0; i++)
-			;
-		if (i == CONTROL_MAX_CLIENTS) {
-			static const char busy[] = "{\"ok\":false,\"error\":\"too many control clients\"}\n";
-			send_all(fd, busy, sizeof busy - 1);
-			close(fd);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+			close(fd); /* no credentials, no access */
 			continue;
 		}
-		{
-			struct ucred cred;
-			socklen_t len = sizeof cred;
-			if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
-				close(fd); /* no credentials, no access */
-				continue;
-			}
-			cs->clients[i].peer = (struct control_peer){ cred.pid, cred.uid, cred.gid };
+		peer = (struct control_peer){ cred.pid, cred.uid, cred.gid };
+		role = cs->admit ? cs->admit(cs->admit_user, &peer) : cs->top;
+		while (door(cs, &peer, role, why, sizeof why) && role >= cs->top && make_room(cs))
+			;
+		if (door(cs, &peer, role, why, sizeof why)) {
+			refuse(cs, fd, &peer, why);
+			continue;
 		}
-		cs->clients[i].fd = fd;
-		cs->clients[i].len = 0;
-		cs->clients[i].following = 0;
+		for (i = 0; cs->clients[i].fd >= 0; i++)
+			;
+		cs->clients[i] = (struct control_client){ .fd = fd, .peer = peer, .role = role,
+							   .deadline_ms = monotonic_ms() + CONTROL_REQUEST_MS };
+	}
+}
+
+/* A complete line already read waits behind a reply; once that has gone,
+ * it is answered without waiting for more input. */
+static int has_line(const struct control_client *c)
+{
+	return c->fd >= 0 && !c->out_len && memchr(c->buf, '\n', c->len);
+}
+
+static void serve_waiting(struct control_client *c, control_handler handler, void *user)
+{
+	char *nl;
+
+	while (has_line(c)) {
+		char *reply = NULL;
+		size_t reply_len = 0, used;
+		int follow = 0;
+		uint64_t from = 0;
+
+		nl = memchr(c->buf, '\n', c->len);
+		used = (size_t)(nl - c->buf) + 1;
+		*nl = '\0';
+		if (memchr(c->buf, '\0', used - 1)) {
+			reply = (char *)"{\"ok\":false,\"error\":\"request holds a NUL byte\"}";
+			reply_len = strlen(reply);
+		} else {
+			handler(user, &c->peer, c->buf, &reply, &reply_len, &follow, &from);
+			c->reads++;
+		}
+		if (queue_line(c, reply, reply_len) < 0) {
+			drop_client(c);
+			return;
+		}
+		if (follow) {
+			c->following = 1;
+			c->follow_seq = from;
+		}
+		memmove(c->buf, c->buf + used, c->len - used);
+		c->len -= used;
+		c->buf[c->len] = '\0';
+		c->deadline_ms = monotonic_ms() + (c->len ? CONTROL_REQUEST_MS : CONTROL_IDLE_MS);
 	}
 }
 
@@ -271,7 +418,6 @@ static void read_client(struct control_client *c, control_handler handler, void 
 {
 	for (;;) {
 		ssize_t n = recv(c->fd, c->buf + c->len, sizeof c->buf - c->len - 1, 0);
-		char *nl;
 
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
 			drop_client(c);
@@ -279,44 +425,38 @@ static void read_client(struct control_client *c, control_handler handler, void 
 		}
 		if (n < 0)
 			return;
+		if (!c->len)
+			c->deadline_ms = monotonic_ms() + CONTROL_REQUEST_MS; /* a new request begins */
 		c->len += (size_t)n;
 		c->buf[c->len] = '\0';
-		while ((nl = memchr(c->buf, '\n', c->len))) {
-			char *reply = NULL;
-			size_t reply_len = 0, used = (size_t)(nl - c->buf) + 1;
-
-			*nl = '\0';
-			if (memchr(c->buf, '\0', used - 1)) {
-				static const char bad[] = "{\"ok\":false,\"error\":\"request holds a NUL byte\"}";
-				reply = (char *)bad;
-				reply_len = sizeof bad - 1;
-				if (send_all(c->fd, reply, reply_len) < 0 || send_all(c->fd, "\n", 1) < 0) {
-					drop_client(c);
-					return;
-				}
-			} else {
-				int follow = 0;
-				uint64_t from = 0;
-				handler(user, &c->peer, c->buf, &reply, &reply_len, &follow, &from);
-				if (send_all(c->fd, reply, reply_len) < 0 || send_all(c->fd, "\n", 1) < 0) {
-					drop_client(c);
-					return;
-				}
-				if (follow) {
-					c->following = 1;
-					c->follow_seq = from;
-				}
-			}
-			memmove(c->buf, c->buf + used, c->len - used);
-			c->len -= used;
-			c->buf[c->len] = '\0';
-		}
+		serve_waiting(c, handler, user);
+		if (c->fd < 0 || c->out_len)
+			return; /* gone, or the rest when this reply has gone */
 		if (c->len >= sizeof c->buf - 1) {
 			static const char big[] = "{\"ok\":false,\"error\":\"request line too long\"}\n";
-			send_all(c->fd, big, sizeof big - 1);
+			if (send(c->fd, big, sizeof big - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+				/* dropped either way */
+			}
 			drop_client(c);
 			return;
 		}
+	}
+}
+
+/* The clients past a deadline go: a request line taking too long, output
+ * nobody takes, a connection that asks nothing and follows nothing. */
+static void drop_late(struct control_socket *cs)
+{
+	const int64_t now = monotonic_ms();
+	int i;
+
+	for (i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+		struct control_client *c = &cs->clients[i];
+		if (c->fd < 0)
+			continue;
+		if (c->out_len ? now - c->out_since_ms >= CONTROL_STUCK_MS
+			       : !c->following && now >= c->deadline_ms)
+			drop_client(c);
 	}
 }
 
@@ -332,11 +472,34 @@ void control_socket_service(struct control_socket *cs, const struct pollfd *fds,
 			accept_clients(cs);
 			continue;
 		}
-		for (k = 0; k < CONTROL_MAX_CLIENTS; k++)
-			if (cs->clients[k].fd == fds[i].fd) {
-				read_client(&cs->clients[k], handler, user);
-				break;
+		for (k = 0; k < CONTROL_MAX_CLIENTS; k++) {
+			struct control_client *c = &cs->clients[k];
+			if (c->fd != fds[i].fd)
+				continue;
+			if (c->out_len) {
+				if ((fds[i].revents & (POLLERR | POLLHUP)) || flush_out(c) < 0)
+					drop_client(c);
+				else
+					serve_waiting(c, handler, user);
+			} else {
+				read_client(c, handler, user);
 			}
+			break;
+		}
+	}
+	drop_late(cs);
+}
+
+void control_socket_close(struct control_socket *cs)
+{
+	int i;
+	for (i = 0; i < CONTROL_MAX_CLIENTS; i++)
+		if (cs->clients[i].fd >= 0)
+			drop_client(&cs->clients[i]);
+	if (cs->listen_fd >= 0) {
+		close(cs->listen_fd);
+		unlink(cs->path);
+		cs->listen_fd = -1;
 	}
 }
 
@@ -351,7 +514,7 @@ void control_socket_push(struct control_socket *cs, control_next_event next, voi
 		uint64_t seq;
 
 		while (c->fd >= 0 && c->following && (seq = next(user, c->follow_seq, &line, &len))) {
-			if (send_all(c->fd, line, len) < 0 || send_all(c->fd, "\n", 1) < 0) {
+			if (queue_line(c, line, len) < 0) {
 				drop_client(c);
 				break;
 			}

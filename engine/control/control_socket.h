@@ -10,6 +10,12 @@
 
 #define CONTROL_MAX_CLIENTS 32
 #define CONTROL_LINE_MAX 4096
+#define CONTROL_RESERVED 4          /* the last free slots: technicians only */
+#define CONTROL_PER_UID 12          /* connections one uid may hold */
+#define CONTROL_REQUEST_MS 5000     /* a request line, from its first byte (or the connect) */
+#define CONTROL_IDLE_MS 300000      /* a connection that asks nothing more, not following */
+#define CONTROL_STUCK_MS 5000       /* output waiting with no byte taken */
+#define CONTROL_OUT_MAX (1 << 20)   /* output held for one client that reads slowly */
 
 /* Who is on the other end, as the kernel says (SO_PEERCRED). */
 struct control_peer {
@@ -18,23 +24,42 @@ struct control_peer {
 	gid_t gid;
 };
 
+/* The control thread never waits on a client: replies and events go into
+ * the client's own output queue and leave as its socket takes them. A
+ * client that lets CONTROL_OUT_MAX pile up, or takes nothing for
+ * CONTROL_STUCK_MS, is dropped; so is one that takes longer than
+ * CONTROL_REQUEST_MS over a request line. */
 struct control_client {
 	int fd;
 	struct control_peer peer;
+	int role;             /* what admit said: 0 none, higher more */
 	int following;        /* an event stream: lines are pushed to it */
 	uint64_t follow_seq;  /* the last event sent */
+	unsigned long reads;  /* requests answered */
+	int64_t deadline_ms;  /* the current request line, or the idle limit */
+	int64_t out_since_ms; /* when output last moved, while some waits */
+	char *out;
+	size_t out_len, out_cap;
 	size_t len;
 	char buf[CONTROL_LINE_MAX];
 };
+
+/* Who may connect: the peer's role (0: none, refused at once; the highest
+ * role the caller has is `top`, and only it may take the reserved slots).
+ * `refused` hears of each refused connection, with the reason. */
+typedef int (*control_admit)(void *user, const struct control_peer *peer);
+typedef void (*control_refused)(void *user, const struct control_peer *peer, const char *why);
 
 struct control_socket {
 	int listen_fd;
 	char path[108];
 	struct control_client clients[CONTROL_MAX_CLIENTS];
+	control_admit admit;          /* NULL: everyone who can connect is top */
+	control_refused refused;
+	void *admit_user;
+	int top;
 };
 
-/* Handles one request line; writes the reply (without newline) to
- * reply/reply_len. */
 /* Handles one request line; writes the reply (without newline) to
  * reply/reply_len. Setting *follow makes the connection an event stream
  * from event *follow_from on (see control_socket_push). */
@@ -65,9 +90,14 @@ int control_peer_check(int fd, uid_t trusted, char *why, size_t len);
 int control_socket_open(struct control_socket *cs, const char *path, int shared, char *err, size_t errlen);
 void control_socket_close(struct control_socket *cs);
 
+/* Role checks at the door (see control_admit). */
+void control_socket_set_admit(struct control_socket *cs, control_admit admit, control_refused refused, int top,
+			      void *user);
+
 /* Poll integration: fills up to max entries, returns how many. */
 int control_socket_pollfds(const struct control_socket *cs, struct pollfd *fds, int max);
-/* Services the entries control_socket_pollfds filled. */
+/* Services the entries control_socket_pollfds filled, then drops the
+ * clients past a deadline. */
 void control_socket_service(struct control_socket *cs, const struct pollfd *fds, int n,
 			    control_handler handler, void *user);
 
