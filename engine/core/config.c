@@ -434,8 +434,12 @@ static int floor_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_n
 	struct config *cfg = ld->cfg;
 	(void)k;
 	(void)user;
-	if (!strcmp(key, "inputs"))
+	if (!strcmp(key, "inputs")) {
+		if (v->type == YAML_SEQUENCE_NODE && seq_len(v) > TOLK_FLOOR_INPUTS_MAX)
+			return fail(ld, seq_at(ld, v, TOLK_FLOOR_INPUTS_MAX), "one floor input too many: at most %d",
+				    TOLK_FLOOR_INPUTS_MAX);
 		return load_id_list(ld, v, "floor inputs", 1, &cfg->floor_inputs, &cfg->n_floor_inputs);
+	}
 	return copy_id(ld, v, "floor language", cfg->floor_language);
 }
 
@@ -497,6 +501,9 @@ static int load_languages(struct loader *ld, yaml_node_t *n)
 		return err;
 	if (seq_len(n) == 0)
 		return fail(ld, n, "languages needs at least one entry");
+	if (seq_len(n) > TOLK_LANGUAGES_MAX)
+		return fail(ld, seq_at(ld, n, TOLK_LANGUAGES_MAX), "one language too many: a room has at most %d",
+			    TOLK_LANGUAGES_MAX);
 	cfg->languages = calloc((size_t)seq_len(n), sizeof *cfg->languages);
 	if (!cfg->languages)
 		return -ENOMEM;
@@ -592,6 +599,9 @@ static int load_booths(struct loader *ld, yaml_node_t *n)
 
 	if ((err = expect(ld, n, YAML_SEQUENCE_NODE, "booths")))
 		return err;
+	if (seq_len(n) > TOLK_BOOTHS_MAX)
+		return fail(ld, seq_at(ld, n, TOLK_BOOTHS_MAX), "one booth too many: a room has at most %d",
+			    TOLK_BOOTHS_MAX);
 	cfg->booths = calloc(seq_len(n) ? (size_t)seq_len(n) : 1, sizeof *cfg->booths);
 	if (!cfg->booths)
 		return -ENOMEM;
@@ -1225,6 +1235,44 @@ static int load_root(struct loader *ld, yaml_node_t *root)
 	return 0;
 }
 
+/* Before the document is built: a file too big, or nested deeper than any
+ * room needs, is refused at the place it goes too far. libyaml's loader
+ * takes time and memory that grow faster than the nesting. */
+static int check_shape(struct loader *ld, const char *text, size_t len)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	int depth = 0, ret = 0, done = 0;
+
+	if (len > TOLK_CONFIG_BYTES_MAX) {
+		size_t line = 1, col = 1, i;
+		for (i = 0; i < TOLK_CONFIG_BYTES_MAX; i++) {
+			col = text[i] == '\n' ? 1 : col + 1;
+			line += text[i] == '\n';
+		}
+		return fail_at(ld, line, col, "the file goes on past %d bytes: a room file is at most that",
+			       TOLK_CONFIG_BYTES_MAX);
+	}
+	if (!yaml_parser_initialize(&parser))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	while (!done && !ret && yaml_parser_parse(&parser, &ev)) {
+		if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT) {
+			if (++depth > TOLK_CONFIG_DEPTH_MAX)
+				ret = fail_at(ld, ev.start_mark.line + 1, ev.start_mark.column + 1,
+					      "nested deeper than %d levels: no room file needs that",
+					      TOLK_CONFIG_DEPTH_MAX);
+		} else if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT) {
+			depth--;
+		}
+		done = ev.type == YAML_STREAM_END_EVENT;
+		yaml_event_delete(&ev);
+	}
+	/* A syntax error is the loader's to report, with its own words. */
+	yaml_parser_delete(&parser);
+	return ret;
+}
+
 int config_load_string(struct config *cfg, const char *text, size_t len, const char *name,
 		       char *err, size_t errlen)
 {
@@ -1239,6 +1287,8 @@ int config_load_string(struct config *cfg, const char *text, size_t len, const c
 		return -EINVAL;
 	memset(cfg, 0, sizeof *cfg);
 	snprintf(cfg->source, sizeof cfg->source, "%s", ld.name);
+	if ((ret = check_shape(&ld, text, len)) < 0)
+		return ret;
 	if (!yaml_parser_initialize(&parser))
 		return -ENOMEM;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
@@ -1294,7 +1344,7 @@ int config_load_file(struct config *cfg, const char *path, char *err, size_t err
 		}
 		n = fread(text + len, 1, cap - len, f);
 		len += n;
-	} while (n > 0);
+	} while (n > 0 && len <= TOLK_CONFIG_BYTES_MAX); /* past the limit is refused: no need for all of it */
 	if (ferror(f)) {
 		ret = -EIO;
 		if (err && errlen)

@@ -13,6 +13,16 @@
 #define TOLK_MAX_CONSOLES 8
 #define TOLK_BOOTH_OUTPUTS 3  /* A, B, C */
 #define TOLK_ERROR_MAX 512
+/* What a room file may hold. The bytes and depth keep a bad or hostile
+ * file from costing the control thread more than a few milliseconds; the
+ * counts keep a room within what Tolk's routing matrix and JACK's client
+ * (jackd2 registers at most 2048 ports a client) can take: at the limits
+ * a room has 16 + 512 inputs and 1 + 256 + 512 outputs. */
+#define TOLK_CONFIG_BYTES_MAX (1024 * 1024)
+#define TOLK_CONFIG_DEPTH_MAX 32
+#define TOLK_LANGUAGES_MAX 256
+#define TOLK_BOOTHS_MAX 64
+#define TOLK_FLOOR_INPUTS_MAX 16
 #define TOLK_MEETING_MAX (TOLK_ID_MAX * 2) /* with the NUL */
 
 enum idle_policy {

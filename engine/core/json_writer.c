@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 void jw_init(struct json_writer *w)
@@ -63,11 +64,43 @@ void jw_printf(struct json_writer *w, const char *fmt, ...)
 	w->len += (size_t)n;
 }
 
+/* The length of the well-formed UTF-8 sequence at s (1 to 4), or 0 when
+ * it is not one: a stray continuation byte, a sequence cut short, an
+ * overlong form, a surrogate or a code point past U+10FFFF. */
+static int utf8_length(const unsigned char *s)
+{
+	int n, i;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0; /* also stops at the terminating NUL */
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* A JSON string: what is not valid UTF-8 (a control line can hold any
+ * bytes) becomes U+FFFD, so that every line Tolk writes stays JSON. */
 void jw_string(struct json_writer *w, const char *s)
 {
 	jw_raw(w, "\"");
-	for (; *s; s++) {
+	while (*s) {
 		unsigned char c = (unsigned char)*s;
+		int n = utf8_length((const unsigned char *)s);
 		if (c == '"')
 			jw_raw(w, "\\\"");
 		else if (c == '\\')
@@ -78,10 +111,16 @@ void jw_string(struct json_writer *w, const char *s)
 			jw_raw(w, "\\t");
 		else if (c < 0x20 || c == 0x7f)
 			jw_printf(w, "\\u%04x", c);
+		else if (n == 0)
+			jw_raw(w, "\\ufffd");
 		else {
-			char one[2] = { (char)c, 0 };
-			jw_raw(w, one);
+			char seq[5] = { 0 };
+			memcpy(seq, s, (size_t)n);
+			jw_raw(w, seq);
+			s += n;
+			continue;
 		}
+		s++;
 	}
 	jw_raw(w, "\"");
 }

@@ -54,6 +54,18 @@ check_true "and says so instead of printing the impostor's answer" "$out" \
 out=$($B/tolkctl --engine-user nobody --control "$TMP/imp/tolk.sock" --json status 2>&1); rc=$?
 check "--engine-user names the engine's user when it is another" "0" "$rc"
 
+# ---- 7. bad files --------------------------------------------------------------------
+
+{ printf 'meeting: x\nfloor: '; head -c 100000 /dev/zero | tr '\0' '['; head -c 100000 /dev/zero | tr '\0' ']'; echo; } >"$TMP/deep.yaml"
+t0=$(date +%s%N)
+out=$($B/tolk --check "$TMP/deep.yaml" 2>&1); rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+check "100,000-deep nesting: refused at once with its place" "2:$TMP/deep.yaml:2:39: nested deeper than 32 levels: no room file needs that" "$rc:$out"
+check_true "in well under a second (20 s before)" "$ms ms" test "$ms" -lt 1000
+{ printf 'meeting: x\nfloor: { inputs: [main] }\nlanguages:\n'; for ((i = 0; i < 10000; i++)); do echo "  - { code: l$i }"; done; } >"$TMP/many.yaml"
+out=$($B/tolk --check "$TMP/many.yaml" 2>&1); rc=$?
+check "10,000 languages: --check refuses at the first beyond the limit" "2:$TMP/many.yaml:260:5: one language too many: a room has at most 256" "$rc:$out"
+
 # ---- the engine under attack ------------------------------------------------------
 
 start_jackd
@@ -101,6 +113,15 @@ check_true "with 60 strangers connected, a technician is answered within a secon
 sleep 3.5
 check_true "strangers are gone within a few seconds of connecting" "$(ss -tn state established "( sport = :$PORT )" | tail -n +2 | wc -l) left" \
 	test "$(ss -tn state established "( sport = :$PORT )" | tail -n +2 | wc -l)" -le 16
+
+# ---- invalid UTF-8 on the control socket ---------------------------------------------
+
+out=$(ctl --json "$(printf 'mic \xff\xfe fr')" 2>&1)
+check "invalid UTF-8 in a command is not echoed raw: the reply stays JSON" \
+	'{"ok":false,"error":"usage: mic <booth> <n> on|off"}' "$out"
+out=$(ctl --json "$(printf 'n\xc3\x28o')" 2>&1)
+check_true "an unknown command's echo replaces the bad bytes with U+FFFD" "$out" \
+	sh -c 'echo "$1" | grep -q "n\\\\ufffd(o"' - "$out"
 
 # ---- 6. a flood of refused OSC packets ---------------------------------------------
 

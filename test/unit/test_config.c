@@ -1,5 +1,8 @@
 #include "helpers.h"
 
+#include <stdlib.h>
+#include <time.h>
+
 #include <errno.h>
 #include <stdio.h>
 
@@ -451,6 +454,42 @@ static void test_bad_configs(void **unused)
 	assert_int_equal(wrong, 0);
 }
 
+/* A hostile or careless file: nesting, size and counts beyond what a room
+ * can be are refused quickly, at the place they go too far. */
+static void test_limits(void **unused)
+{
+	const size_t deep = 100000, langs = TOLK_LANGUAGES_MAX + 1;
+	size_t i, len = 0, cap = deep * 2 + langs * 32 + TOLK_CONFIG_BYTES_MAX + 256;
+	char *text = malloc(cap), err[TOLK_ERROR_MAX];
+	struct config cfg;
+	clock_t t0 = clock();
+	(void)unused;
+
+	assert_non_null(text);
+	len = (size_t)sprintf(text, "meeting: x\nfloor: ");
+	for (i = 0; i < deep; i++)
+		text[len++] = '[';
+	for (i = 0; i < deep; i++)
+		text[len++] = ']';
+	assert_int_equal(config_load_string(&cfg, text, len, "deep.yaml", err, sizeof err), -EINVAL);
+	assert_string_equal(err, "deep.yaml:2:39: nested deeper than 32 levels: no room file needs that");
+	/* 100,000 levels took 20 s and 40 MB in libyaml's loader. */
+	assert_true((double)(clock() - t0) / CLOCKS_PER_SEC < 0.5);
+
+	len = (size_t)sprintf(text, "meeting: x\nfloor: { inputs: [main] }\nlanguages:\n");
+	for (i = 0; i < langs; i++)
+		len += (size_t)sprintf(text + len, "  - { code: l%zu }\n", i);
+	assert_int_equal(config_load_string(&cfg, text, len, "many.yaml", err, sizeof err), -EINVAL);
+	assert_string_equal(err, "many.yaml:260:5: one language too many: a room has at most 256");
+
+	len = (size_t)sprintf(text, "meeting: x\n");
+	while (len <= TOLK_CONFIG_BYTES_MAX)
+		len += (size_t)sprintf(text + len, "# a comment that pads the file\n");
+	assert_int_equal(config_load_string(&cfg, text, len, "big.yaml", err, sizeof err), -EINVAL);
+	assert_non_null(strstr(err, ": the file goes on past 1048576 bytes: a room file is at most that"));
+	free(text);
+}
+
 static void test_missing_file(void **unused)
 {
 	struct config cfg;
@@ -524,6 +563,7 @@ int main(void)
 		cmocka_unit_test(test_connect),
 		cmocka_unit_test(test_inserts_and_hearing),
 		cmocka_unit_test(test_bad_configs),
+		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_shipped_file),
 	};
