@@ -33,6 +33,7 @@
 #include "core/thread_role.h"
 #include "core/utc_time.h"
 #include "disk/recorder.h"
+#include "disk/recovery.h"
 #include "disk/streamer.h"
 #include "jack/jack_client.h"
 #include "inserts/insert_host.h"
@@ -99,6 +100,7 @@ struct engine {
 	struct insert_host plugins;
 	uint32_t xruns_seen;
 	uint64_t dropped_seen;
+	unsigned failures_seen;
 	int64_t last_alarm_tick;
 	struct audit_log audit;
 	struct refusal_gate refusals;  /* refusals per source, counted past a burst */
@@ -136,11 +138,19 @@ static void log_line(const char *fmt, ...)
 	va_list ap;
 
 	utc_iso_ms(utc_now_ms(), when);
+	flockfile(stderr); /* one line whole, whichever thread writes it */
 	fprintf(stderr, "%s tolk: ", when);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
+}
+
+/* Thread: the recovery helper. */
+static void recovery_said(const char *line)
+{
+	log_line("%s", line);
 }
 
 static void timeline_event(struct engine *e, const char *fields)
@@ -821,6 +831,17 @@ static void check_alarms(struct engine *e)
 	alarm_state(&e->alarms, now, "xrun", "", xruns != e->xruns_seen, 0, 5 * clear, detail);
 	snprintf(detail, sizeof detail, "%llu frame(s) dropped in all", (unsigned long long)dropped);
 	alarm_state(&e->alarms, now, "recording-drop", "", dropped != e->dropped_seen, 0, 5 * clear, detail);
+	{
+		int failed_now = 0;
+		unsigned failures = e->au->rec ? recorder_failures(e->au->rec, &failed_now) : 0;
+		if (failures < e->failures_seen) /* a new recorder after a reload */
+			e->failures_seen = failures;
+		snprintf(detail, sizeof detail, "recording failed %u time(s): see the log and record status",
+			 failures);
+		alarm_state(&e->alarms, now, "recording-failed", "", failed_now || failures != e->failures_seen, 0,
+			    5 * clear, detail);
+		e->failures_seen = failures;
+	}
 	snprintf(detail, sizeof detail, "%.0f minute(s) of recording left on the disk", left / 60);
 	alarm_state(&e->alarms, now, "disk-low", "", left >= 0 && left < th->disk_low_minutes * 60, 0, clear, detail);
 	for (i = 0; e->au->streamer && i < e->au->streamer->n; i++) {
@@ -1511,6 +1532,7 @@ int main(int argc, char **argv)
 	struct engine *e;
 	char err[TOLK_ERROR_MAX + 256], control_path[108];
 	int status = EXIT_USAGE, signal_fd = -1, wake[2] = { -1, -1 };
+	struct recovery *recovery = NULL;
 	sigset_t sigs;
 	const int64_t started_ms = utc_now_ms();
 
@@ -1607,6 +1629,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tolk: out of memory\n");
 		goto out_control;
 	}
+	/* What an unclean stop left open is mended beside the new recording. */
+	recovery = recovery_start(opt.record_dir ? opt.record_dir : e->cfg->recording.dir, recovery_said);
 	status = audio_open(e, 0);
 	if (status == EXIT_JACK && opt.reconnect) {
 		/* Tolk comes up before its server: the control paths answer, and
@@ -1633,6 +1657,7 @@ int main(int argc, char **argv)
 
 	audio_close(e);
 out_control:
+	recovery_finish(recovery);
 	free(e->last_channels);
 	web_close(&e->web);
 	osc_close(&e->osc);

@@ -13,10 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../core/sha256.h"
 #include "../core/thread_role.h"
 #include "../core/utc_time.h"
 #include "encoder.h"
+#include "manifest.h"
 
 #define RECORDER_CHUNK 4096     /* frames handed to the encoders at a time */
 #define RECORDER_SYNC_MS 1000   /* headers refreshed and data synced this often */
@@ -156,11 +156,15 @@ static void set_alarm(struct recorder *r, const char *fmt, ...)
 {
 	va_list ap;
 	pthread_mutex_lock(&r->lock);
-	va_start(ap, fmt);
-	vsnprintf(r->alarm, sizeof r->alarm, fmt, ap);
-	va_end(ap);
-	snprintf(r->pub_error, sizeof r->pub_error, "%s", r->alarm);
-	r->alarm_pending = 1;
+	/* One waits at a time; the first says what went wrong, what follows
+	 * is usually its echo. */
+	if (!r->alarm_pending) {
+		va_start(ap, fmt);
+		vsnprintf(r->alarm, sizeof r->alarm, fmt, ap);
+		va_end(ap);
+		snprintf(r->pub_error, sizeof r->pub_error, "%s", r->alarm);
+		r->alarm_pending = 1;
+	}
 	pthread_mutex_unlock(&r->lock);
 }
 
@@ -182,74 +186,16 @@ static int timeline_write(struct recorder *r, uint64_t frame, const char *fields
 	return n == (ssize_t)len ? 0 : -(n < 0 ? errno : ENOSPC);
 }
 
-/* manifest.jsonl grows a line per finished file; manifest.json is rebuilt
- * from it and put in place by rename, so a reader never sees half of it. */
-static int manifest_rewrite(struct recorder *r)
-{
-	char lines_path[RECORDER_PATH_MAX], json_path[RECORDER_PATH_MAX], tmp_path[RECORDER_PATH_MAX];
-	FILE *in, *out;
-	char line[2048];
-	int first = 1, ret = 0;
-
-	snprintf(lines_path, sizeof lines_path, "%s/manifest.jsonl", r->meeting_dir);
-	snprintf(json_path, sizeof json_path, "%s/manifest.json", r->meeting_dir);
-	snprintf(tmp_path, sizeof tmp_path, "%s/.manifest.json.tmp", r->meeting_dir);
-	in = fopen(lines_path, "re");
-	if (!in)
-		return -errno;
-	ret = open(tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	out = ret >= 0 ? fdopen(ret, "w") : NULL;
-	if (!out) {
-		ret = -errno;
-		fclose(in);
-		return ret;
-	}
-	ret = 0;
-	fprintf(out, "{\"meeting\":\"%s\",\"rate\":%u,\"files\":[\n", r->meeting, r->rate);
-	while (fgets(line, sizeof line, in)) {
-		line[strcspn(line, "\n")] = '\0';
-		if (!*line)
-			continue;
-		fprintf(out, "%s  %s", first ? "" : ",\n", line);
-		first = 0;
-	}
-	fprintf(out, "\n]}\n");
-	fclose(in);
-	if (fflush(out) != 0 || fsync(fileno(out)) != 0)
-		ret = -errno;
-	if (fclose(out) != 0 && !ret)
-		ret = -errno;
-	if (!ret && rename(tmp_path, json_path) < 0)
-		ret = -errno;
-	if (ret)
-		unlink(tmp_path);
-	return ret;
-}
-
 static void manifest_add(struct recorder *r, const struct recorder_file *f, uint64_t frames)
 {
-	char path[RECORDER_PATH_MAX], hex[65] = "", line[2048];
-	const char *base = strrchr(f->path, '/') ? strrchr(f->path, '/') + 1 : f->path;
-	int fd, ret = sha256_file(f->path, hex);
-	ssize_t n;
+	char why[RECORDER_LINE_MAX];
+	const struct manifest_entry m = {
+		.path = f->path, .channel = r->channels[f->channel].name, .format = f->ops->name,
+		.segment = r->segment, .first_frame = r->seg_first_frame, .frames = frames, .rate = r->rate,
+	};
 
-	snprintf(line, sizeof line,
-		 "{\"file\":\"%.255s\",\"channel\":\"%s\",\"format\":\"%s\",\"segment\":%d,\"first_frame\":%llu,"
-		 "\"frames\":%llu,\"duration_s\":%.3f,\"sha256\":\"%s\"}\n",
-		 base, r->channels[f->channel].name, f->ops->name, r->segment,
-		 (unsigned long long)r->seg_first_frame, (unsigned long long)frames, (double)frames / r->rate,
-		 ret == 0 ? hex : "unreadable");
-	snprintf(path, sizeof path, "%s/manifest.jsonl", r->meeting_dir);
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-	if (fd < 0) {
-		set_alarm(r, "cannot add %s to the manifest: %s", base, strerror(errno));
-		return;
-	}
-	n = write(fd, line, strlen(line));
-	if (n != (ssize_t)strlen(line))
-		set_alarm(r, "cannot add %s to the manifest: %s", base, strerror(n < 0 ? errno : ENOSPC));
-	fsync(fd);
-	close(fd);
+	if (manifest_append(r->meeting_dir, &m, why, sizeof why) < 0)
+		set_alarm(r, "%s", why);
 }
 
 static void publish(struct recorder *r)
@@ -265,6 +211,49 @@ static void publish(struct recorder *r)
 		if (r->files[i].enc)
 			snprintf(r->pub_files[r->pub_n_files++], sizeof r->pub_files[0], "%s", r->files[i].path);
 	pthread_mutex_unlock(&r->lock);
+}
+
+/* ---- the manifest's reserve ---------------------------------------------------
+ * A full disk must not cost the manifest: while recording, the meeting
+ * folder holds a reserve file as big as the manifest will need at the end
+ * of this segment (its lines, manifest.json and the copy made while it is
+ * replaced, and the timeline's last lines). When the disk fills, the
+ * reserve goes first and the manifest is written into its room. */
+#define RESERVE_NAME ".manifest.reserve"
+#define RESERVE_PER_FILE 1024 /* a manifest line, with room to spare */
+#define RESERVE_EXTRA 16384   /* timeline lines, manifest.json's frame */
+
+static void reserve_path(const struct recorder *r, char *path, size_t len)
+{
+	snprintf(path, len, "%s/" RESERVE_NAME, r->meeting_dir);
+}
+
+static void keep_reserve(struct recorder *r)
+{
+	char path[RECORDER_PATH_MAX];
+	struct stat st;
+	off_t lines = 0, want;
+	int fd;
+
+	snprintf(path, sizeof path, "%s/manifest.jsonl", r->meeting_dir);
+	if (stat(path, &st) == 0)
+		lines = st.st_size;
+	want = 3 * (lines + (off_t)r->n_files * RESERVE_PER_FILE) + RESERVE_EXTRA;
+	reserve_path(r, path, sizeof path);
+	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0 && st.st_size < want && posix_fallocate(fd, 0, want) != 0)
+		set_alarm(r, "no room left to reserve for the manifest of %s", r->meeting);
+	close(fd);
+}
+
+static void release_reserve(struct recorder *r)
+{
+	char path[RECORDER_PATH_MAX];
+
+	reserve_path(r, path, sizeof path);
+	unlink(path);
 }
 
 /* Closes the segment's files, hashes them into the manifest. `clean` is
@@ -286,8 +275,8 @@ static void close_segment(struct recorder *r, int clean)
 		manifest_add(r, f, r->seg_frames);
 	}
 	r->n_files = 0;
-	if (manifest_rewrite(r) < 0)
-		set_alarm(r, "cannot rewrite %s/manifest.json: %s", r->meeting_dir, strerror(errno));
+	if ((ret = manifest_rewrite(r->meeting_dir, r->meeting, r->rate)) < 0)
+		set_alarm(r, "cannot rewrite %s/manifest.json: %s", r->meeting_dir, strerror(-ret));
 	snprintf(fields, sizeof fields, "\"event\":\"segment-end\",\"segment\":%d,\"frames\":%llu%s", r->segment,
 		 (unsigned long long)r->seg_frames, bad ? ",\"error\":true" : "");
 	timeline_write(r, r->seg_first_frame + r->seg_frames, fields);
@@ -295,7 +284,7 @@ static void close_segment(struct recorder *r, int clean)
 
 static int make_file(const char *path)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
 	if (fd >= 0)
 		fchmod(fd, 0640); /* whatever the umask */
 	return fd < 0 ? -errno : fd;
@@ -367,6 +356,7 @@ static int open_segment(struct recorder *r, uint64_t frame)
 	snprintf(fields, sizeof fields, "\"event\":\"segment-start\",\"segment\":%d,\"stamp\":\"%s%s\"",
 		 r->segment, stamp, suffix);
 	timeline_write(r, frame, fields);
+	keep_reserve(r);
 	return 0;
 fail:
 	for (i = 0; i < r->n_files; i++) {
@@ -393,7 +383,13 @@ static void fail_recording(struct recorder *r, const char *what, int err)
 	char fields[512];
 
 	atomic_store_explicit(&r->capture.armed, r->streamer != NULL, memory_order_release);
+	/* The room kept for this moment: the manifest and the last timeline
+	 * lines must fit even on a full disk. */
+	release_reserve(r);
 	set_alarm(r, "recording stopped: %s: %s", what, strerror(err));
+	pthread_mutex_lock(&r->lock);
+	r->failures++;
+	pthread_mutex_unlock(&r->lock);
 	snprintf(fields, sizeof fields, "\"event\":\"disk-error\",\"error\":\"%s: %s\"", what, strerror(err));
 	timeline_write(r, r->seg_first_frame + r->seg_frames, fields);
 	close_segment(r, 0);
@@ -481,7 +477,7 @@ static int begin_recording(struct recorder *r, uint64_t frame)
 	int ret;
 
 	snprintf(path, sizeof path, "%s/timeline.jsonl", r->meeting_dir);
-	r->timeline_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	r->timeline_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640);
 	if (r->timeline_fd < 0) {
 		fail_recording(r, path, errno);
 		return -1;
@@ -624,6 +620,7 @@ static void stop_recording(struct recorder *r)
 	}
 	if (r->state == RECORDER_RECORDING) {
 		flush_queue(r);
+		release_reserve(r); /* its room is the manifest's now */
 		close_segment(r, 1);
 		timeline_write(r, r->seg_first_frame + r->seg_frames, "\"event\":\"record-stop\"");
 		close_timeline(r);
@@ -646,6 +643,18 @@ static void prepare_start(struct recorder *r, const char *meeting)
 		r->state = RECORDER_FAILED;
 		return;
 	}
+	{
+		struct stat st;
+		/* The meeting folder is a real folder: a link would send the
+		 * archive somewhere nobody chose. */
+		if (lstat(r->meeting_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			set_alarm(r, "recording not started: %s is not a folder (a link?)", r->meeting_dir);
+			r->state = RECORDER_FAILED;
+			return;
+		}
+		r->dir_dev = st.st_dev;
+		r->dir_ino = st.st_ino;
+	}
 	pthread_mutex_lock(&r->lock);
 	r->pub_error[0] = '\0';
 	pthread_mutex_unlock(&r->lock);
@@ -654,6 +663,38 @@ static void prepare_start(struct recorder *r, const char *meeting)
 	r->dropped_seen = atomic_load(&r->capture.dropped_total);
 	r->state = RECORDER_ARMING;
 	atomic_store_explicit(&r->capture.armed, 1, memory_order_release);
+}
+
+/* The meeting folder was removed (or replaced) under the recording, or
+ * the timeline unlinked: everything written since goes nowhere. */
+static int folder_gone(const struct recorder *r)
+{
+	struct stat st;
+
+	if (lstat(r->meeting_dir, &st) < 0 || st.st_dev != r->dir_dev || st.st_ino != r->dir_ino)
+		return 1;
+	return r->timeline_fd >= 0 && fstat(r->timeline_fd, &st) == 0 && st.st_nlink == 0;
+}
+
+/* The folder is gone: the recording fails loudly (recording-failed), and
+ * goes on at once in a new segment of a folder made again, so that what
+ * follows is kept. */
+static void start_over(struct recorder *r)
+{
+	char meeting[TOLK_MEETING_MAX];
+
+	snprintf(meeting, sizeof meeting, "%s", r->meeting);
+	fail_recording(r, r->meeting_dir, ENOENT);
+	r->first_segment = r->segment;
+	prepare_start(r, meeting);
+	if (r->state == RECORDER_ARMING) {
+		pthread_mutex_lock(&r->lock);
+		if (r->n_notices < 8)
+			snprintf(r->notices[r->n_notices++], RECORDER_LINE_MAX,
+				 "recording %s: its folder was removed; recording on in a new one, segment %d", meeting,
+				 r->segment + 1);
+		pthread_mutex_unlock(&r->lock);
+	}
 }
 
 static void *disk_thread(void *arg)
@@ -698,6 +739,8 @@ static void *disk_thread(void *arg)
 			flush_queue(r);
 			if (utc_now_ms() - last_sync >= RECORDER_SYNC_MS) {
 				sync_files(r);
+				if (r->state == RECORDER_RECORDING && folder_gone(r))
+					start_over(r);
 				last_sync = utc_now_ms();
 			}
 		} else if (r->state != RECORDER_ARMING) {
@@ -905,6 +948,17 @@ double recorder_seconds_left(struct recorder *r)
 		per_second += r->formats[i] == &encoder_opus ? r->opus_bitrate / 8.0 : 3.0 * r->rate;
 	per_second *= r->n_channels;
 	return per_second > 0 ? (double)vfs.f_bavail * vfs.f_frsize / per_second : -1;
+}
+
+unsigned recorder_failures(struct recorder *r, int *failed_now)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&r->lock);
+	n = r->failures;
+	*failed_now = r->pub_state == RECORDER_FAILED;
+	pthread_mutex_unlock(&r->lock);
+	return n;
 }
 
 uint64_t recorder_dropped(struct recorder *r)

@@ -14,6 +14,7 @@
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "../core/capture.h"
 #include "../core/config.h"
@@ -71,6 +72,7 @@ struct recorder {
 	char alarm[RECORDER_LINE_MAX];
 	int alarm_pending;
 	char notices[8][RECORDER_LINE_MAX]; /* segment rolls and the like, for events */
+	unsigned failures;       /* recordings that failed (disk full, folder gone), ever */
 	int n_notices;
 	enum recorder_state pub_state;
 	char pub_meeting[TOLK_MEETING_MAX];
@@ -84,6 +86,8 @@ struct recorder {
 	enum recorder_state state;
 	char meeting[TOLK_MEETING_MAX];
 	char meeting_dir[4352];
+	dev_t dir_dev;           /* the meeting folder as made: one removed or */
+	ino_t dir_ino;           /* replaced under a recording is noticed */
 	struct recorder_file *files; /* [n_channels * n_formats] */
 	int n_files;
 	int segment;             /* 1, 2, ... within this recording */
@@ -146,6 +150,10 @@ uint64_t recorder_dropped(struct recorder *r);
 
 /* Takes the oldest pending notice (segment start, ...), if any (1). */
 int recorder_take_notice(struct recorder *r, char *buf, size_t len);
+
+/* How many times this recorder's recording has failed (disk full, folder
+ * removed), and whether it is failed now: the recording-failed alarm. */
+unsigned recorder_failures(struct recorder *r, int *failed_now);
 
 /* Takes a pending alarm, if any (1), into buf. */
 int recorder_take_alarm(struct recorder *r, char *buf, size_t len);

@@ -1,0 +1,129 @@
+#include "manifest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "../core/sha256.h"
+#include "../core/thread_role.h"
+
+#define MANIFEST_LINE_MAX 2048
+#define MANIFEST_PATH_MAX 4608
+
+/* manifest.jsonl, opened and locked against the other writer. */
+static int open_lines(const char *dir, int flags, char *path, size_t len)
+{
+	int fd;
+
+	snprintf(path, len, "%s/manifest.jsonl", dir);
+	fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX) < 0) {
+		int ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+int manifest_append(const char *dir, const struct manifest_entry *m, char *why, size_t len)
+{
+	char path[MANIFEST_PATH_MAX], hex[65] = "", line[MANIFEST_LINE_MAX];
+	const char *base = strrchr(m->path, '/') ? strrchr(m->path, '/') + 1 : m->path;
+	int fd, ret = sha256_file(m->path, hex), n;
+	ssize_t wrote;
+
+	ASSERT_THREAD(THREAD_DISK);
+	n = snprintf(line, sizeof line,
+		     "{\"file\":\"%.255s\",\"channel\":\"%s\",\"format\":\"%s\",\"segment\":%d,\"first_frame\":%llu,"
+		     "\"frames\":%llu,\"duration_s\":%.3f,\"sha256\":\"%s\"%s}\n",
+		     base, m->channel, m->format, m->segment, (unsigned long long)m->first_frame,
+		     (unsigned long long)m->frames, m->rate ? (double)m->frames / m->rate : 0.0,
+		     ret == 0 ? hex : "unreadable", m->recovered ? ",\"recovered\":true" : "");
+	fd = open_lines(dir, O_WRONLY | O_CREAT | O_APPEND, path, sizeof path);
+	if (fd < 0) {
+		snprintf(why, len, "cannot add %s to the manifest: %s", base, strerror(-fd));
+		return fd;
+	}
+	wrote = write(fd, line, (size_t)n);
+	ret = wrote == n ? 0 : -(wrote < 0 ? errno : ENOSPC);
+	if (ret)
+		snprintf(why, len, "cannot add %s to the manifest: %s", base, strerror(-ret));
+	fsync(fd);
+	close(fd); /* and the lock with it */
+	return ret;
+}
+
+int manifest_rewrite(const char *dir, const char *meeting, uint32_t rate)
+{
+	char lines_path[MANIFEST_PATH_MAX], json_path[MANIFEST_PATH_MAX], tmp_path[MANIFEST_PATH_MAX];
+	char line[MANIFEST_LINE_MAX];
+	FILE *in, *out = NULL;
+	int fd, first = 1, ret = 0;
+
+	ASSERT_THREAD(THREAD_DISK);
+	fd = open_lines(dir, O_RDONLY, lines_path, sizeof lines_path);
+	if (fd < 0)
+		return fd;
+	in = fdopen(fd, "r");
+	if (!in) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	snprintf(json_path, sizeof json_path, "%s/manifest.json", dir);
+	snprintf(tmp_path, sizeof tmp_path, "%s/.manifest.json.tmp", dir);
+	/* Never through a link someone left in the folder. */
+	unlink(tmp_path);
+	fd = open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+	if (fd >= 0 && !(out = fdopen(fd, "w")))
+		close(fd);
+	if (!out) {
+		ret = -errno;
+		goto out_in;
+	}
+	fprintf(out, "{\"meeting\":\"%s\",\"rate\":%u,\"files\":[\n", meeting, rate);
+	while (fgets(line, sizeof line, in)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (!*line)
+			continue;
+		fprintf(out, "%s  %s", first ? "" : ",\n", line);
+		first = 0;
+	}
+	fprintf(out, "\n]}\n");
+	if (fflush(out) != 0 || fsync(fileno(out)) != 0)
+		ret = -errno;
+	if (fclose(out) != 0 && !ret)
+		ret = -errno;
+	if (!ret && rename(tmp_path, json_path) < 0)
+		ret = -errno;
+	if (ret)
+		unlink(tmp_path);
+out_in:
+	fclose(in); /* the lock last: the rename is done under it */
+	return ret;
+}
+
+int manifest_lists(const char *dir, const char *base)
+{
+	char path[MANIFEST_PATH_MAX], line[MANIFEST_LINE_MAX], want[320];
+	FILE *in;
+	int fd, found = 0;
+
+	snprintf(want, sizeof want, "{\"file\":\"%s\",", base);
+	fd = open_lines(dir, O_RDONLY, path, sizeof path);
+	if (fd < 0 || !(in = fdopen(fd, "r"))) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while (!found && fgets(line, sizeof line, in))
+		found = !strncmp(line, want, strlen(want));
+	fclose(in);
+	return found;
+}

@@ -1,0 +1,37 @@
+/* A meeting folder's manifest: manifest.jsonl grows a line per finished
+ * file; manifest.json is rebuilt from it and put in place by rename, so a
+ * reader never sees half of it. The recorder and the recovery of an
+ * unclean segment both write it, each under an exclusive flock on
+ * manifest.jsonl. Nothing here follows a link left in the folder.
+ *
+ * Thread: disk (the recorder's thread, or the recovery helper). */
+#ifndef TOLK_MANIFEST_H
+#define TOLK_MANIFEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* What one manifest line says of one file. */
+struct manifest_entry {
+	const char *path;      /* the file; its base name goes in the line */
+	const char *channel;
+	const char *format;    /* wav, flac, opus */
+	int segment;
+	uint64_t first_frame;
+	uint64_t frames;
+	uint32_t rate;
+	int recovered;         /* found after an unclean stop */
+};
+
+/* Hashes the file and appends its line to dir/manifest.jsonl. Returns 0
+ * or a negative errno with the reason in why. */
+int manifest_append(const char *dir, const struct manifest_entry *m, char *why, size_t len);
+
+/* Rebuilds dir/manifest.json from its lines. Returns 0 or a negative
+ * errno. */
+int manifest_rewrite(const char *dir, const char *meeting, uint32_t rate);
+
+/* 1 when dir/manifest.jsonl lists a file of this base name. */
+int manifest_lists(const char *dir, const char *base);
+
+#endif
