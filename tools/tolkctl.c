@@ -171,7 +171,21 @@ static int request(const char *path, const char *line, char *reply, size_t cap, 
 		return fd;
 	}
 	if (send(fd, line, strlen(line), MSG_NOSIGNAL) < 0 || send(fd, "\n", 1, MSG_NOSIGNAL) < 0) {
-		fprintf(stderr, "tolkctl: cannot send to %s: %s\n", path, strerror(errno));
+		/* An engine that refuses a connection at the door says why and
+		 * closes: the reason may be waiting to be read. */
+		int sent_errno = errno;
+		char why[512];
+		ssize_t n = recv(fd, why, sizeof why - 1, MSG_DONTWAIT);
+		if (n > 0 && memchr(why, '\n', (size_t)n) && (size_t)n < cap) {
+			memcpy(reply, why, (size_t)n);
+			reply[n] = '\0';
+			*strchr(reply, '\n') = '\0';
+			close(fd);
+			if (stream_fd)
+				*stream_fd = -1;
+			return 0;
+		}
+		fprintf(stderr, "tolkctl: cannot send to %s: %s\n", path, strerror(sent_errno));
 		close(fd);
 		return -EPIPE;
 	}
