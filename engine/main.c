@@ -634,11 +634,16 @@ static int open_web(struct engine *e, const struct config *cfg, const char *keep
 /* Keep the realtime thread's own buffers in RAM. Not mlockall: locking
  * libjack's shared memory along with ours keeps jackd from unregistering
  * itself when it goes away, which leaks one of its eight server slots.
+ * MLOCK_ONFAULT: the buffers are touched already, so there is nothing to
+ * populate, and plain mlock's walk over them holds the process's memory
+ * map lock long enough, during a reload, for the realtime thread to miss
+ * its period on a fault of its own (a new port's buffer): xruns under
+ * jackd2, seen as lost periods on channels the reload never touched.
  * Without the privilege this fails, and Tolk still runs. */
 static int lock_region(void *addr, size_t len, void *user)
 {
 	(void)user;
-	return addr && len && mlock(addr, len) < 0 ? -errno : 0;
+	return addr && len && mlock2(addr, len, MLOCK_ONFAULT) < 0 ? -errno : 0;
 }
 
 static void lock_rt_memory(const struct router *r, const struct insert_rack *rack)
@@ -1314,11 +1319,32 @@ fail:
 	return ret < 0 ? ret : -ENOMEM;
 }
 
-/* reload and SIGHUP: re-read the config file. A file that does not load
- * changes nothing; the reply carries its file:line:col error. */
+static int reload_now(struct engine *e, struct json_writer *w);
+
+/* reload and SIGHUP: re-read the config file. A reload that comes within
+ * RELOAD_GAP_MS of the last one waits and is coalesced with any others
+ * into one reload of the file as it is then (the reply says so): under
+ * jackd2, ports registered and unregistered several times a second cost
+ * xruns. */
 static int reload(void *user, struct json_writer *w)
 {
 	struct engine *e = user;
+	const int64_t since = utc_now_ms() - e->last_reload_ms;
+
+	if (since < RELOAD_GAP_MS) {
+		e->hup_pending++;
+		jw_printf(w, "{\"ok\":true,\"coalesced\":true,\"note\":\"a reload ran %lld ms ago: this one is "
+			  "applied in %lld ms, with the file as it is then\"}", (long long)since,
+			  (long long)(RELOAD_GAP_MS - since));
+		return 0;
+	}
+	return reload_now(e, w);
+}
+
+/* A file that does not load changes nothing; the reply carries its
+ * file:line:col error. */
+static int reload_now(struct engine *e, struct json_writer *w)
+{
 	struct config *next = calloc(1, sizeof *next), *was = e->cfg;
 	struct access_policy access;
 	struct state st, old_state;
@@ -1359,6 +1385,7 @@ static int reload(void *user, struct json_writer *w)
 		free(next);
 		return -EINVAL;
 	}
+	e->last_reload_ms = utc_now_ms(); /* ports may come and go from here: the next reload waits its gap */
 	if (e->audio_up && reload_audio(e, next, &st, w, err, sizeof err) < 0) {
 		reply_reset(w);
 		command_error(w, "reload refused, the running configuration stays: %s", err);
@@ -1419,9 +1446,10 @@ static int reload(void *user, struct json_writer *w)
 	return 0;
 }
 
-/* SIGHUP: the same reload as tolkctl's, audited as the signal. Signals
- * that came while the last reload was being applied, or just after it,
- * are one reload of the file as it is now: the last file wins. */
+/* SIGHUP, and reloads that waited: the same reload as tolkctl's, audited
+ * as the signal. Requests that came while the last reload was being
+ * applied, or just after it, are one reload of the file as it is now:
+ * the last file wins. */
 static void reload_on_signal(struct engine *e)
 {
 	char text[96];
@@ -1435,7 +1463,6 @@ static void reload_on_signal(struct engine *e)
 	e->hup_pending = 0;
 	run_command(e, "signal", "\"signal\":\"SIGHUP\"", "SIGHUP", "reload", ROLE_TECHNICIAN, "", NULL);
 	log_line("SIGHUP: %s", e->reply.buf ? e->reply.buf : "");
-	e->last_reload_ms = utc_now_ms();
 }
 
 /* Runs until a signal (0) or, without --reconnect, the server's

@@ -1,10 +1,14 @@
 /* filetone: what a recorded file holds, read back through libsndfile.
  *   filetone [-f F1,F2,...] FILE          -> FRAMES FREQ|silence RMS_DBFS
  *   filetone --ramp FILE...              -> FRAMES BREAKS
+ *   filetone --ramp-period N FILE...     -> FRAMES BREAKS SLIPS
  * The first form names the candidate frequency with the most energy. The
  * second reads the files one after another as one stream and counts the
  * samples that do not continue tonegen's ramp (2^-16 up each sample,
- * wrapping at 0.5): 0 means no frame lost or doubled across the files. */
+ * wrapping at 0.5): 0 means no frame lost or doubled across the files.
+ * With --ramp-period, a jump of one to four whole periods of N frames (a
+ * period the source lost or repeated at an xrun) is a slip, counted apart
+ * from the breaks. */
 #include <math.h>
 #include <sndfile.h>
 #include <stdio.h>
@@ -64,11 +68,12 @@ int main(int argc, char **argv)
 	sf_count_t frames, k;
 	float *x;
 
-	if (argc >= 3 && !strcmp(argv[1], "--ramp")) {
-		long long total = 0, breaks = 0;
+	if (argc >= 3 && (!strcmp(argv[1], "--ramp") || (argc >= 4 && !strcmp(argv[1], "--ramp-period")))) {
+		long long total = 0, breaks = 0, slips = 0;
+		const int period = !strcmp(argv[1], "--ramp") ? 0 : atoi(argv[2]);
 		float prev = 0;
 		int have_prev = 0;
-		for (i = 2; i < argc; i++) {
+		for (i = period ? 3 : 2; i < argc; i++) {
 			if (!(x = read_file(argv[i], &frames, &rate)))
 				return 1;
 			for (k = 0; k < frames; k++, total++) {
@@ -76,7 +81,11 @@ int main(int argc, char **argv)
 					float want = prev + 1.0f / 65536.0f;
 					if (want >= 0.5f)
 						want = -0.5f;
-					if (x[k] != want)
+					double off = ((double)x[k] - (double)want) * 65536.0;
+					if (x[k] != want && period && off == floor(off) && fmod(fabs(off), period) == 0.0 &&
+					    fabs(off) <= 4.0 * period)
+						slips++;
+					else if (x[k] != want)
 						breaks++;
 				}
 				prev = x[k];
@@ -84,7 +93,10 @@ int main(int argc, char **argv)
 			}
 			free(x);
 		}
-		printf("%lld %lld\n", total, breaks);
+		if (period)
+			printf("%lld %lld %lld\n", total, breaks, slips);
+		else
+			printf("%lld %lld\n", total, breaks);
 		return 0;
 	}
 	if (argc >= 4 && !strcmp(argv[1], "-f")) {

@@ -137,3 +137,15 @@ probe() {
 level() {
 	probe_raw "$1" | awk '{printf "%.0f\n", $3}'
 }
+
+# slips_explained SOCKET SLIPS: a continuity probe's slips (whole periods
+# lost or repeated at a period's start) are JACK's doing, not tolk's, only
+# when JACK counted at least one xrun per two slips and no cycle of tolk's
+# ran past its period. Prints what it found.
+slips_explained() {
+	local xruns overruns
+	xruns=$($B/tolkctl --control "$1" --json record status | grep -o '"xruns":[0-9]*' | cut -d: -f2)
+	overruns=$($B/tolkctl --control "$1" --json status | grep -o '"overruns":[0-9]*' | cut -d: -f2)
+	echo "$2 slip(s), $xruns xrun(s) by JACK's count, $overruns tolk cycle(s) past the period"
+	[ "$2" -eq 0 ] || { [ "${overruns:-1}" -eq 0 ] && [ "$2" -le $((2 * ${xruns:-0})) ]; }
+}

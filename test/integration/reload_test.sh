@@ -105,9 +105,12 @@ sleep 0.5
 
 stop_pid "$CONT"
 check "the probe stayed connected to out_en, out_floor and out_fr" "3" "$(grep -c ' [0-9]* ' "$TMP/cont.out")"
-while read -r port frames breaks worst; do
+while read -r port frames breaks worst slips; do
 	check_true "$port: no gap, no discontinuity through six reloads" \
 		"$frames frames, $breaks break(s), worst $worst" test "$breaks" = 0 -a "$frames" -gt 96000
+	why=$(slips_explained "$SOCK" "$slips")
+	check_true "$port: any period lost or repeated was JACK's xrun, not tolk's ($why)" "$why" \
+		slips_explained "$SOCK" "$slips"
 done < <(grep '^tolk:' "$TMP/cont.out")
 check "state kept through every reload: fr/1 still live" "fr/1" \
 	"$(json status | grep -o '"code":"fr","name":"[^"]*","feed":"[^"]*"' | cut -d'"' -f12)"
@@ -119,8 +122,10 @@ wait_for 10 sh -c "$B/tolkctl --control '$SOCK' --json record status | grep -q '
 floor=$(ls "$REC"/rl/rl_floor_*.flac | sort)
 check "two segments of the floor" "2" "$(echo "$floor" | grep -c .)"
 # shellcheck disable=SC2086
-check "the floor ramp runs on across the reload's segment boundary: no frame lost or doubled" "0" \
-	"$($B/test/filetone --ramp $floor | cut -d' ' -f2)"
+read -r _ breaks slips < <($B/test/filetone --ramp-period 256 $floor)
+check "the floor ramp runs on across the reload's segment boundary: no frame lost or doubled" "0" "$breaks"
+why=$(slips_explained "$SOCK" "$slips")
+check_true "the recorded ramp: any period lost or repeated was JACK's xrun ($why)" "$why" slips_explained "$SOCK" "$slips"
 check "de recorded until its channel left the recording" "1" "$(ls "$REC"/rl/rl_de_*.flac | wc -l)"
 check_true "tolk-verify passes" "$($B/tolk-verify "$REC/rl" 2>&1 | tail -2)" sh -c "$B/tolk-verify '$REC/rl' >/dev/null"
 check_true "the audit has the reload and its changes" "" \
