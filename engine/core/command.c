@@ -279,10 +279,12 @@ static enum command_outcome cmd_status(struct command_context *ctx, int argc, ch
 		period_ns = 1e9 * c.frames / ctx->rate;
 		jw_printf(w, ",\"process\":{\"cycles\":%llu,\"frames\":%u,\"period_us\":%.1f,\"p50_us\":%.1f,"
 			     "\"p99_us\":%.1f,\"max_us\":%.1f,\"p50_share\":%.4f,\"p99_share\":%.4f,\"max_share\":%.4f,"
-			     "\"overruns\":%llu}",
+			     "\"max_cpu_us\":%.1f,\"max_cpu_share\":%.4f,\"overruns\":%llu,\"wall_overruns\":%llu}",
 			  (unsigned long long)c.cycles, c.frames, period_ns / 1000, c.p50_ns / 1000, c.p99_ns / 1000,
 			  c.max_ns / 1000, period_ns > 0 ? c.p50_ns / period_ns : 0, period_ns > 0 ? c.p99_ns / period_ns : 0,
-			  period_ns > 0 ? c.max_ns / period_ns : 0, (unsigned long long)c.overruns);
+			  period_ns > 0 ? c.max_ns / period_ns : 0, c.max_cpu_ns / 1000,
+			  period_ns > 0 ? c.max_cpu_ns / period_ns : 0, (unsigned long long)c.overruns,
+			  (unsigned long long)c.wall_overruns);
 	}
 	jw_raw(w, "}");
 	return COMMAND_DONE;

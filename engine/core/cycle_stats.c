@@ -12,6 +12,8 @@ void cycle_stats_init(struct cycle_stats *c)
 	atomic_init(&c->max_ns, 0);
 	atomic_init(&c->frames, 0);
 	atomic_init(&c->overruns, 0);
+	atomic_init(&c->wall_overruns, 0);
+	atomic_init(&c->max_cpu_ns, 0);
 	c->rate = 0;
 }
 
@@ -41,14 +43,24 @@ static double bucket_top(int i)
 	return (double)((uint64_t)(CYCLE_STATS_STEPS + frac + 1) << (msb - 4)) - 1.0;
 }
 
-void cycle_stats_add(struct cycle_stats *c, uint64_t ns, uint32_t frames)
+static void store_max(_Atomic uint64_t *max, uint64_t v)
 {
-	atomic_fetch_add_explicit(&c->bucket[bucket_of(ns)], 1, memory_order_relaxed);
-	if (ns > atomic_load_explicit(&c->max_ns, memory_order_relaxed))
-		atomic_store_explicit(&c->max_ns, ns, memory_order_relaxed);
+	if (v > atomic_load_explicit(max, memory_order_relaxed))
+		atomic_store_explicit(max, v, memory_order_relaxed);
+}
+
+void cycle_stats_add(struct cycle_stats *c, uint64_t wall_ns, uint64_t cpu_ns, uint32_t frames)
+{
+	const uint64_t period = (uint64_t)frames * 1000000000ull;
+
+	atomic_fetch_add_explicit(&c->bucket[bucket_of(wall_ns)], 1, memory_order_relaxed);
+	store_max(&c->max_ns, wall_ns);
+	store_max(&c->max_cpu_ns, cpu_ns);
 	atomic_store_explicit(&c->frames, frames, memory_order_relaxed);
-	if (c->rate && ns * c->rate > (uint64_t)frames * 1000000000ull)
+	if (c->rate && cpu_ns * c->rate > period)
 		atomic_fetch_add_explicit(&c->overruns, 1, memory_order_relaxed);
+	if (c->rate && wall_ns * c->rate > period)
+		atomic_fetch_add_explicit(&c->wall_overruns, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&c->cycles, 1, memory_order_release);
 }
 
@@ -60,6 +72,8 @@ void cycle_stats_read(const struct cycle_stats *c, struct cycle_summary *s)
 
 	memset(s, 0, sizeof *s);
 	s->overruns = atomic_load_explicit((_Atomic uint64_t *)&c->overruns, memory_order_relaxed);
+	s->wall_overruns = atomic_load_explicit((_Atomic uint64_t *)&c->wall_overruns, memory_order_relaxed);
+	s->max_cpu_ns = (double)atomic_load_explicit((_Atomic uint64_t *)&c->max_cpu_ns, memory_order_relaxed);
 	for (i = 0; i < CYCLE_STATS_BUCKETS; i++) {
 		counts[i] = atomic_load_explicit((_Atomic uint32_t *)&c->bucket[i], memory_order_relaxed);
 		total += counts[i];

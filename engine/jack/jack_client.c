@@ -29,18 +29,21 @@ void jack_shell_quiet(int quiet)
 	atomic_store(&quiet_errors, quiet);
 }
 
-static uint64_t clock_ns(void)
+static uint64_t clock_ns(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO: no system call */
+	/* CLOCK_MONOTONIC is vDSO; the thread's CPU clock is a short system
+	 * call that never blocks, twice a cycle, so that a cycle preempted
+	 * by someone else is not counted as tolk's overrun. */
+	clock_gettime(clock, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static int on_process(jack_nframes_t frames, void *arg)
 {
 	struct jack_shell *js = arg;
-	const uint64_t start = clock_ns();
+	const uint64_t start = clock_ns(CLOCK_MONOTONIC), cpu_start = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	struct rt_plan *p = atomic_load_explicit(&js->rt_plan, memory_order_acquire);
 	struct snapshot *s;
 	int i, t;
@@ -71,7 +74,8 @@ static int on_process(jack_nframes_t frames, void *arg)
 #endif
 	atomic_store_explicit(&js->frame_end, (uint64_t)jack_last_frame_time(js->client) + frames,
 			      memory_order_relaxed);
-	cycle_stats_add(&js->cycles, clock_ns() - start, frames);
+	cycle_stats_add(&js->cycles, clock_ns(CLOCK_MONOTONIC) - start, clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu_start,
+			frames);
 	atomic_store_explicit(&js->rt_done, p, memory_order_release);
 	return 0;
 }

@@ -120,6 +120,8 @@ dropped=$(echo "$recst" | field dropped_frames)
 max_share=$(echo "$status" | field max_share)
 p99_share=$(echo "$status" | field p99_share)
 overruns=$(echo "$status" | field overruns)
+wall_overruns=$(echo "$status" | field wall_overruns)
+max_cpu_share=$(echo "$status" | field max_cpu_share)
 TL="$REC/soak/timeline.jsonl"
 first=$(grep '"event":"record-start"' "$TL" | head -1 | field frame)
 last=$(grep '"event":"record-stop"' "$TL" | tail -1 | field frame)
@@ -129,7 +131,7 @@ drift=$(awk -v a="$rss_start" -v b="$rss_end" -v h="$HOURS" 'BEGIN { printf "%.0
 echo
 echo "soak report: ${HOURS} h meeting, ${MINUTES} min real time"
 echo "  traffic: $handovers handovers ($refused refused), $changes relay/floor changes, $polls status+meters+events polls, $oscs OSC messages"
-echo "  xruns: ${xruns:-?} in JACK; tolk's cycles past their period: ${overruns:-?} (process time p99 ${p99_share:-?}, worst ${max_share:-?} of a period)"
+echo "  xruns: ${xruns:-?} in JACK; tolk's cycles past their period in CPU time: ${overruns:-?} (worst ${max_cpu_share:-?} of a period); by the wall clock: ${wall_overruns:-?} (process time p99 ${p99_share:-?}, worst ${max_share:-?})"
 echo "  dropped recording frames: ${dropped:-?}"
 echo "  RSS: ${rss_start:-?} KiB after warm-up, ${rss_end:-?} KiB at the end (${drift} KiB per meeting hour)"
 echo "  recording: $segments segment(s), $expected frames from record-start to record-stop"
@@ -156,8 +158,10 @@ done
 echo
 
 # JACK counts every xrun on the server; tolk's own share is a cycle of its
-# process callback that ran past its period.
-check "no xrun caused by tolk (no cycle past its period)" "0" "${overruns:-?}"
+# process callback whose CPU time ran past its period. A cycle preempted by
+# another process, or by the machine under it, is long by the wall clock
+# only: reported, not tolk's.
+check "no xrun caused by tolk (no cycle's CPU time past its period)" "0" "${overruns:-?}"
 [ "${xruns:-0}" != 0 ] && [ "${overruns:-0}" = 0 ] &&
 	echo "note: $xruns xrun(s) in JACK while every tolk cycle finished within its period: the machine's, not tolk's"
 check "no dropped recording frame" "0" "${dropped:-?}"
