@@ -8,16 +8,7 @@ cd "$(dirname "$0")/../.."
 
 chmod 711 "$TMP"
 SOCK="$TMP/pub/tolk.sock"
-cat >"$TMP/roles.yaml" <<'YAML'
-meeting: roles
-floor: { inputs: [main] }
-languages: [{ code: en }, { code: fr }]
-booths: [{ id: fr, outputs: [fr] }]
-recording: { autostart: false }
-control:
-  technicians: [root]
-  observers: [nobody]
-YAML
+cp test/integration/roles_room.yaml "$TMP/roles.yaml"
 
 as_user() { # as_user UID GID tolkctl-args...
 	local uid=$1 gid=$2
@@ -28,7 +19,7 @@ as_user() { # as_user UID GID tolkctl-args...
 # An unknown user is a config error with its place, before anything starts.
 sed 's/observers: \[nobody\]/observers: [nobody, no-such-user-here]/' "$TMP/roles.yaml" >"$TMP/bad.yaml"
 out=$($B/tolk --config "$TMP/bad.yaml" --server "$SERVER" --control "$TMP/bad.sock" 2>&1); rc=$?
-check "unknown user: exit 2 with file:line:col" "2:$TMP/bad.yaml:8:23: unknown user 'no-such-user-here'" "$rc:$out"
+check "unknown user: exit 2 with file:line:col" "2:$TMP/bad.yaml:10:23: unknown user 'no-such-user-here'" "$rc:$out"
 
 if [ "$(id -u)" -ne 0 ] || ! command -v setpriv >/dev/null; then
 	echo "note: not root (or no setpriv): the other-user checks did not run"

@@ -149,3 +149,17 @@ slips_explained() {
 	echo "$2 slip(s), $xruns xrun(s) by JACK's count, $overruns tolk cycle(s) past the period"
 	[ "$2" -eq 0 ] || { [ "${overruns:-1}" -eq 0 ] && [ "$2" -le $((2 * ${xruns:-0})) ]; }
 }
+
+# check_continuity SOCKET FILE WHAT MIN_FRAMES: each port a continuity
+# probe reported in FILE ran MIN_FRAMES and more with no break, and its
+# slips (if any) were JACK's xruns.
+check_continuity() {
+	local port frames breaks worst slips why
+	while read -r port frames breaks worst slips; do
+		check_true "$port: $3" "$frames frames, $breaks break(s), worst $worst" \
+			test "$breaks" = 0 -a "$frames" -gt "$4"
+		why=$(slips_explained "$1" "$slips")
+		check_true "$port: any period lost or repeated was JACK's xrun, not tolk's ($why)" "$why" \
+			slips_explained "$1" "$slips"
+	done < <(grep '^tolk:' "$2")
+}

@@ -12,16 +12,7 @@ cd "$(dirname "$0")/../.."
 
 chmod 711 "$TMP"
 SOCK="$TMP/pub/tolk.sock"
-cat >"$TMP/roles.yaml" <<'YAML'
-meeting: lockout
-floor: { inputs: [main] }
-languages: [{ code: en }, { code: fr }]
-booths: [{ id: fr, outputs: [fr] }]
-recording: { autostart: false }
-control:
-  technicians: [root]
-  observers: [nobody]
-YAML
+cp test/integration/roles_room.yaml "$TMP/roles.yaml"
 if [ "$(id -u)" -ne 0 ] || ! command -v setpriv >/dev/null; then
 	echo "note: not root (or no setpriv): the other-user checks did not run"
 	finish

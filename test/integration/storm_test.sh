@@ -62,13 +62,7 @@ sleep 0.3
 
 stop_pid "$CONT"
 check "the probe stayed connected to out_en and out_floor" "2" "$(grep -c '^tolk:' "$TMP/cont.out")"
-while read -r port frames breaks worst slips; do
-	check_true "$port: untouched by the reloads, no break through the storm" \
-		"$frames frames, $breaks break(s), worst $worst" test "$breaks" = 0 -a "$frames" -gt 48000
-	why=$(slips_explained "$SOCK" "$slips")
-	check_true "$port: any period lost or repeated was JACK's xrun, not tolk's ($why)" "$why" \
-		slips_explained "$SOCK" "$slips"
-done < <(grep '^tolk:' "$TMP/cont.out")
+check_continuity "$SOCK" "$TMP/cont.out" "untouched by the reloads, no break through the storm" 48000
 
 # ---- the recording --------------------------------------------------------------
 
