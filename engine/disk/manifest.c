@@ -109,21 +109,36 @@ out_in:
 	return ret;
 }
 
-int manifest_lists(const char *dir, const char *base)
+char *manifest_lines(const char *dir)
 {
-	char path[MANIFEST_PATH_MAX], line[MANIFEST_LINE_MAX], want[320];
-	FILE *in;
-	int fd, found = 0;
+	char path[MANIFEST_PATH_MAX], *buf = NULL, *more;
+	size_t len = 0, cap = 0;
+	ssize_t n;
+	int fd;
+
+	fd = open_lines(dir, O_RDONLY, path, sizeof path);
+	if (fd < 0)
+		return calloc(1, 1); /* no manifest: nothing listed */
+	do {
+		if (cap - len < 4096) {
+			if (!(more = realloc(buf, cap + 65536)))
+				break;
+			buf = more;
+			cap += 65536;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		len += n > 0 ? (size_t)n : 0;
+	} while (n > 0);
+	close(fd);
+	if (buf)
+		buf[len] = '\0';
+	return buf;
+}
+
+int manifest_has(const char *lines, const char *base)
+{
+	char want[320];
 
 	snprintf(want, sizeof want, "{\"file\":\"%s\",", base);
-	fd = open_lines(dir, O_RDONLY, path, sizeof path);
-	if (fd < 0 || !(in = fdopen(fd, "r"))) {
-		if (fd >= 0)
-			close(fd);
-		return 0;
-	}
-	while (!found && fgets(line, sizeof line, in))
-		found = !strncmp(line, want, strlen(want));
-	fclose(in);
-	return found;
+	return lines && strstr(lines, want) != NULL;
 }

@@ -31,7 +31,10 @@ int manifest_append(const char *dir, const struct manifest_entry *m, char *why, 
  * errno. */
 int manifest_rewrite(const char *dir, const char *meeting, uint32_t rate);
 
-/* 1 when dir/manifest.jsonl lists a file of this base name. */
-int manifest_lists(const char *dir, const char *base);
+/* dir/manifest.jsonl as one string (read under the lock; "" when there is
+ * none), or NULL when out of memory. Free it. */
+char *manifest_lines(const char *dir);
+/* 1 when those lines list a file of this base name. */
+int manifest_has(const char *lines, const char *base);
 
 #endif

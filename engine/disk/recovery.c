@@ -72,12 +72,17 @@ static void scan_meeting(struct recovery *rc, const char *dir, const char *meeti
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
+	char *listed;
 
 	if (!d)
 		return;
-	while ((e = readdir(d)))
-		if (is_type(dir, e, S_IFREG) && audio_ext(e->d_name) && !manifest_lists(dir, e->d_name))
+	/* Read once: an archive's start-up reads each manifest, not each
+	 * manifest once per file. */
+	listed = manifest_lines(dir);
+	while (listed && (e = readdir(d)))
+		if (is_type(dir, e, S_IFREG) && audio_ext(e->d_name) && !manifest_has(listed, e->d_name))
 			add_lost(rc, dir, meeting, e->d_name);
+	free(listed);
 	closedir(d);
 }
 
@@ -395,6 +400,8 @@ static void *recover_thread(void *arg)
 			}
 		}
 		if (mended) {
+			/* A reserve the kill left stays: a recording may be going on
+			 * in this folder again, and it takes the reserve over. */
 			manifest_rewrite(rc->files[i].dir, rc->files[i].meeting, (uint32_t)rate);
 			timeline_note(rc->files[i].dir, first + most, segment, mended);
 		}

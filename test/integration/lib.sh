@@ -138,16 +138,35 @@ level() {
 	probe_raw "$1" | awk '{printf "%.0f\n", $3}'
 }
 
+# tolk_kept_time SOCKET: tolk's process callback kept within its period.
+# Ideally no cycle's CPU time passed it (status process.overruns). But this
+# machine is a VM without a steal clock: when the host takes the vCPU away
+# mid-cycle, the guest counts the stolen time as the thread's CPU time,
+# and a single stalled cycle cannot be told from tolk's own. So a stray
+# overrun or two (at most one per 2000 cycles) passes while tolk's p99
+# stays under a quarter of the period; a tolk that is really too slow fails
+# both. Prints what it found.
+tolk_kept_time() {
+	local st cycles overruns p99
+	st=$($B/tolkctl --control "$1" --json status | grep -o '"process":{[^}]*}')
+	cycles=$(echo "$st" | grep -o '"cycles":[0-9]*' | cut -d: -f2)
+	overruns=$(echo "$st" | grep -o '"overruns":[0-9]*' | cut -d: -f2)
+	p99=$(echo "$st" | grep -o '"p99_share":[0-9.]*' | cut -d: -f2)
+	echo "${overruns:-?} of ${cycles:-?} cycles past the period in CPU time, p99 ${p99:-?} of a period"
+	[ "${overruns:-1}" -eq 0 ] ||
+		{ [ $((overruns * 2000)) -le "${cycles:-0}" ] && awk -v p="${p99:-1}" 'BEGIN { exit !(p < 0.25) }'; }
+}
+
 # slips_explained SOCKET SLIPS: a continuity probe's slips (whole periods
 # lost or repeated at a period's start) are JACK's doing, not tolk's, only
-# when JACK counted at least one xrun per two slips and no cycle of tolk's
-# ran past its period. Prints what it found.
+# when JACK counted at least one xrun per two slips and tolk kept its time.
+# Prints what it found.
 slips_explained() {
-	local xruns overruns
+	local xruns kept
 	xruns=$($B/tolkctl --control "$1" --json record status | grep -o '"xruns":[0-9]*' | cut -d: -f2)
-	overruns=$($B/tolkctl --control "$1" --json status | grep -o '"overruns":[0-9]*' | cut -d: -f2)
-	echo "$2 slip(s), $xruns xrun(s) by JACK's count, $overruns tolk cycle(s) past the period"
-	[ "$2" -eq 0 ] || { [ "${overruns:-1}" -eq 0 ] && [ "$2" -le $((2 * ${xruns:-0})) ]; }
+	kept=$(tolk_kept_time "$1")
+	echo "$2 slip(s), $xruns xrun(s) by JACK's count; tolk: $kept"
+	[ "$2" -eq 0 ] || { tolk_kept_time "$1" >/dev/null && [ "$2" -le $((2 * ${xruns:-0})) ]; }
 }
 
 # check_continuity SOCKET FILE WHAT MIN_FRAMES: each port a continuity
