@@ -1242,7 +1242,7 @@ static int check_shape(struct loader *ld, const char *text, size_t len)
 {
 	yaml_parser_t parser;
 	yaml_event_t ev;
-	int depth = 0, ret = 0, done = 0;
+	int depth = 0, ret = 0, done = 0, nodes = 0;
 
 	if (len > TOLK_CONFIG_BYTES_MAX) {
 		size_t line = 1, col = 1, i;
@@ -1257,7 +1257,12 @@ static int check_shape(struct loader *ld, const char *text, size_t len)
 		return -ENOMEM;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	while (!done && !ret && yaml_parser_parse(&parser, &ev)) {
-		if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT) {
+		if ((ev.type == YAML_SCALAR_EVENT || ev.type == YAML_SEQUENCE_START_EVENT ||
+		     ev.type == YAML_MAPPING_START_EVENT || ev.type == YAML_ALIAS_EVENT) &&
+		    ++nodes > TOLK_CONFIG_NODES_MAX) {
+			ret = fail_at(ld, ev.start_mark.line + 1, ev.start_mark.column + 1,
+				      "more than %d values: no room file needs that", TOLK_CONFIG_NODES_MAX);
+		} else if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT) {
 			if (++depth > TOLK_CONFIG_DEPTH_MAX)
 				ret = fail_at(ld, ev.start_mark.line + 1, ev.start_mark.column + 1,
 					      "nested deeper than %d levels: no room file needs that",

@@ -17,9 +17,13 @@
  * file from costing the control thread more than a few milliseconds; the
  * counts keep a room within what Tolk's routing matrix and JACK's client
  * (jackd2 registers at most 2048 ports a client) can take: at the limits
- * a room has 16 + 512 inputs and 1 + 256 + 512 outputs. */
+ * a room has 16 + 512 inputs and 1 + 256 + 512 outputs. The file's
+ * shape is checked first, in one pass of libyaml's parser, before its
+ * loader builds the document: that costs time and memory growing faster
+ * than the file. */
 #define TOLK_CONFIG_BYTES_MAX (1024 * 1024)
 #define TOLK_CONFIG_DEPTH_MAX 32
+#define TOLK_CONFIG_NODES_MAX 50000 /* scalars, lists and mappings: a 256-language room has ~6000 */
 #define TOLK_LANGUAGES_MAX 256
 #define TOLK_BOOTHS_MAX 64
 #define TOLK_FLOOR_INPUTS_MAX 16

@@ -327,7 +327,9 @@ enum command_outcome cmd_exposure(struct command_context *ctx, int argc, char **
 			jw_raw(w, any++ ? ",{" : "{");
 			jw_key(w, "console", 1);
 			jw_string(w, id);
-			jw_printf(w, ",\"day\":\"%04d-%02d-%02d\",\"seconds\":%.1f,\"laeq_dba\":%.3f,\"dose_percent\":%.6g",
+			/* seconds to the ms: the dose of a short stretch must be
+			 * checkable against its LAeq to better than 1 % */
+			jw_printf(w, ",\"day\":\"%04d-%02d-%02d\",\"seconds\":%.3f,\"laeq_dba\":%.3f,\"dose_percent\":%.6g",
 				  c->day / 10000, c->day / 100 % 100, c->day % 100, c->day_seconds,
 				  exposure_leq_db(c->day_energy, c->day_seconds, t->calibration),
 				  exposure_dose_percent(c->day_energy, t->calibration));

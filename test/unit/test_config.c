@@ -482,6 +482,17 @@ static void test_limits(void **unused)
 	assert_int_equal(config_load_string(&cfg, text, len, "many.yaml", err, sizeof err), -EINVAL);
 	assert_string_equal(err, "many.yaml:260:5: one language too many: a room has at most 256");
 
+	/* A flat list of 100,000 values within the size: the loader would
+	 * build them all (half a second) before load_root saw them. */
+	t0 = clock();
+	len = (size_t)sprintf(text, "meeting: x\nfloor: { inputs: [");
+	for (i = 0; i < 100000; i++)
+		len += (size_t)sprintf(text + len, "%sa", i ? "," : "");
+	len += (size_t)sprintf(text + len, "] }\n");
+	assert_int_equal(config_load_string(&cfg, text, len, "flat.yaml", err, sizeof err), -EINVAL);
+	assert_string_equal(err, "flat.yaml:2:100005: more than 50000 values: no room file needs that");
+	assert_true((double)(clock() - t0) / CLOCKS_PER_SEC < 0.5);
+
 	len = (size_t)sprintf(text, "meeting: x\n");
 	while (len <= TOLK_CONFIG_BYTES_MAX)
 		len += (size_t)sprintf(text + len, "# a comment that pads the file\n");
