@@ -162,12 +162,12 @@ echo
 # another process, or by the machine under it, is long by the wall clock
 # only: reported, not tolk's.
 # This machine is a VM without a steal clock: time the host takes from the
-# vCPU mid-cycle counts as the thread's CPU time. A stray cycle (at most one
-# per 2000) passes while the p99 stays under a quarter of the period.
+# vCPU mid-cycle counts as the thread's CPU time. Stray cycles (at most one
+# per 500) pass while the p99 stays under a quarter of the period.
 cycles=$(echo "$status" | field cycles)
 check_true "no xrun caused by tolk (no cycle's CPU time past its period, but for a stray host stall)" \
 	"${overruns:-?} of ${cycles:-?} cycles, p99 ${p99_share:-?}" \
-	sh -c "test '${overruns:-1}' -eq 0 || { test \$((${overruns:-1} * 2000)) -le '${cycles:-0}' && awk 'BEGIN { exit !(${p99_share:-1} < 0.25) }'; }"
+	sh -c "test '${overruns:-1}' -eq 0 || { test \$((${overruns:-1} * 500)) -le '${cycles:-0}' && awk 'BEGIN { exit !(${p99_share:-1} < 0.25) }'; }"
 [ "${xruns:-0}" != 0 ] && [ "${overruns:-0}" = 0 ] &&
 	echo "note: $xruns xrun(s) in JACK while every tolk cycle finished within its period: the machine's, not tolk's"
 check "no dropped recording frame" "0" "${dropped:-?}"
