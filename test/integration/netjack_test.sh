@@ -58,7 +58,7 @@ ip netns exec "$NS_BOOTH" jackd -n "$BOOTH_SERVER" -d net -a 225.3.19.154 -p "$M
 BOOTH_PID=$!
 PIDS+=("$BOOTH_PID")
 check_true "the booth host's jackd -d net joins the room" "$(tail -5 "$TMP/booth.log")" \
-	wait_for 15 sh -c "jack_lsp -s '$SERVER' | grep -q '^booth1:from_slave_1$'"
+	wait_for 30 sh -c "jack_lsp -s '$SERVER' | grep -q '^booth1:from_slave_1$'"
 check_true "tolk connects the booth's mic and phones when they appear" "$(tail -5 "$TMP/tolk.log")" \
 	wait_for 5 sh -c "grep -q 'connected booth1:from_slave_1 -> mic_fr_1' '$TMP/tolk.log' &&
 			   grep -q 'connected phones_fr_1 -> booth1:to_slave_1' '$TMP/tolk.log'"
