@@ -80,7 +80,7 @@ struct audio {
 };
 
 #define WEB_FRAME_MS 50 /* the page's live data at 20 Hz */
-#define RELOAD_GAP_MS 250 /* SIGHUPs closer than this to the last reload wait and coalesce */
+#define RELOAD_GAP_MS 250 /* reloads closer than this to the last one wait and coalesce */
 
 struct engine {
 	struct config *cfg;
@@ -121,9 +121,11 @@ struct engine {
 	int audio_ever_up;
 	int audio_up;
 	int64_t next_attempt_ms;
-	/* SIGHUPs not yet applied, and when the last reload ended: a storm of
-	 * them becomes one reload of the file as it is then. */
+	/* Reloads waiting (SIGHUPs, and tolkctl's that came too soon), and
+	 * when the last one began to change the room: a storm of them becomes
+	 * one reload of the file as it is then. */
 	int hup_pending;
+	int reloads_waiting;
 	int64_t last_reload_ms;
 	int resume_recording;                  /* when the audio is back */
 	char resume_meeting[TOLK_MEETING_MAX];
@@ -1332,7 +1334,7 @@ static int reload(void *user, struct json_writer *w)
 	const int64_t since = utc_now_ms() - e->last_reload_ms;
 
 	if (since < RELOAD_GAP_MS) {
-		e->hup_pending++;
+		e->reloads_waiting++;
 		jw_printf(w, "{\"ok\":true,\"coalesced\":true,\"note\":\"a reload ran %lld ms ago: this one is "
 			  "applied in %lld ms, with the file as it is then\"}", (long long)since,
 			  (long long)(RELOAD_GAP_MS - since));
@@ -1447,22 +1449,28 @@ static int reload_now(struct engine *e, struct json_writer *w)
 }
 
 /* SIGHUP, and reloads that waited: the same reload as tolkctl's, audited
- * as the signal. Requests that came while the last reload was being
+ * as the signal (or, when tolkctl requests waited too, as coalesced). Requests that came while the last reload was being
  * applied, or just after it, are one reload of the file as it is now:
  * the last file wins. */
-static void reload_on_signal(struct engine *e)
+static void reload_waiting(struct engine *e)
 {
-	char text[96];
+	const int n = e->hup_pending + e->reloads_waiting;
+	char text[96], actor[64];
 
-	if (e->hup_pending > 1) {
-		snprintf(text, sizeof text, "reload: %d requests coalesced into one; the file as it is now applies",
-			 e->hup_pending);
+	if (n > 1) {
+		snprintf(text, sizeof text, "reload: %d requests coalesced into one; the file as it is now applies", n);
 		log_line("%s", text);
 		event_log_add(&e->events, utc_now_ms(), EVENT_CHANGE, "", 0, text);
 	}
-	e->hup_pending = 0;
-	run_command(e, "signal", "\"signal\":\"SIGHUP\"", "SIGHUP", "reload", ROLE_TECHNICIAN, "", NULL);
-	log_line("SIGHUP: %s", e->reply.buf ? e->reply.buf : "");
+	/* Each tolkctl request was audited when it came; this is the one
+	 * reload that answers them all. */
+	snprintf(actor, sizeof actor, "\"signals\":%d,\"requests\":%d", e->hup_pending, e->reloads_waiting);
+	if (e->reloads_waiting)
+		run_command(e, "coalesced", actor, "coalesced reload", "reload", ROLE_TECHNICIAN, "", NULL);
+	else
+		run_command(e, "signal", "\"signal\":\"SIGHUP\"", "SIGHUP", "reload", ROLE_TECHNICIAN, "", NULL);
+	log_line("%s: %s", e->reloads_waiting ? "coalesced reload" : "SIGHUP", e->reply.buf ? e->reply.buf : "");
+	e->hup_pending = e->reloads_waiting = 0;
 }
 
 /* Runs until a signal (0) or, without --reconnect, the server's
@@ -1485,7 +1493,7 @@ static int control_loop(struct engine *e, int signal_fd, int wake_fd)
 			timeout = timeout < WEB_FRAME_MS ? timeout : WEB_FRAME_MS;
 		if (web_timeout_ms(&e->web) >= 0 && web_timeout_ms(&e->web) < timeout)
 			timeout = web_timeout_ms(&e->web);
-		if (e->hup_pending) {
+		if (e->hup_pending || e->reloads_waiting) {
 			int64_t due = e->last_reload_ms + RELOAD_GAP_MS - utc_now_ms();
 			timeout = due < 0 ? 0 : due < timeout ? (int)due : timeout;
 		}
@@ -1502,8 +1510,8 @@ static int control_loop(struct engine *e, int signal_fd, int wake_fd)
 				return EXIT_CLEAN;
 			}
 		}
-		if (e->hup_pending && utc_now_ms() - e->last_reload_ms >= RELOAD_GAP_MS)
-			reload_on_signal(e);
+		if ((e->hup_pending || e->reloads_waiting) && utc_now_ms() - e->last_reload_ms >= RELOAD_GAP_MS)
+			reload_waiting(e);
 		if (fds[1].revents) {
 			char drain[64];
 			while (read(wake_fd, drain, sizeof drain) > 0)
