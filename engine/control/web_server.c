@@ -463,6 +463,7 @@ int web_open(struct web_server *ws, const struct cfg_web *cfg, web_execute execu
 				      on_request, ws, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 				      MHD_OPTION_NOTIFY_COMPLETED, request_done, ws, MHD_OPTION_NOTIFY_CONNECTION,
 				      on_connection, ws, MHD_OPTION_CONNECTION_LIMIT, (unsigned)WEB_CONNECTIONS_MAX,
+				      MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)WEB_PER_ADDRESS_MAX,
 				      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 				      MHD_OPTION_END);
 	if (!ws->daemon) {

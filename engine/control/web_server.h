@@ -18,6 +18,7 @@
 #define WEB_STREAMS_MAX 32
 #define WEB_TOKEN_MAX 128
 #define WEB_CONNECTIONS_MAX 128 /* all connections, the daemon's limit */
+#define WEB_PER_ADDRESS_MAX 64  /* connections from one address: another can always get in */
 #define WEB_STRANGERS_MAX 16    /* connections without a good token yet */
 #define WEB_STRANGER_MS 3000    /* how long one may take to make its request */
 

@@ -114,6 +114,23 @@ sleep 3.5
 check_true "strangers are gone within a few seconds of connecting" "$(ss -tn state established "( sport = :$PORT )" | tail -n +2 | wc -l) left" \
 	test "$(ss -tn state established "( sport = :$PORT )" | tail -n +2 | wc -l)" -le 16
 
+# One address holding every event stream the page allows and strangers
+# beside them: a 33rd stream is refused, and a technician from another
+# address still gets in.
+for ((i = 0; i < 32; i++)); do
+	curl -s -N -m 10 -H "Authorization: Bearer $TOKEN" "$BASE/events" >/dev/null 2>&1 &
+	PIDS+=("$!")
+done
+for ((i = 0; i < 20; i++)); do
+	(exec 3<>/dev/tcp/127.0.0.1/$PORT || exit 0; printf 'GET / HTTP/1.1\r\n' >&3; sleep 8) &
+	PIDS+=("$!")
+done
+sleep 1.5
+check "a 33rd event stream is refused (503)" "503" \
+	"$(curl -s -m 3 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$BASE/events")"
+check "a technician from another address gets in" "200" \
+	"$(curl -s -m 3 --interface 127.0.0.2 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$BASE/api/whoami")"
+
 # ---- invalid UTF-8 on the control socket ---------------------------------------------
 
 out=$(ctl --json "$(printf 'mic \xff\xfe fr')" 2>&1)
