@@ -22,16 +22,16 @@ BASE="http://127.0.0.1:$PORT"
 
 mkdir -m 777 "$TMP/squat"
 chown nobody "$TMP/squat"
-out=$($B/tolk --config "$TMP/room.yaml" --control "$TMP/squat/tolk.sock" --server none 2>&1); rc=$?
+out=$($B/tolk --config "$TMP/room.yaml" --control "$TMP/squat/tolk.sock" --server none --record-dir "$TMP/rec" 2>&1); rc=$?
 check "a control folder owned by another user: tolk refuses to start (exit 2)" "2" "$rc"
 check_true "and says whose folder it is" "$out" sh -c "echo '$out' | grep -q 'squat belongs to uid 65534'"
 chown root "$TMP/squat"
-out=$($B/tolk --config "$TMP/room.yaml" --control "$TMP/squat/tolk.sock" --server none 2>&1); rc=$?
+out=$($B/tolk --config "$TMP/room.yaml" --control "$TMP/squat/tolk.sock" --server none --record-dir "$TMP/rec" 2>&1); rc=$?
 check_true "a folder of ours that others may write to: refused too" "$out" \
 	sh -c "test $rc = 2 && echo '$out' | grep -q 'writable by other users (mode 0777)'"
 mkdir -p "$TMP/xdg"
 ln -s "$TMP/squat" "$TMP/xdg/tolk"
-out=$(XDG_RUNTIME_DIR="$TMP/xdg" $B/tolk --config "$TMP/room.yaml" --server none 2>&1); rc=$?
+out=$(XDG_RUNTIME_DIR="$TMP/xdg" $B/tolk --config "$TMP/room.yaml" --server none --record-dir "$TMP/rec" 2>&1); rc=$?
 check_true "the default folder as a symbolic link: refused" "$out" \
 	sh -c "test $rc = 2 && echo '$out' | grep -q 'is a symbolic link'"
 
