@@ -22,11 +22,11 @@
 #include "control/audit_log.h"
 #include "control/control_socket.h"
 #include "control/osc_server.h"
+#include "control/refusal_audit.h"
 #include "control/web_server.h"
 #include "core/command.h"
 #include "core/config.h"
 #include "core/config_diff.h"
-#include "core/refusal_gate.h"
 #include "core/router.h"
 #include "core/snapshot.h"
 #include "core/state.h"
@@ -103,7 +103,7 @@ struct engine {
 	unsigned failures_seen;
 	int64_t last_alarm_tick;
 	struct audit_log audit;
-	struct refusal_gate refusals;  /* refusals per source, counted past a burst */
+	struct refusal_audit refusals; /* refusals per source, counted past a burst */
 	const char *changes[16];       /* this request's changes, for the audit */
 	char change_text[16][256];
 	int n_changes;
@@ -149,8 +149,8 @@ static void log_line(const char *fmt, ...)
 	funlockfile(stderr);
 }
 
-/* Thread: the recovery helper. */
-static void recovery_said(const char *line)
+/* A whole line for the log, from any thread (the recovery helper too). */
+static void log_text(const char *line)
 {
 	log_line("%s", line);
 }
@@ -440,26 +440,6 @@ static void command_context_of(struct engine *e, struct command_context *ctx)
 	};
 }
 
-/* Refusals from one source that were counted, not written: one line in
- * the log and the audit for the lot. */
-static void summarise_refusals(void *user, const char *source, uint32_t held, uint32_t total, int64_t since_ms)
-{
-	struct engine *e = user;
-	char actor[200], what[160], reply[200];
-	struct json_writer w;
-
-	jw_init(&w);
-	jw_raw(&w, "\"source\":");
-	jw_string(&w, source);
-	snprintf(actor, sizeof actor, "%s", w.failed ? "\"source\":null" : w.buf);
-	jw_free(&w);
-	snprintf(what, sizeof what, "%u refused requests in one second, %u of them counted only", total, held);
-	snprintf(reply, sizeof reply, "{\"ok\":false,\"error\":\"%u more refusals, not written one by one\"}", held);
-	log_line("refused %s: %s", source, what);
-	if (audit_write(&e->audit, since_ms, "summary", actor, what, reply, NULL, 0) < 0)
-		log_line("ALARM: cannot write the audit log %s", e->audit.path);
-}
-
 /* The one way a command runs, whichever path brought it: role check,
  * execution, audit, routing, timeline and OSC feedback. The reply is left
  * in e->reply. `refusal` explains a ROLE_NONE. */
@@ -488,7 +468,7 @@ static enum command_outcome run_command(struct engine *e, const char *via, const
 	}
 	/* A refusal is audited; past a small burst from one source in a
 	 * second it is counted instead, and the count audited once. */
-	if (outcome != COMMAND_ERROR || refusal_gate_admit(&e->refusals, who, ctx.now_ms, summarise_refusals, e)) {
+	if (outcome != COMMAND_ERROR || refusal_audit_admit(&e->refusals, who, ctx.now_ms)) {
 		if (role != ROLE_TECHNICIAN && outcome == COMMAND_ERROR &&
 		    !strncmp(e->reply.buf ? e->reply.buf : "", "{\"ok\":false,\"error\":\"permission", 30))
 			log_line("refused %s (%s): %.200s", who, role_name(role), line);
@@ -546,23 +526,14 @@ static int socket_admit(void *user, const struct control_peer *peer)
 static void socket_refused(void *user, const struct control_peer *peer, const char *why)
 {
 	struct engine *e = user;
-	char actor[256], who[64], reply[320];
+	char actor[256], who[64];
 	const int64_t now = utc_now_ms();
-	struct json_writer w;
 
 	snprintf(who, sizeof who, "uid %u", (unsigned)peer->uid);
-	if (!refusal_gate_admit(&e->refusals, who, now, summarise_refusals, e))
+	if (!refusal_audit_admit(&e->refusals, who, now))
 		return;
 	describe_peer(peer, actor, sizeof actor);
-	jw_init(&w);
-	jw_raw(&w, "{\"ok\":false,\"error\":");
-	jw_string(&w, why);
-	jw_raw(&w, "}");
-	snprintf(reply, sizeof reply, "%s", w.failed ? "{\"ok\":false}" : w.buf);
-	jw_free(&w);
-	log_line("refused %s (connection): %s", who, why);
-	if (audit_write(&e->audit, now, "socket", actor, "(connect)", reply, NULL, 0) < 0)
-		log_line("ALARM: cannot write the audit log %s", e->audit.path);
+	refusal_audit_write(&e->refusals, now, "socket", actor, who, "connection", "(connect)", why);
 }
 
 /* OSC: the console's booth allows the peer, or it is refused and audited. */
@@ -1549,7 +1520,7 @@ static int control_loop(struct engine *e, int signal_fd, int wake_fd)
 			}
 		}
 		if (utc_now_ms() - e->last_alarm_tick >= 100) {
-			refusal_gate_flush(&e->refusals, utc_now_ms(), summarise_refusals, e);
+			refusal_audit_flush(&e->refusals, utc_now_ms());
 			check_alarms(e);
 			if (e->audio_up)
 				hearing_log_tick(&e->au->hearing, utc_now_ms());
@@ -1586,6 +1557,7 @@ int main(int argc, char **argv)
 	jw_init(&e->reply);
 	jw_init(&e->stream);
 	e->audit.fd = -1;
+	refusal_audit_init(&e->refusals, &e->audit, log_text);
 	e->osc.fd = -1;
 	alarm_tracker_init(&e->alarms, on_alarm, e);
 	event_log_init(&e->events);
@@ -1665,7 +1637,7 @@ int main(int argc, char **argv)
 		goto out_control;
 	}
 	/* What an unclean stop left open is mended beside the new recording. */
-	recovery = recovery_start(opt.record_dir ? opt.record_dir : e->cfg->recording.dir, recovery_said);
+	recovery = recovery_start(opt.record_dir ? opt.record_dir : e->cfg->recording.dir, log_text);
 	status = audio_open(e, 0);
 	if (status == EXIT_JACK && opt.reconnect) {
 		/* Tolk comes up before its server: the control paths answer, and
