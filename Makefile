@@ -23,7 +23,7 @@ PKG_CFLAGS   = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS     = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
 CORE_SRC    := $(wildcard engine/core/*.c)
-ENGINE_SRC  := engine/main.c $(wildcard engine/jack/*.c) $(wildcard engine/control/*.c) \
+ENGINE_SRC  := $(wildcard engine/*.c) $(wildcard engine/jack/*.c) $(wildcard engine/control/*.c) \
                $(wildcard engine/disk/*.c) $(wildcard engine/meters/*.c) \
                $(wildcard engine/inserts/*.c)
 WEB_OBJ     := $(BUILD)/engine/web/page_blob.o

@@ -214,7 +214,10 @@ if mount -t tmpfs -o size=3m tmpfs "$FULL" 2>/dev/null; then
 	check "full disk: an alarm event" "yes" \
 		"$($B/tolkctl --control "$TMP/full.sock" --json events | grep -q '"kind":"alarm".*No space left' && echo yes)"
 	check "full disk: routing goes on" "600" "$(probe fulldisk:out_fr)"
-	check "full disk: no xrun" "0" "$($B/tolkctl --control "$TMP/full.sock" --json record status | grep -o '"xruns":[0-9]*' | cut -d: -f2)"
+	# A full disk must never hold the process callback. JACK's xrun count
+	# also counts this VM's own stalls, so the check is on tolk's cycles.
+	kept=$(tolk_kept_time "$TMP/full.sock")
+	check_true "full disk: the process callback kept its time ($kept)" "$kept" tolk_kept_time "$TMP/full.sock"
 	check "full disk: the files stay playable" "" \
 		"$(for f in "$FULL"/full/*.wav; do soxi "$f" >/dev/null 2>&1 || echo -n " $f"; done)"
 	mount -o remount,size=64m "$FULL"

@@ -1,0 +1,191 @@
+/* The engine: one room's conference state, its control paths and its
+ * audio side, as engine/main.c and its companions share them. Every member
+ * says which thread owns it; "control" means only the control thread
+ * reads or writes it, so it needs no lock.
+ *
+ *   main.c        options, signals, start and stop, the control loop
+ *   notify.c      the log, the timeline, alarm and hearing callbacks
+ *   dispatch.c    the one command path and its entries (socket, OSC, web)
+ *   audio_side.c  the JACK client and what it feeds: open, close, lost,
+ *                 retry, memory locking, the alarm readings
+ *   reload.c      a new config beside the running room, and the switch
+ *
+ * Thread: control, for every function declared here but log_line and
+ * log_text (any thread). */
+#ifndef TOLK_ENGINE_H
+#define TOLK_ENGINE_H
+
+#include <stdint.h>
+
+#include "control/access.h"
+#include "control/audit_log.h"
+#include "control/control_socket.h"
+#include "control/osc_server.h"
+#include "control/refusal_audit.h"
+#include "control/web_server.h"
+#include "core/alarm_rules.h"
+#include "core/alarm_tracker.h"
+#include "core/command.h"
+#include "core/config.h"
+#include "core/event_log.h"
+#include "core/json_writer.h"
+#include "core/router.h"
+#include "core/snapshot.h"
+#include "core/state.h"
+#include "disk/recorder.h"
+#include "disk/streamer.h"
+#include "inserts/insert_host.h"
+#include "jack/jack_client.h"
+#include "meters/hearing_log.h"
+#include "meters/loudness.h"
+
+#ifndef TOLK_VERSION
+#define TOLK_VERSION "0.1.0"
+#endif
+
+enum {
+	EXIT_CLEAN = 0,
+	EXIT_JACK = 1,  /* JACK unreachable, or the server went away */
+	EXIT_USAGE = 2, /* command line or configuration */
+};
+
+#define WEB_FRAME_MS 50   /* the page's live data at 20 Hz */
+#define RELOAD_GAP_MS 250 /* reloads closer than this to the last one wait and coalesce */
+
+struct options {
+	const char *config;
+	const char *name;
+	const char *server;
+	const char *control;
+	const char *record_dir;
+	const char *log_dir;
+	const char *plugin_dir;
+	int no_record;
+	int check_only;
+	int reconnect;
+};
+
+/* The audio side of one room, built for one config and one JACK client:
+ * a reload builds a second beside it and switches, a lost server takes it
+ * down. The recorder and the loudness meter are their own objects (they
+ * have threads), handed from one to the next when their channels stay.
+ * Owned by the control thread; the realtime thread reads the router,
+ * exchange, rack and captures through the JACK shell's plan only. */
+struct audio {
+	struct router router;
+	struct snapshot_exchange exchange;
+	struct insert_rack rack;
+	struct hearing_log hearing;
+	struct recorder *rec;           /* has its disk thread and encoders */
+	int *rec_sources;               /* per recorded channel, for the JACK shell */
+	struct streamer *streamer;      /* listener streams, fed by the recorder; or NULL */
+	struct loudness *loudness;      /* has its own thread */
+	int *loudness_sources;
+};
+
+struct engine {
+	/* control: the room and what the control paths act on */
+	struct config *cfg;
+	struct state state;
+	struct access_policy access;
+	struct event_log events;
+	struct alarm_tracker alarms;
+	struct alarm_rules alarm_rules;
+	struct insert_host plugins;
+	/* control; the JACK threads write only its atomics (see jack_client.h) */
+	struct jack_shell jack;
+	struct audio *au;               /* never NULL; empty while the server is gone */
+	/* control: the paths in */
+	struct control_socket control;
+	struct osc_server osc;
+	struct web_server web;
+	struct recorder_iface rec_iface;
+	struct json_writer reply;       /* the reply to the request being run */
+	struct json_writer stream;      /* event-stream lines */
+	int64_t last_web_ms;
+	int64_t last_alarm_tick;
+	/* control: the audit, and this request's changes for it */
+	struct audit_log audit;
+	struct refusal_audit refusals;  /* refusals per source, counted past a burst */
+	const char *changes[16];
+	char change_text[16][256];
+	int n_changes;
+	/* control: what the timeline was last told */
+	struct channel_view *last_channels;
+	char last_floor_language[TOLK_ID_MAX];
+	int last_pinned;
+	int routing_dirty;              /* state changed but its snapshot is not yet published */
+	/* control: the audio side (JACK client, router, inserts, recorder,
+	 * meters) is up, or gone with its server and waiting to come back.
+	 * The conference state and the control paths stay through it. */
+	const struct options *opt;
+	const char *control_path;
+	int64_t started_ms;
+	int wake_fd;                    /* the JACK shell wakes the control loop */
+	int audio_ever_up;
+	int audio_up;
+	int64_t next_attempt_ms;
+	/* control: reloads waiting (SIGHUPs, and tolkctl's that came too
+	 * soon), and when the last one began to change the room: a storm of
+	 * them becomes one reload of the file as it is then. */
+	int hup_pending;
+	int reloads_waiting;
+	int64_t last_reload_ms;
+	/* control: the recording to resume when the audio is back */
+	int resume_recording;
+	char resume_meeting[TOLK_MEETING_MAX];
+	int resume_segment;
+};
+
+/* ---- notify.c ---- */
+/* A line for the log (stderr), whole. Thread: any. */
+void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_text(const char *line);
+/* Why the audio side cannot start: the terminal at start, the log later. */
+void say(struct engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void timeline_event(struct engine *e, const char *fields);
+void timeline_text(struct engine *e, const char *kind, const char *text);
+void timeline_channels(struct engine *e, int all);
+/* Callbacks with the engine as user: a change made (log, audit, timeline),
+ * an alarm, the hearing limiter, a connection, the next event line. */
+void note_change(void *user, const char *line);
+void on_alarm(void *user, const struct alarm *a, int raised);
+void on_hearing(void *user, const char *text);
+void link_note(void *user, const char *line);
+uint64_t next_event(void *user, uint64_t after, char **line, size_t *len);
+
+/* ---- dispatch.c ---- */
+/* The one way a command runs, whichever path brought it. The reply is
+ * left in e->reply. `refusal` explains a ROLE_NONE. */
+enum command_outcome run_command(struct engine *e, const char *via, const char *actor, const char *who,
+				 const char *line, enum role role, const char *refusal, uint64_t *follow_from);
+void publish_routing(struct engine *e);
+struct recorder_iface recorder_iface_of(struct engine *e);
+void handle_request(void *user, const struct control_peer *peer, const char *line, char **reply,
+		    size_t *reply_len, int *follow, uint64_t *follow_from);
+int socket_admit(void *user, const struct control_peer *peer);
+void socket_refused(void *user, const struct control_peer *peer, const char *why);
+const char *osc_run(void *user, const char *peer, const char *line, int allowed);
+int open_web(struct engine *e, const struct config *cfg, const char *keep_token);
+
+/* ---- audio_side.c ---- */
+const char *log_dir(const struct engine *e, const struct config *cfg);
+void lock_rt_memory(const struct router *r, const struct insert_rack *rack);
+int open_mixing(struct engine *e, struct audio *a, const struct config *cfg, const struct state *st, char *err,
+		size_t errlen);
+int open_recorder(struct engine *e, struct audio *a, const struct config *cfg, char *err, size_t errlen);
+int open_loudness(struct engine *e, struct audio *a, const struct config *cfg);
+void audio_free(struct audio *a);
+int audio_open(struct engine *e, int quiet);
+void audio_close(struct engine *e);
+void audio_lost(struct engine *e);
+void audio_retry(struct engine *e);
+void check_alarms(struct engine *e);
+
+/* ---- reload.c ---- */
+/* tolkctl's reload (a command_context callback, the engine as user). */
+int reload(void *user, struct json_writer *w);
+/* SIGHUPs and reloads that waited their gap, as one reload. */
+void reload_waiting(struct engine *e);
+
+#endif

@@ -1,0 +1,199 @@
+/* What the engine tells: the log (stderr, a line whole from any thread),
+ * the timeline of the recording, the events, and the callbacks through
+ * which alarms, the hearing limiter and JACK connections report.
+ * Thread: control, but log_line and log_text (any). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/utc_time.h"
+#include "engine.h"
+
+void log_line(const char *fmt, ...)
+{
+	char when[UTC_ISO_MAX];
+	va_list ap;
+
+	utc_iso_ms(utc_now_ms(), when);
+	flockfile(stderr); /* one line whole, whichever thread writes it */
+	fprintf(stderr, "%s tolk: ", when);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	funlockfile(stderr);
+}
+
+/* A whole line for the log, from any thread (the recovery helper too). */
+void log_text(const char *line)
+{
+	log_line("%s", line);
+}
+
+void say(struct engine *e, const char *fmt, ...)
+{
+	char text[TOLK_ERROR_MAX + 256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	if (e->audio_ever_up)
+		log_line("%s", text);
+	else
+		fprintf(stderr, "tolk: %s\n", text);
+}
+
+void timeline_event(struct engine *e, const char *fields)
+{
+	if (e->au->rec)
+		recorder_event(e->au->rec, jack_shell_frame_now(&e->jack), fields);
+}
+
+/* A line of words on the timeline, as an event of this kind. */
+void timeline_text(struct engine *e, const char *kind, const char *text)
+{
+	struct json_writer w;
+
+	jw_init(&w);
+	jw_printf(&w, "\"event\":\"%s\",\"text\":", kind);
+	jw_string(&w, text);
+	if (!w.failed)
+		timeline_event(e, w.buf);
+	jw_free(&w);
+}
+
+/* A change the command path made: the log, this request's audit entry,
+ * and the timeline. */
+void note_change(void *user, const char *line)
+{
+	struct engine *e = user;
+
+	log_line("%s", line);
+	if (e->n_changes < 16) {
+		snprintf(e->change_text[e->n_changes], sizeof e->change_text[0], "%s", line);
+		e->changes[e->n_changes] = e->change_text[e->n_changes];
+		e->n_changes++;
+	}
+	timeline_text(e, "change", line);
+}
+
+/* Tells the timeline who is live on which channel, from which source, with
+ * which relay quality: every channel that changed, or all of them. */
+void timeline_channels(struct engine *e, int all)
+{
+	const struct config *cfg = e->cfg;
+	int lang;
+
+	for (lang = 0; lang < cfg->n_languages; lang++) {
+		const struct channel_view *now = &e->state.channels[lang];
+		struct channel_view *was = &e->last_channels[lang];
+		const char *quality = relay_quality_name(now->quality);
+		struct json_writer w;
+
+		if (!all && now->booth == was->booth && now->console == was->console && now->source == was->source &&
+		    now->quality == was->quality && now->muted == was->muted)
+			continue;
+		jw_init(&w);
+		jw_raw(&w, "\"event\":\"channel\",\"channel\":");
+		jw_string(&w, cfg->languages[lang].code);
+		jw_key(&w, "live", 0);
+		if (now->booth >= 0)
+			jw_printf(&w, "\"%s/%d\"", cfg->booths[now->booth].id, now->console);
+		else
+			jw_raw(&w, "null");
+		jw_key(&w, "source", 0);
+		if (now->booth < 0)
+			jw_raw(&w, "null");
+		else
+			jw_string(&w, now->source < 0 ? "floor" : cfg->languages[now->source].code);
+		jw_key(&w, "quality", 0);
+		if (quality)
+			jw_string(&w, quality);
+		else
+			jw_raw(&w, "null");
+		jw_printf(&w, ",\"muted\":%s", now->booth >= 0 && now->muted ? "true" : "false");
+		jw_key(&w, "idle", 0);
+		jw_string(&w, idle_policy_name(cfg->languages[lang].idle));
+		if (!w.failed)
+			timeline_event(e, w.buf);
+		jw_free(&w);
+		*was = *now;
+	}
+	if (all || strcmp(e->last_floor_language, e->state.floor_language) ||
+	    e->last_pinned != e->state.floor_language_pinned) {
+		char fields[128];
+		snprintf(fields, sizeof fields, "\"event\":\"floor-language\",\"language\":\"%s\",\"pinned\":%s",
+			 e->state.floor_language, e->state.floor_language_pinned ? "true" : "false");
+		timeline_event(e, fields);
+		strcpy(e->last_floor_language, e->state.floor_language);
+		e->last_pinned = e->state.floor_language_pinned;
+	}
+}
+
+/* An alarm raised or cleared: the log, the events and the timeline. */
+void on_alarm(void *user, const struct alarm *a, int raised)
+{
+	struct engine *e = user;
+	char text[ALARM_KIND_MAX + ALARM_SUBJECT_MAX + ALARM_DETAIL_MAX + 16];
+	struct json_writer w;
+
+	snprintf(text, sizeof text, "%s %s%s%s%s%s", raised ? "alarm" : "cleared", a->kind, *a->subject ? " " : "",
+		 a->subject, raised && *a->detail ? ": " : "", raised ? a->detail : "");
+	if (!raised && !strcmp(a->kind, "stream-down"))
+		snprintf(text, sizeof text, "stream-up %s", a->subject); /* what the control room wants to read */
+	log_line("%s%s", raised ? "ALARM: " : "", text);
+	event_log_add(&e->events, utc_now_ms(), EVENT_ALARM, "", 0, text);
+	jw_init(&w);
+	jw_raw(&w, "\"event\":\"alarm\",\"kind\":");
+	jw_string(&w, a->kind);
+	jw_key(&w, "subject", 0);
+	jw_string(&w, a->subject);
+	jw_printf(&w, ",\"raised\":%s", raised ? "true" : "false");
+	if (!w.failed)
+		timeline_event(e, w.buf);
+	jw_free(&w);
+}
+
+/* The hearing limiter acted: the log, the events and the timeline. */
+void on_hearing(void *user, const char *text)
+{
+	struct engine *e = user;
+
+	log_line("%s", text);
+	event_log_add(&e->events, utc_now_ms(), EVENT_HEARING, "", 0, text);
+	timeline_text(e, "hearing", text);
+}
+
+/* A connect: entry made late, or lost: the log, the events and the
+ * timeline. */
+void link_note(void *user, const char *line)
+{
+	struct engine *e = user;
+
+	log_line("%s", line);
+	event_log_add(&e->events, utc_now_ms(), EVENT_CHANGE, "", 0, line);
+	timeline_text(e, "connection", line);
+}
+
+/* For event streams: the event after `after` as a JSON line. */
+uint64_t next_event(void *user, uint64_t after, char **line, size_t *len)
+{
+	struct engine *e = user;
+	uint64_t seq = after + 1;
+	const struct event *ev;
+
+	if (seq < event_log_first(&e->events))
+		seq = event_log_first(&e->events); /* the stream fell behind the ring */
+	ev = event_log_get(&e->events, seq);
+	if (!ev)
+		return 0;
+	e->stream.len = 0;
+	e->stream.failed = 0;
+	command_write_event(&e->stream, ev);
+	if (e->stream.failed)
+		return 0;
+	*line = e->stream.buf;
+	*len = e->stream.len;
+	return seq;
+}
