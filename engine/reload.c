@@ -381,9 +381,9 @@ static int reload_now(struct engine *e, struct json_writer *w)
 }
 
 /* SIGHUP, and reloads that waited: the same reload as tolkctl's, audited
- * as the signal (or, when tolkctl requests waited too, as coalesced). Requests that came while the last reload was being
- * applied, or just after it, are one reload of the file as it is now:
- * the last file wins. */
+ * as the signal (or, when tolkctl requests waited too, as coalesced).
+ * Requests that came while the last reload was being applied, or just
+ * after it, are one reload of the file as it is now: the last file wins. */
 void reload_waiting(struct engine *e)
 {
 	const int n = e->hup_pending + e->reloads_waiting;

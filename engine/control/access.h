@@ -21,12 +21,15 @@ struct access_policy {
 };
 
 /* Resolves the config's users and groups. An unknown one is an error of
- * the form "FILE:LINE:COL: unknown user 'x'". Returns 0 or -EINVAL. */
+ * the form "FILE:LINE:COL: unknown user 'x'". Returns 0 or -EINVAL. Thread: control. */
 int access_init(struct access_policy *a, const struct config *cfg, const char *config_path, char *err,
 		size_t errlen);
+/* Thread: control. */
 void access_free(struct access_policy *a);
 
+/* Thread: control. */
 enum role access_role(const struct access_policy *a, uid_t uid, gid_t gid);
+/* Thread: any. */
 const char *role_name(enum role r);
 
 #endif

@@ -11,13 +11,14 @@ struct audit_log {
 	char path[4200];
 };
 
-/* Opens (creating) DIR/audit.jsonl. Returns 0 or a negative errno. */
+/* Opens (creating) DIR/audit.jsonl. Returns 0 or a negative errno. Thread: control. */
 int audit_open(struct audit_log *a, const char *dir, char *err, size_t errlen);
+/* Thread: control. */
 void audit_close(struct audit_log *a);
 
 /* actor: a JSON object's inside, e.g. "\"uid\":0,\"user\":\"root\"".
  * reply: the engine's JSON reply, whose ok/error it records. changes: the
- * state changes in words, n of them. */
+ * state changes in words, n of them. Thread: control. */
 int audit_write(struct audit_log *a, int64_t time_ms, const char *via, const char *actor,
 		const char *command, const char *reply, const char *const *changes, int n);
 

@@ -46,8 +46,9 @@ struct control_client {
 
 /* Who may connect: the peer's role (0: none, refused at once; the highest
  * role the caller has is `top`, and only it may take the reserved slots).
- * `refused` hears of each refused connection, with the reason. */
+ * `refused` hears of each refused connection, with the reason. Thread: control. */
 typedef int (*control_admit)(void *user, const struct control_peer *peer);
+/* Thread: control. */
 typedef void (*control_refused)(void *user, const struct control_peer *peer, const char *why);
 
 struct control_socket {
@@ -62,23 +63,24 @@ struct control_socket {
 
 /* Handles one request line; writes the reply (without newline) to
  * reply/reply_len. Setting *follow makes the connection an event stream
- * from event *follow_from on (see control_socket_push). */
+ * from event *follow_from on (see control_socket_push). Thread: control. */
 typedef void (*control_handler)(void *user, const struct control_peer *peer, const char *line,
 				char **reply, size_t *reply_len, int *follow, uint64_t *follow_from);
 
 /* The event after `after`, as one JSON line in *line (no newline); returns
- * its sequence number, or 0 when there is none yet. */
+ * its sequence number, or 0 when there is none yet. Thread: control. */
 typedef uint64_t (*control_next_event)(void *user, uint64_t after, char **line, size_t *len);
 
 /* Default path: $XDG_RUNTIME_DIR/tolk/<name>.sock, else
- * /tmp/tolk-<uid>/<name>.sock. Returns 0 or -ENAMETOOLONG. */
+ * /tmp/tolk-<uid>/<name>.sock. Returns 0 or -ENAMETOOLONG. Thread: any (tolk and tolkctl). */
 int control_default_path(const char *name, char *buf, size_t len);
 
 /* Clients (tolkctl): connect to the engine's socket and check, with
  * SO_PEERCRED, that the engine runs as this user, root or `trusted`
  * (pass (uid_t)-1 for none). Returns the connected fd, or a negative errno
- * with the reason in why. */
+ * with the reason in why. Thread: the client's (tolkctl). */
 int control_connect(const char *path, uid_t trusted, char *why, size_t len);
+/* Thread: the client's (tolkctl). */
 int control_peer_check(int fd, uid_t trusted, char *why, size_t len);
 
 /* Bind and listen, creating the parent directory when it is missing. The
@@ -86,22 +88,23 @@ int control_peer_check(int fd, uid_t trusted, char *why, size_t len);
  * can write to (or sticky, as /tmp): otherwise -EPERM, -ELOOP or -ENOTDIR. A
  * stale socket left by a crash is replaced; a live one is refused with
  * -EADDRINUSE. Private: socket 0600, folder 0700. Shared (roles decide,
- * from each peer's credentials): socket 0666, folder 0711. */
+ * from each peer's credentials): socket 0666, folder 0711. Thread: control. */
 int control_socket_open(struct control_socket *cs, const char *path, int shared, char *err, size_t errlen);
+/* Thread: control. */
 void control_socket_close(struct control_socket *cs);
 
-/* Role checks at the door (see control_admit). */
+/* Role checks at the door (see control_admit). Thread: control. */
 void control_socket_set_admit(struct control_socket *cs, control_admit admit, control_refused refused, int top,
 			      void *user);
 
-/* Poll integration: fills up to max entries, returns how many. */
+/* Poll integration: fills up to max entries, returns how many. Thread: control. */
 int control_socket_pollfds(const struct control_socket *cs, struct pollfd *fds, int max);
 /* Services the entries control_socket_pollfds filled, then drops the
- * clients past a deadline. */
+ * clients past a deadline. Thread: control. */
 void control_socket_service(struct control_socket *cs, const struct pollfd *fds, int n,
 			    control_handler handler, void *user);
 
-/* Sends every following client the events it has not had yet. */
+/* Sends every following client the events it has not had yet. Thread: control. */
 void control_socket_push(struct control_socket *cs, control_next_event next, void *user);
 
 #endif

@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 /* Opens DIR/NAME, writing its path to path. Returns the descriptor, or a
- * negative errno with a message in err. */
+ * negative errno with a message in err. Thread: control. */
 int log_file_open(const char *dir, const char *name, char *path, size_t pathlen, char *err, size_t errlen);
 
 #endif

@@ -23,10 +23,10 @@
 #define WEB_STRANGER_MS 3000    /* how long one may take to make its request */
 
 /* Runs a command line for a role; returns the JSON reply (kept until the
- * next call). token_name is "technician" or "observer", peer the address. */
+ * next call). token_name is "technician" or "observer", peer the address. Thread: control. */
 typedef const char *(*web_execute)(void *user, const char *token_name, const char *peer, enum role role,
 				   const char *line);
-/* Writes one live frame (a JSON object) into w. */
+/* Writes one live frame (a JSON object) into w. Thread: control. */
 typedef void (*web_frame)(void *user, struct json_writer *w);
 
 struct web_stream;
@@ -59,16 +59,19 @@ struct web_server {
 
 /* Listens on cfg's address. A missing technician token is made up (from
  * getrandom) and left in ws->technician with token_made set, for the
- * caller to print once. Returns 0 or a negative errno with a message. */
+ * caller to print once. Returns 0 or a negative errno with a message. Thread: control. */
 int web_open(struct web_server *ws, const struct cfg_web *cfg, web_execute execute, web_frame frame, void *user,
 	     char *err, size_t errlen);
 /* The descriptor to poll for input (-1 when off), and how long poll may
- * wait before web_service is due (-1: no limit). */
+ * wait before web_service is due (-1: no limit). Thread: control. */
 int web_fd(const struct web_server *ws);
+/* Thread: control. */
 int web_timeout_ms(const struct web_server *ws);
+/* Thread: control. */
 void web_service(struct web_server *ws);
-/* A new live frame to every open event stream. */
+/* A new live frame to every open event stream. Thread: control. */
 void web_push(struct web_server *ws);
+/* Thread: control. */
 void web_close(struct web_server *ws);
 
 #endif

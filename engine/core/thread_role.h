@@ -1,16 +1,27 @@
-/* Which architectural thread is running. Debug builds assert it at the
- * entry of functions that belong to one thread only, so that a call from
- * the wrong side fails loudly in tests instead of racing in a meeting. */
+/* Which architectural thread is running. Each kind of thread sets its
+ * role at its entry; functions that belong to some threads only assert it
+ * at theirs, so that a call from the wrong side fails loudly in tests
+ * instead of racing in a meeting. README's Architecture has the table:
+ * entry function, files, what each may touch, how it is woken.
+ *
+ * Roles are bits, so that a function shared by two kinds of thread (a
+ * capture ring's reader: the disk thread and the loudness meter) names
+ * both. */
 #ifndef TOLK_THREAD_ROLE_H
 #define TOLK_THREAD_ROLE_H
 
 #include <assert.h>
 
 enum thread_role {
-	THREAD_ANY = 0,
-	THREAD_CONTROL,
-	THREAD_RT,
-	THREAD_DISK,
+	THREAD_ANY = 0,              /* never declared: a unit test's main, a tool */
+	THREAD_CONTROL = 1 << 0,     /* main: the conference state, every command */
+	THREAD_RT = 1 << 1,          /* JACK's process callback */
+	THREAD_JACK_NOTIFY = 1 << 2, /* JACK's other callbacks: latency, xrun, ports, shutdown */
+	THREAD_DISK = 1 << 3,        /* the recorder: rings to files, manifest, timeline */
+	THREAD_ENCODE = 1 << 4,      /* the encode pool's workers (Opus, FLAC) */
+	THREAD_LOUDNESS = 1 << 5,    /* R128 loudness of the language channels */
+	THREAD_STREAM = 1 << 6,      /* the listener streams' network sender */
+	THREAD_RECOVERY = 1 << 7,    /* mends what an unclean stop left open, at start */
 };
 
 extern _Thread_local enum thread_role tolk_thread_role;
@@ -20,8 +31,17 @@ static inline void thread_role_set(enum thread_role role)
 	tolk_thread_role = role;
 }
 
-/* A thread that never declared a role (a unit test's main, say) passes. */
-#define ASSERT_THREAD(role) \
-	assert(tolk_thread_role == THREAD_ANY || tolk_thread_role == (role))
+/* For callbacks on threads that are not ours (libjack's): take the role
+ * unless the thread has one already, as when libjack calls back on the
+ * control thread from inside a call the control thread made. */
+static inline void thread_role_adopt(enum thread_role role)
+{
+	if (tolk_thread_role == THREAD_ANY)
+		tolk_thread_role = role;
+}
+
+/* One role, or several or'ed. A thread that never declared a role passes. */
+#define ASSERT_THREAD(roles) \
+	assert(tolk_thread_role == THREAD_ANY || (tolk_thread_role & (roles)) != 0)
 
 #endif

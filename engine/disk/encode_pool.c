@@ -14,7 +14,7 @@ static void *worker(void *arg)
 	unsigned long seen = 0;
 	char name[16];
 
-	thread_role_set(THREAD_DISK);
+	thread_role_set(THREAD_ENCODE);
 	snprintf(name, sizeof name, "tolk-opus-%d", s->index);
 	pthread_setname_np(pthread_self(), name);
 	pthread_mutex_lock(&p->lock);

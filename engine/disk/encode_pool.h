@@ -11,7 +11,7 @@
 
 #define ENCODE_POOL_MAX 8
 
-/* The job: worker w of n does its share; 0 or a negative errno. */
+/* The job: worker w of n does its share; 0 or a negative errno. Thread: encode (each worker). */
 typedef int (*encode_job)(void *arg, int worker, int n_workers);
 
 struct encode_pool;
@@ -36,15 +36,16 @@ struct encode_pool {
 };
 
 /* n_workers 0: one per online CPU (at most ENCODE_POOL_MAX). Returns 0 or
- * a negative errno. */
+ * a negative errno. Thread: disk, or control before the disk thread runs. */
 int encode_pool_start(struct encode_pool *p, int n_workers);
 
-/* Starts a job on every worker and returns at once. */
+/* Starts a job on every worker and returns at once. Thread: disk (the pool's owner). */
 void encode_pool_fork(struct encode_pool *p, encode_job job, void *arg);
 
-/* Waits for the job; returns the first worker's error, or 0. */
+/* Waits for the job; returns the first worker's error, or 0. Thread: disk (the pool's owner). */
 int encode_pool_join(struct encode_pool *p);
 
+/* Thread: control, after the disk thread has stopped. */
 void encode_pool_stop(struct encode_pool *p);
 
 #endif

@@ -38,7 +38,7 @@ int manifest_append(const char *dir, const struct manifest_entry *m, char *why, 
 	int fd, ret = sha256_file(m->path, hex), n;
 	ssize_t wrote;
 
-	ASSERT_THREAD(THREAD_DISK);
+	ASSERT_THREAD(THREAD_DISK | THREAD_RECOVERY);
 	n = snprintf(line, sizeof line,
 		     "{\"file\":\"%.255s\",\"channel\":\"%s\",\"format\":\"%s\",\"segment\":%d,\"first_frame\":%llu,"
 		     "\"frames\":%llu,\"duration_s\":%.3f,\"sha256\":\"%s\"%s}\n",
@@ -66,7 +66,7 @@ int manifest_rewrite(const char *dir, const char *meeting, uint32_t rate)
 	FILE *in, *out = NULL;
 	int fd, first = 1, ret = 0;
 
-	ASSERT_THREAD(THREAD_DISK);
+	ASSERT_THREAD(THREAD_DISK | THREAD_RECOVERY);
 	fd = open_lines(dir, O_RDONLY, lines_path, sizeof lines_path);
 	if (fd < 0)
 		return fd;

@@ -54,6 +54,7 @@ int recorder_channels(const struct config *cfg, struct recorder_channel **out)
 	struct recorder_channel *list = calloc((size_t)(1 + cfg->n_languages + cfg->n_mics), sizeof *list);
 	int i, n = 0;
 
+	ASSERT_THREAD(THREAD_CONTROL);
 	if (!list)
 		return -ENOMEM;
 	if (wants_channel(rc, "floor"))
@@ -91,6 +92,7 @@ int recorder_init(struct recorder *r, const struct config *cfg, const char *root
 	const struct cfg_recording *rc = &cfg->recording;
 	int ret;
 
+	ASSERT_THREAD(THREAD_CONTROL);
 	memset(r, 0, sizeof *r);
 	r->rate = rate;
 	r->xruns = xruns;
@@ -141,6 +143,7 @@ fail:
 
 void recorder_free(struct recorder *r)
 {
+	ASSERT_THREAD(THREAD_CONTROL);
 	if (!r || !r->channels)
 		return;
 	sem_destroy(&r->wake);
@@ -760,6 +763,7 @@ int recorder_run(struct recorder *r)
 {
 	int ret, i;
 
+	ASSERT_THREAD(THREAD_CONTROL);
 	if (r->streamer)
 		atomic_store_explicit(&r->capture.armed, 1, memory_order_release);
 	for (i = 0; i < r->n_formats; i++)
@@ -776,6 +780,7 @@ int recorder_run(struct recorder *r)
 
 void recorder_shutdown(struct recorder *r)
 {
+	ASSERT_THREAD(THREAD_CONTROL);
 	if (!r->thread_running)
 		return;
 	pthread_mutex_lock(&r->lock);
@@ -791,6 +796,7 @@ void recorder_shutdown(struct recorder *r)
 
 int recorder_start(struct recorder *r, const char *meeting, char *err, size_t errlen)
 {
+	ASSERT_THREAD(THREAD_CONTROL);
 	return recorder_continue(r, meeting, 0, err, errlen);
 }
 
@@ -798,6 +804,7 @@ int recorder_continue(struct recorder *r, const char *meeting, int after_segment
 {
 	int ret = 0;
 
+	ASSERT_THREAD(THREAD_CONTROL);
 	if (!meeting)
 		meeting = r->default_meeting;
 	if (!config_meeting_ok(meeting)) {
@@ -826,6 +833,7 @@ int recorder_stop(struct recorder *r, char *err, size_t errlen)
 {
 	int ret = 0;
 
+	ASSERT_THREAD(THREAD_CONTROL);
 	pthread_mutex_lock(&r->lock);
 	if (r->pub_state != RECORDER_RECORDING && r->pub_state != RECORDER_ARMING && !r->req_start) {
 		snprintf(err, errlen, "not recording");
@@ -855,6 +863,7 @@ void recorder_status(struct recorder *r, struct json_writer *w, int detailed)
 	struct statvfs vfs;
 	int i;
 
+	ASSERT_THREAD(THREAD_CONTROL);
 	pthread_mutex_lock(&r->lock);
 	jw_raw(w, "{");
 	jw_key(w, "state", 1);
@@ -912,6 +921,7 @@ void recorder_status(struct recorder *r, struct json_writer *w, int detailed)
 
 void recorder_event(struct recorder *r, uint64_t frame, const char *fields)
 {
+	ASSERT_THREAD(THREAD_CONTROL);
 	pthread_mutex_lock(&r->lock);
 	if ((r->pub_state == RECORDER_RECORDING || r->pub_state == RECORDER_ARMING) && r->n_queued < RECORDER_QUEUE)
 		snprintf(r->queue[r->n_queued++], RECORDER_LINE_MAX, "%llu %s", (unsigned long long)frame, fields);
@@ -922,6 +932,8 @@ void recorder_event(struct recorder *r, uint64_t frame, const char *fields)
 int recorder_take_alarm(struct recorder *r, char *buf, size_t len)
 {
 	int had;
+
+	ASSERT_THREAD(THREAD_CONTROL);
 	pthread_mutex_lock(&r->lock);
 	had = r->alarm_pending;
 	if (had)
@@ -937,6 +949,7 @@ double recorder_seconds_left(struct recorder *r)
 	double per_second = 0;
 	int recording, i;
 
+	ASSERT_THREAD(THREAD_CONTROL);
 	pthread_mutex_lock(&r->lock);
 	recording = r->pub_state == RECORDER_RECORDING;
 	pthread_mutex_unlock(&r->lock);
@@ -954,6 +967,7 @@ unsigned recorder_failures(struct recorder *r, int *failed_now)
 {
 	unsigned n;
 
+	ASSERT_THREAD(THREAD_CONTROL);
 	pthread_mutex_lock(&r->lock);
 	n = r->failures;
 	*failed_now = r->pub_state == RECORDER_FAILED;
@@ -963,12 +977,15 @@ unsigned recorder_failures(struct recorder *r, int *failed_now)
 
 uint64_t recorder_dropped(struct recorder *r)
 {
+	ASSERT_THREAD(THREAD_CONTROL);
 	return atomic_load(&r->capture.dropped_total);
 }
 
 int recorder_take_notice(struct recorder *r, char *buf, size_t len)
 {
 	int had;
+
+	ASSERT_THREAD(THREAD_CONTROL);
 	pthread_mutex_lock(&r->lock);
 	had = r->n_notices > 0;
 	if (had) {
@@ -984,6 +1001,7 @@ int recorder_running(struct recorder *r, char *meeting, size_t len, int *segment
 {
 	int running;
 
+	ASSERT_THREAD(THREAD_CONTROL);
 	pthread_mutex_lock(&r->lock);
 	running = r->pub_state == RECORDER_RECORDING || r->pub_state == RECORDER_ARMING || r->req_start;
 	snprintf(meeting, len, "%s", r->req_start ? r->req_meeting : r->pub_meeting);

@@ -111,51 +111,53 @@ struct recorder {
 
 /* The channels a config records, in order (floor, languages, mics), with
  * their sources in that config: a new array in *out (free it). Returns how
- * many, or -ENOMEM. */
+ * many, or -ENOMEM. Thread: control. */
 int recorder_channels(const struct config *cfg, struct recorder_channel **out);
 
 /* Builds the channel list from the config, allocates and touches the rings
  * (buffer_seconds each). Before activation. Returns 0 or a negative errno
- * with a message. */
+ * with a message. Thread: control. */
 int recorder_init(struct recorder *r, const struct config *cfg, const char *root, uint32_t rate,
 		  _Atomic uint32_t *xruns, char *err, size_t errlen);
-/* Starts the disk thread. */
+/* Starts the disk thread. Thread: control. */
 int recorder_run(struct recorder *r);
-/* Stops recording (closing every file properly) and the thread. */
+/* Stops recording (closing every file properly) and the thread. Thread: control. */
 void recorder_shutdown(struct recorder *r);
+/* Thread: control. */
 void recorder_free(struct recorder *r);
 
-/* Control thread. meeting may be NULL (the config's). */
+/* meeting may be NULL (the config's). Thread: control. */
 int recorder_start(struct recorder *r, const char *meeting, char *err, size_t errlen);
+/* Thread: control. */
 int recorder_stop(struct recorder *r, char *err, size_t errlen);
 /* Starts again a recording that was cut (the JACK server went away, or the
  * recorded channels changed): into the same meeting folder and timeline,
- * with segments numbered on after `after_segment`. */
+ * with segments numbered on after `after_segment`. Thread: control. */
 int recorder_continue(struct recorder *r, const char *meeting, int after_segment, char *err, size_t errlen);
 /* The recording as it is now: 1 while recording or starting, with its
- * meeting and segment number filled in. */
+ * meeting and segment number filled in. Thread: control. */
 int recorder_running(struct recorder *r, char *meeting, size_t len, int *segment);
-/* Writes the recording state as one JSON object. */
+/* Writes the recording state as one JSON object. Thread: control. */
 void recorder_status(struct recorder *r, struct json_writer *w, int detailed);
 /* Queues a timeline event: `fields` is the inside of a JSON object
  * ("\"event\":\"...\",..."); time and frame are added. Dropped when no
- * recording is running. */
+ * recording is running. Thread: control. */
 void recorder_event(struct recorder *r, uint64_t frame, const char *fields);
 /* While recording: seconds of recording the free disk space still holds
  * at the configured formats' rate (an upper bound of that rate). -1 when
- * not recording. */
+ * not recording. Thread: control. */
 double recorder_seconds_left(struct recorder *r);
-/* Frames dropped (all channels alike) since the engine started. */
+/* Frames dropped (all channels alike) since the engine started. Thread: control. */
 uint64_t recorder_dropped(struct recorder *r);
 
-/* Takes the oldest pending notice (segment start, ...), if any (1). */
+/* Takes the oldest pending notice (segment start, ...), if any (1). Thread: control. */
 int recorder_take_notice(struct recorder *r, char *buf, size_t len);
 
 /* How many times this recorder's recording has failed (disk full, folder
- * removed), and whether it is failed now: the recording-failed alarm. */
+ * removed), and whether it is failed now: the recording-failed alarm. Thread: control. */
 unsigned recorder_failures(struct recorder *r, int *failed_now);
 
-/* Takes a pending alarm, if any (1), into buf. */
+/* Takes a pending alarm, if any (1), into buf. Thread: control. */
 int recorder_take_alarm(struct recorder *r, char *buf, size_t len);
 
 #endif

@@ -383,7 +383,7 @@ static void *recover_thread(void *arg)
 	struct recovery *rc = arg;
 	int i, j;
 
-	thread_role_set(THREAD_DISK);
+	thread_role_set(THREAD_RECOVERY);
 	pthread_setname_np(pthread_self(), "tolk-recover");
 	for (i = 0; i < rc->n; i = j) {
 		char line[RECOVERY_PATH_MAX + 128];

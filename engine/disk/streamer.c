@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/thread_role.h"
 #include "../core/utc_time.h"
 #include "encoder.h"
 #include "recorder.h"
@@ -21,12 +22,15 @@ static int64_t now_ms(void)
 	return utc_now_ms();
 }
 
+/* ---- the disk thread's side: encoding into each stream's queue ---------- */
+
 /* The encoder's pages: into the stream's queue, or dropped whole when it
- * is full (a listener hears a gap; nothing waits). */
+ * is full (a listener hears a gap; nothing waits). Thread: disk. */
 static int sink_page(void *user, const unsigned char *page, int len)
 {
 	struct stream *st = user;
 
+	ASSERT_THREAD(THREAD_DISK);
 	if (!atomic_load(&st->up))
 		return 0; /* nobody to send it to */
 	pthread_mutex_lock(&st->owner->lock);
@@ -40,6 +44,7 @@ static int sink_page(void *user, const unsigned char *page, int len)
 	return 0;
 }
 
+/* Thread: disk (control, in streamer_init, before the disk thread runs). */
 static int open_encoder(struct streamer *s, int i)
 {
 	struct stream *st = &s->streams[i];
@@ -55,6 +60,8 @@ static int open_encoder(struct streamer *s, int i)
 	return st->enc ? 0 : -EIO;
 }
 
+/* ---- control thread: life cycle --------------------------------------- */
+
 int streamer_init(struct streamer *s, const struct config *cfg, const struct recorder_channel *channels,
 		  int n_channels, uint32_t rate, char *err, size_t errlen)
 {
@@ -62,6 +69,7 @@ int streamer_init(struct streamer *s, const struct config *cfg, const struct rec
 	FILE *f;
 	int i, k, n_want = c->all_channels ? 1 + cfg->n_languages : c->n_channels;
 
+	ASSERT_THREAD(THREAD_CONTROL);
 	memset(s, 0, sizeof *s);
 	snprintf(s->host, sizeof s->host, "%s", c->host);
 	snprintf(s->user, sizeof s->user, "%s", c->user);
@@ -116,10 +124,12 @@ int streamer_init(struct streamer *s, const struct config *cfg, const struct rec
 	return 0;
 }
 
+/* Thread: disk. A stream whose connection is new starts a new Ogg stream. */
 void streamer_write(struct streamer *s, float *const *channels, uint32_t frames)
 {
 	int i;
 
+	ASSERT_THREAD(THREAD_DISK);
 	for (i = 0; i < s->n; i++) {
 		struct stream *st = &s->streams[i];
 		int restart;
@@ -149,9 +159,13 @@ void streamer_write(struct streamer *s, float *const *channels, uint32_t frames)
 	}
 }
 
-/* The error is read by the control thread (for the alarm): under the lock. */
+/* ---- the network thread's side: connections and sending --------------- */
+
+/* The error is read by the control thread (for the alarm): under the lock.
+ * Thread: stream. */
 static void set_error(struct stream *st, const char *why)
 {
+	ASSERT_THREAD(THREAD_STREAM);
 	pthread_mutex_lock(&st->owner->lock);
 	snprintf(st->error, sizeof st->error, "%s", why);
 	pthread_mutex_unlock(&st->owner->lock);
@@ -159,6 +173,7 @@ static void set_error(struct stream *st, const char *why)
 
 static void go_down(struct stream *st, const char *why)
 {
+	ASSERT_THREAD(THREAD_STREAM);
 	set_error(st, why);
 	if (st->shout) {
 		shout_close(st->shout);
@@ -177,6 +192,7 @@ static void try_connect(struct streamer *s, struct stream *st)
 {
 	int ret;
 
+	ASSERT_THREAD(THREAD_STREAM);
 	if (!st->shout) {
 		shout_t *sh = shout_new();
 		if (!sh)
@@ -220,6 +236,7 @@ static void send_queued(struct streamer *s, struct stream *st, unsigned char *bu
 	size_t n;
 	int ret;
 
+	ASSERT_THREAD(THREAD_STREAM);
 	pthread_mutex_lock(&s->lock);
 	n = st->want_restart ? 0 : st->queued;
 	memcpy(buf, st->queue, n);
@@ -241,6 +258,7 @@ static void *network_thread(void *arg)
 	unsigned char *buf = malloc(STREAM_QUEUE_BYTES);
 	int i;
 
+	thread_role_set(THREAD_STREAM);
 	pthread_setname_np(pthread_self(), "tolk-stream");
 	while (buf && !atomic_load(&s->quit)) {
 		struct timespec tick = { 0, STREAM_TICK_MS * 1000000L };
@@ -257,8 +275,11 @@ static void *network_thread(void *arg)
 	return NULL;
 }
 
+/* ---- control thread: start, status, stop ------------------------------ */
+
 int streamer_run(struct streamer *s)
 {
+	ASSERT_THREAD(THREAD_CONTROL);
 	shout_init();
 	if (pthread_create(&s->thread, NULL, network_thread, s) != 0)
 		return -EAGAIN;
@@ -270,6 +291,7 @@ void streamer_status(struct streamer *s, struct json_writer *w)
 {
 	int i;
 
+	ASSERT_THREAD(THREAD_CONTROL);
 	jw_raw(w, "[");
 	for (i = 0; i < s->n; i++) {
 		struct stream *st = &s->streams[i];
@@ -290,11 +312,13 @@ void streamer_status(struct streamer *s, struct json_writer *w)
 
 int streamer_up(struct streamer *s, int i)
 {
+	ASSERT_THREAD(THREAD_CONTROL);
 	return atomic_load(&s->streams[i].up);
 }
 
 void streamer_error(struct streamer *s, int i, char *buf, size_t len)
 {
+	ASSERT_THREAD(THREAD_CONTROL);
 	pthread_mutex_lock(&s->lock);
 	snprintf(buf, len, "%s", *s->streams[i].error ? s->streams[i].error : "not connected yet");
 	pthread_mutex_unlock(&s->lock);
@@ -304,6 +328,7 @@ void streamer_free(struct streamer *s)
 {
 	int i;
 
+	ASSERT_THREAD(THREAD_CONTROL);
 	if (s->running) {
 		atomic_store(&s->quit, 1);
 		pthread_join(s->thread, NULL);

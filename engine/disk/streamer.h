@@ -58,19 +58,20 @@ struct streamer {
 
 /* Reads the password file, maps the streamed channels onto the recorder's
  * channels. Returns 0 or a negative errno with a message (never the
- * password). */
+ * password). Thread: control. */
 int streamer_init(struct streamer *s, const struct config *cfg, const struct recorder_channel *channels,
 		  int n_channels, uint32_t rate, char *err, size_t errlen);
+/* Thread: control. */
 int streamer_run(struct streamer *s);
-/* Disk thread: frames of every recorder channel. */
+/* Frames of every recorder channel. Thread: disk. */
 void streamer_write(struct streamer *s, float *const *channels, uint32_t frames);
-/* Any thread: each stream's URL and state, as a JSON list. */
+/* Each stream's URL and state, as a JSON list. Thread: control. */
 void streamer_status(struct streamer *s, struct json_writer *w);
-/* Any thread: is stream i connected? */
+/* Is stream i connected? Thread: control. */
 int streamer_up(struct streamer *s, int i);
-/* Any thread: why stream i is down (or "not connected yet"). */
+/* Why stream i is down (or "not connected yet"). Thread: control. */
 void streamer_error(struct streamer *s, int i, char *buf, size_t len);
-/* Stops the thread, closes every connection and encoder. */
+/* Stops the thread, closes every connection and encoder. Thread: control. */
 void streamer_free(struct streamer *s);
 
 #endif

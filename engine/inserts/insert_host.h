@@ -26,18 +26,18 @@ struct insert_host {
 
 /* dir: --plugin-dir, or NULL for $TOLK_PLUGIN_DIR, else plugins/ next to
  * the executable (a build tree), else ../lib/tolk/plugins from it (an
- * installed tree), else the directory given at build time. */
+ * installed tree), else the directory given at build time. Thread: control. */
 void insert_host_init(struct insert_host *h, const char *dir);
 
-/* Check every chain against the plugins (names, parameters, ranges). */
+/* Check every chain against the plugins (names, parameters, ranges). Thread: control. */
 int insert_host_check(struct insert_host *h, const struct config *cfg, char *err, size_t errlen);
 
 /* Instantiate and activate everything into rack (rack_init done), then
- * rack_prepare. */
+ * rack_prepare. Thread: control. */
 int insert_host_build(struct insert_host *h, const struct config *cfg, struct insert_rack *rack, char *err,
 		      size_t errlen);
 
-/* After rack_free: unload. */
+/* After rack_free: unload. Thread: control. */
 void insert_host_close(struct insert_host *h);
 
 #endif

@@ -24,6 +24,7 @@ static void on_jack_error(const char *msg)
 
 void jack_shell_quiet(int quiet)
 {
+	ASSERT_THREAD(THREAD_CONTROL);
 	jack_set_error_function(on_jack_error);
 	jack_set_info_function(on_jack_error);
 	atomic_store(&quiet_errors, quiet);
@@ -48,6 +49,7 @@ static int on_process(jack_nframes_t frames, void *arg)
 	struct snapshot *s;
 	int i, t;
 
+	ASSERT_THREAD(THREAD_RT);
 	for (i = 0; i < p->n_inputs; i++)
 		p->in_buf[i] = jack_port_get_buffer(p->inputs[i], frames);
 	for (i = 0; i < p->n_outputs; i++)
@@ -108,6 +110,7 @@ static void on_latency(jack_latency_callback_mode_t mode, void *arg)
 	jack_latency_range_t up = { UINT32_MAX, 0 }, range, add;
 	int i;
 
+	thread_role_adopt(THREAD_JACK_NOTIFY);
 	pthread_mutex_lock(&js->plan_lock);
 	p = js->plan;
 	if (!p || !p->router)
@@ -158,6 +161,8 @@ static void on_thread_init(void *arg)
 static int on_xrun(void *arg)
 {
 	struct jack_shell *js = arg;
+
+	thread_role_adopt(THREAD_JACK_NOTIFY);
 	atomic_fetch_add_explicit(&js->xruns, 1, memory_order_relaxed);
 	return 0;
 }
@@ -176,6 +181,7 @@ static void on_shutdown(jack_status_t code, const char *reason, void *arg)
 {
 	struct jack_shell *js = arg;
 
+	thread_role_adopt(THREAD_JACK_NOTIFY);
 	snprintf(js->shutdown_reason, sizeof js->shutdown_reason, "%s (status 0x%x)",
 		 reason ? reason : "no reason given", (unsigned)code);
 	atomic_store(&js->server_gone, 1);
@@ -187,8 +193,10 @@ static void on_shutdown(jack_status_t code, const char *reason, void *arg)
 static void on_port_registration(jack_port_id_t port, int registered, void *arg)
 {
 	struct jack_shell *js = arg;
+
 	(void)port;
 	(void)registered;
+	thread_role_adopt(THREAD_JACK_NOTIFY);
 	atomic_store(&js->ports_changed, 1);
 	wake_control(js);
 }
@@ -208,6 +216,7 @@ int jack_shell_open(struct jack_shell *js, const struct config *cfg, const char 
 	jack_status_t status = 0;
 	int ret;
 
+	ASSERT_THREAD(THREAD_CONTROL);
 	if (!js || !cfg || !client_name)
 		return -EINVAL;
 	memset(js, 0, sizeof *js);
@@ -295,6 +304,7 @@ struct rt_plan *jack_shell_plan(struct jack_shell *js, const struct config *cfg,
 	char name[TOLK_PORT_NAME_MAX];
 	int i, was;
 
+	ASSERT_THREAD(THREAD_CONTROL);
 	if (!p)
 		goto fail_memory;
 	p->cfg = cfg;
@@ -340,6 +350,7 @@ void jack_shell_plan_map(const struct jack_shell *js, const struct rt_plan *plan
 {
 	int i, j;
 
+	ASSERT_THREAD(THREAD_CONTROL);
 	for (i = 0; i < plan->n_inputs; i++)
 		for (in_map[i] = -1, j = 0; js->plan && j < js->plan->n_inputs; j++)
 			if (js->plan->inputs[j] == plan->inputs[i])
@@ -378,6 +389,7 @@ static void drop_ports(struct jack_shell *js, const struct rt_plan *from, const 
 
 void jack_shell_plan_discard(struct jack_shell *js, struct rt_plan *plan)
 {
+	ASSERT_THREAD(THREAD_CONTROL);
 	if (!plan)
 		return;
 	if (js->client && !atomic_load(&js->server_gone))
@@ -387,6 +399,7 @@ void jack_shell_plan_discard(struct jack_shell *js, struct rt_plan *plan)
 
 int jack_shell_plan_add_capture(struct rt_plan *p, struct capture *capture, const int *sources)
 {
+	ASSERT_THREAD(THREAD_CONTROL);
 	if (p->n_taps == JACK_SHELL_TAPS)
 		return -ENOSPC;
 	p->taps[p->n_taps].buf = calloc((size_t)capture->n_channels + 1, sizeof *p->taps[0].buf);
@@ -405,6 +418,7 @@ int jack_shell_switch(struct jack_shell *js, struct rt_plan *plan, int timeout_m
 	signed char *linked;
 	int waited = 0;
 
+	ASSERT_THREAD(THREAD_CONTROL);
 	atomic_store_explicit(&js->rt_plan, plan, memory_order_release);
 	/* The old plan is done with once a cycle has run the new one: cycles
 	 * run one after another on one thread. */
@@ -434,16 +448,19 @@ int jack_shell_switch(struct jack_shell *js, struct rt_plan *plan, int timeout_m
 
 uint32_t jack_shell_sample_rate(const struct jack_shell *js)
 {
+	ASSERT_THREAD(THREAD_CONTROL);
 	return jack_get_sample_rate(js->client);
 }
 
 int jack_shell_add_capture(struct jack_shell *js, struct capture *capture, const int *sources)
 {
+	ASSERT_THREAD(THREAD_CONTROL);
 	return jack_shell_plan_add_capture(js->plan, capture, sources);
 }
 
 uint64_t jack_shell_frame_now(const struct jack_shell *js)
 {
+	ASSERT_THREAD(THREAD_CONTROL);
 	if (!js->client)
 		return 0;
 	/* A client whose server is gone has no clock to ask. */
@@ -477,6 +494,7 @@ void jack_shell_relink(struct jack_shell *js, void (*note)(void *user, const cha
 	char what[640], line[768];
 	int i, now;
 
+	ASSERT_THREAD(THREAD_CONTROL);
 	if (!js->client || !js->active || atomic_load(&js->server_gone))
 		return;
 	atomic_store(&js->ports_changed, 0);
@@ -500,6 +518,7 @@ int jack_shell_start(struct jack_shell *js, struct router *router,
 		     struct snapshot_exchange *exchange,
 		     void (*warn)(void *user, const char *line), void *user)
 {
+	ASSERT_THREAD(THREAD_CONTROL);
 	js->plan->router = router;
 	js->plan->exchange = exchange;
 	if (jack_set_process_callback(js->client, on_process, js) ||
@@ -519,6 +538,7 @@ int jack_shell_start(struct jack_shell *js, struct router *router,
 
 void jack_shell_close(struct jack_shell *js)
 {
+	ASSERT_THREAD(THREAD_CONTROL);
 	if (!js)
 		return;
 	if (js->client) {

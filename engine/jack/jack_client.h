@@ -60,30 +60,32 @@ struct jack_shell {
 };
 
 /* Open the client (never starting a server), register every port.
- * Returns 0, or a negative errno with a message in err. */
+ * Returns 0, or a negative errno with a message in err. Thread: control. */
 int jack_shell_open(struct jack_shell *js, const struct config *cfg, const char *client_name,
 		    const char *server_name, int wake_fd, char *err, size_t errlen);
 
-/* Hold back libjack's own messages (1) or let them through (0). */
+/* Hold back libjack's own messages (1) or let them through (0). Thread: control. */
 void jack_shell_quiet(int quiet);
 
+/* Thread: control. */
 uint32_t jack_shell_sample_rate(const struct jack_shell *js);
 
 /* Before jack_shell_start: feed these channels to a capture every cycle.
- * sources[] stays the caller's. Returns 0, -ENOSPC or -ENOMEM. */
+ * sources[] stays the caller's. Returns 0, -ENOSPC or -ENOMEM. Thread: control. */
 int jack_shell_add_capture(struct jack_shell *js, struct capture *capture, const int *sources);
 
 /* A reload, control thread. A plan for cfg: the ports the running plan
  * has under the same names are reused, new ones registered. NULL with a
- * message in err. */
+ * message in err. Thread: control. */
 struct rt_plan *jack_shell_plan(struct jack_shell *js, const struct config *cfg, struct router *router,
 				struct snapshot_exchange *exchange, char *err, size_t errlen);
+/* Thread: control. */
 int jack_shell_plan_add_capture(struct rt_plan *plan, struct capture *capture, const int *sources);
 /* Port by port, the running plan's input and output under the same name
  * in plan (-1 when new). in_map has plan->n_inputs entries, out_map
- * plan->n_outputs. */
+ * plan->n_outputs. Thread: control. */
 void jack_shell_plan_map(const struct jack_shell *js, const struct rt_plan *plan, int *in_map, int *out_map);
-/* Drops a plan that was never switched to (its new ports go). */
+/* Drops a plan that was never switched to (its new ports go). Thread: control. */
 void jack_shell_plan_discard(struct jack_shell *js, struct rt_plan *plan);
 /* Makes plan the one in force and waits (at most timeout_ms) until the
  * realtime thread has run a cycle with it; then the old plan's ports that
@@ -91,25 +93,26 @@ void jack_shell_plan_discard(struct jack_shell *js, struct rt_plan *plan);
  * entries of plan->cfg made, and latencies recomputed. Returns 0 (the old
  * router, exchange and captures are no longer seen by the realtime thread
  * and may go), or -ETIMEDOUT (the realtime thread did not run: nothing of
- * the old plan may be freed). */
+ * the old plan may be freed). Thread: control. */
 int jack_shell_switch(struct jack_shell *js, struct rt_plan *plan, int timeout_ms,
 		      void (*note)(void *user, const char *line), void *user);
 
-/* The current JACK frame, for timeline events from the control thread. */
+/* The current JACK frame, for timeline events from the control thread. Thread: control. */
 uint64_t jack_shell_frame_now(const struct jack_shell *js);
 
 /* Activate with the router and exchange ready, then make the connect:
  * entries. A connection that fails is reported through warn, not fatal:
- * jack_shell_relink makes it when its port appears. */
+ * jack_shell_relink makes it when its port appears. Thread: control. */
 int jack_shell_start(struct jack_shell *js, struct router *router,
 		     struct snapshot_exchange *exchange,
 		     void (*warn)(void *user, const char *line), void *user);
 
 /* Control thread, after ports_changed: makes every connect: entry that is
  * missing (a port that appeared late, or came back), and tells `note` of
- * each connection made or lost since the last call. */
+ * each connection made or lost since the last call. Thread: control. */
 void jack_shell_relink(struct jack_shell *js, void (*note)(void *user, const char *line), void *user);
 
+/* Thread: control. */
 void jack_shell_close(struct jack_shell *js);
 
 #endif

@@ -38,23 +38,25 @@ struct hearing_log {
 };
 
 /* dir: where exposure.jsonl goes. Today's lines already there are carried
- * over. Returns 0 or a negative errno with a message. */
+ * over. Returns 0 or a negative errno with a message. Thread: control. */
 int hearing_log_open(struct hearing_log *h, const struct config *cfg, const struct router *router,
 		     const struct insert_rack *rack, double rate, const char *dir,
 		     void (*event)(void *user, const char *text), void *user, char *err, size_t errlen);
 
-/* Ten times a second or so. */
+/* Ten times a second or so. Thread: control. */
 void hearing_log_tick(struct hearing_log *h, int64_t now_ms);
 
+/* Thread: control. */
 void hearing_log_close(struct hearing_log *h);
 
 /* A past day from exposure.jsonl: a JSON list of each console's last
  * line for day (YYYYMMDD). user is the hearing_log. Returns how many
  * consoles it found, or -errno. */
 struct json_writer;
+/* Thread: control. */
 int hearing_log_day(void *user, int day, struct json_writer *w);
 
-/* Local calendar day as YYYYMMDD. */
+/* Local calendar day as YYYYMMDD. Thread: any. */
 int hearing_local_day(int64_t utc_ms);
 
 #endif

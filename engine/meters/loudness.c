@@ -83,7 +83,7 @@ static void *measure(void *arg)
 	int64_t next_publish = 0;
 	unsigned published = 0;
 
-	thread_role_set(THREAD_DISK); /* a reader of capture rings, like the disk thread */
+	thread_role_set(THREAD_LOUDNESS);
 	pthread_setname_np(pthread_self(), "tolk-loudness");
 	while (!atomic_load(&l->quit)) {
 		capture_wait(&l->wake, LOUDNESS_IDLE_MS);

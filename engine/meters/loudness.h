@@ -28,11 +28,15 @@ struct loudness {
 	_Atomic int quit;
 };
 
+/* Thread: control. */
 int loudness_init(struct loudness *l, int n_channels, uint32_t rate);
+/* Thread: control. */
 int loudness_run(struct loudness *l);
+/* Thread: control. */
 void loudness_stop(struct loudness *l);
+/* Thread: control. */
 void loudness_free(struct loudness *l);
-/* Any thread: the latest values of channel ch. Returns 0 or -EINVAL. */
+/* The latest values of channel ch. Returns 0 or -EINVAL. Thread: any (atomics). */
 int loudness_read(const struct loudness *l, int ch, double *momentary_lufs, double *short_term_lufs);
 
 #endif
