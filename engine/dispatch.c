@@ -135,10 +135,12 @@ static void command_context_of(struct engine *e, struct command_context *ctx)
  * execution, audit, routing, timeline and OSC feedback. The reply is left
  * in e->reply. `refusal` explains a ROLE_NONE. */
 enum command_outcome run_command(struct engine *e, const char *via, const char *actor, const char *who,
-					const char *line, enum role role, const char *refusal, uint64_t *follow_from)
+				 const char *line, enum role role, const char *refusal, uint64_t *follow_from,
+				 int *quiet)
 {
 	struct command_context ctx;
 	enum command_outcome outcome;
+	char why[400];
 
 	command_context_of(e, &ctx);
 	ctx.now_ms = utc_now_ms();
@@ -150,16 +152,19 @@ enum command_outcome run_command(struct engine *e, const char *via, const char *
 	if (role == ROLE_NONE) {
 		command_error(&e->reply, "permission denied: %s", refusal);
 		outcome = COMMAND_ERROR;
-	} else if (role == ROLE_OBSERVER && !command_is_read_only(line)) {
-		command_error(&e->reply, "permission denied: an observer may use status, events, meters, inserts, "
-			      "exposure, help and record status only");
+	} else if (!command_permits(role, line, why, sizeof why)) {
+		command_error(&e->reply, "%s", why);
 		outcome = COMMAND_ERROR;
 	} else {
 		outcome = command_execute(&ctx, line, &e->reply);
 	}
 	/* A refusal is audited; past a small burst from one source in a
 	 * second it is counted instead, and the count audited once. */
-	if (outcome != COMMAND_ERROR || refusal_audit_admit(&e->refusals, who, ctx.now_ms)) {
+	if (quiet && outcome != COMMAND_ERROR && command_is_read_only(line)) {
+		/* An accepted read on a connection: counted there, and audited
+		 * once in the connection's closing line. */
+		*quiet = 1;
+	} else if (outcome != COMMAND_ERROR || refusal_audit_admit(&e->refusals, who, ctx.now_ms)) {
 		if (role != ROLE_TECHNICIAN && outcome == COMMAND_ERROR &&
 		    !strncmp(e->reply.buf ? e->reply.buf : "", "{\"ok\":false,\"error\":\"permission", 30))
 			log_line("refused %s (%s): %.200s", who, role_name(role), line);
@@ -187,7 +192,7 @@ enum command_outcome run_command(struct engine *e, const char *via, const char *
 }
 
 void handle_request(void *user, const struct control_peer *peer, const char *line, char **reply,
-			   size_t *reply_len, int *follow, uint64_t *follow_from)
+		    size_t *reply_len, int *follow, uint64_t *follow_from, int *quiet)
 {
 	struct engine *e = user;
 	enum role role = access_role(&e->access, peer->uid, peer->gid);
@@ -197,7 +202,7 @@ void handle_request(void *user, const struct control_peer *peer, const char *lin
 	snprintf(who, sizeof who, "uid %u", (unsigned)peer->uid);
 	snprintf(refusal, sizeof refusal, "uid %u has no role on this engine (control: technicians, observers)",
 		 (unsigned)peer->uid);
-	if (run_command(e, "socket", actor, who, line, role, refusal, follow_from) == COMMAND_FOLLOW)
+	if (run_command(e, "socket", actor, who, line, role, refusal, follow_from, quiet) == COMMAND_FOLLOW)
 		*follow = 1;
 	*reply = e->reply.buf ? e->reply.buf : (char *)"";
 	*reply_len = e->reply.len;
@@ -227,6 +232,18 @@ void socket_refused(void *user, const struct control_peer *peer, const char *why
 	refusal_audit_write(&e->refusals, now, "socket", actor, who, "connection", "(connect)", why);
 }
 
+/* A connection let in or gone: its opening, and its closing with the
+ * reads it made (accepted reads are not a line each). */
+void socket_seen(void *user, const struct control_peer *peer, long reads, const char *why)
+{
+	struct engine *e = user;
+	char actor[256];
+
+	describe_peer(peer, actor, sizeof actor);
+	if (audit_connection(&e->audit, utc_now_ms(), "socket", actor, reads, why) < 0)
+		log_line("ALARM: cannot write the audit log %s", e->audit.path);
+}
+
 /* OSC: the console's booth allows the peer, or it is refused and audited. */
 const char *osc_run(void *user, const char *peer, const char *line, int allowed)
 {
@@ -237,7 +254,7 @@ const char *osc_run(void *user, const char *peer, const char *line, int allowed)
 	/* The source is the host: a flood from many ports is one source. */
 	snprintf(who, sizeof who, "OSC %.*s", (int)(strrchr(peer, ':') ? strrchr(peer, ':') - peer : 100), peer);
 	run_command(e, "osc", actor, who, line, allowed ? ROLE_TECHNICIAN : ROLE_NONE,
-		    "this address may not drive that booth (osc: consoles)", NULL);
+		    "this address may not drive that booth (osc: consoles)", NULL, NULL);
 	return e->reply.buf ? e->reply.buf : "{\"ok\":false,\"error\":\"no reply\"}";
 }
 
@@ -250,7 +267,7 @@ static const char *web_run(void *user, const char *token_name, const char *peer,
 
 	snprintf(actor, sizeof actor, "\"token\":\"%s\",\"address\":\"%.64s\"", token_name, peer);
 	snprintf(who, sizeof who, "web %s from %.64s", token_name, peer);
-	run_command(e, "web", actor, who, line, role, "this token has no role on this engine", NULL);
+	run_command(e, "web", actor, who, line, role, "this token has no role on this engine", NULL, NULL);
 	return e->reply.buf ? e->reply.buf : "{\"ok\":false,\"error\":\"no reply\"}";
 }
 

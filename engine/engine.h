@@ -156,15 +156,19 @@ uint64_t next_event(void *user, uint64_t after, char **line, size_t *len);
 
 /* ---- dispatch.c ---- */
 /* The one way a command runs, whichever path brought it. The reply is
- * left in e->reply. `refusal` explains a ROLE_NONE. */
+ * left in e->reply. `refusal` explains a ROLE_NONE. With `quiet`, an
+ * accepted read is not audited but reported there (the connection counts
+ * it). */
 enum command_outcome run_command(struct engine *e, const char *via, const char *actor, const char *who,
-				 const char *line, enum role role, const char *refusal, uint64_t *follow_from);
+				 const char *line, enum role role, const char *refusal, uint64_t *follow_from,
+				 int *quiet);
 void publish_routing(struct engine *e);
 struct recorder_iface recorder_iface_of(struct engine *e);
 void handle_request(void *user, const struct control_peer *peer, const char *line, char **reply,
-		    size_t *reply_len, int *follow, uint64_t *follow_from);
+		    size_t *reply_len, int *follow, uint64_t *follow_from, int *quiet);
 int socket_admit(void *user, const struct control_peer *peer);
 void socket_refused(void *user, const struct control_peer *peer, const char *why);
+void socket_seen(void *user, const struct control_peer *peer, long reads, const char *why);
 const char *osc_run(void *user, const char *peer, const char *line, int allowed);
 int open_web(struct engine *e, const struct config *cfg, const char *keep_token);
 

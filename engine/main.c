@@ -323,7 +323,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tolk: %s\n", err);
 		goto out_state;
 	}
-	control_socket_set_admit(&e->control, socket_admit, socket_refused, ROLE_TECHNICIAN, e);
+	control_socket_set_admit(&e->control, socket_admit, socket_refused, socket_seen, ROLE_TECHNICIAN, e);
 	/* A network port only when the room asks for one. */
 	if (e->cfg->osc.enabled &&
 	    osc_open(&e->osc, e->cfg, &e->state, &e->au->router, osc_run, e, err, sizeof err) < 0) {

@@ -8,9 +8,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "../core/command.h"
 #include "../core/config.h"
 
-enum role { ROLE_NONE = 0, ROLE_OBSERVER, ROLE_TECHNICIAN };
 
 struct access_policy {
 	int configured;           /* control: given: the socket opens to others */

@@ -66,3 +66,32 @@ int audit_write(struct audit_log *a, int64_t time_ms, const char *via, const cha
 	jw_free(&w);
 	return ret;
 }
+
+int audit_connection(struct audit_log *a, int64_t time_ms, const char *via, const char *actor, long reads,
+		     const char *why)
+{
+	struct json_writer w;
+	char when[UTC_ISO_MAX];
+	int ret = 0;
+	ssize_t written;
+
+	if (a->fd < 0)
+		return 0;
+	utc_iso_ms(time_ms, when);
+	jw_init(&w);
+	jw_printf(&w, "{\"time_ms\":%lld,\"time\":\"%s\",\"via\":", (long long)time_ms, when);
+	jw_string(&w, via);
+	jw_printf(&w, ",\"actor\":{%s},\"command\":\"%s\",\"result\":\"ok\"", actor,
+		  reads < 0 ? "(connect)" : "(disconnect)");
+	if (reads >= 0) {
+		jw_printf(&w, ",\"reads\":%ld,\"why\":", reads);
+		jw_string(&w, why);
+	}
+	jw_raw(&w, ",\"changes\":[]}\n");
+	if (w.failed)
+		ret = -ENOMEM;
+	else if ((written = write(a->fd, w.buf, w.len)) != (ssize_t)w.len)
+		ret = -(written < 0 ? errno : ENOSPC);
+	jw_free(&w);
+	return ret;
+}

@@ -22,4 +22,10 @@ void audit_close(struct audit_log *a);
 int audit_write(struct audit_log *a, int64_t time_ms, const char *via, const char *actor,
 		const char *command, const char *reply, const char *const *changes, int n);
 
+/* A control connection opened (reads < 0) or closed, with the accepted
+ * reads it made (those are not a line each) and why it closed. Returns 0
+ * or a negative errno. Thread: control. */
+int audit_connection(struct audit_log *a, int64_t time_ms, const char *via, const char *actor, long reads,
+		     const char *why);
+
 #endif

@@ -180,11 +180,12 @@ int control_socket_open(struct control_socket *cs, const char *path, int shared,
 	return 0;
 }
 
-void control_socket_set_admit(struct control_socket *cs, control_admit admit, control_refused refused, int top,
-			      void *user)
+void control_socket_set_admit(struct control_socket *cs, control_admit admit, control_refused refused,
+			      control_seen seen, int top, void *user)
 {
 	cs->admit = admit;
 	cs->refused = refused;
+	cs->seen = seen;
 	cs->top = top;
 	cs->admit_user = user;
 }
@@ -214,8 +215,14 @@ int control_socket_pollfds(const struct control_socket *cs, struct pollfd *fds, 
 	return n;
 }
 
-static void drop_client(struct control_client *c)
+/* The connection goes; whoever watches connections hears why, with the
+ * reads it made. */
+static void drop_client_for(struct control_client *c, const char *why)
 {
+	struct control_socket *cs = c->owner;
+
+	if (cs && cs->seen)
+		cs->seen(cs->admit_user, &c->peer, (long)c->quiet_reads, why);
 	close(c->fd);
 	free(c->out);
 	c->fd = -1;
@@ -223,6 +230,12 @@ static void drop_client(struct control_client *c)
 	c->out_len = c->out_cap = 0;
 	c->len = 0;
 	c->following = 0;
+	c->owner = NULL;
+}
+
+static void drop_client(struct control_client *c)
+{
+	drop_client_for(c, "closed");
 }
 
 /* Sends what the socket takes now, never waiting. Returns -EPIPE when the
@@ -338,7 +351,7 @@ static int make_room(struct control_socket *cs)
 	}
 	if (!victim)
 		return 0;
-	drop_client(victim);
+	drop_client_for(victim, "dropped to make room for a technician");
 	return 1;
 }
 
@@ -367,8 +380,10 @@ static void accept_clients(struct control_socket *cs)
 		}
 		for (i = 0; cs->clients[i].fd >= 0; i++)
 			;
-		cs->clients[i] = (struct control_client){ .fd = fd, .peer = peer, .role = role,
+		cs->clients[i] = (struct control_client){ .fd = fd, .peer = peer, .role = role, .owner = cs,
 							   .deadline_ms = monotonic_ms() + CONTROL_REQUEST_MS };
+		if (cs->seen)
+			cs->seen(cs->admit_user, &peer, -1, "opened");
 	}
 }
 
@@ -386,7 +401,7 @@ static void serve_waiting(struct control_client *c, control_handler handler, voi
 	while (has_line(c)) {
 		char *reply = NULL;
 		size_t reply_len = 0, used;
-		int follow = 0;
+		int follow = 0, quiet = 0;
 		uint64_t from = 0;
 
 		nl = memchr(c->buf, '\n', c->len);
@@ -396,11 +411,12 @@ static void serve_waiting(struct control_client *c, control_handler handler, voi
 			reply = (char *)"{\"ok\":false,\"error\":\"request holds a NUL byte\"}";
 			reply_len = strlen(reply);
 		} else {
-			handler(user, &c->peer, c->buf, &reply, &reply_len, &follow, &from);
+			handler(user, &c->peer, c->buf, &reply, &reply_len, &follow, &from, &quiet);
 			c->reads++;
+			c->quiet_reads += quiet != 0;
 		}
 		if (queue_line(c, reply, reply_len) < 0) {
-			drop_client(c);
+			drop_client_for(c, "its replies were not taken");
 			return;
 		}
 		if (follow) {
@@ -437,7 +453,7 @@ static void read_client(struct control_client *c, control_handler handler, void 
 			if (send(c->fd, big, sizeof big - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
 				/* dropped either way */
 			}
-			drop_client(c);
+			drop_client_for(c, "request line too long");
 			return;
 		}
 	}
@@ -456,7 +472,8 @@ static void drop_late(struct control_socket *cs)
 			continue;
 		if (c->out_len ? now - c->out_since_ms >= CONTROL_STUCK_MS
 			       : !c->following && now >= c->deadline_ms)
-			drop_client(c);
+			drop_client_for(c, c->out_len ? "its replies were not taken in time"
+						      : c->len ? "its request line took too long" : "idle too long");
 	}
 }
 
@@ -495,7 +512,7 @@ void control_socket_close(struct control_socket *cs)
 	int i;
 	for (i = 0; i < CONTROL_MAX_CLIENTS; i++)
 		if (cs->clients[i].fd >= 0)
-			drop_client(&cs->clients[i]);
+			drop_client_for(&cs->clients[i], "the engine stopped");
 	if (cs->listen_fd >= 0) {
 		close(cs->listen_fd);
 		unlink(cs->path);
@@ -515,7 +532,7 @@ void control_socket_push(struct control_socket *cs, control_next_event next, voi
 
 		while (c->fd >= 0 && c->following && (seq = next(user, c->follow_seq, &line, &len))) {
 			if (queue_line(c, line, len) < 0) {
-				drop_client(c);
+				drop_client_for(c, "its events were not taken");
 				break;
 			}
 			c->follow_seq = seq;

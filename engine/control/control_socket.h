@@ -36,6 +36,8 @@ struct control_client {
 	int following;        /* an event stream: lines are pushed to it */
 	uint64_t follow_seq;  /* the last event sent */
 	unsigned long reads;  /* requests answered */
+	unsigned long quiet_reads; /* accepted reads the handler did not audit one by one */
+	struct control_socket *owner;
 	int64_t deadline_ms;  /* the current request line, or the idle limit */
 	int64_t out_since_ms; /* when output last moved, while some waits */
 	char *out;
@@ -50,6 +52,9 @@ struct control_client {
 typedef int (*control_admit)(void *user, const struct control_peer *peer);
 /* Thread: control. */
 typedef void (*control_refused)(void *user, const struct control_peer *peer, const char *why);
+/* A connection let in (reads < 0), or gone, with the reads the handler
+ * did not audit one by one and why it went. Thread: control. */
+typedef void (*control_seen)(void *user, const struct control_peer *peer, long reads, const char *why);
 
 struct control_socket {
 	int listen_fd;
@@ -57,15 +62,18 @@ struct control_socket {
 	struct control_client clients[CONTROL_MAX_CLIENTS];
 	control_admit admit;          /* NULL: everyone who can connect is top */
 	control_refused refused;
+	control_seen seen;            /* NULL: connections are not told */
 	void *admit_user;
 	int top;
 };
 
 /* Handles one request line; writes the reply (without newline) to
  * reply/reply_len. Setting *follow makes the connection an event stream
- * from event *follow_from on (see control_socket_push). Thread: control. */
+ * from event *follow_from on (see control_socket_push). Setting *quiet
+ * says the request was an accepted read that the handler did not audit:
+ * the connection counts them for its closing line. Thread: control. */
 typedef void (*control_handler)(void *user, const struct control_peer *peer, const char *line,
-				char **reply, size_t *reply_len, int *follow, uint64_t *follow_from);
+				char **reply, size_t *reply_len, int *follow, uint64_t *follow_from, int *quiet);
 
 /* The event after `after`, as one JSON line in *line (no newline); returns
  * its sequence number, or 0 when there is none yet. Thread: control. */
@@ -93,9 +101,10 @@ int control_socket_open(struct control_socket *cs, const char *path, int shared,
 /* Thread: control. */
 void control_socket_close(struct control_socket *cs);
 
-/* Role checks at the door (see control_admit). Thread: control. */
-void control_socket_set_admit(struct control_socket *cs, control_admit admit, control_refused refused, int top,
-			      void *user);
+/* Role checks at the door (see control_admit), and who hears of each
+ * connection's opening and closing (seen, may be NULL). Thread: control. */
+void control_socket_set_admit(struct control_socket *cs, control_admit admit, control_refused refused,
+			      control_seen seen, int top, void *user);
 
 /* Poll integration: fills up to max entries, returns how many. Thread: control. */
 int control_socket_pollfds(const struct control_socket *cs, struct pollfd *fds, int max);

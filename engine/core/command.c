@@ -298,7 +298,7 @@ static enum command_outcome cmd_record(struct command_context *ctx, int argc, ch
 	int starting = argc >= 2 && !strcmp(argv[1], "start");
 
 	if (!((starting && argc <= 3) || (argc == 2 && (!strcmp(argv[1], "stop") || !strcmp(argv[1], "status"))))) {
-		command_error(w, "usage: record start [meeting] | record stop | record status");
+		command_usage_error(w, argv[0]);
 		return COMMAND_ERROR;
 	}
 	if (!rec) {
@@ -421,7 +421,7 @@ static enum command_outcome cmd_events(struct command_context *ctx, int argc, ch
 				return COMMAND_ERROR;
 			}
 		} else {
-			command_error(w, "usage: events [since <seq>] [--follow]");
+			command_usage_error(w, argv[0]);
 			return COMMAND_ERROR;
 		}
 	}
@@ -545,7 +545,7 @@ static enum command_outcome console_switch(struct command_context *ctx, int argc
 	int b, n, on;
 
 	if (argc != 4) {
-		command_error(w, "usage: %s <booth> <n> on|off", argv[0]);
+		command_usage_error(w, argv[0]);
 		return COMMAND_ERROR;
 	}
 	if (console_args(ctx, w, argv[0], argv[1], argv[2], &b, &n) ||
@@ -573,7 +573,7 @@ static enum command_outcome cmd_output(struct command_context *ctx, int argc, ch
 	int b, n;
 
 	if (argc != 4) {
-		command_error(w, "usage: output <booth> <n> A|B|C");
+		command_usage_error(w, argv[0]);
 		return COMMAND_ERROR;
 	}
 	if (console_args(ctx, w, "output", argv[1], argv[2], &b, &n))
@@ -593,7 +593,7 @@ static enum command_outcome cmd_handover(struct command_context *ctx, int argc, 
 	int b, from, to, b2;
 
 	if (argc != 4) {
-		command_error(w, "usage: handover <booth> <from> <to>");
+		command_usage_error(w, argv[0]);
 		return COMMAND_ERROR;
 	}
 	if (console_args(ctx, w, "handover", argv[1], argv[2], &b, &from) ||
@@ -610,7 +610,7 @@ static enum command_outcome cmd_listen(struct command_context *ctx, int argc, ch
 	int b, n, lang = -1;
 
 	if (argc != 4) {
-		command_error(w, "usage: listen <booth> <n> floor|auto|<language>");
+		command_usage_error(w, argv[0]);
 		return COMMAND_ERROR;
 	}
 	if (console_args(ctx, w, "listen", argv[1], argv[2], &b, &n))
@@ -634,7 +634,7 @@ static enum command_outcome cmd_volume(struct command_context *ctx, int argc, ch
 	int b, n;
 
 	if (argc != 4) {
-		command_error(w, "usage: volume <booth> <n> <dB, -60..0>");
+		command_usage_error(w, argv[0]);
 		return COMMAND_ERROR;
 	}
 	if (console_args(ctx, w, "volume", argv[1], argv[2], &b, &n) || parse_db(w, "volume", argv[3], &db))
@@ -650,7 +650,7 @@ static enum command_outcome cmd_tone(struct command_context *ctx, int argc, char
 	int b, n;
 
 	if (argc != 5) {
-		command_error(w, "usage: tone <booth> <n> <bass dB> <treble dB>");
+		command_usage_error(w, argv[0]);
 		return COMMAND_ERROR;
 	}
 	if (console_args(ctx, w, "tone", argv[1], argv[2], &b, &n) || parse_db(w, "tone", argv[3], &bass) ||
@@ -665,7 +665,7 @@ static enum command_outcome cmd_floor_language(struct command_context *ctx, int 
 	struct state_report rep;
 
 	if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "pin"))) {
-		command_error(w, "usage: floor-language <language> [pin]");
+		command_usage_error(w, argv[0]);
 		return COMMAND_ERROR;
 	}
 	return finish(ctx, w, "floor-language",
@@ -683,7 +683,7 @@ static enum command_outcome signal_cmd(struct command_context *ctx, int argc, ch
 	int b, n;
 
 	if (argc != 3) {
-		command_error(w, "usage: %s <booth> <n>", name);
+		command_usage_error(w, name);
 		return COMMAND_ERROR;
 	}
 	if (console_args(ctx, w, name, argv[1], argv[2], &b, &n))
@@ -711,28 +711,6 @@ static enum command_outcome cmd_slower(struct command_context *ctx, int argc, ch
 	return signal_cmd(ctx, argc, argv, w, EVENT_SLOWER);
 }
 
-static const char *const command_usage[] = {
-	"status",
-	"events [since <seq>] [--follow]",
-	"meters",
-	"mic <booth> <n> on|off",
-	"mute <booth> <n> on|off",
-	"output <booth> <n> A|B|C",
-	"handover <booth> <from> <to>",
-	"listen <booth> <n> floor|auto|<language>",
-	"volume <booth> <n> <dB, -60..0>",
-	"tone <booth> <n> <bass dB> <treble dB>",
-	"floor-language <language> [pin]",
-	"record start [meeting] | record stop | record status",
-	"inserts",
-	"insert <chain> <position|plugin> <param> <value> | insert <chain> <position|plugin> bypass on|off",
-	"exposure [YYYY-MM-DD]",
-	"reload",
-	"ack <signal seq> | ack alarm <kind> [<subject>]",
-	"slower <booth> <n>",
-	"help <booth> <n>",
-	"help",
-};
 
 /* "help" alone lists the commands; "help <booth> <n>" is the signal. */
 static enum command_outcome cmd_help(struct command_context *ctx, int argc, char **argv,
@@ -743,10 +721,21 @@ static enum command_outcome cmd_help(struct command_context *ctx, int argc, char
 	if (argc > 1)
 		return signal_cmd(ctx, argc, argv, w, EVENT_HELP);
 	jw_raw(w, "{\"ok\":true,\"commands\":[");
-	for (i = 0; i < sizeof command_usage / sizeof command_usage[0]; i++) {
-		if (i)
-			jw_raw(w, ",");
-		jw_string(w, command_usage[i]);
+	for (i = 0; i < N_COMMANDS; i++) {
+		const char *form = commands[i].usage, *bar;
+		/* Each form of a command on its own line, as help always listed them. */
+		for (; form; form = bar ? bar + 3 : NULL) {
+			bar = strstr(form, " | ");
+			jw_raw(w, w->len && w->buf[w->len - 1] != '[' ? "," : "");
+			if (bar && commands[i].split_forms) {
+				char one[128];
+				snprintf(one, sizeof one, "%.*s", (int)(bar - form), form);
+				jw_string(w, one);
+			} else {
+				jw_string(w, form);
+				bar = NULL;
+			}
+		}
 	}
 	jw_raw(w, "]}");
 	return COMMAND_DONE;
@@ -775,7 +764,7 @@ static enum command_outcome cmd_ack(struct command_context *ctx, int argc, char 
 		snprintf(text, sizeof text, "signal %llu (%s from %s) acknowledged", seq, event_kind_name(e->kind),
 			 e->booth);
 	} else {
-		command_error(w, "usage: ack <signal seq> | ack alarm <kind> [<subject>]");
+		command_usage_error(w, argv[0]);
 		return COMMAND_ERROR;
 	}
 	if (ctx->log)
@@ -792,7 +781,7 @@ static enum command_outcome cmd_reload(struct command_context *ctx, int argc, ch
 {
 	(void)argv;
 	if (argc != 1) {
-		command_error(w, "usage: reload (takes no arguments: it re-reads the config file)");
+		command_error(w, "reload: takes no arguments (it re-reads the config file)");
 		return COMMAND_ERROR;
 	}
 	if (!ctx->reload) {
@@ -802,49 +791,127 @@ static enum command_outcome cmd_reload(struct command_context *ctx, int argc, ch
 	return ctx->reload(ctx->reload_user, w) < 0 ? COMMAND_ERROR : COMMAND_DONE;
 }
 
-static const struct {
-	const char *name;
-	enum command_outcome (*run)(struct command_context *, int, char **, struct json_writer *);
-} commands[] = {
-	{ "reload", cmd_reload },
-	{ "ack", cmd_ack },
-	{ "status", cmd_status },
-	{ "events", cmd_events },
-	{ "meters", cmd_meters },
-	{ "mic", cmd_mic },
-	{ "mute", cmd_mute },
-	{ "output", cmd_output },
-	{ "handover", cmd_handover },
-	{ "listen", cmd_listen },
-	{ "volume", cmd_volume },
-	{ "tone", cmd_tone },
-	{ "floor-language", cmd_floor_language },
-	{ "slower", cmd_slower },
-	{ "record", cmd_record },
-	{ "inserts", cmd_inserts },
-	{ "insert", cmd_insert },
-	{ "exposure", cmd_exposure },
-	{ "help", cmd_help },
+/* The one command table: name, handler, usage (every form, " | " between
+ * them), the form an observer may use (NULL: none; "*": any; else exactly
+ * those words), and the roles that may run it at all. A new command is a
+ * row here and its handler. */
+const struct command_def commands[] = {
+	{ "status", cmd_status, "status", "*", ROLES_CONTROL, 0 },
+	{ "events", cmd_events, "events [since <seq>] [--follow]", "*", ROLES_CONTROL, 0 },
+	{ "meters", cmd_meters, "meters", "*", ROLES_CONTROL, 0 },
+	{ "mic", cmd_mic, "mic <booth> <n> on|off", NULL, ROLES_CONTROL, 0 },
+	{ "mute", cmd_mute, "mute <booth> <n> on|off", NULL, ROLES_CONTROL, 0 },
+	{ "output", cmd_output, "output <booth> <n> A|B|C", NULL, ROLES_CONTROL, 0 },
+	{ "handover", cmd_handover, "handover <booth> <from> <to>", NULL, ROLES_CONTROL, 0 },
+	{ "listen", cmd_listen, "listen <booth> <n> floor|auto|<language>", NULL, ROLES_CONTROL, 0 },
+	{ "volume", cmd_volume, "volume <booth> <n> <dB, -60..0>", NULL, ROLES_CONTROL, 0 },
+	{ "tone", cmd_tone, "tone <booth> <n> <bass dB> <treble dB>", NULL, ROLES_CONTROL, 0 },
+	{ "floor-language", cmd_floor_language, "floor-language <language> [pin]", NULL, ROLES_CONTROL, 0 },
+	{ "record", cmd_record, "record start [meeting] | record stop | record status", "record status", ROLES_CONTROL, 0 },
+	{ "inserts", cmd_inserts, "inserts", "*", ROLES_CONTROL, 0 },
+	{ "insert", cmd_insert,
+	  "insert <chain> <position|plugin> <param> <value> | insert <chain> <position|plugin> bypass on|off", NULL,
+	  ROLES_CONTROL, 0 },
+	{ "exposure", cmd_exposure, "exposure [YYYY-MM-DD]", "*", ROLES_CONTROL, 0 },
+	{ "reload", cmd_reload, "reload", NULL, ROLES_CONTROL, 0 },
+	{ "ack", cmd_ack, "ack <signal seq> | ack alarm <kind> [<subject>]", NULL, ROLES_CONTROL, 0 },
+	{ "slower", cmd_slower, "slower <booth> <n>", NULL, ROLES_CONTROL, 0 },
+	{ "help", cmd_help, "help <booth> <n> | help", "help", ROLES_CONTROL, 1 },
 };
+
+const size_t N_COMMANDS = sizeof commands / sizeof commands[0];
+
+static const struct command_def *command_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < N_COMMANDS; i++)
+		if (!strcmp(name, commands[i].name))
+			return &commands[i];
+	return NULL;
+}
+
+void command_usage_error(struct json_writer *w, const char *name)
+{
+	const struct command_def *c = command_find(name);
+
+	command_error(w, "usage: %s", c ? c->usage : name);
+}
+
+/* Do these words make the form an observer may use? */
+static int is_read_form(const struct command_def *c, int argc, char **argv)
+{
+	char form[64], *words[MAX_WORDS];
+	int n, i;
+
+	if (!c->reads)
+		return 0;
+	if (!strcmp(c->reads, "*"))
+		return 1;
+	snprintf(form, sizeof form, "%s", c->reads);
+	n = split_words(form, words);
+	if (n != argc)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (strcmp(words[i], argv[i]))
+			return 0;
+	return 1;
+}
 
 int command_is_read_only(const char *line)
 {
 	char copy[MAX_LINE];
 	char *words[MAX_WORDS];
+	const struct command_def *c;
 	int argc;
 
 	if (!line || strlen(line) >= sizeof copy)
 		return 0;
 	strcpy(copy, line);
 	argc = split_words(copy, words);
-	if (argc < 1)
+	if (argc < 0)
+		return 0;
+	if (argc == 0)
 		return 1; /* an empty request changes nothing; it gets its own error */
-	if (!strcmp(words[0], "status") || !strcmp(words[0], "events") || !strcmp(words[0], "meters") ||
-	    !strcmp(words[0], "inserts") || !strcmp(words[0], "exposure"))
+	c = command_find(words[0]);
+	return c && is_read_form(c, argc, words);
+}
+
+int command_permits(enum role role, const char *line, char *why, size_t len)
+{
+	char copy[MAX_LINE], *words[MAX_WORDS];
+	const struct command_def *c = NULL;
+	const char *forms[sizeof commands / sizeof commands[0]];
+	size_t i, at;
+	int n = 0;
+
+	if (role == ROLE_NONE) {
+		snprintf(why, len, "no role on this engine");
+		return 0;
+	}
+	if (line && strlen(line) < sizeof copy) {
+		strcpy(copy, line);
+		if (split_words(copy, words) > 0)
+			c = command_find(words[0]);
+	}
+	if (c && !(c->roles & ROLE_BIT(role))) {
+		snprintf(why, len, "permission denied: the %s role may not use %s", role == ROLE_OBSERVER ? "observer"
+			 : "technician", c->name);
+		return 0;
+	}
+	if (role == ROLE_TECHNICIAN || command_is_read_only(line))
 		return 1;
-	if (!strcmp(words[0], "help"))
-		return argc == 1; /* "help <booth> <n>" raises a signal */
-	return !strcmp(words[0], "record") && argc == 2 && !strcmp(words[1], "status");
+	/* The refusal lists what an observer may use, from the table. */
+	for (i = 0; i < N_COMMANDS; i++)
+		if (commands[i].reads)
+			forms[n++] = strcmp(commands[i].reads, "*") ? commands[i].reads : commands[i].name;
+	at = (size_t)snprintf(why, len, "permission denied: an observer may use");
+	for (i = 0; i < (size_t)n && at < len; i++)
+		at += (size_t)snprintf(why + at, len - at, "%s%s", i == 0 ? " " : i + 1 == (size_t)n ? " and " : ", ",
+				       forms[i]);
+	if (at < len)
+		snprintf(why + at, len - at, " only");
+	return 0;
 }
 
 enum command_outcome command_execute(struct command_context *ctx, const char *line,
@@ -877,7 +944,7 @@ enum command_outcome command_execute(struct command_context *ctx, const char *li
 		command_error(reply, "empty request (try help)");
 		return COMMAND_ERROR;
 	}
-	for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+	for (i = 0; i < N_COMMANDS; i++)
 		if (!strcmp(words[0], commands[i].name))
 			return commands[i].run(ctx, argc, words, reply);
 	command_error(reply, "unknown command '%.64s' (try help)", words[0]);

@@ -74,9 +74,39 @@ enum command_outcome command_execute(struct command_context *ctx, const char *li
 /* One event as a JSON object, as `events` and event streams show it. */
 void command_write_event(struct json_writer *w, const struct event *e);
 
-/* Does the request only read (status, events, help, record status)? The
- * one list of what an observer may do. */
+/* Who may run a command. Roles are ordered: a technician may do all an
+ * observer may. */
+enum role { ROLE_NONE = 0, ROLE_OBSERVER, ROLE_TECHNICIAN };
+#define ROLE_BIT(r) (1u << (r))
+#define ROLES_CONTROL (ROLE_BIT(ROLE_OBSERVER) | ROLE_BIT(ROLE_TECHNICIAN))
+
+typedef enum command_outcome (*command_handler)(struct command_context *ctx, int argc, char **argv,
+						struct json_writer *reply);
+
+/* A row of the one command table (command.c): see README's Architecture
+ * for how to add one. */
+struct command_def {
+	const char *name;
+	command_handler run;
+	const char *usage;  /* every form, " | " between them; help and usage errors show it */
+	const char *reads;  /* the form an observer may use: NULL none, "*" any, else exactly these words */
+	unsigned roles;     /* ROLE_BITs of the roles that may run it at all */
+	int split_forms;    /* help lists each form on a line of its own */
+};
+
+extern const struct command_def commands[];
+extern const size_t N_COMMANDS;
+
+/* Does the request only read (status, events, help, record status)? From
+ * the table's reads column: the one list of what an observer may do. */
 int command_is_read_only(const char *line);
+
+/* May `role` run this line? 1, or 0 with the reason in why (for an
+ * observer, the list of what it may use, from the table). */
+int command_permits(enum role role, const char *line, char *why, size_t len);
+
+/* "usage: <the table's forms>" for the command `name`, as its error reply. */
+void command_usage_error(struct json_writer *reply, const char *name);
 
 /* A refusal reply, for callers that must refuse before executing
  * (the engine busy, say). */

@@ -179,8 +179,7 @@ enum command_outcome cmd_insert(struct command_context *ctx, int argc, char **ar
 	int i, ret;
 
 	if (argc != 5) {
-		command_error(w, "insert: usage: insert <chain> <position|plugin> <param> <value> | "
-				 "insert <chain> <position|plugin> bypass on|off");
+		command_usage_error(w, argv[0]);
 		return COMMAND_ERROR;
 	}
 	if (!k) {
@@ -274,7 +273,7 @@ enum command_outcome cmd_exposure(struct command_context *ctx, int argc, char **
 	char tail;
 
 	if (argc > 2) {
-		command_error(w, "exposure: usage: exposure [YYYY-MM-DD]");
+		command_usage_error(w, argv[0]);
 		return COMMAND_ERROR;
 	}
 	if (!t) {
