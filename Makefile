@@ -21,6 +21,10 @@ TOLK_CFLAGS := -std=c11 -Wall -Wextra -D_GNU_SOURCE -DTOLK_VERSION='"$(VERSION)"
                -DTOLK_PLUGINDIR='"$(PLUGINDIR)"'
 PKG_CFLAGS   = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS     = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+# The pure core sees libyaml (the config loader) and nothing else.
+CORE_PKGS   := yaml-0.1
+CORE_CFLAGS  = $(shell $(PKG_CONFIG) --cflags $(CORE_PKGS) 2>/dev/null)
+CORE_LIBS    = $(shell $(PKG_CONFIG) --libs $(CORE_PKGS) 2>/dev/null)
 
 CORE_SRC    := $(wildcard engine/core/*.c)
 ENGINE_SRC  := $(wildcard engine/*.c) $(wildcard engine/jack/*.c) $(wildcard engine/control/*.c) \
@@ -56,6 +60,13 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(TOLK_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
+# The core: without the packages' flags, and refused if a JACK, audio
+# file, codec, socket, HTTP or file header reaches it (see the script).
+$(BUILD)/engine/core/%.o: engine/core/%.c tools/check-core-includes.sh
+	@mkdir -p $(@D)
+	@sh tools/check-core-includes.sh $(CC) $< $(TOLK_CFLAGS) $(CPPFLAGS) $(CORE_CFLAGS)
+	$(CC) $(TOLK_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(CORE_CFLAGS) -MMD -MP -c $< -o $@
+
 # The control-room page goes into the binary as it is (see engine/web/).
 $(WEB_OBJ): engine/web/page_blob.S engine/web/page.html
 	@mkdir -p $(@D)
@@ -69,12 +80,12 @@ $(BUILD)/tolkctl: $(BUILD)/tools/tolkctl.o $(BUILD)/tools/top_view.o $(BUILD)/to
 	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ -lm -o $@
 
 $(BUILD)/tolk-verify: $(BUILD)/tools/tolk_verify.o $(BUILD)/tools/manifest_reader.o $(BUILD)/tools/json_reader.o \
-                     $(BUILD)/engine/core/sha256.o
+                     $(BUILD)/engine/core/sha256.o $(BUILD)/engine/disk/sha256_file.o
 	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ -o $@
 
 # Built-in plugins: one C file each, one shared object each, nothing
 # exported but the descriptor.
-$(BUILD)/plugins/%.so: plugins/%.c plugins/plugin_util.h engine/plugin.h engine/core/biquad.h
+$(BUILD)/plugins/%.so: plugins/%.c plugins/plugin_util.h engine/plugin.h $(wildcard dsp/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(TOLK_CFLAGS) $(CPPFLAGS) $(CFLAGS) -fPIC -shared -fvisibility=hidden $< \
 		$(LDFLAGS) $(PLUGIN_LIBS_$*) -lm -o $@
@@ -143,11 +154,11 @@ soak: deps
 
 $(BUILD)/test/unit/%: test/unit/%.c $(CORE_SRC) $(wildcard engine/core/*.h) test/unit/helpers.h
 	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) $(SAN) $(PKG_CFLAGS) $< $(CORE_SRC) $(PKG_LIBS) -lcmocka -lm -o $@
+	$(CC) $(TEST_CFLAGS) $(SAN) $(CORE_CFLAGS) $< $(CORE_SRC) $(CORE_LIBS) -lcmocka -lm -o $@
 
 # A plugin's unit test links that plugin's one C file.
 $(BUILD)/test/unit/test_plugin_%: test/unit/test_plugin_%.c plugins/%.c plugins/plugin_util.h \
-                                  engine/core/biquad.h test/unit/helpers.h test/unit/plugin_harness.h
+                                  $(wildcard dsp/*.h) test/unit/helpers.h test/unit/plugin_harness.h
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $(SAN) $< plugins/$*.c $(PLUGIN_LIBS_$*) -lcmocka -lm -o $@
 

@@ -144,8 +144,7 @@ static int reload_audio(struct engine *e, struct config *next, const struct stat
 	if ((ret = open_mixing(e, a, next, st, err, errlen)) < 0)
 		goto fail;
 	/* The streams ride with the recorder that feeds them. */
-	keep_rec = config_recording_equal(&e->cfg->recording, &next->recording) &&
-		   config_stream_equal(&e->cfg->stream, &next->stream);
+	keep_rec = config_section_equal(e->cfg, next, "recording") && config_section_equal(e->cfg, next, "stream");
 	if (keep_rec) {
 		a->rec_sources = calloc((size_t)old->rec->n_channels + 1, sizeof *a->rec_sources);
 		if (!a->rec_sources) {
@@ -344,7 +343,7 @@ static int reload_now(struct engine *e, struct json_writer *w)
 		if (next->osc.enabled && osc_open(&e->osc, next, &e->state, &e->au->router, osc_run, e, err, sizeof err) < 0)
 			log_line("ALARM: after the reload: %s", err);
 	}
-	if (memcmp(&was->web, &next->web, sizeof was->web)) {
+	if (!config_section_equal(was, next, "web")) {
 		char made[WEB_TOKEN_MAX] = "";
 		if (e->web.token_made)
 			snprintf(made, sizeof made, "%s", e->web.technician); /* the same page keeps working */

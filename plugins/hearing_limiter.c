@@ -22,6 +22,7 @@
  * catches float rounding. Every threshold change glides. */
 #include <stdlib.h>
 
+#include "../dsp/hearing_limits.h"
 #include "plugin_util.h"
 
 enum {
@@ -50,15 +51,13 @@ enum {
 	N_MONITORS
 };
 
+/* The safety limits come from the table the config's phones section is
+ * made from too; the limiter's own tuning follows them. */
+#define ONE_MORE(name, lo, hi, def, unit) +1
+_Static_assert(P_LOOKAHEAD_MS == 0 HEARING_LIMITS(ONE_MORE), "the safety limits come first, in the table's order");
+#define AS_PARAM(name, lo, hi, def, unit) { #name, (float)(lo), (float)(hi), (float)(def), unit },
 static const struct tolk_plugin_param params[N_PARAMS] = {
-	{ "dbspl_at_0dbfs", 70, 140, 110, "dB SPL" },
-	{ "ceiling_dbspl", 60, 130, 100, "dB SPL" },
-	{ "sustained_dbspl", 60, 130, 94, "dB SPL" },
-	{ "sustained_ms", 10, 2000, 100, "ms" },
-	{ "average_dbspl", 60, 110, 80, "dB SPL" },
-	{ "warning_dbspl", 30, 100, 70, "dB SPL" },
-	{ "backoff_db", 0, 30, 6, "dB" },
-	{ "backoff_minutes", 0.1f, 240, 30, "min" },
+	HEARING_LIMITS(AS_PARAM)
 	{ "lookahead_ms", 0.1f, 1.5f, 1.0f, "ms" },
 	{ "release_ms", 5, 2000, 60, "ms" },
 };

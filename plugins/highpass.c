@@ -4,7 +4,7 @@
  * blocks, so turning it never clicks. */
 #include <stdlib.h>
 
-#include "../engine/core/biquad.h"
+#include "../dsp/biquad.h"
 #include "plugin_util.h"
 
 enum { P_HZ, N_PARAMS };

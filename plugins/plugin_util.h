@@ -8,19 +8,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../dsp/level.h"
 #include "../engine/plugin.h"
 
 #define TOLK_EXPORT __attribute__((visibility("default")))
-
-static inline float db_to_gain(float db)
-{
-	return powf(10.0f, db / 20.0f);
-}
-
-static inline float gain_to_db(float g)
-{
-	return g > 1e-10f ? 20.0f * log10f(g) : -200.0f;
-}
 
 static inline float clampf(float v, float lo, float hi)
 {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../engine/core/sha256.h"
+#include "../engine/disk/sha256_file.h"
 #include "manifest_reader.h"
 
 static char *read_all(const char *path)

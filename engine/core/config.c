@@ -10,6 +10,8 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "../../dsp/hearing_limits.h"
+
 /* One load: the parsed document and where the first error goes. Only the
  * first error is reported, because later ones are usually its echoes. */
 struct loader {
@@ -138,44 +140,207 @@ static int parse_choice(struct loader *ld, yaml_node_t *n, const char *what,
 	}
 }
 
-/* Walks a mapping, refusing duplicate keys and keys not in `allowed`
- * (a NULL-terminated list). Calls back once per pair. */
-typedef int (*pair_fn)(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v,
-		       void *user);
+/* ---- section tables --------------------------------------------------- */
 
-static int each_pair(struct loader *ld, yaml_node_t *map, const char *what,
-		     const char *const *allowed, pair_fn fn, void *user)
+/* A mapping's key and the function that takes its value. */
+typedef int (*pair_fn)(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v,
+		       void *base);
+
+enum key_kind {
+	KEY_NUMBER, /* double, in [min, max] */
+	KEY_WHOLE,  /* int, a whole number in [min, max] */
+	KEY_BOOL,   /* int: true, false, yes or no */
+	KEY_TEXT,   /* char[size]: 1 to size - 1 bytes */
+	KEY_CHOICE, /* int: the index of one of words (enum order) */
+	KEY_OWN,    /* its own parser: lists, sub-mappings, cross-checks */
+};
+
+/* The reload diff compares every key but these: they apply at the next
+ * start, and the diff says so on its own. */
+#define KEY_AT_START 1u
+
+/* One key of a section: how its value is read, where it goes (an offset
+ * from the section's base), its range and its default. */
+struct cfg_key {
+	const char *key;
+	enum key_kind kind;
+	size_t offset;
+	double min, max, def;        /* NUMBER, WHOLE; def also BOOL and CHOICE */
+	size_t size;                 /* TEXT: the field's size */
+	const char *text;            /* TEXT: the default */
+	const char *const *words;    /* CHOICE */
+	pair_fn parse;               /* OWN */
+	/* OWN: equal for the reload diff (section bases); NULL compares
+	 * `size` bytes at offset. */
+	int (*equal)(const void *a, const void *b);
+	unsigned flags;
+	/* The top level: the section's table (its base at offset in struct
+	 * config), and the stage it loads in (what it refers to comes first). */
+	const struct cfg_table *sub;
+	int stage;
+};
+
+/* A section of the config: its keys, in the order errors list them. */
+struct cfg_table {
+	const char *what;            /* as errors name it; NULL: the top level */
+	const struct cfg_key *keys;
+	size_t n;
+};
+
+#define TABLE(what, keys) { what, keys, sizeof keys / sizeof keys[0] }
+#define FIELD_SIZE(type, field) sizeof(((type *)0)->field)
+#define NUMBER(k, type, field, lo, hi, d) { .key = k, .kind = KEY_NUMBER, .offset = offsetof(type, field), \
+					    .min = lo, .max = hi, .def = d }
+#define WHOLE(k, type, field, lo, hi, d) { .key = k, .kind = KEY_WHOLE, .offset = offsetof(type, field), \
+					   .min = lo, .max = hi, .def = d }
+#define BOOL(k, type, field, d) { .key = k, .kind = KEY_BOOL, .offset = offsetof(type, field), .def = d }
+#define TEXT(k, type, field, d) { .key = k, .kind = KEY_TEXT, .offset = offsetof(type, field), \
+				  .size = FIELD_SIZE(type, field), .text = d }
+#define CHOICE(k, type, field, w, d) { .key = k, .kind = KEY_CHOICE, .offset = offsetof(type, field), \
+				       .words = w, .def = d }
+#define OWN(k, fn, eq) { .key = k, .kind = KEY_OWN, .parse = fn, .equal = eq }
+
+static int parse_whole(struct loader *ld, yaml_node_t *n, const char *what, double min, double max, int *out)
+{
+	char *end;
+	double v;
+	int err = expect(ld, n, YAML_SCALAR_NODE, what);
+
+	if (err)
+		return err;
+	errno = 0;
+	v = strtod(scalar(n), &end);
+	if (!*scalar(n) || *end || errno || v != v || v != (double)(long)v)
+		return fail(ld, n, "%s '%s' is not a whole number", what, scalar(n));
+	if (v < min || v > max)
+		return fail(ld, n, "%s must be between %g and %g, not %s", what, min, max, scalar(n));
+	*out = (int)v;
+	return 0;
+}
+
+static int parse_bool(struct loader *ld, yaml_node_t *v, const char *what, int *out)
+{
+	static const char *const words[] = { "false", "true", "no", "yes", NULL };
+	int err = parse_choice(ld, v, what, words, out);
+
+	*out %= 2;
+	return err;
+}
+
+static int scalar_into(struct loader *ld, yaml_node_t *v, const char *what, char *out, size_t len)
+{
+	int err;
+
+	if ((err = expect(ld, v, YAML_SCALAR_NODE, what)))
+		return err;
+	if (!*scalar(v) || strlen(scalar(v)) >= len)
+		return fail(ld, v, "%s must be 1 to %zu characters", what, len - 1);
+	strcpy(out, scalar(v));
+	return 0;
+}
+
+/* Every key's default into the section at base. */
+static void table_defaults(const struct cfg_table *t, void *base)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++) {
+		const struct cfg_key *c = &t->keys[i];
+		char *at = (char *)base + c->offset;
+		switch (c->kind) {
+		case KEY_NUMBER: *(double *)at = c->def; break;
+		case KEY_WHOLE:
+		case KEY_BOOL:
+		case KEY_CHOICE: *(int *)at = (int)c->def; break;
+		case KEY_TEXT: snprintf(at, c->size, "%s", c->text ? c->text : ""); break;
+		case KEY_OWN: break;
+		}
+	}
+}
+
+/* One value into its field. */
+static int table_value(struct loader *ld, const struct cfg_key *c, yaml_node_t *k, yaml_node_t *v, void *base)
+{
+	char *at = (char *)base + c->offset;
+
+	switch (c->kind) {
+	case KEY_NUMBER: return parse_number(ld, v, c->key, c->min, c->max, (double *)at);
+	case KEY_WHOLE: return parse_whole(ld, v, c->key, c->min, c->max, (int *)at);
+	case KEY_BOOL: return parse_bool(ld, v, c->key, (int *)at);
+	case KEY_TEXT: return scalar_into(ld, v, c->key, at, c->size);
+	case KEY_CHOICE: return parse_choice(ld, v, c->key, c->words, (int *)at);
+	case KEY_OWN: return c->parse(ld, c->key, k, v, base);
+	}
+	return -EINVAL;
+}
+
+/* A mapping read through its table: a duplicate or unknown key is an
+ * error at its place, naming the keys the section has. */
+static int load_table(struct loader *ld, yaml_node_t *map, const struct cfg_table *t, void *base)
 {
 	yaml_node_pair_t *p, *q;
-	int err = expect(ld, map, YAML_MAPPING_NODE, what);
+	int err = expect(ld, map, YAML_MAPPING_NODE, t->what ? t->what : "the configuration");
+
 	if (err)
 		return err;
 	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = node(ld, p->key), *v = node(ld, p->value);
-		const char *const *a;
-		char list[256] = "";
+		char list[512] = "";
+		size_t i;
 
 		if ((err = expect(ld, k, YAML_SCALAR_NODE, "a key")))
 			return err;
 		for (q = map->data.mapping.pairs.start; q < p; q++)
 			if (!strcmp(scalar(node(ld, q->key)), scalar(k)))
-				return fail(ld, k, "duplicate key '%s' in %s", scalar(k), what);
-		for (a = allowed; *a; a++)
-			if (!strcmp(*a, scalar(k)))
-				break;
-		if (!*a) {
-			for (a = allowed; *a; a++) {
-				strncat(list, *a, sizeof list - strlen(list) - 1);
-				if (a[1])
-					strncat(list, ", ", sizeof list - strlen(list) - 1);
-			}
-			return fail(ld, k, "unknown key '%s' in %s (expected one of: %s)", scalar(k),
-				    what, list);
+				return fail(ld, k, "duplicate key '%s'%s%s", scalar(k), t->what ? " in " : "",
+					    t->what ? t->what : "");
+		for (i = 0; i < t->n && strcmp(t->keys[i].key, scalar(k)); i++)
+			;
+		if (i == t->n) {
+			for (i = 0; i < t->n; i++)
+				snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
+					 t->keys[i].key);
+			return fail(ld, k, "unknown key '%s'%s%s (expected one of: %s)", scalar(k),
+				    t->what ? " in " : "", t->what ? t->what : "", list);
 		}
-		if ((err = fn(ld, scalar(k), k, v, user)))
+		if (base && (err = table_value(ld, &t->keys[i], k, v, base)))
 			return err;
 	}
 	return 0;
+}
+
+/* The same values in both sections, key by key (the reload diff). */
+static int table_equal(const struct cfg_table *t, const void *a, const void *b)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++) {
+		const struct cfg_key *c = &t->keys[i];
+		const char *x = (const char *)a + c->offset, *y = (const char *)b + c->offset;
+		if (c->flags & KEY_AT_START)
+			continue;
+		switch (c->kind) {
+		case KEY_NUMBER:
+			if (*(const double *)x != *(const double *)y)
+				return 0;
+			break;
+		case KEY_WHOLE:
+		case KEY_BOOL:
+		case KEY_CHOICE:
+			if (*(const int *)x != *(const int *)y)
+				return 0;
+			break;
+		case KEY_TEXT:
+			if (strcmp(x, y))
+				return 0;
+			break;
+		case KEY_OWN:
+			if (c->equal ? !c->equal(a, b) : memcmp(x, y, c->size) != 0)
+				return 0;
+			break;
+		}
+	}
+	return 1;
 }
 
 static yaml_node_t *find_key(struct loader *ld, yaml_node_t *map, const char *key)
@@ -372,33 +537,30 @@ static int load_chain(struct loader *ld, yaml_node_t *n, const char *what, struc
 	return 0;
 }
 
+/* Where a section's chains go: NULL where the section has none. */
 struct chain_slots {
-	struct cfg_chain *mics, *outputs, *phones; /* NULL: not allowed here */
+	struct cfg_chain *mics, *outputs, *phones;
 };
 
-static int inserts_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *user)
+static int inserts_chain(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *base)
 {
-	struct chain_slots *slots = user;
+	struct chain_slots *slots = base;
 	struct cfg_chain *chain = !strcmp(key, "mics") ? slots->mics : !strcmp(key, "outputs") ? slots->outputs
-										       : slots->phones;
+											   : slots->phones;
 	(void)k;
 	return load_chain(ld, v, key, chain);
 }
 
-static int load_inserts(struct loader *ld, yaml_node_t *n, struct chain_slots slots, const char *what)
-{
-	const char *keys[4];
-	int i = 0;
-
-	if (slots.mics)
-		keys[i++] = "mics";
-	if (slots.outputs)
-		keys[i++] = "outputs";
-	if (slots.phones)
-		keys[i++] = "phones";
-	keys[i] = NULL;
-	return each_pair(ld, n, what, keys, inserts_pair, &slots);
-}
+static const struct cfg_key room_insert_keys[] = {
+	OWN("mics", inserts_chain, NULL), OWN("outputs", inserts_chain, NULL), OWN("phones", inserts_chain, NULL),
+};
+static const struct cfg_key booth_insert_keys[] = {
+	OWN("mics", inserts_chain, NULL), OWN("phones", inserts_chain, NULL),
+};
+static const struct cfg_key language_insert_keys[] = { OWN("outputs", inserts_chain, NULL) };
+static const struct cfg_table room_inserts = TABLE("inserts", room_insert_keys);
+static const struct cfg_table booth_inserts = TABLE("booth inserts", booth_insert_keys);
+static const struct cfg_table language_inserts = TABLE("language inserts", language_insert_keys);
 
 static void free_chain(struct cfg_chain *c)
 {
@@ -411,17 +573,14 @@ static void free_chain(struct cfg_chain *c)
 	free(c->items);
 	memset(c, 0, sizeof *c);
 }
-
 const struct cfg_chain *config_mic_chain(const struct config *cfg, int booth)
 {
 	return cfg->booths[booth].mics.set ? &cfg->booths[booth].mics : &cfg->mic_inserts;
 }
-
 const struct cfg_chain *config_phones_chain(const struct config *cfg, int booth)
 {
 	return cfg->booths[booth].phones.set ? &cfg->booths[booth].phones : &cfg->phones_inserts;
 }
-
 const struct cfg_chain *config_output_chain(const struct config *cfg, int lang)
 {
 	return lang >= 0 && cfg->languages[lang].outputs.set ? &cfg->languages[lang].outputs : &cfg->output_inserts;
@@ -429,58 +588,54 @@ const struct cfg_chain *config_output_chain(const struct config *cfg, int lang)
 
 /* ---- floor ---------------------------------------------------------- */
 
-static int floor_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *user)
+static int floor_inputs(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *base)
 {
-	struct config *cfg = ld->cfg;
+	struct config *cfg = base;
+	(void)key;
 	(void)k;
-	(void)user;
-	if (!strcmp(key, "inputs")) {
-		if (v->type == YAML_SEQUENCE_NODE && seq_len(v) > TOLK_FLOOR_INPUTS_MAX)
-			return fail(ld, seq_at(ld, v, TOLK_FLOOR_INPUTS_MAX), "one floor input too many: at most %d",
-				    TOLK_FLOOR_INPUTS_MAX);
-		return load_id_list(ld, v, "floor inputs", 1, &cfg->floor_inputs, &cfg->n_floor_inputs);
-	}
+	if (v->type == YAML_SEQUENCE_NODE && seq_len(v) > TOLK_FLOOR_INPUTS_MAX)
+		return fail(ld, seq_at(ld, v, TOLK_FLOOR_INPUTS_MAX), "one floor input too many: at most %d",
+			    TOLK_FLOOR_INPUTS_MAX);
+	return load_id_list(ld, v, "floor inputs", 1, &cfg->floor_inputs, &cfg->n_floor_inputs);
+}
+
+static int floor_language(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *base)
+{
+	struct config *cfg = base;
+	(void)key;
+	(void)k;
 	return copy_id(ld, v, "floor language", cfg->floor_language);
 }
 
+static const struct cfg_key floor_keys[] = {
+	OWN("inputs", floor_inputs, NULL),
+	OWN("language", floor_language, NULL),
+};
+static const struct cfg_table floor_table = TABLE("floor", floor_keys);
+
 /* ---- languages ------------------------------------------------------ */
 
-static int language_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v,
-			 void *user)
+static int language_code(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *base)
 {
-	struct cfg_language *lang = user;
+	struct cfg_language *lang = base;
+	int err;
+	(void)key;
+	(void)k;
+
+	if ((err = copy_id(ld, v, "language code", lang->code)))
+		return err;
+	/* out_floor is taken by the original; a language may not shadow it */
+	if (!strcmp(lang->code, "floor"))
+		return fail(ld, v, "language code 'floor' is reserved for out_floor");
+	return 0;
+}
+
+static int language_name(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *base)
+{
+	struct cfg_language *lang = base;
 	int err;
 	(void)k;
 
-	if (!strcmp(key, "code")) {
-		if ((err = copy_id(ld, v, "language code", lang->code)))
-			return err;
-		/* out_floor is taken by the original; a language may not shadow it */
-		if (!strcmp(lang->code, "floor"))
-			return fail(ld, v, "language code 'floor' is reserved for out_floor");
-		return 0;
-	}
-	if (!strcmp(key, "duck_db"))
-		return parse_number(ld, v, "duck_db", TOLK_GAIN_DB_MIN, 0.0, &lang->duck_db);
-	if (!strcmp(key, "inserts"))
-		return load_inserts(ld, v, (struct chain_slots){ .outputs = &lang->outputs }, "language inserts");
-	if (!strcmp(key, "channel_mode")) {
-		static const char *const modes[] = { "interlock", "override", NULL }; /* enum order */
-		int mode;
-		if ((err = parse_choice(ld, v, "channel_mode", modes, &mode)))
-			return err;
-		lang->channel_mode = (enum channel_mode)mode;
-		return 0;
-	}
-	if (!strcmp(key, "idle")) {
-		static const char *const policies[] = { "floor", "silence", "duck", NULL }; /* enum order */
-		int idle;
-		if ((err = parse_choice(ld, v, "idle", policies, &idle)))
-			return err;
-		lang->idle = (enum idle_policy)idle;
-		return 0;
-	}
-	/* name */
 	if ((err = expect(ld, v, YAML_SCALAR_NODE, key)))
 		return err;
 	if (!*scalar(v))
@@ -491,9 +646,33 @@ static int language_pair(struct loader *ld, const char *key, yaml_node_t *k, yam
 	return 0;
 }
 
+static int language_inserts_of(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *base)
+{
+	struct cfg_language *lang = base;
+	struct chain_slots slots = { .outputs = &lang->outputs };
+	(void)key;
+	(void)k;
+	return load_table(ld, v, &language_inserts, &slots);
+}
+
+_Static_assert(sizeof(enum idle_policy) == sizeof(int) && sizeof(enum channel_mode) == sizeof(int) &&
+	       sizeof(enum booth_mode) == sizeof(int), "a CHOICE key is stored as an int");
+static const char *const idle_words[] = { "floor", "silence", "duck", NULL };      /* enum idle_policy */
+static const char *const channel_mode_words[] = { "interlock", "override", NULL }; /* enum channel_mode */
+static const char *const booth_mode_words[] = { "override", "interlock", NULL };   /* enum booth_mode */
+
+static const struct cfg_key language_keys[] = {
+	OWN("code", language_code, NULL),
+	OWN("name", language_name, NULL),
+	CHOICE("idle", struct cfg_language, idle, idle_words, IDLE_FLOOR),
+	NUMBER("duck_db", struct cfg_language, duck_db, TOLK_GAIN_DB_MIN, 0.0, TOLK_DUCK_DB),
+	CHOICE("channel_mode", struct cfg_language, channel_mode, channel_mode_words, CHANNEL_INTERLOCK),
+	OWN("inserts", language_inserts_of, NULL),
+};
+static const struct cfg_table language_table = TABLE("language", language_keys);
+
 static int load_languages(struct loader *ld, yaml_node_t *n)
 {
-	static const char *const keys[] = { "code", "name", "idle", "duck_db", "channel_mode", "inserts", NULL };
 	struct config *cfg = ld->cfg;
 	int i, j, err;
 
@@ -512,8 +691,8 @@ static int load_languages(struct loader *ld, yaml_node_t *n)
 		struct cfg_language *lang = &cfg->languages[i];
 
 		cfg->n_languages = i + 1;
-		lang->duck_db = TOLK_DUCK_DB;
-		if ((err = each_pair(ld, item, "language", keys, language_pair, lang)))
+		table_defaults(&language_table, lang);
+		if ((err = load_table(ld, item, &language_table, lang)))
 			return err;
 		if (!*lang->code)
 			return fail(ld, item, "language has no code");
@@ -529,43 +708,39 @@ static int load_languages(struct loader *ld, yaml_node_t *n)
 
 /* ---- booths --------------------------------------------------------- */
 
-static int booth_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *user)
+static int booth_id(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *base)
 {
-	struct cfg_booth *b = user;
-	struct config *cfg = ld->cfg;
+	struct cfg_booth *b = base;
+	(void)key;
+	(void)k;
+	return copy_id(ld, v, "booth id", b->id);
+}
+
+static int booth_understands(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *base)
+{
+	struct cfg_booth *b = base;
+	(void)key;
+	(void)k;
+	return load_id_list(ld, v, "understands", 0, &b->understands, &b->n_understands);
+}
+
+static int booth_inserts_of(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *base)
+{
+	struct cfg_booth *b = base;
+	struct chain_slots slots = { .mics = &b->mics, .phones = &b->phones };
+	(void)key;
+	(void)k;
+	return load_table(ld, v, &booth_inserts, &slots);
+}
+
+/* A, then B and C: languages of the room, each once. */
+static int booth_outputs(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *base)
+{
+	struct cfg_booth *b = base;
 	int i, j, err;
+	(void)key;
 	(void)k;
 
-	if (!strcmp(key, "id"))
-		return copy_id(ld, v, "booth id", b->id);
-	if (!strcmp(key, "understands"))
-		return load_id_list(ld, v, "understands", 0, &b->understands, &b->n_understands);
-	if (!strcmp(key, "inserts"))
-		return load_inserts(ld, v, (struct chain_slots){ .mics = &b->mics, .phones = &b->phones },
-				    "booth inserts");
-	if (!strcmp(key, "booth_mode")) {
-		static const char *const modes[] = { "override", "interlock", NULL }; /* enum order */
-		int mode;
-		if ((err = parse_choice(ld, v, "booth_mode", modes, &mode)))
-			return err;
-		b->booth_mode = (enum booth_mode)mode;
-		return 0;
-	}
-	if (!strcmp(key, "consoles")) {
-		char *end;
-		long c;
-		if ((err = expect(ld, v, YAML_SCALAR_NODE, "consoles")))
-			return err;
-		errno = 0;
-		c = strtol(scalar(v), &end, 10);
-		if (!*scalar(v) || *end || errno)
-			return fail(ld, v, "consoles '%s' is not a whole number", scalar(v));
-		if (c < 1 || c > TOLK_MAX_CONSOLES)
-			return fail(ld, v, "consoles must be between 1 and %d, not %ld", TOLK_MAX_CONSOLES, c);
-		b->consoles = (int)c;
-		return 0;
-	}
-	/* outputs */
 	if ((err = expect(ld, v, YAML_SEQUENCE_NODE, "outputs")))
 		return err;
 	if (seq_len(v) < 1 || seq_len(v) > TOLK_BOOTH_OUTPUTS)
@@ -578,7 +753,7 @@ static int booth_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_n
 
 		if ((err = copy_id(ld, item, "booth output", code)))
 			return err;
-		lang = config_find_language(cfg, code);
+		lang = config_find_language(ld->cfg, code);
 		if (lang < 0)
 			return fail(ld, item, "booth output '%s' names no language", code);
 		for (j = 0; j < i; j++)
@@ -590,10 +765,19 @@ static int booth_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_n
 	return 0;
 }
 
+static const struct cfg_key booth_keys[] = {
+	OWN("id", booth_id, NULL),
+	OWN("outputs", booth_outputs, NULL),
+	OWN("understands", booth_understands, NULL),
+	WHOLE("consoles", struct cfg_booth, consoles, 1, TOLK_MAX_CONSOLES, 2),
+	CHOICE("booth_mode", struct cfg_booth, booth_mode, booth_mode_words, BOOTH_OVERRIDE),
+	OWN("inserts", booth_inserts_of, NULL),
+};
+static const struct cfg_table booth_table = TABLE("booth", booth_keys);
+
+
 static int load_booths(struct loader *ld, yaml_node_t *n)
 {
-	static const char *const keys[] = { "id", "outputs", "understands", "consoles", "booth_mode",
-					    "inserts", NULL };
 	struct config *cfg = ld->cfg;
 	int i, j, err;
 
@@ -610,8 +794,8 @@ static int load_booths(struct loader *ld, yaml_node_t *n)
 		struct cfg_booth *b = &cfg->booths[i];
 
 		cfg->n_booths = i + 1;
-		b->consoles = 2;
-		if ((err = each_pair(ld, item, "booth", keys, booth_pair, b)))
+		table_defaults(&booth_table, b);
+		if ((err = load_table(ld, item, &booth_table, b)))
 			return err;
 		if (!*b->id)
 			return fail(ld, item, "booth has no id");
@@ -654,7 +838,6 @@ static int add_connect(struct loader *ld, const char *port, yaml_node_t *other)
 	cfg->n_connects++;
 	return 0;
 }
-
 static int load_connect(struct loader *ld, yaml_node_t *n)
 {
 	yaml_node_pair_t *p, *q;
@@ -685,33 +868,13 @@ static int load_connect(struct loader *ld, yaml_node_t *n)
 
 /* ---- phones --------------------------------------------------------- */
 
-static int phones_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v,
-		       void *user)
+/* sidetone_db: a level, or off. */
+static int phones_sidetone(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *base)
 {
-	static const struct {
-		const char *key;
-		double min, max;
-		size_t offset;
-	} levels[] = {
-		{ "dbspl_at_0dbfs", 70, 140, offsetof(struct cfg_hearing, dbspl_at_0dbfs) },
-		{ "ceiling_dbspl", 60, 130, offsetof(struct cfg_hearing, ceiling_dbspl) },
-		{ "sustained_dbspl", 60, 130, offsetof(struct cfg_hearing, sustained_dbspl) },
-		{ "sustained_ms", 10, 2000, offsetof(struct cfg_hearing, sustained_ms) },
-		{ "average_dbspl", 60, 110, offsetof(struct cfg_hearing, average_dbspl) },
-		{ "warning_dbspl", 30, 100, offsetof(struct cfg_hearing, warning_dbspl) },
-		{ "backoff_db", 0, 30, offsetof(struct cfg_hearing, backoff_db) },
-		{ "backoff_minutes", 0.1, 240, offsetof(struct cfg_hearing, backoff_minutes) },
-	};
-	struct config *cfg = ld->cfg;
-	size_t i;
+	struct config *cfg = base;
+	(void)key;
 	(void)k;
-	(void)user;
 
-	for (i = 0; i < sizeof levels / sizeof levels[0]; i++)
-		if (!strcmp(key, levels[i].key))
-			return parse_number(ld, v, key, levels[i].min, levels[i].max,
-					    (double *)((char *)&cfg->hearing + levels[i].offset));
-	/* sidetone_db */
 	if (v->type == YAML_SCALAR_NODE && !strcmp(scalar(v), "off")) {
 		cfg->sidetone = 0;
 		return 0;
@@ -719,6 +882,21 @@ static int phones_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_
 	cfg->sidetone = 1;
 	return parse_number(ld, v, "sidetone_db", TOLK_GAIN_DB_MIN, 0.0, &cfg->sidetone_db);
 }
+
+static int sidetone_equal(const void *a, const void *b)
+{
+	const struct config *x = a, *y = b;
+	return x->sidetone == y->sidetone && x->sidetone_db == y->sidetone_db;
+}
+
+/* The hearing limits are the hearing limiter's own parameters
+ * (dsp/hearing_limits.h): the same names, ranges and defaults. */
+#define HEARING_KEY(name, lo, hi, d, unit) NUMBER(#name, struct config, hearing.name, lo, hi, d),
+static const struct cfg_key phones_keys[] = {
+	OWN("sidetone_db", phones_sidetone, sidetone_equal),
+	HEARING_LIMITS(HEARING_KEY)
+};
+static const struct cfg_table phones_table = TABLE("phones", phones_keys);
 
 /* The levels must make sense together, or the protection is not what the
  * room believes it is. */
@@ -744,15 +922,6 @@ static int check_hearing(struct loader *ld, yaml_node_t *phones)
 }
 
 /* ---- recording ------------------------------------------------------ */
-
-static int parse_bool(struct loader *ld, yaml_node_t *v, const char *what, int *out)
-{
-	static const char *const words[] = { "false", "true", "no", "yes", NULL };
-	int err = parse_choice(ld, v, what, words, out);
-
-	*out %= 2;
-	return err;
-}
 
 /* channels: all, or a list of floor and language codes (recording and
  * stream alike). */
@@ -781,141 +950,155 @@ static int parse_channels(struct loader *ld, yaml_node_t *v, const char *what, i
 	return 0;
 }
 
-static int recording_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v,
-			  void *user)
+static int recording_formats(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *base)
 {
-	struct cfg_recording *rec = &ld->cfg->recording;
-	double num;
+	static const char *const names[] = { "wav", "flac", "opus", NULL };
+	struct cfg_recording *rec = base;
 	int err, i;
+	(void)key;
 	(void)k;
-	(void)user;
 
-	if (!strcmp(key, "dir")) {
-		if ((err = expect(ld, v, YAML_SCALAR_NODE, "dir")))
+	if ((err = expect(ld, v, YAML_SEQUENCE_NODE, "formats")))
+		return err;
+	if (seq_len(v) == 0)
+		return fail(ld, v, "formats needs at least one of wav, flac, opus");
+	rec->formats = 0;
+	for (i = 0; i < seq_len(v); i++) {
+		int f;
+		if ((err = parse_choice(ld, seq_at(ld, v, i), "format", names, &f)))
 			return err;
-		if (!*scalar(v) || strlen(scalar(v)) >= sizeof rec->dir)
-			return fail(ld, v, "dir must be a path of 1 to %zu bytes", sizeof rec->dir - 1);
-		strcpy(rec->dir, scalar(v));
-		return 0;
+		if (rec->formats & (1u << f))
+			return fail(ld, seq_at(ld, v, i), "format '%s' is listed twice", names[f]);
+		rec->formats |= 1u << f;
 	}
-	if (!strcmp(key, "formats")) {
-		static const char *const names[] = { "wav", "flac", "opus", NULL };
-		if ((err = expect(ld, v, YAML_SEQUENCE_NODE, "formats")))
-			return err;
-		if (seq_len(v) == 0)
-			return fail(ld, v, "formats needs at least one of wav, flac, opus");
-		rec->formats = 0;
-		for (i = 0; i < seq_len(v); i++) {
-			int f;
-			if ((err = parse_choice(ld, seq_at(ld, v, i), "format", names, &f)))
-				return err;
-			if (rec->formats & (1u << f))
-				return fail(ld, seq_at(ld, v, i), "format '%s' is listed twice", names[f]);
-			rec->formats |= 1u << f;
-		}
-		return 0;
-	}
-	if (!strcmp(key, "opus_bitrate")) {
-		if ((err = parse_number(ld, v, "opus_bitrate", 6000, 256000, &num)))
-			return err;
-		rec->opus_bitrate = (int)num;
-		return 0;
-	}
-	if (!strcmp(key, "opus_complexity")) {
-		if ((err = parse_number(ld, v, "opus_complexity", 0, 10, &num)))
-			return err;
-		if (num != (int)num)
-			return fail(ld, v, "opus_complexity must be a whole number, not %s", scalar(v));
-		rec->opus_complexity = (int)num;
-		return 0;
-	}
-	if (!strcmp(key, "segment_minutes"))
-		return parse_number(ld, v, "segment_minutes", 0.01, 24 * 60, &rec->segment_minutes);
-	if (!strcmp(key, "buffer_seconds"))
-		return parse_number(ld, v, "buffer_seconds", 1, 120, &rec->buffer_seconds);
-	if (!strcmp(key, "autostart"))
-		return parse_bool(ld, v, "autostart", &rec->autostart);
-	if (!strcmp(key, "mics"))
-		return parse_bool(ld, v, "mics", &rec->mics);
+	return 0;
+}
+
+static int recording_channels(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *base)
+{
+	struct cfg_recording *rec = base;
+	(void)key;
+	(void)k;
 	return parse_channels(ld, v, "recording", &rec->all_channels, &rec->channels, &rec->n_channels);
 }
 
+static int ids_equal(const char (*a)[TOLK_ID_MAX], int na, const char (*b)[TOLK_ID_MAX], int nb)
+{
+	int i;
+
+	if (na != nb)
+		return 0;
+	for (i = 0; i < na; i++)
+		if (strcmp(a[i], b[i]))
+			return 0;
+	return 1;
+}
+
+static int recording_channels_equal(const void *a, const void *b)
+{
+	const struct cfg_recording *x = a, *y = b;
+	return x->all_channels == y->all_channels && ids_equal((const char(*)[TOLK_ID_MAX])x->channels,
+							       x->n_channels,
+							       (const char(*)[TOLK_ID_MAX])y->channels, y->n_channels);
+}
+
+static const struct cfg_key recording_keys[] = {
+	TEXT("dir", struct cfg_recording, dir, "recordings"),
+	{ .key = "formats", .kind = KEY_OWN, .parse = recording_formats,
+	  .offset = offsetof(struct cfg_recording, formats), .size = FIELD_SIZE(struct cfg_recording, formats) },
+	WHOLE("opus_bitrate", struct cfg_recording, opus_bitrate, 6000, 256000, 32000),
+	WHOLE("opus_complexity", struct cfg_recording, opus_complexity, 0, 10, RECORD_OPUS_COMPLEXITY),
+	NUMBER("segment_minutes", struct cfg_recording, segment_minutes, 0.01, 24 * 60, 60),
+	NUMBER("buffer_seconds", struct cfg_recording, buffer_seconds, 1, 120, 10),
+	{ .key = "autostart", .kind = KEY_BOOL, .offset = offsetof(struct cfg_recording, autostart), .def = 1,
+	  .flags = KEY_AT_START },
+	OWN("channels", recording_channels, recording_channels_equal),
+	BOOL("mics", struct cfg_recording, mics, 0),
+};
+static const struct cfg_table recording_table = TABLE("recording", recording_keys);
+
 /* ---- stream (Icecast) -------------------------------------------------- */
 
-static int scalar_into(struct loader *ld, yaml_node_t *v, const char *what, char *out, size_t len)
-{
-	int err;
+static const struct cfg_key icecast_keys[] = {
+	TEXT("host", struct cfg_stream, host, "127.0.0.1"),
+	WHOLE("port", struct cfg_stream, port, 1, 65535, 8000),
+	TEXT("user", struct cfg_stream, user, "source"),
+	TEXT("password_file", struct cfg_stream, password_file, ""),
+};
+static const struct cfg_table icecast_table = TABLE("icecast", icecast_keys);
 
-	if ((err = expect(ld, v, YAML_SCALAR_NODE, what)))
-		return err;
-	if (!*scalar(v) || strlen(scalar(v)) >= len)
-		return fail(ld, v, "%s must be 1 to %zu characters", what, len - 1);
-	strcpy(out, scalar(v));
-	return 0;
-}
-
-static int icecast_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *user)
+static int stream_icecast(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *base)
 {
-	struct cfg_stream *st = &ld->cfg->stream;
-	double num;
-	int err;
+	(void)key;
 	(void)k;
-	(void)user;
-
-	if (!strcmp(key, "host"))
-		return scalar_into(ld, v, "host", st->host, sizeof st->host);
-	if (!strcmp(key, "user"))
-		return scalar_into(ld, v, "user", st->user, sizeof st->user);
-	if (!strcmp(key, "password_file"))
-		return scalar_into(ld, v, "password_file", st->password_file, sizeof st->password_file);
-	if ((err = parse_number(ld, v, "port", 1, 65535, &num)))
-		return err;
-	st->port = (int)num;
-	return 0;
+	return load_table(ld, v, &icecast_table, base);
 }
 
-static int stream_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *user)
+static int icecast_equal(const void *a, const void *b)
 {
-	static const char *const icecast_keys[] = { "host", "port", "user", "password_file", NULL };
-	struct cfg_stream *st = &ld->cfg->stream;
+	return table_equal(&icecast_table, a, b);
+}
+
+static int stream_mount_prefix(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *base)
+{
+	struct cfg_stream *st = base;
 	const char *c;
-	double num;
 	int err;
+	(void)key;
 	(void)k;
-	(void)user;
 
-	if (!strcmp(key, "icecast"))
-		return each_pair(ld, v, "icecast", icecast_keys, icecast_pair, NULL);
-	if (!strcmp(key, "bitrate")) {
-		if ((err = parse_number(ld, v, "bitrate", 6000, 256000, &num)))
-			return err;
-		st->bitrate = (int)num;
-		return 0;
-	}
-	if (!strcmp(key, "mount_prefix")) {
-		if ((err = scalar_into(ld, v, "mount_prefix", st->mount_prefix, sizeof st->mount_prefix)))
-			return err;
-		for (c = st->mount_prefix; *c; c++)
-			if (!(isalnum((unsigned char)*c) || strchr("/_-.", *c)))
-				return fail(ld, v, "mount_prefix '%s' may hold only letters, digits, '/', '_', '-' and '.'",
-					    st->mount_prefix);
-		if (st->mount_prefix[0] != '/')
-			return fail(ld, v, "mount_prefix '%s' must begin with '/'", st->mount_prefix);
-		return 0;
-	}
+	if ((err = scalar_into(ld, v, "mount_prefix", st->mount_prefix, sizeof st->mount_prefix)))
+		return err;
+	for (c = st->mount_prefix; *c; c++)
+		if (!(isalnum((unsigned char)*c) || strchr("/_-.", *c)))
+			return fail(ld, v, "mount_prefix '%s' may hold only letters, digits, '/', '_', '-' and '.'",
+				    st->mount_prefix);
+	if (st->mount_prefix[0] != '/')
+		return fail(ld, v, "mount_prefix '%s' must begin with '/'", st->mount_prefix);
+	return 0;
+}
+
+/* enabled needs no key of its own in the diff: a stream section needs a
+ * password_file, which the defaults (no stream) do not have. */
+static int mount_prefix_equal(const void *a, const void *b)
+{
+	const struct cfg_stream *x = a, *y = b;
+	return !strcmp(x->mount_prefix, y->mount_prefix);
+}
+
+static int stream_channels(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *base)
+{
+	struct cfg_stream *st = base;
+	(void)key;
+	(void)k;
 	return parse_channels(ld, v, "stream", &st->all_channels, &st->channels, &st->n_channels);
 }
 
+static int stream_channels_equal(const void *a, const void *b)
+{
+	const struct cfg_stream *x = a, *y = b;
+	return x->all_channels == y->all_channels && ids_equal((const char(*)[TOLK_ID_MAX])x->channels,
+							       x->n_channels,
+							       (const char(*)[TOLK_ID_MAX])y->channels, y->n_channels);
+}
+
+static const struct cfg_key stream_keys[] = {
+	OWN("icecast", stream_icecast, icecast_equal),
+	OWN("mount_prefix", stream_mount_prefix, mount_prefix_equal),
+	OWN("channels", stream_channels, stream_channels_equal),
+	WHOLE("bitrate", struct cfg_stream, bitrate, 6000, 256000, 32000),
+};
+static const struct cfg_table stream_table = TABLE("stream", stream_keys);
+
 /* ---- control -------------------------------------------------------- */
 
-static int control_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *user)
+static int control_list(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *base)
 {
-	struct cfg_control *c = &ld->cfg->control;
+	struct cfg_control *c = base;
 	struct cfg_principal **list = !strcmp(key, "technicians") ? &c->technicians : &c->observers;
 	int *n = !strcmp(key, "technicians") ? &c->n_technicians : &c->n_observers;
 	int i, err;
 	(void)k;
-	(void)user;
 
 	if ((err = expect(ld, v, YAML_SEQUENCE_NODE, key)))
 		return err;
@@ -942,27 +1125,49 @@ static int control_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml
 	return 0;
 }
 
+static int principals_equal(const struct cfg_principal *a, int na, const struct cfg_principal *b, int nb)
+{
+	int i;
+
+	if (na != nb)
+		return 0;
+	for (i = 0; i < na; i++)
+		if (strcmp(a[i].name, b[i].name) || a[i].is_group != b[i].is_group)
+			return 0;
+	return 1;
+}
+
+static int technicians_equal(const void *a, const void *b)
+{
+	const struct cfg_control *x = a, *y = b;
+	return x->present == y->present &&
+	       principals_equal(x->technicians, x->n_technicians, y->technicians, y->n_technicians);
+}
+
+static int observers_equal(const void *a, const void *b)
+{
+	const struct cfg_control *x = a, *y = b;
+	return principals_equal(x->observers, x->n_observers, y->observers, y->n_observers);
+}
+
+static const struct cfg_key control_keys[] = {
+	OWN("technicians", control_list, technicians_equal),
+	OWN("observers", control_list, observers_equal),
+};
+static const struct cfg_table control_table = TABLE("control", control_keys);
+
 /* ---- alarms --------------------------------------------------------- */
 
-static int alarms_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *user)
-{
-	struct cfg_alarms *a = &ld->cfg->alarms;
-	(void)k;
-	(void)user;
-	if (!strcmp(key, "live_silent_db"))
-		return parse_number(ld, v, key, -120, 0, &a->live_silent_db);
-	if (!strcmp(key, "live_silent_seconds"))
-		return parse_number(ld, v, key, 0.1, 3600, &a->live_silent_seconds);
-	if (!strcmp(key, "floor_silent_db"))
-		return parse_number(ld, v, key, -120, 0, &a->floor_silent_db);
-	if (!strcmp(key, "floor_silent_seconds"))
-		return parse_number(ld, v, key, 0.1, 3600, &a->floor_silent_seconds);
-	if (!strcmp(key, "clip_dbfs"))
-		return parse_number(ld, v, key, -20, 0, &a->clip_dbfs);
-	if (!strcmp(key, "disk_low_minutes"))
-		return parse_number(ld, v, key, 0, 1e7, &a->disk_low_minutes);
-	return parse_number(ld, v, key, 0.1, 600, &a->clear_seconds);
-}
+static const struct cfg_key alarm_keys[] = {
+	NUMBER("live_silent_db", struct cfg_alarms, live_silent_db, -120, 0, -50),
+	NUMBER("live_silent_seconds", struct cfg_alarms, live_silent_seconds, 0.1, 3600, 10),
+	NUMBER("floor_silent_db", struct cfg_alarms, floor_silent_db, -120, 0, -50),
+	NUMBER("floor_silent_seconds", struct cfg_alarms, floor_silent_seconds, 0.1, 3600, 30),
+	NUMBER("clip_dbfs", struct cfg_alarms, clip_dbfs, -20, 0, -0.1),
+	NUMBER("disk_low_minutes", struct cfg_alarms, disk_low_minutes, 0, 1e7, 10),
+	NUMBER("clear_seconds", struct cfg_alarms, clear_seconds, 0.1, 600, 2),
+};
+static const struct cfg_table alarms_table = TABLE("alarms", alarm_keys);
 
 /* ---- osc ------------------------------------------------------------ */
 
@@ -1002,7 +1207,6 @@ static int osc_consoles(struct loader *ld, yaml_node_t *map)
 	}
 	return 0;
 }
-
 /* listen: "host:port" or "port"; the host defaults to loopback. */
 static int parse_listen(struct loader *ld, yaml_node_t *v, char *host, size_t hostlen, char *port_out,
 			size_t portlen)
@@ -1026,20 +1230,34 @@ static int parse_listen(struct loader *ld, yaml_node_t *v, char *host, size_t ho
 	return 0;
 }
 
-static int osc_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *user)
+static int osc_listen(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *base)
 {
-	struct cfg_osc *o = &ld->cfg->osc;
+	struct cfg_osc *o = base;
 	int err;
+	(void)key;
 	(void)k;
-	(void)user;
 
-	if (!strcmp(key, "consoles"))
-		return osc_consoles(ld, v);
 	if ((err = parse_listen(ld, v, o->host, sizeof o->host, o->port, sizeof o->port)))
 		return err;
 	o->enabled = 1;
 	return 0;
 }
+
+static int osc_consoles_key(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *base)
+{
+	(void)key;
+	(void)k;
+	(void)base;
+	return osc_consoles(ld, v);
+}
+
+/* The reload diff compares OSC with config_osc_equal: its peers are
+ * booths, compared by id across the two rooms. */
+static const struct cfg_key osc_keys[] = {
+	OWN("listen", osc_listen, NULL),
+	OWN("consoles", osc_consoles_key, NULL),
+};
+static const struct cfg_table osc_table = TABLE("osc", osc_keys);
 
 /* ---- web ------------------------------------------------------------ */
 
@@ -1061,81 +1279,73 @@ static int web_token(struct loader *ld, yaml_node_t *v, const char *role, char *
 	return 0;
 }
 
-static int web_tokens_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *user)
+static int web_token_key(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *base)
 {
-	struct cfg_web *w = &ld->cfg->web;
+	struct cfg_web *w = base;
 	(void)k;
-	(void)user;
-
 	if (!strcmp(key, "technician"))
-		return web_token(ld, v, "technician", w->technician, sizeof w->technician);
-	return web_token(ld, v, "observer", w->observer, sizeof w->observer);
+		return web_token(ld, v, key, w->technician, sizeof w->technician);
+	return web_token(ld, v, key, w->observer, sizeof w->observer);
 }
 
-static int web_pair(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *user)
+static int tokens_equal(const void *a, const void *b)
 {
-	static const char *const token_keys[] = { "technician", "observer", NULL };
-	struct cfg_web *w = &ld->cfg->web;
-	int err;
-	(void)k;
-	(void)user;
+	const struct cfg_web *x = a, *y = b;
+	return !strcmp(x->technician, y->technician) && !strcmp(x->observer, y->observer);
+}
 
-	if (!strcmp(key, "tokens"))
-		return each_pair(ld, v, "tokens", token_keys, web_tokens_pair, NULL);
+static const struct cfg_key token_keys[] = {
+	OWN("technician", web_token_key, NULL),
+	OWN("observer", web_token_key, NULL),
+};
+static const struct cfg_table tokens_table = TABLE("tokens", token_keys);
+
+static int web_listen(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *base)
+{
+	struct cfg_web *w = base;
+	int err;
+	(void)key;
+	(void)k;
+
 	if ((err = parse_listen(ld, v, w->host, sizeof w->host, w->port, sizeof w->port)))
 		return err;
 	w->enabled = 1;
 	return 0;
 }
 
+static int listen_equal(const void *a, const void *b)
+{
+	const struct cfg_web *x = a, *y = b;
+	return x->enabled == y->enabled && !strcmp(x->host, y->host) && !strcmp(x->port, y->port);
+}
+
+static int web_tokens(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *base)
+{
+	(void)key;
+	(void)k;
+	return load_table(ld, v, &tokens_table, base);
+}
+
+static const struct cfg_key web_keys[] = {
+	OWN("listen", web_listen, listen_equal),
+	OWN("tokens", web_tokens, tokens_equal),
+};
+static const struct cfg_table web_table = TABLE("web", web_keys);
+
+
 /* ---- top level ------------------------------------------------------ */
 
-static int load_root(struct loader *ld, yaml_node_t *root)
+/* Each section's loader takes its node, or NULL when the room leaves the
+ * section out (its defaults then stand). */
+
+static int root_meeting(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *n, void *base)
 {
-	static const char *const keys[] = { "meeting", "floor", "languages", "booths", "connect",
-					    "phones", "inserts", "recording", "control", "alarms", "osc", "web", "stream", NULL };
-	static const char *const stream_keys[] = { "icecast", "mount_prefix", "channels", "bitrate", NULL };
-	static const char *const osc_keys[] = { "listen", "consoles", NULL };
-	static const char *const web_keys[] = { "listen", "tokens", NULL };
-	static const char *const alarm_keys[] = { "live_silent_db", "live_silent_seconds", "floor_silent_db",
-						  "floor_silent_seconds", "clip_dbfs", "disk_low_minutes",
-						  "clear_seconds", NULL };
-	static const char *const control_keys[] = { "technicians", "observers", NULL };
-	static const char *const recording_keys[] = { "dir", "formats", "opus_bitrate", "opus_complexity", "segment_minutes",
-						      "buffer_seconds", "autostart", "channels", "mics",
-						      NULL };
-	static const char *const floor_keys[] = { "inputs", "language", NULL };
-	static const char *const phones_keys[] = { "sidetone_db", "dbspl_at_0dbfs", "ceiling_dbspl",
-						   "sustained_dbspl", "sustained_ms", "average_dbspl",
-						   "warning_dbspl", "backoff_db", "backoff_minutes", NULL };
-	struct config *cfg = ld->cfg;
-	yaml_node_pair_t *p;
-	yaml_node_t *n;
+	struct config *cfg = base;
 	int err;
+	(void)k;
 
-	if ((err = expect(ld, root, YAML_MAPPING_NODE, "the configuration")))
-		return err;
-	/* Check every key first so that a typo is reported as such, then load
-	 * in dependency order: booths and connect refer to languages. */
-	for (p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = node(ld, p->key);
-		yaml_node_pair_t *q;
-		const char *const *a;
-
-		if ((err = expect(ld, k, YAML_SCALAR_NODE, "a key")))
-			return err;
-		for (a = keys; *a && strcmp(*a, scalar(k)); a++)
-			;
-		if (!*a)
-			return fail(ld, k, "unknown key '%s' (expected one of: meeting, floor, languages, "
-				    "booths, connect, phones, inserts, recording, control, alarms, osc, web, stream)", scalar(k));
-		for (q = root->data.mapping.pairs.start; q < p; q++)
-			if (!strcmp(scalar(node(ld, q->key)), scalar(k)))
-				return fail(ld, k, "duplicate key '%s'", scalar(k));
-	}
-
-	if (!(n = find_key(ld, root, "meeting")))
-		return fail(ld, root, "missing key 'meeting'");
+	if (!n)
+		return fail(ld, k, "missing key '%s'", key);
 	if ((err = expect(ld, n, YAML_SCALAR_NODE, "meeting")))
 		return err;
 	if (!config_meeting_chars_ok(scalar(n)))
@@ -1144,95 +1354,227 @@ static int load_root(struct loader *ld, yaml_node_t *root)
 	if (!config_meeting_ok(scalar(n)))
 		return fail(ld, n, "meeting must be 1 to %zu characters", sizeof cfg->meeting - 1);
 	strcpy(cfg->meeting, scalar(n));
+	return 0;
+}
 
-	if (!(n = find_key(ld, root, "languages")))
-		return fail(ld, root, "missing key 'languages'");
-	if ((err = load_languages(ld, n)))
-		return err;
+static int root_languages(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *n, void *base)
+{
+	(void)base;
+	return n ? load_languages(ld, n) : fail(ld, k, "missing key '%s'", key);
+}
 
-	if (!(n = find_key(ld, root, "floor")))
-		return fail(ld, root, "missing key 'floor'");
-	if ((err = each_pair(ld, n, "floor", floor_keys, floor_pair, NULL)))
+static int root_floor(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *n, void *base)
+{
+	struct config *cfg = base;
+	int err;
+
+	if (!n)
+		return fail(ld, k, "missing key '%s'", key);
+	if ((err = load_table(ld, n, &floor_table, cfg)))
 		return err;
 	if (!cfg->n_floor_inputs)
 		return fail(ld, n, "floor has no inputs");
 	if (!*cfg->floor_language)
 		strcpy(cfg->floor_language, cfg->languages[0].code);
+	return 0;
+}
 
-	if ((n = find_key(ld, root, "booths")) && (err = load_booths(ld, n)))
+static int root_booths(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *n, void *base)
+{
+	(void)key;
+	(void)k;
+	(void)base;
+	return n ? load_booths(ld, n) : 0;
+}
+
+static int root_connect(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *n, void *base)
+{
+	(void)key;
+	(void)k;
+	(void)base;
+	return n ? load_connect(ld, n) : 0;
+}
+
+static int root_inserts(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *n, void *base)
+{
+	struct config *cfg = base;
+	struct chain_slots slots = { .mics = &cfg->mic_inserts, .outputs = &cfg->output_inserts,
+				     .phones = &cfg->phones_inserts };
+	(void)key;
+	(void)k;
+	return n ? load_table(ld, n, &room_inserts, &slots) : 0;
+}
+
+static int root_phones(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *n, void *base)
+{
+	struct config *cfg = base;
+	int err;
+	(void)key;
+	(void)k;
+
+	table_defaults(&phones_table, cfg);
+	if (n && ((err = load_table(ld, n, &phones_table, cfg)) || (err = check_hearing(ld, n))))
 		return err;
-	if ((n = find_key(ld, root, "connect")) && (err = load_connect(ld, n)))
-		return err;
-	/* Lingua ID's published behaviour, and a typical headset's calibration. */
-	cfg->hearing = (struct cfg_hearing){ .dbspl_at_0dbfs = 110, .ceiling_dbspl = 100, .sustained_dbspl = 94,
-					     .sustained_ms = 100, .average_dbspl = 80, .warning_dbspl = 70,
-					     .backoff_db = 6, .backoff_minutes = 30 };
-	if ((n = find_key(ld, root, "phones")) &&
-	    ((err = each_pair(ld, n, "phones", phones_keys, phones_pair, NULL)) || (err = check_hearing(ld, n))))
-		return err;
-	if ((n = find_key(ld, root, "inserts")) &&
-	    (err = load_inserts(ld, n,
-				(struct chain_slots){ .mics = &cfg->mic_inserts, .outputs = &cfg->output_inserts,
-						      .phones = &cfg->phones_inserts },
-				"inserts")))
-		return err;
-	/* Recording defaults: the archive is on unless the room says otherwise. */
-	strcpy(cfg->recording.dir, "recordings");
+	return 0;
+}
+
+static int root_recording(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *n, void *base)
+{
+	struct config *cfg = base;
+	(void)key;
+	(void)k;
+
+	/* The archive is on unless the room says otherwise: every channel, in
+	 * FLAC and Opus. */
 	cfg->recording.formats = RECORD_FLAC | RECORD_OPUS;
-	cfg->recording.opus_bitrate = 32000;
-	cfg->recording.opus_complexity = RECORD_OPUS_COMPLEXITY;
-	cfg->recording.segment_minutes = 60;
-	cfg->recording.buffer_seconds = 10;
-	cfg->recording.autostart = 1;
 	cfg->recording.all_channels = 1;
-	if ((n = find_key(ld, root, "recording")) &&
-	    (err = each_pair(ld, n, "recording", recording_keys, recording_pair, NULL)))
-		return err;
-	cfg->alarms = (struct cfg_alarms){ .live_silent_db = -50, .live_silent_seconds = 10, .floor_silent_db = -50,
-					   .floor_silent_seconds = 30, .clip_dbfs = -0.1, .disk_low_minutes = 10,
-					   .clear_seconds = 2 };
-	if ((n = find_key(ld, root, "alarms")) &&
-	    (err = each_pair(ld, n, "alarms", alarm_keys, alarms_pair, NULL)))
-		return err;
-	cfg->stream.bitrate = 32000;
-	cfg->stream.all_channels = 1;
-	cfg->stream.port = 8000;
-	strcpy(cfg->stream.host, "127.0.0.1");
-	strcpy(cfg->stream.user, "source");
-	if ((n = find_key(ld, root, "stream"))) {
-		if ((err = each_pair(ld, n, "stream", stream_keys, stream_pair, NULL)))
-			return err;
-		if (!*cfg->stream.password_file)
-			return fail(ld, n, "stream needs icecast.password_file (the password is never written in "
-				    "the config or on a command line)");
-		/* Streams are encoded from the recording's rings: one path. */
-		if (!cfg->recording.all_channels) {
-			const struct cfg_stream *st = &cfg->stream;
-			int i, j, n_want = st->all_channels ? 1 + cfg->n_languages : st->n_channels;
-			for (i = 0; i < n_want; i++) {
-				const char *want = st->all_channels ? (i ? cfg->languages[i - 1].code : "floor")
-								    : st->channels[i];
-				for (j = 0; j < cfg->recording.n_channels && strcmp(cfg->recording.channels[j], want); j++)
-					;
-				if (j == cfg->recording.n_channels)
-					return fail(ld, n, "stream channel '%s' must be recorded too (recording.channels): "
-						    "streams are encoded from the recording's buffers", want);
-			}
-		}
-		cfg->stream.enabled = 1;
-	}
-	if ((n = find_key(ld, root, "web")) && (err = each_pair(ld, n, "web", web_keys, web_pair, NULL)))
-		return err;
-	if (n && !cfg->web.enabled)
-		return fail(ld, n, "web needs listen (\"127.0.0.1:8080\", or a port)");
-	if ((n = find_key(ld, root, "osc")) && (err = each_pair(ld, n, "osc", osc_keys, osc_pair, NULL)))
-		return err;
-	if ((n = find_key(ld, root, "control"))) {
-		cfg->control.present = 1;
-		if ((err = each_pair(ld, n, "control", control_keys, control_pair, NULL)))
-			return err;
+	table_defaults(&recording_table, &cfg->recording);
+	return n ? load_table(ld, n, &recording_table, &cfg->recording) : 0;
+}
+
+static int root_alarms(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *n, void *base)
+{
+	struct config *cfg = base;
+	(void)key;
+	(void)k;
+	table_defaults(&alarms_table, &cfg->alarms);
+	return n ? load_table(ld, n, &alarms_table, &cfg->alarms) : 0;
+}
+
+/* Streams are encoded from the recording's rings: every streamed channel
+ * must be recorded. */
+static int stream_is_recorded(struct loader *ld, yaml_node_t *n)
+{
+	const struct config *cfg = ld->cfg;
+	const struct cfg_stream *st = &cfg->stream;
+	int i, j, n_want = st->all_channels ? 1 + cfg->n_languages : st->n_channels;
+
+	if (cfg->recording.all_channels)
+		return 0;
+	for (i = 0; i < n_want; i++) {
+		const char *want = st->all_channels ? (i ? cfg->languages[i - 1].code : "floor") : st->channels[i];
+		for (j = 0; j < cfg->recording.n_channels && strcmp(cfg->recording.channels[j], want); j++)
+			;
+		if (j == cfg->recording.n_channels)
+			return fail(ld, n, "stream channel '%s' must be recorded too (recording.channels): "
+				    "streams are encoded from the recording's buffers", want);
 	}
 	return 0;
+}
+
+static int root_stream(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *n, void *base)
+{
+	struct cfg_stream *st = &((struct config *)base)->stream;
+	int err;
+	(void)key;
+	(void)k;
+
+	st->all_channels = 1;
+	table_defaults(&stream_table, st);
+	table_defaults(&icecast_table, st);
+	if (!n)
+		return 0;
+	if ((err = load_table(ld, n, &stream_table, st)))
+		return err;
+	if (!*st->password_file)
+		return fail(ld, n, "stream needs icecast.password_file (the password is never written in "
+			    "the config or on a command line)");
+	if ((err = stream_is_recorded(ld, n)))
+		return err;
+	st->enabled = 1;
+	return 0;
+}
+
+static int root_web(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *n, void *base)
+{
+	struct config *cfg = base;
+	int err;
+	(void)key;
+	(void)k;
+
+	if (!n)
+		return 0;
+	if ((err = load_table(ld, n, &web_table, &cfg->web)))
+		return err;
+	if (!cfg->web.enabled)
+		return fail(ld, n, "web needs listen (\"127.0.0.1:8080\", or a port)");
+	return 0;
+}
+
+static int root_osc(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *n, void *base)
+{
+	struct config *cfg = base;
+	(void)key;
+	(void)k;
+	return n ? load_table(ld, n, &osc_table, &cfg->osc) : 0;
+}
+
+static int root_control(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *n, void *base)
+{
+	struct config *cfg = base;
+	(void)key;
+	(void)k;
+
+	if (!n)
+		return 0;
+	cfg->control.present = 1;
+	return load_table(ld, n, &control_table, &cfg->control);
+}
+
+/* The top level: every section in the order errors list them, with its
+ * table (for the reload diff) and its stage: languages before the floor
+ * and booths that name them, booths before connect and osc, recording
+ * before the streams that ride on it. A new key is a row here (or in a
+ * section's table) and its parser. */
+#define SECTION(k, fn, table, field, st) { .key = k, .kind = KEY_OWN, .parse = fn, .sub = table, \
+					   .offset = offsetof(struct config, field), .stage = st }
+static const struct cfg_key root_keys[] = {
+	{ .key = "meeting", .kind = KEY_OWN, .parse = root_meeting, .stage = 0 },
+	{ .key = "floor", .kind = KEY_OWN, .parse = root_floor, .stage = 1 },
+	{ .key = "languages", .kind = KEY_OWN, .parse = root_languages, .stage = 0 },
+	{ .key = "booths", .kind = KEY_OWN, .parse = root_booths, .stage = 1 },
+	{ .key = "connect", .kind = KEY_OWN, .parse = root_connect, .stage = 2 },
+	/* The phones keys live across struct config (hearing, sidetone): base 0. */
+	{ .key = "phones", .kind = KEY_OWN, .parse = root_phones, .sub = &phones_table, .offset = 0, .stage = 3 },
+	{ .key = "inserts", .kind = KEY_OWN, .parse = root_inserts, .stage = 3 },
+	SECTION("recording", root_recording, &recording_table, recording, 3),
+	SECTION("control", root_control, &control_table, control, 3),
+	SECTION("alarms", root_alarms, &alarms_table, alarms, 3),
+	{ .key = "osc", .kind = KEY_OWN, .parse = root_osc, .stage = 3 }, /* compared by config_osc_equal */
+	SECTION("web", root_web, &web_table, web, 3),
+	SECTION("stream", root_stream, &stream_table, stream, 4),
+};
+static const struct cfg_table root_table = TABLE(NULL, root_keys);
+#define ROOT_STAGES 5
+
+static int load_root(struct loader *ld, yaml_node_t *root)
+{
+	size_t i;
+	int stage, err;
+
+	/* Every key first, so that a typo is reported as such. */
+	if ((err = load_table(ld, root, &root_table, NULL)))
+		return err;
+	for (stage = 0; stage < ROOT_STAGES; stage++)
+		for (i = 0; i < root_table.n; i++) {
+			const struct cfg_key *row = &root_table.keys[i];
+			if (row->stage == stage &&
+			    (err = row->parse(ld, row->key, root, find_key(ld, root, row->key), ld->cfg)))
+				return err;
+		}
+	return 0;
+}
+
+int config_section_equal(const struct config *a, const struct config *b, const char *section)
+{
+	size_t i;
+
+	for (i = 0; i < root_table.n; i++) {
+		const struct cfg_key *row = &root_table.keys[i];
+		if (row->sub && !strcmp(row->key, section))
+			return table_equal(row->sub, (const char *)a + row->offset, (const char *)b + row->offset);
+	}
+	return 0; /* no such table: never the same, so the diff says it changed */
 }
 
 /* Before the document is built: a file too big, or nested deeper than any

@@ -223,6 +223,12 @@ int config_load_string(struct config *cfg, const char *text, size_t len, const c
 		       char *err, size_t errlen);
 void config_free(struct config *cfg);
 
+/* The same values in both rooms for every key of a section's table
+ * ("phones", "recording", "control", "alarms", "web", "stream"), but
+ * the keys that apply only at start (recording.autostart). The reload
+ * diff's equality: a key added to a table is compared with no more code. */
+int config_section_equal(const struct config *a, const struct config *b, const char *section);
+
 int config_find_language(const struct config *cfg, const char *code);
 int config_find_booth(const struct config *cfg, const char *id);
 

@@ -42,35 +42,6 @@ int config_chain_equal(const struct cfg_chain *a, const struct cfg_chain *b)
 	return 1;
 }
 
-int config_recording_equal(const struct cfg_recording *a, const struct cfg_recording *b)
-{
-	int i;
-
-	if (strcmp(a->dir, b->dir) || a->formats != b->formats || a->opus_bitrate != b->opus_bitrate ||
-	    a->opus_complexity != b->opus_complexity || a->segment_minutes != b->segment_minutes ||
-	    a->buffer_seconds != b->buffer_seconds || a->all_channels != b->all_channels ||
-	    a->n_channels != b->n_channels || a->mics != b->mics)
-		return 0;
-	for (i = 0; i < a->n_channels; i++)
-		if (strcmp(a->channels[i], b->channels[i]))
-			return 0;
-	return 1;
-}
-
-int config_stream_equal(const struct cfg_stream *a, const struct cfg_stream *b)
-{
-	int i;
-
-	if (a->enabled != b->enabled || strcmp(a->host, b->host) || a->port != b->port || strcmp(a->user, b->user) ||
-	    strcmp(a->password_file, b->password_file) || strcmp(a->mount_prefix, b->mount_prefix) ||
-	    a->all_channels != b->all_channels || a->n_channels != b->n_channels || a->bitrate != b->bitrate)
-		return 0;
-	for (i = 0; i < a->n_channels; i++)
-		if (strcmp(a->channels[i], b->channels[i]))
-			return 0;
-	return 1;
-}
-
 int config_osc_equal(const struct config *a, const struct config *b)
 {
 	int i;
@@ -169,18 +140,6 @@ static int connects_equal(const struct config *a, const struct config *b)
 	return 1;
 }
 
-static int principals_equal(const struct cfg_principal *a, int na, const struct cfg_principal *b, int nb)
-{
-	int i;
-
-	if (na != nb)
-		return 0;
-	for (i = 0; i < na; i++)
-		if (strcmp(a[i].name, b[i].name) || a[i].is_group != b[i].is_group)
-			return 0;
-	return 1;
-}
-
 int config_diff(const struct config *was, const struct config *now, void (*say)(void *user, const char *line),
 		void *user)
 {
@@ -200,26 +159,21 @@ int config_diff(const struct config *was, const struct config *now, void (*say)(
 		tell(&d, "default output inserts changed");
 	if (!config_chain_equal(&was->phones_inserts, &now->phones_inserts))
 		tell(&d, "default phones inserts changed");
-	if (memcmp(&was->hearing, &now->hearing, sizeof was->hearing) || was->sidetone != now->sidetone ||
-	    was->sidetone_db != now->sidetone_db)
+	if (!config_section_equal(was, now, "phones"))
 		tell(&d, "phones (hearing protection or sidetone) changed");
-	if (!config_recording_equal(&was->recording, &now->recording))
+	if (!config_section_equal(was, now, "recording"))
 		tell(&d, "recording changed");
 	if (was->recording.autostart != now->recording.autostart)
 		tell(&d, "recording autostart %s (at the next start)", now->recording.autostart ? "on" : "off");
-	if (memcmp(&was->alarms, &now->alarms, sizeof was->alarms))
+	if (!config_section_equal(was, now, "alarms"))
 		tell(&d, "alarm thresholds changed");
 	if (!config_osc_equal(was, now))
 		tell(&d, "osc changed");
-	if (was->control.present != now->control.present ||
-	    !principals_equal(was->control.technicians, was->control.n_technicians, now->control.technicians,
-			      now->control.n_technicians) ||
-	    !principals_equal(was->control.observers, was->control.n_observers, now->control.observers,
-			      now->control.n_observers))
+	if (!config_section_equal(was, now, "control"))
 		tell(&d, "control (who may do what) changed");
-	if (!config_stream_equal(&was->stream, &now->stream))
+	if (!config_section_equal(was, now, "stream"))
 		tell(&d, "stream changed (the streams reconnect; recording goes on in a new segment)");
-	if (memcmp(&was->web, &now->web, sizeof was->web))
+	if (!config_section_equal(was, now, "web"))
 		tell(&d, "web changed (the page restarts; open pages reconnect)");
 	if (!connects_equal(was, now))
 		tell(&d, "connect changed");

@@ -13,12 +13,8 @@ int config_diff(const struct config *was, const struct config *now, void (*say)(
 
 /* Same plugins, in the same order, with the same parameters. */
 int config_chain_equal(const struct cfg_chain *a, const struct cfg_chain *b);
-/* Same recording (dir, formats, bit rate, complexity, segments, ring,
- * channels); autostart does not count. */
-int config_recording_equal(const struct cfg_recording *a, const struct cfg_recording *b);
-/* Same Icecast server, mounts, channels and bit rate. */
-int config_stream_equal(const struct cfg_stream *a, const struct cfg_stream *b);
-/* Same OSC listening address and peers (peers by booth id). */
+/* Same OSC listening address and peers (peers by booth id, so not by
+ * config_section_equal, which compares within one section). */
 int config_osc_equal(const struct config *a, const struct config *b);
 
 #endif

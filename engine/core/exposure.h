@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#include "biquad.h"
+#include "../../dsp/biquad.h"
 
 #define EXPOSURE_REFERENCE_DBA 80.0
 #define EXPOSURE_REFERENCE_SECONDS (8.0 * 3600.0)

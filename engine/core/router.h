@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "biquad.h"
+#include "../../dsp/biquad.h"
 #include "config.h"
 #include "insert_rack.h"
 #include "snapshot.h"

@@ -1,10 +1,8 @@
 #include "sha256.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 static const uint32_t K[64] = {
 	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -103,24 +101,4 @@ void sha256_hex(const uint8_t digest[32], char out[65])
 	int i;
 	for (i = 0; i < 32; i++)
 		snprintf(out + 2 * i, 3, "%02x", digest[i]);
-}
-
-int sha256_file(const char *path, char hex[65])
-{
-	uint8_t buf[65536], digest[32];
-	struct sha256 s;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	sha256_init(&s);
-	while ((n = read(fd, buf, sizeof buf)) > 0)
-		sha256_update(&s, buf, (size_t)n);
-	close(fd);
-	if (n < 0)
-		return -EIO;
-	sha256_final(&s, digest);
-	sha256_hex(digest, hex);
-	return 0;
 }

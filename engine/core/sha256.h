@@ -17,7 +17,5 @@ void sha256_update(struct sha256 *s, const void *data, size_t len);
 void sha256_final(struct sha256 *s, uint8_t digest[32]);
 /* Lower-case hex, 64 characters and a NUL. */
 void sha256_hex(const uint8_t digest[32], char out[65]);
-/* The hex digest of a whole file. Returns 0 or a negative errno. */
-int sha256_file(const char *path, char hex[65]);
 
 #endif

@@ -5,12 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../dsp/level.h"
 #include "thread_role.h"
-
-static float db_to_gain(double db)
-{
-	return (float)pow(10.0, db / 20.0);
-}
 
 /* malloc + memset rather than calloc: the realtime thread reads all of
  * it, and must not be the first to touch a page. */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../core/sha256.h"
+#include "sha256_file.h"
 #include "../core/thread_role.h"
 
 #define MANIFEST_LINE_MAX 2048
