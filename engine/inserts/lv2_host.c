@@ -231,127 +231,154 @@ static int feature_supported(const char *uri)
 	return 0;
 }
 
-int lv2_host_instantiate(struct lv2_host *h, const char *source, const struct cfg_insert *in, double rate,
-			 uint32_t max_frames, int check_only, const struct tolk_plugin_descriptor **desc,
-			 void **instance, struct tolk_plugin_param **params_out, uint32_t *n_params_out,
-			 float **values_out, char *name, size_t name_len, char *err, size_t errlen)
+/* Every feature the plugin requires is one Tolk provides. */
+static int check_features(const LilvPlugin *plugin, const char *source, const struct cfg_insert *in, char *err,
+			  size_t errlen)
 {
-	const LilvPlugins *all = lilv_world_get_all_plugins(h->world);
-	LilvNode *uri = lilv_new_uri(h->world, in->uri);
-	const LilvPlugin *plugin = uri ? lilv_plugins_get_by_uri(all, uri) : NULL;
-	struct tolk_plugin_param *params = NULL;
-	struct lv2_instance *li = NULL;
-	LilvNodes *required = NULL;
-	float *mins = NULL, *maxs = NULL, *defs = NULL;
-	uint32_t n_ports, p, n_params = 0, n_audio_in = 0, n_audio_out = 0;
-	int i, ret = -EINVAL;
+	LilvNodes *required = lilv_plugin_get_required_features(plugin);
+	int ret = 0;
 
-	lilv_node_free(uri);
-	if (!plugin) {
-		snprintf(err, errlen, "%s:%d:%d: no LV2 plugin '%s' is installed (lv2ls lists them)", source,
-			 in->line, in->column, in->uri);
-		return -ENOENT;
-	}
-	/* A name without spaces, for commands: the URI's last part. */
-	{
-		const char *tail = strrchr(in->uri, '/');
-		snprintf(name, name_len, "lv2:%s", tail && tail[1] ? tail + 1 : in->uri);
-	}
-	required = lilv_plugin_get_required_features(plugin);
 	LILV_FOREACH (nodes, r, required) {
 		const char *f = lilv_node_as_uri(lilv_nodes_get(required, r));
-		if (!feature_supported(f)) {
+		if (!ret && !feature_supported(f)) {
 			snprintf(err, errlen, "%s:%d:%d: LV2 plugin '%s' needs the feature %s, which Tolk does not "
 				 "provide", source, in->line, in->column, in->uri, f);
-			goto fail;
+			ret = -EINVAL;
 		}
 	}
-	n_ports = lilv_plugin_get_num_ports(plugin);
-	li = calloc(1, sizeof *li);
-	params = calloc(n_ports + 1, sizeof *params);
-	mins = calloc(n_ports, sizeof *mins);
-	maxs = calloc(n_ports, sizeof *maxs);
-	defs = calloc(n_ports, sizeof *defs);
-	if (!li || !params || !mins || !maxs || !defs) {
-		ret = -ENOMEM;
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
+	lilv_nodes_free(required);
+	return ret;
+}
+
+/* The instance's buffers, sized for the plugin's ports. */
+static struct lv2_instance *instance_new(uint32_t n_ports, uint32_t max_frames)
+{
+	struct lv2_instance *li = calloc(1, sizeof *li);
+
+	if (!li)
+		return NULL;
 	li->latency_port = -1;
 	li->n_ports = n_ports;
-	li->port_values = calloc(n_ports, sizeof *li->port_values);
+	li->port_values = calloc(n_ports + 1, sizeof *li->port_values);
 	li->param_port = calloc(n_ports + 1, sizeof *li->param_port);
 	li->atom_buffers = calloc(n_ports + 1, sizeof *li->atom_buffers);
 	li->atom_out = calloc(n_ports + 1, sizeof *li->atom_out);
 	li->input = calloc(max_frames, sizeof *li->input);
 	if (!li->port_values || !li->param_port || !li->atom_buffers || !li->atom_out || !li->input) {
+		lv2_cleanup(li);
+		return NULL;
+	}
+	return li;
+}
+
+/* One control input port becomes a Tolk parameter with its range and
+ * default. */
+static int add_param(struct lv2_instance *li, struct tolk_plugin_param *params, uint32_t *n_params, uint32_t p,
+		     const char *sym, float min, float max)
+{
+	struct tolk_plugin_param *q = &params[*n_params];
+
+	q->name = strdup(sym);
+	q->unit = strdup("");
+	q->min = min == min ? min : -1e9f;
+	q->max = max == max ? max : 1e9f;
+	q->def = li->port_values[p];
+	if (!q->name || !q->unit) {
+		free((char *)q->name);
+		free((char *)q->unit);
+		q->name = q->unit = NULL;
+		return -ENOMEM;
+	}
+	li->param_port[(*n_params)++] = p;
+	return 0;
+}
+
+/* An atom port gets its buffer: inputs an empty sequence, outputs room. */
+static int add_atom(struct lv2_host *h, struct lv2_instance *li, int is_in)
+{
+	LV2_Atom_Sequence *seq = calloc(1, ATOM_CAPACITY);
+
+	if (!seq)
+		return -ENOMEM;
+	li->atom_buffers[li->n_atom++] = seq;
+	if (is_in) {
+		seq->atom.size = sizeof(LV2_Atom_Sequence_Body);
+		seq->atom.type = h->map.map(h->map.handle, LV2_ATOM__Sequence);
+	} else {
+		li->atom_out[li->n_atom_out++] = seq;
+	}
+	return 0;
+}
+
+/* Port by port: the one audio input and output, the controls (inputs are
+ * the parameters, an output may report latency), atom buffers. A port of
+ * another kind that is not optional refuses the plugin. */
+static int read_ports(struct lv2_host *h, const LilvPlugin *plugin, struct lv2_instance *li,
+		      struct tolk_plugin_param *params, uint32_t *n_params, const char *source,
+		      const struct cfg_insert *in, char *err, size_t errlen)
+{
+	uint32_t p, n_audio_in = 0, n_audio_out = 0;
+	float *mins = calloc(li->n_ports + 1, sizeof *mins), *maxs = calloc(li->n_ports + 1, sizeof *maxs);
+	float *defs = calloc(li->n_ports + 1, sizeof *defs);
+	int ret = 0;
+
+	if (!mins || !maxs || !defs) {
 		ret = -ENOMEM;
-		snprintf(err, errlen, "out of memory");
-		goto fail;
+		goto out;
 	}
 	lilv_plugin_get_port_ranges_float(plugin, mins, maxs, defs);
-	for (p = 0; p < n_ports; p++) {
+	for (p = 0; p < li->n_ports && !ret; p++) {
 		const LilvPort *port = lilv_plugin_get_port_by_index(plugin, p);
 		int is_in = lilv_port_is_a(plugin, port, h->input);
 		const char *sym = lilv_node_as_string(lilv_port_get_symbol(plugin, port));
 
-		if (lilv_port_is_a(plugin, port, h->audio)) {
-			if (is_in) {
-				li->audio_in = p;
-				n_audio_in++;
-			} else {
-				li->audio_out = p;
-				n_audio_out++;
-			}
+		if (lilv_port_is_a(plugin, port, h->audio) && is_in) {
+			li->audio_in = p;
+			n_audio_in++;
+		} else if (lilv_port_is_a(plugin, port, h->audio)) {
+			li->audio_out = p;
+			n_audio_out++;
 		} else if (lilv_port_is_a(plugin, port, h->control)) {
 			li->port_values[p] = defs[p] == defs[p] ? defs[p] : 0.0f;
-			if (is_in) {
-				struct tolk_plugin_param *q = &params[n_params];
-				q->name = strdup(sym);
-				q->unit = strdup("");
-				q->min = mins[p] == mins[p] ? mins[p] : -1e9f;
-				q->max = maxs[p] == maxs[p] ? maxs[p] : 1e9f;
-				q->def = li->port_values[p];
-				if (!q->name || !q->unit) {
-					ret = -ENOMEM;
-					goto fail;
-				}
-				li->param_port[n_params++] = p;
-			} else if (lilv_port_has_property(plugin, port, h->reports_latency)) {
+			if (is_in)
+				ret = add_param(li, params, n_params, p, sym, mins[p], maxs[p]);
+			else if (lilv_port_has_property(plugin, port, h->reports_latency))
 				li->latency_port = (int)p;
-			}
 		} else if (lilv_port_is_a(plugin, port, h->atom)) {
-			LV2_Atom_Sequence *seq = calloc(1, ATOM_CAPACITY);
-			if (!seq) {
-				ret = -ENOMEM;
-				goto fail;
-			}
-			li->atom_buffers[li->n_atom++] = seq;
-			if (is_in) {
-				seq->atom.size = sizeof(LV2_Atom_Sequence_Body);
-				seq->atom.type = h->map.map(h->map.handle, LV2_ATOM__Sequence);
-			} else {
-				li->atom_out[li->n_atom_out++] = seq;
-			}
+			ret = add_atom(h, li, is_in);
 		} else if (!lilv_port_has_property(plugin, port, h->optional)) {
 			snprintf(err, errlen, "%s:%d:%d: LV2 plugin '%s' has port '%s' of a kind Tolk cannot "
 				 "connect (CV or event)", source, in->line, in->column, in->uri, sym);
-			goto fail;
+			ret = -EINVAL;
 		}
 	}
-	if (n_audio_in != 1 || n_audio_out != 1) {
+	if (!ret && (n_audio_in != 1 || n_audio_out != 1)) {
 		snprintf(err, errlen, "%s:%d:%d: LV2 plugin '%s' has %u audio input(s) and %u output(s); an "
 			 "insert is mono (one and one): look for its #mono variant", source, in->line, in->column,
 			 in->uri, n_audio_in, n_audio_out);
-		goto fail;
+		ret = -EINVAL;
 	}
-	/* The designated latency port, where the plugin says so that way. */
-	{
+	if (!ret) {
+		/* The designated latency port, where the plugin says so that way. */
 		const LilvPort *port = lilv_plugin_get_port_by_designation(plugin, h->output, h->latency_designation);
 		if (port)
 			li->latency_port = (int)lilv_port_get_index(plugin, port);
 	}
-	/* The room's values, each checked against the plugin's own range. */
+out:
+	if (ret == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	free(mins);
+	free(maxs);
+	free(defs);
+	return ret;
+}
+
+/* The room's values, each checked against the plugin's own range. */
+static int apply_room_values(struct lv2_instance *li, const struct tolk_plugin_param *params, uint32_t n_params,
+			     const char *source, const struct cfg_insert *in, char *err, size_t errlen)
+{
+	int i;
+
 	for (i = 0; i < in->n_params; i++) {
 		const struct cfg_param *cp = &in->params[i];
 		uint32_t k;
@@ -360,26 +387,28 @@ int lv2_host_instantiate(struct lv2_host *h, const char *source, const struct cf
 				break;
 		if (k == n_params) {
 			char list[256] = "";
-			for (k = 0; k < n_params; k++) {
-				strncat(list, params[k].name, sizeof list - strlen(list) - 1);
-				if (k + 1 < n_params)
-					strncat(list, ", ", sizeof list - strlen(list) - 1);
-			}
+			for (k = 0; k < n_params; k++)
+				snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k ? ", " : "",
+					 params[k].name);
 			snprintf(err, errlen, "%s:%d:%d: LV2 plugin '%s' has no control '%s' (it has: %s)", source,
 				 cp->line, cp->column, in->uri, cp->name, list);
-			goto fail;
+			return -EINVAL;
 		}
 		if (cp->value < params[k].min || cp->value > params[k].max) {
 			snprintf(err, errlen, "%s:%d:%d: %s must be between %g and %g for '%s', not %g", source,
 				 cp->line, cp->column, cp->name, params[k].min, params[k].max, in->uri, cp->value);
-			goto fail;
+			return -EINVAL;
 		}
 		li->port_values[li->param_port[k]] = (float)cp->value;
 	}
-	if (check_only) {
-		ret = 0;
-		goto fail; /* nothing to keep */
-	}
+	return 0;
+}
+
+/* The features a plugin may ask for, kept in the instance for plugins
+ * that hold on to them. */
+static void set_features(struct lv2_host *h, struct lv2_instance *li, double rate, uint32_t max_frames)
+{
+	const LV2_URID int_type = h->map.map(h->map.handle, LV2_ATOM__Int);
 
 	li->rate = (float)rate;
 	li->block_min = 1;
@@ -387,12 +416,10 @@ int lv2_host_instantiate(struct lv2_host *h, const char *source, const struct cf
 	li->chunk_urid = h->map.map(h->map.handle, LV2_ATOM__Chunk);
 	li->options[0] = (LV2_Options_Option){ LV2_OPTIONS_INSTANCE, 0,
 					       h->map.map(h->map.handle, LV2_BUF_SIZE__minBlockLength),
-					       sizeof(int32_t), h->map.map(h->map.handle, LV2_ATOM__Int),
-					       &li->block_min };
+					       sizeof(int32_t), int_type, &li->block_min };
 	li->options[1] = (LV2_Options_Option){ LV2_OPTIONS_INSTANCE, 0,
 					       h->map.map(h->map.handle, LV2_BUF_SIZE__maxBlockLength),
-					       sizeof(int32_t), h->map.map(h->map.handle, LV2_ATOM__Int),
-					       &li->block_max };
+					       sizeof(int32_t), int_type, &li->block_max };
 	li->options[2] = (LV2_Options_Option){ LV2_OPTIONS_INSTANCE, 0,
 					       h->map.map(h->map.handle, LV2_PARAMETERS__sampleRate),
 					       sizeof(float), h->map.map(h->map.handle, LV2_ATOM__Float), &li->rate };
@@ -406,38 +433,83 @@ int lv2_host_instantiate(struct lv2_host *h, const char *source, const struct cf
 	li->features[2] = &li->f_options;
 	li->features[3] = &li->f_bounded;
 	li->features[4] = NULL;
+}
+
+/* Instantiated, its ports connected, activated, and one silent block run
+ * (off the realtime thread) to read the latency it reports. */
+static int start_instance(struct lv2_host *h, const LilvPlugin *plugin, struct lv2_instance *li, double rate,
+			  uint32_t max_frames, const char *source, const struct cfg_insert *in, char *err,
+			  size_t errlen)
+{
+	uint32_t p, a = 0;
+	float *probe;
+
+	set_features(h, li, rate, max_frames);
 	li->inst = lilv_plugin_instantiate(plugin, rate, li->features);
 	if (!li->inst) {
 		snprintf(err, errlen, "%s:%d:%d: LV2 plugin '%s' failed to instantiate at %.0f Hz", source, in->line,
 			 in->column, in->uri, rate);
-		ret = -EIO;
-		goto fail;
+		return -EIO;
 	}
-	{
-		uint32_t a = 0;
-		for (p = 0; p < n_ports; p++) {
-			const LilvPort *port = lilv_plugin_get_port_by_index(plugin, p);
-			if (lilv_port_is_a(plugin, port, h->control))
-				lilv_instance_connect_port(li->inst, p, &li->port_values[p]);
-			else if (lilv_port_is_a(plugin, port, h->atom))
-				lilv_instance_connect_port(li->inst, p, li->atom_buffers[a++]);
-			else if (!lilv_port_is_a(plugin, port, h->audio))
-				lilv_instance_connect_port(li->inst, p, NULL);
-		}
+	for (p = 0; p < li->n_ports; p++) {
+		const LilvPort *port = lilv_plugin_get_port_by_index(plugin, p);
+		if (lilv_port_is_a(plugin, port, h->control))
+			lilv_instance_connect_port(li->inst, p, &li->port_values[p]);
+		else if (lilv_port_is_a(plugin, port, h->atom))
+			lilv_instance_connect_port(li->inst, p, li->atom_buffers[a++]);
+		else if (!lilv_port_is_a(plugin, port, h->audio))
+			lilv_instance_connect_port(li->inst, p, NULL);
 	}
-	li->n_params = n_params;
-	/* One silent block, off the realtime thread, to read the latency. */
 	lilv_instance_activate(li->inst);
 	memset(li->input, 0, max_frames * sizeof *li->input);
-	{
-		float *probe = calloc(max_frames, sizeof *probe);
-		if (probe) {
-			lv2_run(li, probe, max_frames < 256 ? max_frames : 256);
-			free(probe);
-		}
+	probe = calloc(max_frames, sizeof *probe);
+	if (probe) {
+		lv2_run(li, probe, max_frames < 256 ? max_frames : 256);
+		free(probe);
 	}
 	if (li->latency_port >= 0 && li->port_values[li->latency_port] > 0)
 		li->latency = (uint32_t)(li->port_values[li->latency_port] + 0.5f);
+	return 0;
+}
+
+int lv2_host_instantiate(struct lv2_host *h, const char *source, const struct cfg_insert *in, double rate,
+			 uint32_t max_frames, int check_only, const struct tolk_plugin_descriptor **desc,
+			 void **instance, struct tolk_plugin_param **params_out, uint32_t *n_params_out,
+			 float **values_out, char *name, size_t name_len, char *err, size_t errlen)
+{
+	const LilvPlugins *all = lilv_world_get_all_plugins(h->world);
+	LilvNode *uri = lilv_new_uri(h->world, in->uri);
+	const LilvPlugin *plugin = uri ? lilv_plugins_get_by_uri(all, uri) : NULL;
+	const char *tail = strrchr(in->uri, '/');
+	struct tolk_plugin_param *params = NULL;
+	struct lv2_instance *li = NULL;
+	uint32_t n_ports, p, n_params = 0;
+	int ret;
+
+	lilv_node_free(uri);
+	if (!plugin) {
+		snprintf(err, errlen, "%s:%d:%d: no LV2 plugin '%s' is installed (lv2ls lists them)", source,
+			 in->line, in->column, in->uri);
+		return -ENOENT;
+	}
+	/* A name without spaces, for commands: the URI's last part. */
+	snprintf(name, name_len, "lv2:%s", tail && tail[1] ? tail + 1 : in->uri);
+	if ((ret = check_features(plugin, source, in, err, errlen)) < 0)
+		return ret;
+	n_ports = lilv_plugin_get_num_ports(plugin);
+	li = instance_new(n_ports, max_frames);
+	params = calloc(n_ports + 1, sizeof *params);
+	if (!li || !params) {
+		snprintf(err, errlen, "out of memory");
+		ret = -ENOMEM;
+		goto fail;
+	}
+	if ((ret = read_ports(h, plugin, li, params, &n_params, source, in, err, errlen)) < 0 ||
+	    (ret = apply_room_values(li, params, n_params, source, in, err, errlen)) < 0 || check_only)
+		goto fail; /* checked: nothing to keep */
+	if ((ret = start_instance(h, plugin, li, rate, max_frames, source, in, err, errlen)) < 0)
+		goto fail;
+	li->n_params = n_params;
 	*values_out = calloc(n_params + 1, sizeof **values_out);
 	if (!*values_out) {
 		ret = -ENOMEM;
@@ -449,18 +521,10 @@ int lv2_host_instantiate(struct lv2_host *h, const char *source, const struct cf
 	*instance = li;
 	*params_out = params;
 	*n_params_out = n_params;
-	lilv_nodes_free(required);
-	free(mins);
-	free(maxs);
-	free(defs);
 	return 0;
 
 fail:
-	lilv_nodes_free(required);
 	plugin_params_free(params, n_params);
 	lv2_cleanup(li);
-	free(mins);
-	free(maxs);
-	free(defs);
 	return ret;
 }
