@@ -104,6 +104,7 @@ struct engine {
 	struct json_writer stream;      /* event-stream lines */
 	int64_t last_web_ms;
 	int64_t last_alarm_tick;
+	unsigned long thread_violations_seen; /* calls from the wrong thread, as last logged */
 	/* control: the audit, and this request's changes for it */
 	struct audit_log audit;
 	struct refusal_audit refusals;  /* refusals per source, counted past a burst */
@@ -153,6 +154,8 @@ void on_alarm(void *user, const struct alarm *a, int raised);
 void on_hearing(void *user, const char *text);
 void link_note(void *user, const char *line);
 uint64_t next_event(void *user, uint64_t after, char **line, size_t *len);
+/* Calls from the wrong thread since the last look: logged as the bug they are. */
+void note_thread_violations(struct engine *e);
 
 /* ---- dispatch.c ---- */
 /* The one way a command runs, whichever path brought it. The reply is

@@ -178,6 +178,7 @@ static int control_loop(struct engine *e, int signal_fd, int wake_fd)
 		}
 		if (utc_now_ms() - e->last_alarm_tick >= 100) {
 			refusal_audit_flush(&e->refusals, utc_now_ms());
+			note_thread_violations(e);
 			check_alarms(e);
 			if (e->audio_up)
 				hearing_log_tick(&e->au->hearing, utc_now_ms());
@@ -280,6 +281,8 @@ int main(int argc, char **argv)
 	const int64_t started_ms = utc_now_ms();
 
 	thread_role_set(THREAD_CONTROL);
+	if (getenv("TOLK_THREAD_STRICT"))
+		tolk_thread_strict = !!atoi(getenv("TOLK_THREAD_STRICT"));
 	if (parse_options(argc, argv, &opt) < 0)
 		return EXIT_USAGE;
 	e = engine_new();

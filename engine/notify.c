@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/thread_role.h"
 #include "core/utc_time.h"
 #include "engine.h"
 
@@ -196,4 +197,16 @@ uint64_t next_event(void *user, uint64_t after, char **line, size_t *len)
 	*line = e->stream.buf;
 	*len = e->stream.len;
 	return seq;
+}
+
+void note_thread_violations(struct engine *e)
+{
+	const unsigned long n = atomic_load_explicit(&tolk_thread_violations, memory_order_relaxed);
+	const char *first = atomic_load(&tolk_thread_first_violation);
+
+	if (n == e->thread_violations_seen)
+		return;
+	log_line("BUG: %lu call(s) from the wrong thread so far, the first in %s (see README: Threads)", n,
+		 first ? first : "?");
+	e->thread_violations_seen = n;
 }

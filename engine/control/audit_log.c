@@ -24,23 +24,44 @@ void audit_close(struct audit_log *a)
 	a->fd = -1;
 }
 
+/* The start every audit line shares: time, path, actor, command. */
+static void line_start(struct json_writer *w, int64_t time_ms, const char *via, const char *actor,
+		       const char *command)
+{
+	char when[UTC_ISO_MAX];
+
+	utc_iso_ms(time_ms, when);
+	jw_init(w);
+	jw_printf(w, "{\"time_ms\":%lld,\"time\":\"%s\",\"via\":", (long long)time_ms, when);
+	jw_string(w, via);
+	jw_printf(w, ",\"actor\":{%s},\"command\":", actor);
+	jw_string(w, command);
+}
+
+/* The line out, whole, in one write; the writer is freed. */
+static int line_write(struct audit_log *a, struct json_writer *w)
+{
+	ssize_t written;
+	int ret = 0;
+
+	if (w->failed)
+		ret = -ENOMEM;
+	else if ((written = write(a->fd, w->buf, w->len)) != (ssize_t)w->len)
+		ret = -(written < 0 ? errno : ENOSPC);
+	jw_free(w);
+	return ret;
+}
+
 int audit_write(struct audit_log *a, int64_t time_ms, const char *via, const char *actor,
 		const char *command, const char *reply, const char *const *changes, int n)
 {
 	struct json_writer w;
-	char when[UTC_ISO_MAX];
 	const char *error;
-	int i, ret = 0;
-	ssize_t written;
+	int i;
 
 	if (a->fd < 0)
 		return 0;
-	utc_iso_ms(time_ms, when);
-	jw_init(&w);
-	jw_printf(&w, "{\"time_ms\":%lld,\"time\":\"%s\",\"via\":", (long long)time_ms, when);
-	jw_string(&w, via);
-	jw_printf(&w, ",\"actor\":{%s},\"command\":", actor);
-	jw_string(&w, command);
+	line_start(&w, time_ms, via, actor, command);
 	jw_raw(&w, ",\"result\":");
 	if (!strncmp(reply, "{\"ok\":true", 10)) {
 		jw_raw(&w, "\"ok\"");
@@ -59,39 +80,22 @@ int audit_write(struct audit_log *a, int64_t time_ms, const char *via, const cha
 		jw_string(&w, changes[i]);
 	}
 	jw_raw(&w, "]}\n");
-	if (w.failed)
-		ret = -ENOMEM;
-	else if ((written = write(a->fd, w.buf, w.len)) != (ssize_t)w.len)
-		ret = -(written < 0 ? errno : ENOSPC);
-	jw_free(&w);
-	return ret;
+	return line_write(a, &w);
 }
 
 int audit_connection(struct audit_log *a, int64_t time_ms, const char *via, const char *actor, long reads,
 		     const char *why)
 {
 	struct json_writer w;
-	char when[UTC_ISO_MAX];
-	int ret = 0;
-	ssize_t written;
 
 	if (a->fd < 0)
 		return 0;
-	utc_iso_ms(time_ms, when);
-	jw_init(&w);
-	jw_printf(&w, "{\"time_ms\":%lld,\"time\":\"%s\",\"via\":", (long long)time_ms, when);
-	jw_string(&w, via);
-	jw_printf(&w, ",\"actor\":{%s},\"command\":\"%s\",\"result\":\"ok\"", actor,
-		  reads < 0 ? "(connect)" : "(disconnect)");
+	line_start(&w, time_ms, via, actor, reads < 0 ? "(connect)" : "(disconnect)");
+	jw_raw(&w, ",\"result\":\"ok\"");
 	if (reads >= 0) {
 		jw_printf(&w, ",\"reads\":%ld,\"why\":", reads);
 		jw_string(&w, why);
 	}
 	jw_raw(&w, ",\"changes\":[]}\n");
-	if (w.failed)
-		ret = -ENOMEM;
-	else if ((written = write(a->fd, w.buf, w.len)) != (ssize_t)w.len)
-		ret = -(written < 0 ? errno : ENOSPC);
-	jw_free(&w);
-	return ret;
+	return line_write(a, &w);
 }

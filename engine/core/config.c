@@ -982,7 +982,7 @@ static int recording_channels(struct loader *ld, const char *key, yaml_node_t *k
 	return parse_channels(ld, v, "recording", &rec->all_channels, &rec->channels, &rec->n_channels);
 }
 
-static int ids_equal(const char (*a)[TOLK_ID_MAX], int na, const char (*b)[TOLK_ID_MAX], int nb)
+int config_ids_equal(const char (*a)[TOLK_ID_MAX], int na, const char (*b)[TOLK_ID_MAX], int nb)
 {
 	int i;
 
@@ -997,7 +997,7 @@ static int ids_equal(const char (*a)[TOLK_ID_MAX], int na, const char (*b)[TOLK_
 static int recording_channels_equal(const void *a, const void *b)
 {
 	const struct cfg_recording *x = a, *y = b;
-	return x->all_channels == y->all_channels && ids_equal((const char(*)[TOLK_ID_MAX])x->channels,
+	return x->all_channels == y->all_channels && config_ids_equal((const char(*)[TOLK_ID_MAX])x->channels,
 							       x->n_channels,
 							       (const char(*)[TOLK_ID_MAX])y->channels, y->n_channels);
 }
@@ -1077,7 +1077,7 @@ static int stream_channels(struct loader *ld, const char *key, yaml_node_t *k, y
 static int stream_channels_equal(const void *a, const void *b)
 {
 	const struct cfg_stream *x = a, *y = b;
-	return x->all_channels == y->all_channels && ids_equal((const char(*)[TOLK_ID_MAX])x->channels,
+	return x->all_channels == y->all_channels && config_ids_equal((const char(*)[TOLK_ID_MAX])x->channels,
 							       x->n_channels,
 							       (const char(*)[TOLK_ID_MAX])y->channels, y->n_channels);
 }
@@ -1230,17 +1230,22 @@ static int parse_listen(struct loader *ld, yaml_node_t *v, char *host, size_t ho
 	return 0;
 }
 
+/* listen turns the section on: osc and web alike. */
+static int listen_on(struct loader *ld, yaml_node_t *v, int *enabled, char *host, size_t hostlen, char *port,
+		     size_t portlen)
+{
+	int err = parse_listen(ld, v, host, hostlen, port, portlen);
+
+	*enabled = !err;
+	return err;
+}
+
 static int osc_listen(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *base)
 {
 	struct cfg_osc *o = base;
-	int err;
 	(void)key;
 	(void)k;
-
-	if ((err = parse_listen(ld, v, o->host, sizeof o->host, o->port, sizeof o->port)))
-		return err;
-	o->enabled = 1;
-	return 0;
+	return listen_on(ld, v, &o->enabled, o->host, sizeof o->host, o->port, sizeof o->port);
 }
 
 static int osc_consoles_key(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *base)
@@ -1303,14 +1308,9 @@ static const struct cfg_table tokens_table = TABLE("tokens", token_keys);
 static int web_listen(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *base)
 {
 	struct cfg_web *w = base;
-	int err;
 	(void)key;
 	(void)k;
-
-	if ((err = parse_listen(ld, v, w->host, sizeof w->host, w->port, sizeof w->port)))
-		return err;
-	w->enabled = 1;
-	return 0;
+	return listen_on(ld, v, &w->enabled, w->host, sizeof w->host, w->port, sizeof w->port);
 }
 
 static int listen_equal(const void *a, const void *b)
@@ -1331,7 +1331,6 @@ static const struct cfg_key web_keys[] = {
 	OWN("tokens", web_tokens, tokens_equal),
 };
 static const struct cfg_table web_table = TABLE("web", web_keys);
-
 
 /* ---- top level ------------------------------------------------------ */
 

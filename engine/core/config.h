@@ -228,6 +228,8 @@ void config_free(struct config *cfg);
  * the keys that apply only at start (recording.autostart). The reload
  * diff's equality: a key added to a table is compared with no more code. */
 int config_section_equal(const struct config *a, const struct config *b, const char *section);
+/* The same ids in the same order. */
+int config_ids_equal(const char (*a)[TOLK_ID_MAX], int na, const char (*b)[TOLK_ID_MAX], int nb);
 
 int config_find_language(const struct config *cfg, const char *code);
 int config_find_booth(const struct config *cfg, const char *id);

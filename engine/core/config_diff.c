@@ -56,18 +56,6 @@ int config_osc_equal(const struct config *a, const struct config *b)
 	return 1;
 }
 
-static int ids_equal(char (*a)[TOLK_ID_MAX], int na, char (*b)[TOLK_ID_MAX], int nb)
-{
-	int i;
-
-	if (na != nb)
-		return 0;
-	for (i = 0; i < na; i++)
-		if (strcmp(a[i], b[i]))
-			return 0;
-	return 1;
-}
-
 static void diff_languages(struct differ *d, const struct config *was, const struct config *now)
 {
 	int i, k;
@@ -117,7 +105,8 @@ static void diff_booths(struct differ *d, const struct config *was, const struct
 			same = !strcmp(was->languages[o->outputs[j]].code, now->languages[n->outputs[j]].code);
 		if (!same)
 			tell(d, "booth %s: outputs changed", n->id);
-		if (!ids_equal(o->understands, o->n_understands, n->understands, n->n_understands))
+		if (!config_ids_equal((const char(*)[TOLK_ID_MAX])o->understands, o->n_understands,
+				      (const char(*)[TOLK_ID_MAX])n->understands, n->n_understands))
 			tell(d, "booth %s: understands changed", n->id);
 		if (o->booth_mode != n->booth_mode)
 			tell(d, "booth %s: booth_mode %s", n->id, n->booth_mode == BOOTH_INTERLOCK ? "interlock" : "override");
@@ -147,7 +136,8 @@ int config_diff(const struct config *was, const struct config *now, void (*say)(
 
 	if (strcmp(was->meeting, now->meeting))
 		tell(&d, "meeting %s -> %s (the next recording's name)", was->meeting, now->meeting);
-	if (!ids_equal(was->floor_inputs, was->n_floor_inputs, now->floor_inputs, now->n_floor_inputs))
+	if (!config_ids_equal((const char(*)[TOLK_ID_MAX])was->floor_inputs, was->n_floor_inputs,
+			      (const char(*)[TOLK_ID_MAX])now->floor_inputs, now->n_floor_inputs))
 		tell(&d, "floor inputs changed");
 	if (strcmp(was->floor_language, now->floor_language))
 		tell(&d, "floor language at start %s -> %s", was->floor_language, now->floor_language);

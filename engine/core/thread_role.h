@@ -10,7 +10,7 @@
 #ifndef TOLK_THREAD_ROLE_H
 #define TOLK_THREAD_ROLE_H
 
-#include <assert.h>
+#include <stdatomic.h>
 
 enum thread_role {
 	THREAD_ANY = 0,              /* never declared: a unit test's main, a tool */
@@ -40,8 +40,23 @@ static inline void thread_role_adopt(enum thread_role role)
 		tolk_thread_role = role;
 }
 
-/* One role, or several or'ed. A thread that never declared a role passes. */
-#define ASSERT_THREAD(roles) \
-	assert(tolk_thread_role == THREAD_ANY || (tolk_thread_role & (roles)) != 0)
+/* Calls from the wrong thread: how many, and the first one's function.
+ * Strict (unit tests, and integration tests through TOLK_THREAD_STRICT=1):
+ * the first one aborts, naming the function. Otherwise they are counted,
+ * and the control thread logs them (a running meeting does not stop for
+ * a bug that has not yet hurt it). */
+extern _Atomic unsigned long tolk_thread_violations;
+extern _Atomic(const char *) tolk_thread_first_violation;
+extern int tolk_thread_strict;
+
+void thread_role_violation(const char *func, unsigned have, unsigned want);
+
+/* One role, or several or'ed, checked in every build: a thread-local read
+ * and a compare. A thread that never declared a role passes. */
+#define ASSERT_THREAD(roles)                                                                  \
+	do {                                                                                  \
+		if (tolk_thread_role != THREAD_ANY && !(tolk_thread_role & (roles)))          \
+			thread_role_violation(__func__, (unsigned)tolk_thread_role, (roles)); \
+	} while (0)
 
 #endif

@@ -25,12 +25,13 @@ static int64_t now_ms(void)
 /* ---- the disk thread's side: encoding into each stream's queue ---------- */
 
 /* The encoder's pages: into the stream's queue, or dropped whole when it
- * is full (a listener hears a gap; nothing waits). Thread: disk. */
+ * is full (a listener hears a gap; nothing waits). Thread: disk, or
+ * control when streamer_init opens the encoders (their headers). */
 static int sink_page(void *user, const unsigned char *page, int len)
 {
 	struct stream *st = user;
 
-	ASSERT_THREAD(THREAD_DISK);
+	ASSERT_THREAD(THREAD_DISK | THREAD_CONTROL);
 	if (!atomic_load(&st->up))
 		return 0; /* nobody to send it to */
 	pthread_mutex_lock(&st->owner->lock);
