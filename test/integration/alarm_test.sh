@@ -73,7 +73,18 @@ kill -STOP "$JACKD_PID"
 sleep 0.3
 kill -CONT "$JACKD_PID"
 expect_event "xrun: a stalled server" "alarm xrun"
-expect_event "xrun: cleared when the xruns stop" "cleared xrun"
+# Cleared once no xrun has come for five clear times. A busy machine may
+# go on making xruns of its own; then the alarm rightly stays.
+xruns() { ctl --json record status | grep -o '"xruns":[0-9]*' | cut -d: -f2; }
+if wait_for 20 sh -c "$B/tolkctl --control '$SOCK' --json events | grep -q '\"text\":\"cleared xrun'"; then
+	pass "xrun: cleared when the xruns stop"
+else
+	before=$(xruns)
+	sleep 2.6
+	after=$(xruns)
+	check_true "xrun: not cleared only because the xruns went on ($before -> $after in 2.6 s)" "" \
+		test "${after:-0}" -gt "${before:-0}"
+fi
 
 check "each alarm was raised once" "1 1 1 1 1" \
 	"$(for k in floor-silent 'live-silent en' 'no-pivot fr/2' 'clipping mic_fr_1' disk-low; do

@@ -167,9 +167,17 @@ n_seg=$(files segs wav | of floor | wc -l)
 [ "$n_seg" -ge 3 ] && pass "segments roll ($n_seg floor segments in 4 s)" || fail "segments roll" "$n_seg segments"
 full=$(files segs wav | of floor | head -n -1 | xargs -r -n1 soxi -s | sort -u | tr '\n' ' ')
 check "every full segment holds exactly 1.5 s" "72000 " "$full"
-check "the ramp runs on across every WAV boundary: no frame lost or doubled" "0" \
-	"$($B/test/filetone --ramp $(files segs wav | of floor) | cut -d' ' -f2)"
-check "and across every FLAC boundary" "0" "$($B/test/filetone --ramp $(files segs flac | of floor) | cut -d' ' -f2)"
+# A whole period lost or repeated at the source is JACK's xrun (this VM has
+# its own, more under load), not a boundary's: counted apart, and then it
+# must come with xruns.
+for fmt in wav flac; do
+	# shellcheck disable=SC2046
+	read -r _ breaks slips < <($B/test/filetone --ramp-period 256 $(files segs $fmt | of floor))
+	check "the ramp runs on across every ${fmt^^} boundary: no frame lost or doubled" "0" "$breaks"
+	why=$(slips_explained "$SOCK2" "$slips")
+	check_true "and any period lost or repeated in the ${fmt^^} files was JACK's xrun ($why)" "$why" \
+		slips_explained "$SOCK2" "$slips"
+done
 check "segments of all channels start on the same frame" "yes" \
 	"$(grep -o '"first_frame":[0-9]*' "$REC/segs/manifest.json" | sort | uniq -c | awk '{print $1}' | sort -u | tr -d '\n' | grep -qx "$(( $(files segs wav | wc -l) / n_seg * 2 ))" && echo yes)"
 $B/tolk-verify "$REC/segs" >/dev/null && pass "tolk-verify passes the segmented archive" || fail "tolk-verify segments" "failed"
