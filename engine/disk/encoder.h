@@ -2,7 +2,13 @@
  * makes the file (O_EXCL, mode 0640: never overwriting) and hands the
  * descriptor over; the encoder owns it from then on. Sync refreshes what a
  * reader needs to decode the file so far (headers, pages) and fsyncs, so
- * that a crash loses at most what came after the last sync. */
+ * that a crash loses at most what came after the last sync.
+ *
+ * Thread: one encoder is used by one thread at a time: the disk thread
+ * opens, syncs and closes; write runs on the disk thread or on an encode
+ * worker the disk thread hands the block to (and joins before it goes on);
+ * a listener stream's Opus encoder is opened on the control thread at
+ * start, then used only by the disk thread. */
 #ifndef TOLK_ENCODER_H
 #define TOLK_ENCODER_H
 
