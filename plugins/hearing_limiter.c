@@ -9,8 +9,11 @@
  *     brings the limit down to sustained_dbspl until it has been quiet for a
  *     second;
  *   - when the 1-minute average at the ear passes average_dbspl (80), two
- *     short beeps at warning_dbspl (70) warn the interpreter and the gain
- *     backs off by backoff_db for backoff_minutes (30).
+ *     short beeps at warning_dbspl (70) warn the interpreter and everything
+ *     at the ear backs off by backoff_db for backoff_minutes (30): the
+ *     ceiling, the sustained limit and the signal itself, applied after
+ *     the limiting so that a loud input cannot be limited back up to the
+ *     old level. The beeps are mixed in after it, heard over anything.
  *
  * The peak stage is a look-ahead limiter in the manner of x42's dpl: the
  * gain each sample needs is held at its minimum over the look-ahead
@@ -48,6 +51,7 @@ enum {
 	M_BACKOFFS,
 	M_NONFINITE,
 	M_CLAMPED,
+	M_BACKOFF_LEFT,
 	N_MONITORS
 };
 
@@ -73,6 +77,7 @@ static const struct tolk_plugin_param monitors[N_MONITORS] = {
 	/* Samples the final clamp had to catch beyond float rounding: the
 	 * look-ahead stage should leave it nothing, and the tests say so. */
 	{ "clamped", 0, 1e9f, 0, "" },
+	{ "backoff_left_s", 0, 1e9f, 0, "s" },     /* of the back-off in force, 0 when none */
 };
 
 #define AVERAGE_BINS 60          /* one per second */
@@ -332,9 +337,6 @@ static void run(void *instance, float *buf, uint32_t frames)
 		if (bo_gain != l->bo_target)
 			bo_gain = bo_gain > l->bo_target ? fmaxf(bo_gain - l->bo_down, l->bo_target)
 							 : fminf(bo_gain + l->bo_up, l->bo_target);
-		x *= bo_gain;
-		if (l->beeping)
-			x += beep_sample(l);
 
 		a = fabsf(x);
 		/* Sustained stage: above the sustained level (across zero
@@ -390,6 +392,18 @@ static void run(void *instance, float *buf, uint32_t frames)
 				clamped = 1;
 			y = y > 0 ? ceiling : -ceiling;
 		}
+		/* The back-off lowers what reaches the ear, after the limiting:
+		 * the ceiling, the sustained limit and the signal itself, all by
+		 * backoff_db, however loud the input. Before the limiter, a loud
+		 * input would only be limited back up to the same level. */
+		y *= bo_gain;
+		/* The warning beeps on top, at their own level, masked by
+		 * nothing, and still never above the (backed-off) ceiling. */
+		if (l->beeping) {
+			const float top = ceiling * bo_gain;
+			y += beep_sample(l);
+			y = y > top ? top : y < -top ? -top : y;
+		}
 		buf[i] = y;
 		t++;
 
@@ -418,6 +432,7 @@ static void run(void *instance, float *buf, uint32_t frames)
 			l->bo_target = 1.0f;
 			monitor_store(&l->mon[M_BACKOFF], 0.0f);
 		}
+		monitor_store(&l->mon[M_BACKOFF_LEFT], (float)((double)l->bo_left / l->rate));
 	}
 	if (clamped) {
 		l->clamped += 1.0f;

@@ -335,11 +335,14 @@ enum command_outcome cmd_exposure(struct command_context *ctx, int argc, char **
 			if (ctx->rack) {
 				const struct insert_rack *k = ctx->rack;
 				const int phones = rack_chain_index(k, CHAIN_PHONES, mic);
+				const int backoff = rack_last_monitor(k, phones, "backoff") > 0;
 				jw_printf(w, ",\"limiter\":{\"interventions\":%.0f,\"reduction_db\":%.1f,"
-					     "\"sustained\":%s,\"backoff\":%s,\"backoffs\":%.0f,\"average_dbspl\":%.1f}",
+					     "\"sustained\":%s,\"backoff\":%s,\"backoff_left_s\":%.0f,\"backoffs\":%.0f,"
+					     "\"average_dbspl\":%.1f}",
 					  rack_last_monitor(k, phones, "interventions"), rack_last_monitor(k, phones, "reduction_db"),
 					  rack_last_monitor(k, phones, "sustained") > 0 ? "true" : "false",
-					  rack_last_monitor(k, phones, "backoff") > 0 ? "true" : "false",
+					  backoff ? "true" : "false",
+					  backoff ? rack_last_monitor(k, phones, "backoff_left_s") : 0.0,
 					  rack_last_monitor(k, phones, "backoffs"), rack_last_monitor(k, phones, "average_dbspl"));
 			}
 			jw_raw(w, "}");

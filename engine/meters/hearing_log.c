@@ -177,11 +177,12 @@ static void write_minute(struct hearing_log *h, int64_t now_ms)
 		jw_string(&w, name);
 		jw_printf(&w, ",\"day\":\"%04d-%02d-%02d\",\"minute_laeq_dba\":%.2f,\"day_laeq_dba\":%.3f,"
 			      "\"day_seconds\":%.1f,\"dose_percent\":%.6g,\"limiter\":{\"interventions\":%.0f,"
-			      "\"backoffs\":%.0f,\"backoff\":%s}}\n",
+			      "\"backoffs\":%.0f,\"backoff\":%s,\"backoff_left_s\":%.0f}}\n",
 			  c->day / 10000, c->day / 100 % 100, c->day % 100, minute,
 			  exposure_leq_db(c->day_energy, c->day_seconds, h->tracker.calibration), c->day_seconds,
 			  exposure_dose_percent(c->day_energy, h->tracker.calibration), h->consoles[mic].interventions,
-			  h->consoles[mic].backoffs, h->consoles[mic].backoff ? "true" : "false");
+			  h->consoles[mic].backoffs, h->consoles[mic].backoff ? "true" : "false",
+			  h->consoles[mic].backoff_left_s);
 	}
 	if (!w.failed && h->fd >= 0 && write(h->fd, w.buf, w.len) != (ssize_t)w.len)
 		h->event(h->user, "exposure.jsonl: write failed; the exposure log is incomplete");
@@ -203,6 +204,7 @@ static void watch_limiters(struct hearing_log *h, int64_t now_ms)
 		float backoffs = rack_last_monitor(h->rack, phones, "backoffs");
 		int sustained = rack_last_monitor(h->rack, phones, "sustained") > 0;
 		int backoff = rack_last_monitor(h->rack, phones, "backoff") > 0;
+		float left = rack_last_monitor(h->rack, phones, "backoff_left_s");
 		float depth = rack_last_monitor(h->rack, phones, "reduction_db");
 
 		config_console_name(h->cfg, mic, name, sizeof name);
@@ -229,8 +231,9 @@ static void watch_limiters(struct hearing_log *h, int64_t now_ms)
 			c->sustained = sustained;
 		}
 		if (backoffs > c->backoffs) {
-			snprintf(text, sizeof text, "hearing %s: 1-minute average above %g dB SPL: warning beeps, gain "
-				 "backed off %g dB for %g min", name, hr->average_dbspl, hr->backoff_db, hr->backoff_minutes);
+			snprintf(text, sizeof text, "hearing %s: 1-minute average above %g dB SPL: warning beeps, "
+				 "everything at the ear %g dB lower for %g min", name, hr->average_dbspl, hr->backoff_db,
+				 hr->backoff_minutes);
 			h->event(h->user, text);
 			c->backoffs = backoffs;
 		}
@@ -239,6 +242,7 @@ static void watch_limiters(struct hearing_log *h, int64_t now_ms)
 			h->event(h->user, text);
 		}
 		c->backoff = backoff;
+		c->backoff_left_s = backoff ? left : 0.0f;
 	}
 }
 

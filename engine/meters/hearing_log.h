@@ -18,6 +18,7 @@
 struct hearing_console {
 	float interventions, backoffs;  /* as last seen */
 	int sustained, backoff;
+	float backoff_left_s;           /* of the back-off in force, 0 when none */
 	float deepest_db;               /* since the last summary */
 	float pending;                  /* interventions not yet told */
 	int64_t last_told_ms;

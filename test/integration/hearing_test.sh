@@ -98,6 +98,45 @@ check "exposure shows the interventions" "yes" \
 	"$(json exposure | grep -q '{"console":"fr/1","day":"[0-9-]*","seconds":[0-9.]*,"laeq_dba":[0-9.]*,"dose_percent":[0-9.]*,"limiter":{"interventions":[1-9]' && echo yes)"
 stop_pid "${PIDS[-1]}"
 
+# ---- the 1-minute back-off lowers the level at the ear, also for a loud input --------
+# A fresh engine (its limiters armed), a 1 kHz tone at 0 dBFS into the floor:
+# fr/1 hears it at the 94 dB SPL sustained limit (-16 dBFS) until the
+# 1-minute average passes 80 dB SPL (after about 5 s), then 6 dB lower;
+# en/1, at volume -40 dB, stays quiet and untouched.
+
+MAIN_PID=$TOLK_PID
+start_tolk bo "$TMP/bo.sock" --config "$ROOM" --log-dir "$TMP/bo-logs" || fail "a second engine starts" "$(tail -3 "$TMP/bo.log")"
+BO_PID=$TOLK_PID
+TOLK_PID=$MAIN_PID
+bo() { $B/tolkctl --control "$TMP/bo.sock" "$@"; }
+bo volume en 1 -40 >/dev/null
+start_tones bo:floor_main:1000:1.0
+sleep 0.5
+read -r _ _ _ _ fr_before < <(probe_raw bo:phones_fr_1)
+read -r _ _ _ _ en_before < <(probe_raw bo:phones_en_1)
+check_true "a loud floor: fr/1 at the sustained limit, 94 dB SPL (-16 dBFS peak: $fr_before)" "$fr_before" \
+	awk -v p="$fr_before" 'BEGIN { exit !(p > -16.5 && p < -15.5) }'
+if wait_for 20 sh -c "$B/tolkctl --control '$TMP/bo.sock' --json events | grep -q 'hearing fr/1: 1-minute average above 80 dB SPL'"; then
+	pass "the 1-minute average trips the back-off"
+else
+	fail "the 1-minute average trips the back-off" "$(bo --json events)"
+fi
+sleep 3 # its 2 s glide
+read -r _ _ _ _ fr_after < <(probe_raw bo:phones_fr_1)
+read -r _ _ _ _ en_after < <(probe_raw bo:phones_en_1)
+check_true "backed off, the loud input's peak at the ear is at most 0.6 of before ($fr_before -> $fr_after dBFS)" \
+	"$fr_after" awk -v a="$fr_after" -v b="$fr_before" 'BEGIN { exit !(10 ^ ((a - b) / 20) <= 0.6) }'
+check_true "... the sustained limit less 6 dB: 88 dB SPL (-22 dBFS peak: $fr_after)" "$fr_after" \
+	awk -v p="$fr_after" 'BEGIN { exit !(p > -22.5 && p < -21.5) }'
+check_true "a quiet console in the same room is unchanged ($en_before -> $en_after dBFS)" "$en_after" \
+	awk -v a="$en_after" -v b="$en_before" 'BEGIN { d = a - b; exit !(d < 0.5 && d > -0.5) }'
+check "exposure says the back-off is on and how long it has left" "yes" \
+	"$(bo --json exposure | grep -q '{"console":"fr/1",[^}]*"limiter":{[^}]*"backoff":true,"backoff_left_s":17[0-9][0-9]' && echo yes)"
+stop_pid "${PIDS[-1]}"
+stop_pid "$BO_PID"
+check "the exposure log says it too" "yes" \
+	"$(grep -q '"console":"fr/1",.*"backoff":true,"backoff_left_s":17[0-9][0-9]' "$TMP/bo-logs/exposure.jsonl" && echo yes)"
+
 # ---- changes while running ---------------------------------------------------------
 
 check "a parameter changes while audio runs" "yes" \

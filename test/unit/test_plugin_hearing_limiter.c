@@ -255,6 +255,57 @@ static void test_backoff(void **state)
 	free(clean);
 }
 
+/* A loud input for a long time, the case the back-off is for: a 0 dBFS
+ * tone sits at the 94 dB SPL sustained limit until the 1-minute average
+ * trips, then at 88 (94 - 6) for the back-off's time, then at 94 again.
+ * Never a sample above the ceiling, none above the ceiling less 6 dB while
+ * backed off, and the beeps heard over the loud signal. */
+static void test_backoff_loud_input(void **state)
+{
+	const size_t second = (size_t)RATE, n = 45 * second;
+	const float sus = ceiling_of(110, 94), ceil = ceiling_of(110, 100), bo = powf(10.0f, -6.0f / 20.0f);
+	float *x = malloc(n * sizeof *x);
+	void *l = make(110, 100, 94);
+	size_t i, trigger = 0, ended = 0;
+	float left_max = 0;
+	(void)state;
+
+	D->set_param(l, P_BACKOFF_MIN, 0.2f); /* 12 s */
+	sine(x, n, 1.0, 250.0);
+	for (i = 0; i < n; i += second) {
+		render(l, x + i, second, 256);
+		if (!trigger && mon(l, "backoff") == 1.0f)
+			trigger = i + second;
+		if (trigger && !ended && mon(l, "backoff") == 0.0f)
+			ended = i + second;
+		if (mon(l, "backoff") == 1.0f)
+			left_max = fmaxf(left_max, mon(l, "backoff_left_s"));
+	}
+	/* 94 dB SPL of a sine is 91 dB SPL RMS: the average passes 80 after
+	 * 60 s x 10^((80 - 91) / 10) = 4.8 s, on the next whole second. */
+	assert_true(trigger >= 5 * second && trigger <= 6 * second);
+	assert_true(ended >= trigger + 11 * second && ended <= trigger + 13 * second);
+	assert_true(left_max > 10.0f && left_max <= 12.0f);
+	assert_true(peak(x, n) <= ceil * 1.0001f);
+	/* Before: at the sustained limit. */
+	assert_float_equal(20 * log10(peak(x + 2 * second, second) / sus), 0.0, 0.5);
+	/* Backed off, once the 2 s glide is over: 6 dB lower, whatever came in. */
+	assert_float_equal(20 * log10(peak(x + trigger + 3 * second, second) / sus), -6.0, 0.5);
+	assert_true(peak(x + trigger + 2 * second, ended - trigger - 2 * second) <= ceil * bo * 1.0001f);
+	/* The beeps: 1 kHz at about 70 dB SPL over the 88 dB SPL tone. */
+	{
+		double beep = goertzel_rms(x + trigger, (size_t)(0.1 * RATE), 1000.0);
+		assert_true(110 + 20 * log10(beep) > 66 && 110 + 20 * log10(beep) < 72);
+	}
+	/* After the back-off and its 10 s glide back: 94 again (the average is
+	 * still high, so it does not warn again). */
+	assert_float_equal(20 * log10(peak(x + ended + 11 * second, second) / sus), 0.0, 0.5);
+	assert_true(mon(l, "backoffs") == 1.0f);
+	assert_true(mon(l, "clamped") == 0.0f);
+	D->cleanup(l);
+	free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -264,6 +315,7 @@ int main(void)
 		cmocka_unit_test(test_no_click),
 		cmocka_unit_test(test_sustained_stage),
 		cmocka_unit_test(test_backoff),
+		cmocka_unit_test(test_backoff_loud_input),
 	};
 	D = tolk_plugin_descriptor();
 	return cmocka_run_group_tests(tests, NULL, NULL);
