@@ -30,7 +30,7 @@ CORE_SRC    := $(wildcard engine/core/*.c)
 ENGINE_SRC  := $(wildcard engine/*.c) $(wildcard engine/jack/*.c) $(wildcard engine/control/*.c) \
                $(wildcard engine/disk/*.c) $(wildcard engine/meters/*.c) \
                $(wildcard engine/inserts/*.c)
-WEB_OBJ     := $(BUILD)/engine/web/page_blob.o
+WEB_OBJ     := $(BUILD)/engine/web/page_blob.o $(BUILD)/engine/web/console_blob.o
 CORE_OBJ    := $(CORE_SRC:%.c=$(BUILD)/%.o)
 INSERT_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard engine/inserts/*.c))
 ENGINE_OBJ  := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
@@ -67,10 +67,15 @@ $(BUILD)/engine/core/%.o: engine/core/%.c tools/check-core-includes.sh
 	@sh tools/check-core-includes.sh $(CC) $< $(TOLK_CFLAGS) $(CPPFLAGS) $(CORE_CFLAGS)
 	$(CC) $(TOLK_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(CORE_CFLAGS) -MMD -MP -c $< -o $@
 
-# The control-room page goes into the binary as it is (see engine/web/).
-$(WEB_OBJ): engine/web/page_blob.S engine/web/page.html
+# The pages go into the binary as they are (see engine/web/): the control
+# room's and the interpreter's console.
+$(BUILD)/engine/web/page_blob.o: engine/web/page_blob.S engine/web/page.html
 	@mkdir -p $(@D)
-	$(CC) -DPAGE_HTML='"engine/web/page.html"' -c $< -o $@
+	$(CC) -DPAGE_HTML='"engine/web/page.html"' -DPAGE_NAME=tolk_page_html -c $< -o $@
+
+$(BUILD)/engine/web/console_blob.o: engine/web/page_blob.S engine/web/console.html
+	@mkdir -p $(@D)
+	$(CC) -DPAGE_HTML='"engine/web/console.html"' -DPAGE_NAME=tolk_console_html -c $< -o $@
 
 $(BUILD)/tolk: $(ENGINE_OBJ) $(CORE_OBJ) $(WEB_OBJ)
 	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) -lm -o $@

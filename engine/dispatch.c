@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/console_view.h"
 #include "core/utc_time.h"
 #include "engine.h"
 
@@ -134,10 +135,11 @@ static void command_context_of(struct engine *e, struct command_context *ctx)
 /* The one way a command runs, whichever path brought it: role check,
  * execution, audit, routing, timeline and OSC feedback. The reply is left
  * in e->reply. `refusal` explains a ROLE_NONE. */
-enum command_outcome run_command(struct engine *e, const char *via, const char *actor, const char *who,
-				 const char *line, enum role role, const char *refusal, uint64_t *follow_from,
+enum command_outcome run_command(struct engine *e, const struct origin *o, const char *line, uint64_t *follow_from,
 				 int *quiet)
 {
+	const char *via = o->via, *actor = o->actor, *who = o->who;
+	const enum role role = o->role;
 	struct command_context ctx;
 	enum command_outcome outcome;
 	char why[400];
@@ -150,9 +152,9 @@ enum command_outcome run_command(struct engine *e, const char *via, const char *
 	e->reply.failed = 0;
 	e->n_changes = 0;
 	if (role == ROLE_NONE) {
-		command_error(&e->reply, "permission denied: %s", refusal);
+		command_error(&e->reply, "permission denied: %s", o->refusal);
 		outcome = COMMAND_ERROR;
-	} else if (!command_permits(role, line, why, sizeof why)) {
+	} else if (!command_permits(role, o->booth, line, why, sizeof why)) {
 		command_error(&e->reply, "%s", why);
 		outcome = COMMAND_ERROR;
 	} else {
@@ -178,6 +180,10 @@ enum command_outcome run_command(struct engine *e, const char *via, const char *
 		timeline_channels(e, 0);
 		if (e->osc.fd > 0)
 			osc_push_state(&e->osc);
+		/* Every open page sees a change in this turn of the loop, not at
+		 * the next frame (not from here: this may be inside a request
+		 * the web server is serving). */
+		e->web_due = 1;
 	} else if (outcome == COMMAND_RECORD_START) {
 		timeline_channels(e, 1); /* the state the recording starts in */
 	} else if (outcome == COMMAND_FOLLOW && follow_from) {
@@ -197,12 +203,13 @@ void handle_request(void *user, const struct control_peer *peer, const char *lin
 	struct engine *e = user;
 	enum role role = access_role(&e->access, peer->uid, peer->gid);
 	char actor[256], who[64], refusal[160];
+	const struct origin o = { "socket", actor, who, role, NULL, refusal };
 
 	describe_peer(peer, actor, sizeof actor);
 	snprintf(who, sizeof who, "uid %u", (unsigned)peer->uid);
 	snprintf(refusal, sizeof refusal, "uid %u has no role on this engine (control: technicians, observers)",
 		 (unsigned)peer->uid);
-	if (run_command(e, "socket", actor, who, line, role, refusal, follow_from, quiet) == COMMAND_FOLLOW)
+	if (run_command(e, &o, line, follow_from, quiet) == COMMAND_FOLLOW)
 		*follow = 1;
 	*reply = e->reply.buf ? e->reply.buf : (char *)"";
 	*reply_len = e->reply.len;
@@ -249,12 +256,13 @@ const char *osc_run(void *user, const char *peer, const char *line, int allowed)
 {
 	struct engine *e = user;
 	char actor[160], who[128];
+	const struct origin o = { "osc", actor, who, allowed ? ROLE_TECHNICIAN : ROLE_NONE, NULL,
+				  "this address may not drive that booth (osc: consoles)" };
 
 	snprintf(actor, sizeof actor, "\"address\":\"%.100s\"", peer);
 	/* The source is the host: a flood from many ports is one source. */
 	snprintf(who, sizeof who, "OSC %.*s", (int)(strrchr(peer, ':') ? strrchr(peer, ':') - peer : 100), peer);
-	run_command(e, "osc", actor, who, line, allowed ? ROLE_TECHNICIAN : ROLE_NONE,
-		    "this address may not drive that booth (osc: consoles)", NULL, NULL);
+	run_command(e, &o, line, NULL, NULL);
 	return e->reply.buf ? e->reply.buf : "{\"ok\":false,\"error\":\"no reply\"}";
 }
 
@@ -264,23 +272,47 @@ static const char *web_run(void *user, const char *token_name, const char *peer,
 {
 	struct engine *e = user;
 	char actor[200], who[128];
+	/* An interpreter's token is named "booth:<id>": it is bound to it. */
+	const struct origin o = { "web", actor, who, role,
+				  role == ROLE_INTERPRETER && !strncmp(token_name, "booth:", 6) ? token_name + 6 : NULL,
+				  "this token has no role on this engine" };
 
 	snprintf(actor, sizeof actor, "\"token\":\"%s\",\"address\":\"%.64s\"", token_name, peer);
 	snprintf(who, sizeof who, "web %s from %.64s", token_name, peer);
-	run_command(e, "web", actor, who, line, role, "this token has no role on this engine", NULL, NULL);
+	run_command(e, &o, line, NULL, NULL);
 	return e->reply.buf ? e->reply.buf : "{\"ok\":false,\"error\":\"no reply\"}";
 }
 
 /* One live frame for the page: what status, meters and record status
  * say, read without touching the audit (reading changes nothing). */
-static void web_frame_of(void *user, struct json_writer *w)
+static void web_frame_of(void *user, const char *booth, struct json_writer *w)
 {
 	struct engine *e = user;
 	struct command_context ctx;
+	int b, n;
 
 	command_context_of(e, &ctx);
 	ctx.now_ms = utc_now_ms();
 	ctx.log = NULL;
+	if (booth) {
+		/* A booth's consoles, as their interpreters see them: no more. */
+		b = config_find_booth(e->cfg, booth);
+		jw_printf(w, "{\"time_ms\":%lld,\"booth\":", (long long)ctx.now_ms);
+		jw_string(w, booth);
+		if (b < 0) {
+			jw_raw(w, ",\"error\":\"no such booth in this room\"}");
+			return;
+		}
+		jw_key(w, "floor_language", 0);
+		jw_string(w, e->state.floor_language);
+		jw_raw(w, ",\"consoles\":[");
+		for (n = 1; n <= e->cfg->booths[b].consoles; n++) {
+			jw_raw(w, n > 1 ? "," : "");
+			console_view_write(&ctx, w, b, n);
+		}
+		jw_raw(w, "]}");
+		return;
+	}
 	jw_printf(w, "{\"time_ms\":%lld,\"status\":", (long long)ctx.now_ms);
 	command_execute(&ctx, "status", w);
 	jw_raw(w, ",\"meters\":");
@@ -300,7 +332,7 @@ int open_web(struct engine *e, const struct config *cfg, const char *keep_token)
 
 	if (!*web.technician && keep_token)
 		snprintf(web.technician, sizeof web.technician, "%s", keep_token);
-	if (web_open(&e->web, &web, web_run, web_frame_of, e, err, sizeof err) < 0) {
+	if (web_open(&e->web, &web, cfg, web_run, web_frame_of, e, err, sizeof err) < 0) {
 		fprintf(stderr, "tolk: %s\n", err);
 		return -1;
 	}
@@ -310,4 +342,21 @@ int open_web(struct engine *e, const struct config *cfg, const char *keep_token)
 	else
 		log_line("web: control-room page at %s", e->web.url);
 	return 0;
+}
+
+/* A cough held from a page that no longer renews it (the page closed, the
+ * network went) is let go, through the command path and its audit. */
+void release_lapsed_coughs(struct engine *e)
+{
+	const struct origin o = { "lease", "\"lease\":\"cough\"", "cough lease", ROLE_TECHNICIAN, NULL, "" };
+	const int64_t now = utc_now_ms();
+	char line[TOLK_ID_MAX + 32];
+	int b, n;
+
+	while (state_cough_lapsed(&e->state, now, &b, &n)) {
+		e->state.cough_until_ms[state_mic_index(&e->state, b, n)] = 0;
+		snprintf(line, sizeof line, "cough %s %d off", e->cfg->booths[b].id, n);
+		run_command(e, &o, line, NULL, NULL);
+		log_line("cough %s/%d let go: its page stopped holding it", e->cfg->booths[b].id, n);
+	}
 }

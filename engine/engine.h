@@ -103,6 +103,7 @@ struct engine {
 	struct json_writer reply;       /* the reply to the request being run */
 	struct json_writer stream;      /* event-stream lines */
 	int64_t last_web_ms;
+	int web_due;                    /* a change to show on the pages now */
 	int64_t last_alarm_tick;
 	unsigned long thread_violations_seen; /* calls from the wrong thread, as last logged */
 	/* control: the audit, and this request's changes for it */
@@ -158,12 +159,20 @@ uint64_t next_event(void *user, uint64_t after, char **line, size_t *len);
 void note_thread_violations(struct engine *e);
 
 /* ---- dispatch.c ---- */
+/* Where a request comes from, as the audit and the role checks see it. */
+struct origin {
+	const char *via;     /* socket, osc, web, signal, coalesced */
+	const char *actor;   /* a JSON object's inside, for the audit */
+	const char *who;     /* the source, for counting refusals */
+	enum role role;
+	const char *booth;   /* an interpreter's booth, else NULL */
+	const char *refusal; /* why a ROLE_NONE is refused */
+};
+
 /* The one way a command runs, whichever path brought it. The reply is
- * left in e->reply. `refusal` explains a ROLE_NONE. With `quiet`, an
- * accepted read is not audited but reported there (the connection counts
- * it). */
-enum command_outcome run_command(struct engine *e, const char *via, const char *actor, const char *who,
-				 const char *line, enum role role, const char *refusal, uint64_t *follow_from,
+ * left in e->reply. With `quiet`, an accepted read is not audited but
+ * reported there (the connection counts it). */
+enum command_outcome run_command(struct engine *e, const struct origin *o, const char *line, uint64_t *follow_from,
 				 int *quiet);
 void publish_routing(struct engine *e);
 struct recorder_iface recorder_iface_of(struct engine *e);
@@ -174,6 +183,7 @@ void socket_refused(void *user, const struct control_peer *peer, const char *why
 void socket_seen(void *user, const struct control_peer *peer, long reads, const char *why);
 const char *osc_run(void *user, const char *peer, const char *line, int allowed);
 int open_web(struct engine *e, const struct config *cfg, const char *keep_token);
+void release_lapsed_coughs(struct engine *e);
 
 /* ---- audio_side.c ---- */
 const char *log_dir(const struct engine *e, const struct config *cfg);

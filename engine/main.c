@@ -159,10 +159,11 @@ static int control_loop(struct engine *e, int signal_fd, int wake_fd)
 		if (fds[3].revents || e->web.daemon)
 			web_service(&e->web);
 		control_socket_service(&e->control, fds + 4, n - 4, handle_request, e);
-		if (e->web.n_streams && utc_now_ms() - e->last_web_ms >= WEB_FRAME_MS) {
+		if (e->web.n_streams && (e->web_due || utc_now_ms() - e->last_web_ms >= WEB_FRAME_MS)) {
 			web_push(&e->web);
 			e->last_web_ms = utc_now_ms();
 		}
+		e->web_due = 0;
 		if (e->routing_dirty)
 			publish_routing(e);
 		if (e->au->rec) {
@@ -179,6 +180,7 @@ static int control_loop(struct engine *e, int signal_fd, int wake_fd)
 		if (utc_now_ms() - e->last_alarm_tick >= 100) {
 			refusal_audit_flush(&e->refusals, utc_now_ms());
 			note_thread_violations(e);
+			release_lapsed_coughs(e);
 			check_alarms(e);
 			if (e->audio_up)
 				hearing_log_tick(&e->au->hearing, utc_now_ms());

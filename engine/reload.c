@@ -397,9 +397,11 @@ void reload_waiting(struct engine *e)
 	 * reload that answers them all. */
 	snprintf(actor, sizeof actor, "\"signals\":%d,\"requests\":%d", e->hup_pending, e->reloads_waiting);
 	if (e->reloads_waiting)
-		run_command(e, "coalesced", actor, "coalesced reload", "reload", ROLE_TECHNICIAN, "", NULL, NULL);
+		run_command(e, &(struct origin){ "coalesced", actor, "coalesced reload", ROLE_TECHNICIAN, NULL, "" },
+			    "reload", NULL, NULL);
 	else
-		run_command(e, "signal", "\"signal\":\"SIGHUP\"", "SIGHUP", "reload", ROLE_TECHNICIAN, "", NULL, NULL);
+		run_command(e, &(struct origin){ "signal", "\"signal\":\"SIGHUP\"", "SIGHUP", ROLE_TECHNICIAN, NULL, "" },
+			    "reload", NULL, NULL);
 	log_line("%s: %s", e->reloads_waiting ? "coalesced reload" : "SIGHUP", e->reply.buf ? e->reply.buf : "");
 	e->hup_pending = e->reloads_waiting = 0;
 }

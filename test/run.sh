@@ -68,6 +68,7 @@ suite integration-storm bash test/integration/storm_test.sh
 suite integration-hardening bash test/integration/hardening_test.sh
 suite integration-lockout bash test/integration/lockout_test.sh
 suite integration-web bash test/integration/web_test.sh
+suite integration-touch-console bash test/integration/touch_console_test.sh
 suite integration-netjack bash test/integration/netjack_test.sh
 suite integration-stream bash test/integration/stream_test.sh
 suite integration-rtguard bash test/integration/rtguard_test.sh

@@ -11,9 +11,12 @@
 #include <time.h>
 #include <arpa/inet.h>
 
-/* The page, embedded at build time (engine/web/page_blob.S). */
+/* The pages, embedded at build time (engine/web/page_blob.S): the
+ * control room's, and the interpreter's console. */
 extern const char tolk_page_html[];
 extern const unsigned int tolk_page_html_len;
+extern const char tolk_console_html[];
+extern const unsigned int tolk_console_html_len;
 
 #define BODY_MAX 1024
 #define COOKIE "tolk_token"
@@ -21,6 +24,8 @@ extern const unsigned int tolk_page_html_len;
 struct web_stream {
 	struct web_server *ws;
 	struct MHD_Connection *conn;
+	char booth[TOLK_ID_MAX]; /* the booth view it follows; "" the control room's */
+	int view;                /* its index in ws->views at the last push */
 	char *buf;             /* the frame being sent */
 	size_t len, pos;
 	unsigned long sent;    /* generation of the frame last taken */
@@ -45,10 +50,20 @@ static int same_token(const char *a, const char *b)
 	return *b && !d;
 }
 
-static enum role role_of(const struct web_server *ws, const char *token, const char **name)
+/* The token's role, its name for the audit, and an interpreter's booth. */
+static enum role role_of(const struct web_server *ws, const char *token, const char **name, const char **booth)
 {
+	int i;
+
+	*booth = NULL;
 	if (!token)
 		return ROLE_NONE;
+	for (i = 0; i < ws->n_booths; i++)
+		if (same_token(token, ws->booths[i].token)) {
+			*name = ws->booths[i].name;
+			*booth = ws->booths[i].booth;
+			return ROLE_INTERPRETER;
+		}
 	if (same_token(token, ws->technician)) {
 		*name = "technician";
 		return ROLE_TECHNICIAN;
@@ -131,18 +146,19 @@ static ssize_t read_stream(void *cls, uint64_t offset, char *out, size_t max)
 
 	(void)offset;
 	if (s->pos == s->len) {
-		if (s->sent == ws->generation || !ws->live.buf || ws->live.failed) {
+		const struct json_writer *live = s->view < ws->n_views ? &ws->views[s->view].live : NULL;
+		if (s->sent == ws->generation || !live || !live->buf || live->failed) {
 			/* Nothing new: wait for the next frame (web_push resumes). */
 			s->suspended = 1;
 			MHD_suspend_connection(s->conn);
 			return 0;
 		}
 		free(s->buf);
-		s->buf = malloc(ws->live.len);
+		s->buf = malloc(live->len);
 		if (!s->buf)
 			return MHD_CONTENT_READER_END_WITH_ERROR;
-		memcpy(s->buf, ws->live.buf, ws->live.len);
-		s->len = ws->live.len;
+		memcpy(s->buf, live->buf, live->len);
+		s->len = live->len;
 		s->pos = 0;
 		s->sent = ws->generation;
 	}
@@ -152,7 +168,7 @@ static ssize_t read_stream(void *cls, uint64_t offset, char *out, size_t max)
 	return (ssize_t)n;
 }
 
-static enum MHD_Result open_stream(struct web_server *ws, struct MHD_Connection *c)
+static enum MHD_Result open_stream(struct web_server *ws, struct MHD_Connection *c, const char *booth)
 {
 	struct web_stream *s;
 	struct MHD_Response *r;
@@ -165,6 +181,8 @@ static enum MHD_Result open_stream(struct web_server *ws, struct MHD_Connection 
 		return MHD_NO;
 	s->ws = ws;
 	s->conn = c;
+	s->view = WEB_STREAMS_MAX; /* none until the next push */
+	snprintf(s->booth, sizeof s->booth, "%s", booth ? booth : "");
 	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, read_stream, s, forget_stream);
 	if (!r) {
 		free(s);
@@ -262,7 +280,8 @@ static void sweep_strangers(struct web_server *ws)
 
 /* ---- requests --------------------------------------------------------- */
 
-static enum MHD_Result serve_page(struct web_server *ws, struct MHD_Connection *c, char how, const char *token)
+static enum MHD_Result serve_page(struct MHD_Connection *c, char how, const char *token, const char *url,
+				   const char *page, size_t len)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -275,15 +294,13 @@ static enum MHD_Result serve_page(struct web_server *ws, struct MHD_Connection *
 			return MHD_NO;
 		snprintf(cookie, sizeof cookie, COOKIE "=%s; HttpOnly; SameSite=Strict; Path=/", token);
 		MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, cookie);
-		MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, "/");
+		MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, url);
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 		ret = MHD_queue_response(c, MHD_HTTP_SEE_OTHER, r);
 		MHD_destroy_response(r);
 		return ret;
 	}
-	(void)ws;
-	return reply(c, MHD_HTTP_OK, "text/html; charset=utf-8", tolk_page_html, tolk_page_html_len,
-		     MHD_RESPMEM_PERSISTENT);
+	return reply(c, MHD_HTTP_OK, "text/html; charset=utf-8", page, len, MHD_RESPMEM_PERSISTENT);
 }
 
 /* How often a header occurs in the request. */
@@ -349,11 +366,34 @@ static void peer_of(struct MHD_Connection *c, char *buf, size_t len)
 		snprintf(buf, len, "unknown");
 }
 
+/* /console/<booth>/<n>: the interpreter's page, for that booth's token or
+ * a technician's (testing a seat); anyone else gets 403. The page reads
+ * its booth and seat from its address. */
+static enum MHD_Result serve_console(struct web_server *ws, struct MHD_Connection *c, const char *url,
+				     enum role role, const char *booth, char how, const char *token)
+{
+	char want[TOLK_ID_MAX];
+	const char *slash = strchr(url + 9, '/');
+	char *end;
+	long n;
+
+	if (!slash || (size_t)(slash - (url + 9)) >= sizeof want)
+		return reply_text(c, MHD_HTTP_NOT_FOUND, "a console is /console/<booth>/<n>\n");
+	snprintf(want, sizeof want, "%.*s", (int)(slash - (url + 9)), url + 9);
+	n = strtol(slash + 1, &end, 10);
+	if (*end || n < 1 || n > TOLK_MAX_CONSOLES)
+		return reply_text(c, MHD_HTTP_NOT_FOUND, "a console is /console/<booth>/<n>\n");
+	if (role == ROLE_INTERPRETER ? strcmp(booth, want) != 0 : role != ROLE_TECHNICIAN)
+		return reply_text(c, MHD_HTTP_FORBIDDEN, "this token may not open that console\n");
+	(void)ws;
+	return serve_page(c, how, token, url, tolk_console_html, tolk_console_html_len);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 				  const char *version, const char *data, size_t *size, void **state)
 {
 	struct web_server *ws = cls;
-	const char *name = "", *token, *out;
+	const char *name = "", *token, *out, *booth;
 	enum role role;
 	char how, peer[64];
 	struct upload *u = *state;
@@ -383,7 +423,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	token = token_of(c, &how);
-	role = role_of(ws, token, &name);
+	role = role_of(ws, token, &name, &booth);
 	if (role == ROLE_NONE)
 		return reply_text(c, MHD_HTTP_UNAUTHORIZED,
 				  token ? "wrong token\n" : "a token is needed: Authorization: Bearer <token>\n");
@@ -396,13 +436,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (!same_origin(c, how))
 			return reply_text(c, MHD_HTTP_FORBIDDEN, "this request comes from another page (Origin)\n");
 	}
-	if (!strcmp(method, "GET") && (!strcmp(url, "/") || !strcmp(url, "/index.html")))
-		return serve_page(ws, c, how, token);
+	if (!strncmp(url, "/console/", 9) && !strcmp(method, "GET"))
+		return serve_console(ws, c, url, role, booth, how, token);
 	if (!strcmp(method, "GET") && !strcmp(url, "/events"))
-		return open_stream(ws, c);
+		return open_stream(ws, c, booth ? booth : MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "booth"));
 	if (!strcmp(method, "GET") && !strcmp(url, "/api/whoami")) {
-		char body[96];
-		snprintf(body, sizeof body, "{\"ok\":true,\"role\":\"%s\"}", name);
+		char body[160];
+		snprintf(body, sizeof body, "{\"ok\":true,\"role\":\"%s\"%s%s%s}", name, booth ? ",\"booth\":\"" : "",
+			 booth ? booth : "", booth ? "\"" : "");
 		return reply(c, MHD_HTTP_OK, "application/json", body, strlen(body), MHD_RESPMEM_MUST_COPY);
 	}
 	if (!strcmp(url, "/api/command")) {
@@ -416,6 +457,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return reply(c, strstr(out, "\"error\":\"permission denied") ? MHD_HTTP_FORBIDDEN : MHD_HTTP_OK,
 			     "application/json", out, strlen(out), MHD_RESPMEM_MUST_COPY);
 	}
+	/* The control room's page is not an interpreter's. */
+	if (role == ROLE_INTERPRETER)
+		return reply_text(c, MHD_HTTP_FORBIDDEN, "this token opens its booth's consoles: /console/<booth>/<n>\n");
+	if (!strcmp(method, "GET") && (!strcmp(url, "/") || !strcmp(url, "/index.html")))
+		return serve_page(c, how, token, "/", tolk_page_html, tolk_page_html_len);
 	return reply_text(c, MHD_HTTP_NOT_FOUND, "not here\n");
 }
 
@@ -430,8 +476,8 @@ static void request_done(void *cls, struct MHD_Connection *c, void **state, enum
 
 /* ---- the server ------------------------------------------------------- */
 
-int web_open(struct web_server *ws, const struct cfg_web *cfg, web_execute execute, web_frame frame, void *user,
-	     char *err, size_t errlen)
+int web_open(struct web_server *ws, const struct cfg_web *cfg, const struct config *room, web_execute execute,
+	     web_frame frame, void *user, char *err, size_t errlen)
 {
 	struct sockaddr_in addr = { .sin_family = AF_INET };
 	unsigned char raw[16];
@@ -441,13 +487,29 @@ int web_open(struct web_server *ws, const struct cfg_web *cfg, web_execute execu
 	ws->execute = execute;
 	ws->frame = frame;
 	ws->user = user;
-	jw_init(&ws->live);
+	for (i = 0; i < WEB_STREAMS_MAX; i++)
+		jw_init(&ws->views[i].live);
 	snprintf(ws->observer, sizeof ws->observer, "%s", cfg->observer);
+	/* The interpreters' tokens, with their booths' ids: the page server
+	 * keeps its own copy, whatever becomes of the config. */
+	ws->booths = calloc((size_t)cfg->n_booth_tokens + 1, sizeof *ws->booths);
+	if (!ws->booths) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (i = 0; i < cfg->n_booth_tokens && i < room->n_booths; i++)
+		if (*cfg->booth_tokens[i]) {
+			struct web_booth_token *t = &ws->booths[ws->n_booths++];
+			snprintf(t->booth, sizeof t->booth, "%s", room->booths[i].id);
+			snprintf(t->name, sizeof t->name, "booth:%s", room->booths[i].id);
+			snprintf(t->token, sizeof t->token, "%s", cfg->booth_tokens[i]);
+		}
 	if (*cfg->technician) {
 		snprintf(ws->technician, sizeof ws->technician, "%s", cfg->technician);
 	} else {
 		if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) {
 			snprintf(err, errlen, "web: cannot make a technician token: %s", strerror(errno));
+			web_close(ws);
 			return -EIO;
 		}
 		for (i = 0; i < (int)sizeof raw; i++)
@@ -457,6 +519,7 @@ int web_open(struct web_server *ws, const struct cfg_web *cfg, web_execute execu
 	addr.sin_port = htons((uint16_t)atoi(cfg->port));
 	if (inet_pton(AF_INET, !strcmp(cfg->host, "localhost") ? "127.0.0.1" : cfg->host, &addr.sin_addr) != 1) {
 		snprintf(err, errlen, "web listen host '%s' is not an IPv4 address", cfg->host);
+		web_close(ws);
 		return -EINVAL;
 	}
 	ws->daemon = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
@@ -468,7 +531,7 @@ int web_open(struct web_server *ws, const struct cfg_web *cfg, web_execute execu
 				      MHD_OPTION_END);
 	if (!ws->daemon) {
 		snprintf(err, errlen, "cannot serve the web page on %s:%s (is the port taken?)", cfg->host, cfg->port);
-		jw_free(&ws->live);
+		web_close(ws);
 		return -EADDRINUSE;
 	}
 	snprintf(ws->url, sizeof ws->url, "http://%s:%s/", cfg->host, cfg->port);
@@ -502,17 +565,37 @@ void web_service(struct web_server *ws)
 	}
 }
 
+/* The view a stream follows in this push: found, or made and filled. */
+static int view_of(struct web_server *ws, const char *booth)
+{
+	struct web_view *v;
+	int i;
+
+	for (i = 0; i < ws->n_views; i++)
+		if (!strcmp(ws->views[i].booth, booth))
+			return i;
+	if (ws->n_views == WEB_STREAMS_MAX)
+		return WEB_STREAMS_MAX;
+	v = &ws->views[ws->n_views];
+	snprintf(v->booth, sizeof v->booth, "%s", booth);
+	v->live.len = 0;
+	v->live.failed = 0;
+	jw_raw(&v->live, "data: ");
+	ws->frame(ws->user, *booth ? booth : NULL, &v->live);
+	jw_raw(&v->live, "\n\n");
+	return ws->n_views++;
+}
+
 void web_push(struct web_server *ws)
 {
 	int i;
 
 	if (!ws->daemon || !ws->n_streams)
 		return;
-	ws->live.len = 0;
-	ws->live.failed = 0;
-	jw_raw(&ws->live, "data: ");
-	ws->frame(ws->user, &ws->live);
-	jw_raw(&ws->live, "\n\n");
+	/* One frame per view that a stream follows, made once. */
+	ws->n_views = 0;
+	for (i = 0; i < ws->n_streams; i++)
+		ws->streams[i]->view = view_of(ws, ws->streams[i]->booth);
 	ws->generation++;
 	for (i = 0; i < ws->n_streams; i++)
 		if (ws->streams[i]->suspended) {
@@ -524,9 +607,10 @@ void web_push(struct web_server *ws)
 
 void web_close(struct web_server *ws)
 {
+	int i;
+
 	if (ws->daemon) {
 		/* Suspended streams must be resumed before the daemon stops. */
-		int i;
 		for (i = 0; i < ws->n_streams; i++)
 			if (ws->streams[i]->suspended) {
 				ws->streams[i]->suspended = 0;
@@ -534,6 +618,8 @@ void web_close(struct web_server *ws)
 			}
 		MHD_stop_daemon(ws->daemon);
 	}
-	jw_free(&ws->live);
+	for (i = 0; i < WEB_STREAMS_MAX; i++)
+		jw_free(&ws->views[i].live);
+	free(ws->booths);
 	memset(ws, 0, sizeof *ws);
 }

@@ -23,11 +23,13 @@
 #define WEB_STRANGER_MS 3000    /* how long one may take to make its request */
 
 /* Runs a command line for a role; returns the JSON reply (kept until the
- * next call). token_name is "technician" or "observer", peer the address. Thread: control. */
+ * next call). token_name is "technician", "observer" or, for an
+ * interpreter, "booth:<id>"; peer the address. Thread: control. */
 typedef const char *(*web_execute)(void *user, const char *token_name, const char *peer, enum role role,
 				   const char *line);
-/* Writes one live frame (a JSON object) into w. Thread: control. */
-typedef void (*web_frame)(void *user, struct json_writer *w);
+/* Writes one live frame (a JSON object) into w: the control room's (booth
+ * NULL), or one booth's consoles. Thread: control. */
+typedef void (*web_frame)(void *user, const char *booth, struct json_writer *w);
 
 struct web_stream;
 struct MHD_Connection;
@@ -41,15 +43,32 @@ struct web_conn {
 	int authed; /* 1 a good token seen; -1 being pushed out */
 };
 
+/* An interpreter's token, bound to its booth. */
+struct web_booth_token {
+	char booth[TOLK_ID_MAX];
+	char name[TOLK_ID_MAX + 8]; /* "booth:<id>", as the audit names it */
+	char token[WEB_TOKEN_MAX];
+};
+
+/* What one push sends to the streams of one view: the control room's
+ * (booth ""), or a booth's consoles. */
+struct web_view {
+	char booth[TOLK_ID_MAX];
+	struct json_writer live; /* "data: ...\n\n" */
+};
+
 struct web_server {
 	struct MHD_Daemon *daemon;
 	char technician[WEB_TOKEN_MAX], observer[WEB_TOKEN_MAX];
+	struct web_booth_token *booths;
+	int n_booths;
 	int token_made;               /* the technician token was made up here */
 	web_execute execute;
 	web_frame frame;
 	void *user;
-	struct json_writer live;      /* the current frame, "data: ...\n\n" */
-	unsigned long generation;     /* of the current frame */
+	struct web_view views[WEB_STREAMS_MAX]; /* this push's frames, by view */
+	int n_views;
+	unsigned long generation;     /* of the current frames */
 	struct web_stream *streams[WEB_STREAMS_MAX];
 	int n_streams;
 	char url[160];                /* http://host:port/ */
@@ -59,9 +78,10 @@ struct web_server {
 
 /* Listens on cfg's address. A missing technician token is made up (from
  * getrandom) and left in ws->technician with token_made set, for the
- * caller to print once. Returns 0 or a negative errno with a message. Thread: control. */
-int web_open(struct web_server *ws, const struct cfg_web *cfg, web_execute execute, web_frame frame, void *user,
-	     char *err, size_t errlen);
+ * caller to print once. room gives the booths the interpreters' tokens
+ * are for. Returns 0 or a negative errno with a message. Thread: control. */
+int web_open(struct web_server *ws, const struct cfg_web *cfg, const struct config *room, web_execute execute,
+	     web_frame frame, void *user, char *err, size_t errlen);
 /* The descriptor to poll for input (-1 when off), and how long poll may
  * wait before web_service is due (-1: no limit). Thread: control. */
 int web_fd(const struct web_server *ws);

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "command_util.h"
+#include "console_view.h"
 #include "insert_commands.h"
 #include "thread_role.h"
 #include "utc_time.h"
@@ -60,7 +62,7 @@ void command_write_event(struct json_writer *w, const struct event *e)
 	write_time(w, e->time_ms);
 	jw_key(w, "kind", 0);
 	jw_string(w, event_kind_name(e->kind));
-	if (e->kind == EVENT_SLOWER || e->kind == EVENT_HELP) {
+	if (e->kind == EVENT_SLOWER || e->kind == EVENT_HELP || e->kind == EVENT_HANDOVER) {
 		jw_key(w, "booth", 0);
 		jw_string(w, e->booth);
 		if (e->console)
@@ -74,7 +76,7 @@ void command_write_event(struct json_writer *w, const struct event *e)
 
 /* Tells the log and the event list; returns the event, or NULL when no
  * events are kept. */
-static const struct event *record(struct command_context *ctx, enum event_kind kind, const char *booth,
+const struct event *command_record(struct command_context *ctx, enum event_kind kind, const char *booth,
 				  int console, const char *text)
 {
 	if (ctx->log)
@@ -93,12 +95,12 @@ static void write_db(struct json_writer *w, float level)
 		jw_raw(w, "null");
 }
 
-static const char *hears_name(const struct state *st, int hears)
+const char *command_hears_name(const struct state *st, int hears)
 {
 	return hears == STATE_HEARS_FLOOR ? "floor" : st->cfg->languages[hears].code;
 }
 
-static const char *listen_name(const struct state *st, const struct console_state *c)
+const char *command_listen_name(const struct state *st, const struct console_state *c)
 {
 	return c->listen == LISTEN_FLOOR ? "floor"
 	     : c->listen == LISTEN_AUTO  ? "auto"
@@ -132,7 +134,7 @@ static void write_channel(struct command_context *ctx, struct json_writer *w, in
 		jw_raw(w, "null");
 	jw_key(w, "source", 0);
 	if (ch->booth >= 0)
-		jw_string(w, hears_name(st, ch->source));
+		jw_string(w, command_hears_name(st, ch->source));
 	else
 		jw_raw(w, "null");
 	if (ctx->router) {
@@ -155,9 +157,9 @@ static void write_console(const struct state *st, struct json_writer *w, int b, 
 	jw_key(w, "channel", 0);
 	jw_string(w, cfg->languages[cfg->booths[b].outputs[c->output]].code);
 	jw_key(w, "listen", 0);
-	jw_string(w, listen_name(st, c));
+	jw_string(w, command_listen_name(st, c));
 	jw_key(w, "hears", 0);
-	jw_string(w, hears_name(st, v->hears));
+	jw_string(w, command_hears_name(st, v->hears));
 	jw_key(w, "note", 0);
 	if (v->no_pivot)
 		jw_string(w, "no pivot");
@@ -314,9 +316,9 @@ static enum command_outcome cmd_record(struct command_context *ctx, int argc, ch
 		return COMMAND_ERROR;
 	}
 	if (starting)
-		record(ctx, EVENT_CHANGE, NULL, 0, argc == 3 ? "record start (meeting given)" : "record start");
+		command_record(ctx, EVENT_CHANGE, NULL, 0, argc == 3 ? "record start (meeting given)" : "record start");
 	else if (!strcmp(argv[1], "stop"))
-		record(ctx, EVENT_CHANGE, NULL, 0, "record stop");
+		command_record(ctx, EVENT_CHANGE, NULL, 0, "record stop");
 	jw_raw(w, "{\"ok\":true");
 	jw_key(w, "recording", 0);
 	rec->status(rec->user, w, 1);
@@ -451,7 +453,7 @@ static enum command_outcome cmd_events(struct command_context *ctx, int argc, ch
 
 /* Booth and console words, as in "mic fr 2 on". On a bad word, writes the
  * error reply and returns -EINVAL. */
-static int console_args(struct command_context *ctx, struct json_writer *w, const char *cmd,
+int command_console_args(struct command_context *ctx, struct json_writer *w, const char *cmd,
 			const char *booth_word, const char *console_word, int *b, int *n)
 {
 	const struct config *cfg = ctx->state->cfg;
@@ -508,7 +510,7 @@ static enum command_outcome finish(struct command_context *ctx, struct json_writ
 		return COMMAND_ERROR;
 	}
 	for (i = 0; i < rep->n_notes; i++)
-		record(ctx, EVENT_CHANGE, NULL, 0, rep->notes[i]);
+		command_record(ctx, EVENT_CHANGE, NULL, 0, rep->notes[i]);
 	jw_raw(w, "{\"ok\":true");
 	if (b >= 0) {
 		const struct console_state *c = state_console(ctx->state, b, n);
@@ -520,9 +522,9 @@ static enum command_outcome finish(struct command_context *ctx, struct json_writ
 		jw_key(w, "channel", 0);
 		jw_string(w, cfg->languages[cfg->booths[b].outputs[c->output]].code);
 		jw_key(w, "listen", 0);
-		jw_string(w, listen_name(ctx->state, c));
+		jw_string(w, command_listen_name(ctx->state, c));
 		jw_key(w, "hears", 0);
-		jw_string(w, hears_name(ctx->state, ctx->state->consoles[state_mic_index(ctx->state, b, n)].hears));
+		jw_string(w, command_hears_name(ctx->state, ctx->state->consoles[state_mic_index(ctx->state, b, n)].hears));
 	}
 	if (rep->taken_over)
 		jw_printf(w, ",\"taken_over\":%d", rep->taken_over);
@@ -548,7 +550,7 @@ static enum command_outcome console_switch(struct command_context *ctx, int argc
 		command_usage_error(w, argv[0]);
 		return COMMAND_ERROR;
 	}
-	if (console_args(ctx, w, argv[0], argv[1], argv[2], &b, &n) ||
+	if (command_console_args(ctx, w, argv[0], argv[1], argv[2], &b, &n) ||
 	    (on = on_off(w, argv[0], argv[3])) < 0)
 		return COMMAND_ERROR;
 	return finish(ctx, w, argv[0], set(ctx->state, b, n, on, &rep), &rep, b, n);
@@ -566,6 +568,26 @@ static enum command_outcome cmd_mute(struct command_context *ctx, int argc, char
 	return console_switch(ctx, argc, argv, w, state_set_mute);
 }
 
+/* cough: mute while a button is held. "on" holds it for COUGH_LEASE_MS,
+ * renewed by the holder; "off", or the lapse, lets go. */
+static enum command_outcome cmd_cough(struct command_context *ctx, int argc, char **argv,
+				      struct json_writer *w)
+{
+	struct state_report rep;
+	int b, n, on, mic;
+
+	if (argc != 4) {
+		command_usage_error(w, argv[0]);
+		return COMMAND_ERROR;
+	}
+	if (command_console_args(ctx, w, argv[0], argv[1], argv[2], &b, &n) ||
+	    (on = on_off(w, argv[0], argv[3])) < 0)
+		return COMMAND_ERROR;
+	mic = state_mic_index(ctx->state, b, n);
+	ctx->state->cough_until_ms[mic] = on ? ctx->now_ms + COUGH_LEASE_MS : 0;
+	return finish(ctx, w, argv[0], state_set_mute(ctx->state, b, n, on, &rep), &rep, b, n);
+}
+
 static enum command_outcome cmd_output(struct command_context *ctx, int argc, char **argv,
 				       struct json_writer *w)
 {
@@ -576,7 +598,7 @@ static enum command_outcome cmd_output(struct command_context *ctx, int argc, ch
 		command_usage_error(w, argv[0]);
 		return COMMAND_ERROR;
 	}
-	if (console_args(ctx, w, "output", argv[1], argv[2], &b, &n))
+	if (command_console_args(ctx, w, "output", argv[1], argv[2], &b, &n))
 		return COMMAND_ERROR;
 	if (strlen(argv[3]) != 1 || argv[3][0] < 'A' || argv[3][0] > 'C') {
 		command_error(w, "output: expected A, B or C, not '%.32s'", argv[3]);
@@ -590,16 +612,20 @@ static enum command_outcome cmd_handover(struct command_context *ctx, int argc, 
 					 struct json_writer *w)
 {
 	struct state_report rep;
+	enum command_outcome ret;
 	int b, from, to, b2;
 
 	if (argc != 4) {
 		command_usage_error(w, argv[0]);
 		return COMMAND_ERROR;
 	}
-	if (console_args(ctx, w, "handover", argv[1], argv[2], &b, &from) ||
-	    console_args(ctx, w, "handover", argv[1], argv[3], &b2, &to))
+	if (command_console_args(ctx, w, "handover", argv[1], argv[2], &b, &from) ||
+	    command_console_args(ctx, w, "handover", argv[1], argv[3], &b2, &to))
 		return COMMAND_ERROR;
-	return finish(ctx, w, "handover", state_handover(ctx->state, b, from, to, &rep), &rep, b, to);
+	ret = finish(ctx, w, "handover", state_handover(ctx->state, b, from, to, &rep), &rep, b, to);
+	if (ret == COMMAND_ROUTING)
+		console_requests_answered(ctx, b); /* the take-over answers any request */
+	return ret;
 }
 
 static enum command_outcome cmd_listen(struct command_context *ctx, int argc, char **argv,
@@ -613,7 +639,7 @@ static enum command_outcome cmd_listen(struct command_context *ctx, int argc, ch
 		command_usage_error(w, argv[0]);
 		return COMMAND_ERROR;
 	}
-	if (console_args(ctx, w, "listen", argv[1], argv[2], &b, &n))
+	if (command_console_args(ctx, w, "listen", argv[1], argv[2], &b, &n))
 		return COMMAND_ERROR;
 	if (!strcmp(argv[3], "floor"))
 		kind = LISTEN_FLOOR;
@@ -637,7 +663,7 @@ static enum command_outcome cmd_volume(struct command_context *ctx, int argc, ch
 		command_usage_error(w, argv[0]);
 		return COMMAND_ERROR;
 	}
-	if (console_args(ctx, w, "volume", argv[1], argv[2], &b, &n) || parse_db(w, "volume", argv[3], &db))
+	if (command_console_args(ctx, w, "volume", argv[1], argv[2], &b, &n) || parse_db(w, "volume", argv[3], &db))
 		return COMMAND_ERROR;
 	return finish(ctx, w, "volume", state_set_volume(ctx->state, b, n, db, &rep), &rep, b, n);
 }
@@ -653,7 +679,7 @@ static enum command_outcome cmd_tone(struct command_context *ctx, int argc, char
 		command_usage_error(w, argv[0]);
 		return COMMAND_ERROR;
 	}
-	if (console_args(ctx, w, "tone", argv[1], argv[2], &b, &n) || parse_db(w, "tone", argv[3], &bass) ||
+	if (command_console_args(ctx, w, "tone", argv[1], argv[2], &b, &n) || parse_db(w, "tone", argv[3], &bass) ||
 	    parse_db(w, "tone", argv[4], &treble))
 		return COMMAND_ERROR;
 	return finish(ctx, w, "tone", state_set_tone(ctx->state, b, n, bass, treble, &rep), &rep, b, n);
@@ -686,14 +712,14 @@ static enum command_outcome signal_cmd(struct command_context *ctx, int argc, ch
 		command_usage_error(w, name);
 		return COMMAND_ERROR;
 	}
-	if (console_args(ctx, w, name, argv[1], argv[2], &b, &n))
+	if (command_console_args(ctx, w, name, argv[1], argv[2], &b, &n))
 		return COMMAND_ERROR;
 	/* "slower" names the booth only: the speaker need not know who asked. */
 	if (kind == EVENT_SLOWER)
 		snprintf(text, sizeof text, "slower: booth %s asks the speaker to slow down", cfg->booths[b].id);
 	else
 		snprintf(text, sizeof text, "help: %s/%d calls the technician", cfg->booths[b].id, n);
-	e = record(ctx, kind, cfg->booths[b].id, kind == EVENT_HELP ? n : 0, text);
+	e = command_record(ctx, kind, cfg->booths[b].id, kind == EVENT_HELP ? n : 0, text);
 	jw_raw(w, "{\"ok\":true");
 	jw_key(w, "signal", 0);
 	jw_string(w, name);
@@ -799,13 +825,14 @@ const struct command_def commands[] = {
 	{ "status", cmd_status, "status", "*", ROLES_CONTROL, 0 },
 	{ "events", cmd_events, "events [since <seq>] [--follow]", "*", ROLES_CONTROL, 0 },
 	{ "meters", cmd_meters, "meters", "*", ROLES_CONTROL, 0 },
-	{ "mic", cmd_mic, "mic <booth> <n> on|off", NULL, ROLES_CONTROL, 0 },
-	{ "mute", cmd_mute, "mute <booth> <n> on|off", NULL, ROLES_CONTROL, 0 },
-	{ "output", cmd_output, "output <booth> <n> A|B|C", NULL, ROLES_CONTROL, 0 },
-	{ "handover", cmd_handover, "handover <booth> <from> <to>", NULL, ROLES_CONTROL, 0 },
-	{ "listen", cmd_listen, "listen <booth> <n> floor|auto|<language>", NULL, ROLES_CONTROL, 0 },
-	{ "volume", cmd_volume, "volume <booth> <n> <dB, -60..0>", NULL, ROLES_CONTROL, 0 },
-	{ "tone", cmd_tone, "tone <booth> <n> <bass dB> <treble dB>", NULL, ROLES_CONTROL, 0 },
+	{ "mic", cmd_mic, "mic <booth> <n> on|off", NULL, ROLES_CONSOLE, 0 },
+	{ "mute", cmd_mute, "mute <booth> <n> on|off", NULL, ROLES_CONSOLE, 0 },
+	{ "cough", cmd_cough, "cough <booth> <n> on|off", NULL, ROLES_CONSOLE, 0 },
+	{ "output", cmd_output, "output <booth> <n> A|B|C", NULL, ROLES_CONSOLE, 0 },
+	{ "handover", cmd_handover, "handover <booth> <from> <to>", NULL, ROLES_CONSOLE, 0 },
+	{ "listen", cmd_listen, "listen <booth> <n> floor|auto|<language>", NULL, ROLES_CONSOLE, 0 },
+	{ "volume", cmd_volume, "volume <booth> <n> <dB, -60..0>", NULL, ROLES_CONSOLE, 0 },
+	{ "tone", cmd_tone, "tone <booth> <n> <bass dB> <treble dB>", NULL, ROLES_CONSOLE, 0 },
 	{ "floor-language", cmd_floor_language, "floor-language <language> [pin]", NULL, ROLES_CONTROL, 0 },
 	{ "record", cmd_record, "record start [meeting] | record stop | record status", "record status", ROLES_CONTROL, 0 },
 	{ "inserts", cmd_inserts, "inserts", "*", ROLES_CONTROL, 0 },
@@ -815,8 +842,10 @@ const struct command_def commands[] = {
 	{ "exposure", cmd_exposure, "exposure [YYYY-MM-DD]", "*", ROLES_CONTROL, 0 },
 	{ "reload", cmd_reload, "reload", NULL, ROLES_CONTROL, 0 },
 	{ "ack", cmd_ack, "ack <signal seq> | ack alarm <kind> [<subject>]", NULL, ROLES_CONTROL, 0 },
-	{ "slower", cmd_slower, "slower <booth> <n>", NULL, ROLES_CONTROL, 0 },
-	{ "help", cmd_help, "help <booth> <n> | help", "help", ROLES_CONTROL, 1 },
+	{ "slower", cmd_slower, "slower <booth> <n>", NULL, ROLES_CONSOLE, 0 },
+	{ "help", cmd_help, "help <booth> <n> | help", "help", ROLES_CONSOLE, 1 },
+	{ "console", cmd_console, "console <booth> <n>", "*", ROLES_CONSOLE, 0 },
+	{ "handover-request", cmd_handover_request, "handover-request <booth> <n>", NULL, ROLES_CONSOLE, 0 },
 };
 
 const size_t N_COMMANDS = sizeof commands / sizeof commands[0];
@@ -877,13 +906,28 @@ int command_is_read_only(const char *line)
 	return c && is_read_form(c, argc, words);
 }
 
-int command_permits(enum role role, const char *line, char *why, size_t len)
+/* What an interpreter's token may use, from the table, for its refusal. */
+static void interpreter_refusal(const char *booth, char *why, size_t len)
+{
+	size_t i, at = (size_t)snprintf(why, len, "permission denied: booth %s's token may use its own consoles "
+					     "only:", booth ? booth : "?");
+	int first = 1;
+
+	for (i = 0; i < N_COMMANDS && at < len; i++)
+		if (commands[i].roles & ROLE_BIT(ROLE_INTERPRETER)) {
+			at += (size_t)snprintf(why + at, len - at, "%s %s %s <n>", first ? "" : ",", commands[i].name,
+					       booth ? booth : "<booth>");
+			first = 0;
+		}
+}
+
+int command_permits(enum role role, const char *booth, const char *line, char *why, size_t len)
 {
 	char copy[MAX_LINE], *words[MAX_WORDS];
 	const struct command_def *c = NULL;
 	const char *forms[sizeof commands / sizeof commands[0]];
 	size_t i, at;
-	int n = 0;
+	int n = 0, argc = 0;
 
 	if (role == ROLE_NONE) {
 		snprintf(why, len, "no role on this engine");
@@ -891,8 +935,17 @@ int command_permits(enum role role, const char *line, char *why, size_t len)
 	}
 	if (line && strlen(line) < sizeof copy) {
 		strcpy(copy, line);
-		if (split_words(copy, words) > 0)
+		argc = split_words(copy, words);
+		if (argc > 0)
 			c = command_find(words[0]);
+	}
+	if (role == ROLE_INTERPRETER) {
+		/* Its own booth's consoles, whatever the command: never another. */
+		if (!c || !(c->roles & ROLE_BIT(role)) || argc < 3 || !booth || strcmp(words[1], booth)) {
+			interpreter_refusal(booth, why, len);
+			return 0;
+		}
+		return 1;
 	}
 	if (c && !(c->roles & ROLE_BIT(role))) {
 		snprintf(why, len, "permission denied: the %s role may not use %s", role == ROLE_OBSERVER ? "observer"
@@ -945,8 +998,12 @@ enum command_outcome command_execute(struct command_context *ctx, const char *li
 		return COMMAND_ERROR;
 	}
 	for (i = 0; i < N_COMMANDS; i++)
-		if (!strcmp(words[0], commands[i].name))
-			return commands[i].run(ctx, argc, words, reply);
+		if (!strcmp(words[0], commands[i].name)) {
+			enum command_outcome outcome = commands[i].run(ctx, argc, words, reply);
+			if (outcome == COMMAND_ROUTING)
+				state_track_shifts(ctx->state, ctx->now_ms);
+			return outcome;
+		}
 	command_error(reply, "unknown command '%.64s' (try help)", words[0]);
 	return COMMAND_ERROR;
 }

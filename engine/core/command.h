@@ -17,6 +17,7 @@
 #include "state.h"
 
 #define COMMAND_SIGNALS_IN_STATUS 16
+#define COUGH_LEASE_MS 700 /* a held cough lapses this long after its last renewal */
 
 /* Recording, as the command path sees it; the disk side implements it. */
 struct recorder_iface {
@@ -74,11 +75,13 @@ enum command_outcome command_execute(struct command_context *ctx, const char *li
 /* One event as a JSON object, as `events` and event streams show it. */
 void command_write_event(struct json_writer *w, const struct event *e);
 
-/* Who may run a command. Roles are ordered: a technician may do all an
- * observer may. */
-enum role { ROLE_NONE = 0, ROLE_OBSERVER, ROLE_TECHNICIAN };
+/* Who may run a command. Observers and technicians are ordered (a
+ * technician may do all an observer may); an interpreter is bound to one
+ * booth and may use that booth's console commands only. */
+enum role { ROLE_NONE = 0, ROLE_OBSERVER, ROLE_TECHNICIAN, ROLE_INTERPRETER };
 #define ROLE_BIT(r) (1u << (r))
 #define ROLES_CONTROL (ROLE_BIT(ROLE_OBSERVER) | ROLE_BIT(ROLE_TECHNICIAN))
+#define ROLES_CONSOLE (ROLES_CONTROL | ROLE_BIT(ROLE_INTERPRETER))
 
 typedef enum command_outcome (*command_handler)(struct command_context *ctx, int argc, char **argv,
 						struct json_writer *reply);
@@ -102,8 +105,10 @@ extern const size_t N_COMMANDS;
 int command_is_read_only(const char *line);
 
 /* May `role` run this line? 1, or 0 with the reason in why (for an
- * observer, the list of what it may use, from the table). */
-int command_permits(enum role role, const char *line, char *why, size_t len);
+ * observer, the list of what it may use, from the table). An interpreter
+ * is bound to `booth` (NULL for the other roles): its commands must name
+ * that booth first. */
+int command_permits(enum role role, const char *booth, const char *line, char *why, size_t len);
 
 /* "usage: <the table's forms>" for the command `name`, as its error reply. */
 void command_usage_error(struct json_writer *reply, const char *name);

@@ -1293,15 +1293,61 @@ static int web_token_key(struct loader *ld, const char *key, yaml_node_t *k, yam
 	return web_token(ld, v, key, w->observer, sizeof w->observer);
 }
 
+/* tokens.booths: { <booth>: <token> }: an interpreter's token, good for
+ * its own booth's consoles only. */
+static int web_booth_tokens(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *base)
+{
+	struct cfg_web *w = base;
+	const struct config *cfg = ld->cfg;
+	yaml_node_pair_t *p, *q;
+	int err;
+	(void)key;
+	(void)k;
+
+	if ((err = expect(ld, v, YAML_MAPPING_NODE, "booths")))
+		return err;
+	free(w->booth_tokens);
+	w->booth_tokens = calloc((size_t)cfg->n_booths + 1, sizeof *w->booth_tokens);
+	if (!w->booth_tokens)
+		return -ENOMEM;
+	w->n_booth_tokens = cfg->n_booths;
+	for (p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+		yaml_node_t *bk = node(ld, p->key), *bv = node(ld, p->value);
+		char role[TOLK_ID_MAX + 16];
+		int b;
+
+		if ((err = expect(ld, bk, YAML_SCALAR_NODE, "a booth id")))
+			return err;
+		if ((b = config_find_booth(cfg, scalar(bk))) < 0)
+			return fail(ld, bk, "tokens.booths names '%s', which is not a booth", scalar(bk));
+		for (q = v->data.mapping.pairs.start; q < p; q++)
+			if (!strcmp(scalar(node(ld, q->key)), scalar(bk)))
+				return fail(ld, bk, "duplicate key '%s' in tokens.booths", scalar(bk));
+		snprintf(role, sizeof role, "booth %s", scalar(bk));
+		if ((err = web_token(ld, bv, role, w->booth_tokens[b], sizeof w->booth_tokens[b])))
+			return err;
+	}
+	return 0;
+}
+
 static int tokens_equal(const void *a, const void *b)
 {
 	const struct cfg_web *x = a, *y = b;
-	return !strcmp(x->technician, y->technician) && !strcmp(x->observer, y->observer);
+	int i;
+
+	if (strcmp(x->technician, y->technician) || strcmp(x->observer, y->observer) ||
+	    x->n_booth_tokens != y->n_booth_tokens)
+		return 0;
+	for (i = 0; i < x->n_booth_tokens; i++)
+		if (strcmp(x->booth_tokens[i], y->booth_tokens[i]))
+			return 0;
+	return 1;
 }
 
 static const struct cfg_key token_keys[] = {
 	OWN("technician", web_token_key, NULL),
 	OWN("observer", web_token_key, NULL),
+	OWN("booths", web_booth_tokens, NULL),
 };
 static const struct cfg_table tokens_table = TABLE("tokens", token_keys);
 
@@ -1331,6 +1377,13 @@ static const struct cfg_key web_keys[] = {
 	OWN("tokens", web_tokens, tokens_equal),
 };
 static const struct cfg_table web_table = TABLE("web", web_keys);
+
+/* ---- consoles ------------------------------------------------------- */
+
+static const struct cfg_key consoles_keys[] = {
+	NUMBER("shift_minutes", struct cfg_consoles, shift_minutes, 1, 600, 30),
+};
+static const struct cfg_table consoles_table = TABLE("consoles", consoles_keys);
 
 /* ---- top level ------------------------------------------------------ */
 
@@ -1484,6 +1537,34 @@ static int root_stream(struct loader *ld, const char *key, yaml_node_t *k, yaml_
 	return 0;
 }
 
+/* One token, one role: a token given twice would give its holder the
+ * stronger role without anyone deciding it. */
+static int web_tokens_distinct(struct loader *ld, yaml_node_t *n, const struct cfg_web *w)
+{
+	const char *all[2 + TOLK_BOOTHS_MAX];
+	int i, j, k = 0;
+
+	all[k++] = w->technician;
+	all[k++] = w->observer;
+	for (i = 0; i < w->n_booth_tokens && k < (int)(sizeof all / sizeof all[0]); i++)
+		all[k++] = w->booth_tokens[i];
+	for (i = 0; i < k; i++)
+		for (j = 0; j < i; j++)
+			if (*all[i] && !strcmp(all[i], all[j]))
+				return fail(ld, n, "web: the same token is given for two roles; each role (and each "
+					    "booth) needs its own");
+	return 0;
+}
+
+static int root_consoles(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *n, void *base)
+{
+	struct config *cfg = base;
+	(void)key;
+	(void)k;
+	table_defaults(&consoles_table, &cfg->consoles);
+	return n ? load_table(ld, n, &consoles_table, &cfg->consoles) : 0;
+}
+
 static int root_web(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *n, void *base)
 {
 	struct config *cfg = base;
@@ -1497,7 +1578,7 @@ static int root_web(struct loader *ld, const char *key, yaml_node_t *k, yaml_nod
 		return err;
 	if (!cfg->web.enabled)
 		return fail(ld, n, "web needs listen (\"127.0.0.1:8080\", or a port)");
-	return 0;
+	return web_tokens_distinct(ld, n, &cfg->web);
 }
 
 static int root_osc(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *n, void *base)
@@ -1542,6 +1623,7 @@ static const struct cfg_key root_keys[] = {
 	{ .key = "osc", .kind = KEY_OWN, .parse = root_osc, .stage = 3 }, /* compared by config_osc_equal */
 	SECTION("web", root_web, &web_table, web, 3),
 	SECTION("stream", root_stream, &stream_table, stream, 4),
+	SECTION("consoles", root_consoles, &consoles_table, consoles, 3),
 };
 static const struct cfg_table root_table = TABLE(NULL, root_keys);
 #define ROOT_STAGES 5
@@ -1726,6 +1808,7 @@ void config_free(struct config *cfg)
 	free(cfg->control.technicians);
 	free(cfg->control.observers);
 	free(cfg->osc.peers);
+	free(cfg->web.booth_tokens);
 	free(cfg->floor_inputs);
 	free(cfg->languages);
 	free(cfg->booths);

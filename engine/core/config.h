@@ -169,6 +169,9 @@ struct cfg_web {
 	char port[16];
 	char technician[128];
 	char observer[128];
+	/* tokens.booths: an interpreter's token per booth, by booth index ("" none) */
+	char (*booth_tokens)[128];
+	int n_booth_tokens;  /* the booths the array covers */
 };
 
 /* Listener streams to Icecast: off unless a stream: section is given. */
@@ -183,6 +186,11 @@ struct cfg_stream {
 	char (*channels)[TOLK_ID_MAX];
 	int n_channels;
 	int bitrate;
+};
+
+/* What every interpreter's console shows. */
+struct cfg_consoles {
+	double shift_minutes; /* a discreet reminder after this long live */
 };
 
 struct config {
@@ -208,6 +216,7 @@ struct config {
 	struct cfg_osc osc;
 	struct cfg_web web;
 	struct cfg_stream stream;
+	struct cfg_consoles consoles;
 };
 
 /* The chain that applies: a booth's or language's own, else the default. */

@@ -50,6 +50,7 @@ const char *event_kind_name(enum event_kind kind)
 	case EVENT_HELP: return "help";
 	case EVENT_ALARM: return "alarm";
 	case EVENT_HEARING: return "hearing";
+	case EVENT_HANDOVER: return "handover-request";
 	default: return "change";
 	}
 }

@@ -17,6 +17,7 @@ enum event_kind {
 	EVENT_HELP,       /* a console calls the technician */
 	EVENT_ALARM,      /* something the technician must act on (disk error, ...) */
 	EVENT_HEARING,    /* the hearing limiter acted on a headphone feed */
+	EVENT_HANDOVER,   /* a console asks a booth-mate to take over (acked when done) */
 };
 
 struct event {

@@ -21,7 +21,9 @@ int state_init(struct state *st, const struct config *cfg)
 	st->undo = calloc(nb, sizeof *st->undo);
 	st->consoles = calloc(cfg->n_mics ? (size_t)cfg->n_mics : 1, sizeof *st->consoles);
 	st->channels = calloc((size_t)cfg->n_languages, sizeof *st->channels);
-	if (!st->booths || !st->undo || !st->consoles || !st->channels) {
+	st->live_since_ms = calloc(cfg->n_mics ? (size_t)cfg->n_mics : 1, sizeof *st->live_since_ms);
+	st->cough_until_ms = calloc(cfg->n_mics ? (size_t)cfg->n_mics : 1, sizeof *st->cough_until_ms);
+	if (!st->booths || !st->undo || !st->consoles || !st->channels || !st->live_since_ms || !st->cough_until_ms) {
 		state_free(st);
 		return -ENOMEM;
 	}
@@ -44,6 +46,9 @@ void state_free(struct state *st)
 	free(st->undo);
 	free(st->consoles);
 	free(st->channels);
+	free(st->live_since_ms);
+	free(st->cough_until_ms);
+	st->live_since_ms = st->cough_until_ms = NULL;
 	st->booths = st->undo = NULL;
 	st->consoles = NULL;
 	st->channels = NULL;
@@ -598,5 +603,36 @@ int state_adopt(struct state *st, const struct state *old, struct state_report *
 		if (!found)
 			break;
 	}
+	return 0;
+}
+
+void state_track_shifts(struct state *st, int64_t now_ms)
+{
+	const struct config *cfg = st->cfg;
+	int b, n;
+
+	for (b = 0; b < cfg->n_booths; b++)
+		for (n = 1; n <= cfg->booths[b].consoles; n++) {
+			int64_t *since = &st->live_since_ms[cfg->booths[b].first_mic + n - 1];
+			if (!state_mic_on(st, b, n))
+				*since = 0;
+			else if (!*since)
+				*since = now_ms;
+		}
+}
+
+int state_cough_lapsed(const struct state *st, int64_t now_ms, int *b, int *n)
+{
+	const struct config *cfg = st->cfg;
+	int k;
+
+	for (*b = 0; *b < cfg->n_booths; (*b)++)
+		for (k = 1; k <= cfg->booths[*b].consoles; k++) {
+			const int64_t until = st->cough_until_ms[cfg->booths[*b].first_mic + k - 1];
+			if (until && now_ms >= until) {
+				*n = k;
+				return 1;
+			}
+		}
 	return 0;
 }

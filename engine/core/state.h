@@ -69,6 +69,14 @@ struct state {
 	struct console_view *consoles; /* [n_mics] */
 	struct channel_view *channels; /* [n_languages] */
 	struct booth_state *undo;      /* [n_booths], for refusing atomically */
+	/* [n_mics]: when each mic went live (UTC ms), 0 while off: the
+	 * console's shift timer. Kept by the command path, which knows the
+	 * time (state_track_shifts); the rules here do not need it. */
+	int64_t *live_since_ms;
+	/* [n_mics]: a cough held from a page lasts until then (UTC ms), 0
+	 * none: the page renews it while the button is held, so that a page
+	 * that goes away cannot leave the mic muted. */
+	int64_t *cough_until_ms;
 };
 
 /* What a mutation did, or why it was refused. */
@@ -90,6 +98,12 @@ int state_init(struct state *st, const struct config *cfg);
  * rep's notes. Returns 0 or -EINVAL. */
 int state_adopt(struct state *st, const struct state *old, struct state_report *rep);
 void state_free(struct state *st);
+/* After a change at now_ms: a mic that went live starts its shift, one
+ * that went off ends it. */
+void state_track_shifts(struct state *st, int64_t now_ms);
+/* The first console whose held cough has lapsed by now_ms: 1 with b and n
+ * (1-based), or 0. */
+int state_cough_lapsed(const struct state *st, int64_t now_ms, int *b, int *n);
 
 /* Each returns 0 when the state changed, 1 when it already was so (no
  * change, not an error), or -EINVAL / -EBUSY with rep->reason set. Booth b

@@ -1,15 +1,18 @@
-/* The control-room page, embedded in the binary at build time: nothing
- * is fetched from anywhere else. */
+/* A page, embedded in the binary at build time: nothing is fetched from
+ * anywhere else. Built once per page, with PAGE_HTML (the file) and
+ * PAGE_NAME (the symbol; PAGE_NAME_len holds its length). */
+#define CAT(a, b) a##b
+#define XCAT(a, b) CAT(a, b)
 	.section .rodata
-	.global tolk_page_html
-	.global tolk_page_html_len
-	.type tolk_page_html, @object
-tolk_page_html:
+	.global PAGE_NAME
+	.global XCAT(PAGE_NAME, _len)
+	.type PAGE_NAME, @object
+PAGE_NAME:
 	.incbin PAGE_HTML
 	.byte 0
-tolk_page_html_end:
+XCAT(PAGE_NAME, _end):
 	.balign 4
-	.type tolk_page_html_len, @object
-tolk_page_html_len:
-	.int tolk_page_html_end - tolk_page_html - 1
+	.type XCAT(PAGE_NAME, _len), @object
+XCAT(PAGE_NAME, _len):
+	.int XCAT(PAGE_NAME, _end) - PAGE_NAME - 1
 	.section .note.GNU-stack,"",@progbits

@@ -23,7 +23,7 @@ static void test_help_lists_every_form_of_the_table(void **unused)
 		snprintf(first, sizeof first, "\"%s", commands[i].name);
 		assert_non_null(strstr(w.buf, first));
 	}
-	assert_non_null(strstr(w.buf, "\"help <booth> <n>\",\"help\"]"));
+	assert_non_null(strstr(w.buf, "\"help <booth> <n>\",\"help\",\"console <booth> <n>\""));
 	assert_non_null(strstr(w.buf, "\"record start [meeting] | record stop | record status\""));
 	jw_free(&w);
 	state_free(&st);
@@ -63,16 +63,28 @@ static void test_roles(void **unused)
 	char why[400];
 	(void)unused;
 
-	assert_true(command_permits(ROLE_TECHNICIAN, "mic fr 1 on", why, sizeof why));
-	assert_true(command_permits(ROLE_TECHNICIAN, "no-such-command", why, sizeof why)); /* execute says why */
-	assert_true(command_permits(ROLE_OBSERVER, "status", why, sizeof why));
-	assert_true(command_permits(ROLE_OBSERVER, "record status", why, sizeof why));
-	assert_true(command_permits(ROLE_OBSERVER, "help", why, sizeof why));
-	assert_false(command_permits(ROLE_OBSERVER, "help fr 1", why, sizeof why)); /* a signal */
-	assert_false(command_permits(ROLE_OBSERVER, "record start", why, sizeof why));
+	assert_true(command_permits(ROLE_TECHNICIAN, NULL, "mic fr 1 on", why, sizeof why));
+	assert_true(command_permits(ROLE_TECHNICIAN, NULL, "no-such-command", why, sizeof why)); /* execute says why */
+	assert_true(command_permits(ROLE_OBSERVER, NULL, "status", why, sizeof why));
+	assert_true(command_permits(ROLE_OBSERVER, NULL, "record status", why, sizeof why));
+	assert_true(command_permits(ROLE_OBSERVER, NULL, "help", why, sizeof why));
+	assert_false(command_permits(ROLE_OBSERVER, NULL, "help fr 1", why, sizeof why)); /* a signal */
+	assert_false(command_permits(ROLE_OBSERVER, NULL, "record start", why, sizeof why));
 	assert_string_equal(why, "permission denied: an observer may use status, events, meters, record status, "
-				 "inserts, exposure and help only");
-	assert_false(command_permits(ROLE_NONE, "status", why, sizeof why));
+				 "inserts, exposure, help and console only");
+	assert_false(command_permits(ROLE_NONE, NULL, "status", why, sizeof why));
+	/* An interpreter: its own booth's consoles, nothing else, ever. */
+	assert_true(command_permits(ROLE_INTERPRETER, "fr", "mic fr 1 on", why, sizeof why));
+	assert_true(command_permits(ROLE_INTERPRETER, "fr", "cough fr 2 on", why, sizeof why));
+	assert_true(command_permits(ROLE_INTERPRETER, "fr", "console fr 1", why, sizeof why));
+	assert_true(command_permits(ROLE_INTERPRETER, "fr", "handover fr 1 2", why, sizeof why));
+	assert_false(command_permits(ROLE_INTERPRETER, "fr", "mic en 1 on", why, sizeof why));
+	assert_non_null(strstr(why, "permission denied: booth fr's token may use its own consoles only: mic fr <n>"));
+	assert_false(command_permits(ROLE_INTERPRETER, "fr", "record start", why, sizeof why));
+	assert_false(command_permits(ROLE_INTERPRETER, "fr", "status", why, sizeof why));
+	assert_false(command_permits(ROLE_INTERPRETER, "fr", "help", why, sizeof why));
+	assert_false(command_permits(ROLE_INTERPRETER, "fr", "floor-language fr", why, sizeof why));
+	assert_false(command_permits(ROLE_INTERPRETER, NULL, "mic fr 1 on", why, sizeof why));
 }
 
 int main(void)
