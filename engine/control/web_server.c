@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <microhttpd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,8 +281,8 @@ static void sweep_strangers(struct web_server *ws)
 
 /* ---- requests --------------------------------------------------------- */
 
-static enum MHD_Result serve_page(struct MHD_Connection *c, char how, const char *token, const char *url,
-				   const char *page, size_t len)
+static enum MHD_Result serve_page(struct web_server *ws, struct MHD_Connection *c, char how, const char *token,
+				   const char *url, const char *page, size_t len)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -292,7 +293,8 @@ static enum MHD_Result serve_page(struct MHD_Connection *c, char how, const char
 		r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 		if (!r)
 			return MHD_NO;
-		snprintf(cookie, sizeof cookie, COOKIE "=%s; HttpOnly; SameSite=Strict; Path=/", token);
+		snprintf(cookie, sizeof cookie, COOKIE "=%s; HttpOnly; SameSite=Strict; Path=/%s", token,
+			 ws->tls ? "; Secure" : "");
 		MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, cookie);
 		MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, url);
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
@@ -334,7 +336,7 @@ static int header_times(struct MHD_Connection *c, const char *name)
  * SameSite=Strict does not cover another port of the same host. A request
  * with neither header is no browser's: it must carry its token in the
  * Authorization header, which no other page can make a browser send. */
-static int same_origin(struct MHD_Connection *c, char how)
+static int same_origin(const struct web_server *ws, struct MHD_Connection *c, char how)
 {
 	const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
 	const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
@@ -346,7 +348,7 @@ static int same_origin(struct MHD_Connection *c, char how)
 		return how == 'h';
 	if (!host || header_times(c, "Origin") > 1 || header_times(c, MHD_HTTP_HEADER_HOST) > 1)
 		return 0;
-	n = (size_t)snprintf(own, sizeof own, "http://%s", host);
+	n = (size_t)snprintf(own, sizeof own, "%s://%s", ws->tls ? "https" : "http", host);
 	if (n >= sizeof own)
 		return 0;
 	if (origin)
@@ -385,8 +387,7 @@ static enum MHD_Result serve_console(struct web_server *ws, struct MHD_Connectio
 		return reply_text(c, MHD_HTTP_NOT_FOUND, "a console is /console/<booth>/<n>\n");
 	if (role == ROLE_INTERPRETER ? strcmp(booth, want) != 0 : role != ROLE_TECHNICIAN)
 		return reply_text(c, MHD_HTTP_FORBIDDEN, "this token may not open that console\n");
-	(void)ws;
-	return serve_page(c, how, token, url, tolk_console_html, tolk_console_html_len);
+	return serve_page(ws, c, how, token, url, tolk_console_html, tolk_console_html_len);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -433,7 +434,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		 * change: addresses end up in logs and histories. */
 		if (how == 'q')
 			return reply_text(c, MHD_HTTP_FORBIDDEN, "the token goes in a header or the cookie, not the address\n");
-		if (!same_origin(c, how))
+		if (!same_origin(ws, c, how))
 			return reply_text(c, MHD_HTTP_FORBIDDEN, "this request comes from another page (Origin)\n");
 	}
 	if (!strncmp(url, "/console/", 9) && !strcmp(method, "GET"))
@@ -461,7 +462,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (role == ROLE_INTERPRETER)
 		return reply_text(c, MHD_HTTP_FORBIDDEN, "this token opens its booth's consoles: /console/<booth>/<n>\n");
 	if (!strcmp(method, "GET") && (!strcmp(url, "/") || !strcmp(url, "/index.html")))
-		return serve_page(c, how, token, "/", tolk_page_html, tolk_page_html_len);
+		return serve_page(ws, c, how, token, "/", tolk_page_html, tolk_page_html_len);
 	return reply_text(c, MHD_HTTP_NOT_FOUND, "not here\n");
 }
 
@@ -475,6 +476,30 @@ static void request_done(void *cls, struct MHD_Connection *c, void **state, enum
 }
 
 /* ---- the server ------------------------------------------------------- */
+
+/* A PEM file's contents, NUL-terminated: what libmicrohttpd takes. */
+static char *read_pem(const char *path, const char *what, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	long n;
+
+	if (!f || fseek(f, 0, SEEK_END) < 0 || (n = ftell(f)) < 0 || n > 1024 * 1024 || fseek(f, 0, SEEK_SET) < 0 ||
+	    !(buf = calloc((size_t)n + 1, 1)) || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		snprintf(err, errlen, "web tls %s %s: %s", what, path, f ? "cannot be read (at most 1 MiB)" : strerror(errno));
+		free(buf);
+		if (f)
+			fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	if (!strstr(buf, "-----BEGIN ")) {
+		snprintf(err, errlen, "web tls %s %s: not a PEM file", what, path);
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
 
 int web_open(struct web_server *ws, const struct cfg_web *cfg, const struct config *room, web_execute execute,
 	     web_frame frame, void *user, char *err, size_t errlen)
@@ -522,19 +547,37 @@ int web_open(struct web_server *ws, const struct cfg_web *cfg, const struct conf
 		web_close(ws);
 		return -EINVAL;
 	}
-	ws->daemon = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-				      on_request, ws, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-				      MHD_OPTION_NOTIFY_COMPLETED, request_done, ws, MHD_OPTION_NOTIFY_CONNECTION,
-				      on_connection, ws, MHD_OPTION_CONNECTION_LIMIT, (unsigned)WEB_CONNECTIONS_MAX,
-				      MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)WEB_PER_ADDRESS_MAX,
-				      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-				      MHD_OPTION_END);
+	if (*cfg->tls_cert_file) {
+		ws->tls = 1;
+		if (!(ws->tls_cert = read_pem(cfg->tls_cert_file, "cert_file", err, errlen)) ||
+		    !(ws->tls_key = read_pem(cfg->tls_key_file, "key_file", err, errlen))) {
+			web_close(ws);
+			return -EINVAL;
+		}
+	}
+	{
+		/* The options as an array: the two PEM ones only with TLS. */
+		struct MHD_OptionItem ops[] = {
+			{ MHD_OPTION_SOCK_ADDR, 0, &addr },
+			{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)request_done, ws },
+			{ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, ws },
+			{ MHD_OPTION_CONNECTION_LIMIT, WEB_CONNECTIONS_MAX, NULL },
+			{ MHD_OPTION_PER_IP_CONNECTION_LIMIT, WEB_PER_ADDRESS_MAX, NULL },
+			{ MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL },
+			{ ws->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, ws->tls_cert },
+			{ MHD_OPTION_HTTPS_MEM_KEY, 0, ws->tls_key },
+			{ MHD_OPTION_END, 0, NULL },
+		};
+		ws->daemon = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+					      (ws->tls ? MHD_USE_TLS : 0), 0, NULL, NULL, on_request, ws,
+					      MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
+	}
 	if (!ws->daemon) {
 		snprintf(err, errlen, "cannot serve the web page on %s:%s (is the port taken?)", cfg->host, cfg->port);
 		web_close(ws);
 		return -EADDRINUSE;
 	}
-	snprintf(ws->url, sizeof ws->url, "http://%s:%s/", cfg->host, cfg->port);
+	snprintf(ws->url, sizeof ws->url, "%s://%s:%s/", ws->tls ? "https" : "http", cfg->host, cfg->port);
 	return 0;
 }
 
@@ -621,5 +664,9 @@ void web_close(struct web_server *ws)
 	for (i = 0; i < WEB_STREAMS_MAX; i++)
 		jw_free(&ws->views[i].live);
 	free(ws->booths);
+	free(ws->tls_cert);
+	if (ws->tls_key) /* a secret: not left in freed memory */
+		explicit_bzero(ws->tls_key, strlen(ws->tls_key));
+	free(ws->tls_key);
 	memset(ws, 0, sizeof *ws);
 }

@@ -71,7 +71,9 @@ struct web_server {
 	unsigned long generation;     /* of the current frames */
 	struct web_stream *streams[WEB_STREAMS_MAX];
 	int n_streams;
-	char url[160];                /* http://host:port/ */
+	char url[160];                /* http(s)://host:port/ */
+	int tls;                      /* served over HTTPS */
+	char *tls_cert, *tls_key;     /* the PEM files' contents, while the daemon runs */
 	struct web_conn conns[WEB_CONNECTIONS_MAX];
 	int n_conns;
 };

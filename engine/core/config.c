@@ -1372,9 +1372,36 @@ static int web_tokens(struct loader *ld, const char *key, yaml_node_t *k, yaml_n
 	return load_table(ld, v, &tokens_table, base);
 }
 
+static const struct cfg_key tls_keys[] = {
+	TEXT("cert_file", struct cfg_web, tls_cert_file, ""),
+	TEXT("key_file", struct cfg_web, tls_key_file, ""),
+};
+static const struct cfg_table tls_table = TABLE("tls", tls_keys);
+
+/* tls: { cert_file, key_file }: both, or no TLS. */
+static int web_tls(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *base)
+{
+	struct cfg_web *w = base;
+	int err;
+	(void)key;
+	(void)k;
+
+	if ((err = load_table(ld, v, &tls_table, base)))
+		return err;
+	if (!*w->tls_cert_file || !*w->tls_key_file)
+		return fail(ld, v, "tls needs both cert_file and key_file (PEM files)");
+	return 0;
+}
+
+static int tls_equal(const void *a, const void *b)
+{
+	return table_equal(&tls_table, a, b);
+}
+
 static const struct cfg_key web_keys[] = {
 	OWN("listen", web_listen, listen_equal),
 	OWN("tokens", web_tokens, tokens_equal),
+	OWN("tls", web_tls, tls_equal),
 };
 static const struct cfg_table web_table = TABLE("web", web_keys);
 

@@ -169,6 +169,8 @@ struct cfg_web {
 	char port[16];
 	char technician[128];
 	char observer[128];
+	/* tls: the page over HTTPS, from these PEM files (read at start) */
+	char tls_cert_file[4096], tls_key_file[4096];
 	/* tokens.booths: an interpreter's token per booth, by booth index ("" none) */
 	char (*booth_tokens)[128];
 	int n_booth_tokens;  /* the booths the array covers */

@@ -143,6 +143,21 @@ try {
   const fits = await p3.$eval("#mic", (b) => b.getBoundingClientRect().right <= innerWidth);
   check("on a phone the console fits the width", fits);
 
+  // ---- over TLS, with a self-signed certificate made by the test --------------------
+  const secure = await browser.newContext({ viewport: { width: 1280, height: 800 }, hasTouch: true,
+    ignoreHTTPSErrors: true });
+  const pt = await secure.newPage();
+  await pt.goto(`${process.env.TLS_BASE}/console/fr/1?token=${FR}`);
+  await pt.waitForFunction(() => document.querySelector("#mic").textContent === "off", null, { timeout: 5000 });
+  check("over TLS the console opens", pt.url() === `${process.env.TLS_BASE}/console/fr/1`, pt.url());
+  const tlsCookie = (await secure.cookies()).find((c) => c.name === "tolk_token");
+  check("and its cookie is Secure", tlsCookie && tlsCookie.secure, JSON.stringify(tlsCookie));
+  await pt.tap("#mic");
+  await pt.waitForFunction(() => document.querySelector("#mic").textContent === "ON AIR", null, { timeout: 2000 });
+  const tlsStatus = JSON.parse(execFileSync(`${B}/tolkctl`, ["--control", process.env.TLS_SOCK, "--json", "status"],
+    { encoding: "utf8" }));
+  check("and MIC works over it", tlsStatus.booths[0].consoles[0].mic === true);
+
   await sleep(600);
   await p2.screenshot({ path: SHOT, fullPage: true });
   console.log(`screenshot: ${SHOT}`);
