@@ -44,7 +44,7 @@ PLUGIN_LIBS_leveller := -lebur128
 UNIT_SRC    := $(wildcard test/unit/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/unit/%)
 TEST_CLIENTS := $(BUILD)/test/tonegen $(BUILD)/test/probe $(BUILD)/test/filetone $(BUILD)/test/osc_client \
-                $(BUILD)/test/sockhold \
+                $(BUILD)/test/sockhold $(BUILD)/test/midi_client \
                 $(BUILD)/bench/latency_probe \
                 $(BUILD)/test/continuity \
                 $(BUILD)/test/rtguard.so $(BUILD)/test/tolk-rtinject

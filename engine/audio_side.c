@@ -218,6 +218,8 @@ int audio_open(struct engine *e, int quiet)
 		 (double)(utc_now_ms() - (e->audio_ever_up ? e->next_attempt_ms - 1000 : e->started_ms)));
 	e->audio_up = 1;
 	e->audio_ever_up = 1;
+	if (midi_leds_reset(e) < 0)
+		log_line("MIDI consoles: out of memory; their LEDs are not updated");
 	return EXIT_CLEAN;
 fail:
 	audio_close(e);

@@ -104,6 +104,7 @@ struct engine {
 	struct json_writer stream;      /* event-stream lines */
 	int64_t last_web_ms;
 	int web_due;                    /* a change to show on the pages now */
+	uint8_t (*midi_leds)[128];      /* per mic: the LED velocities sent, 0xFF unknown */
 	int64_t last_alarm_tick;
 	unsigned long thread_violations_seen; /* calls from the wrong thread, as last logged */
 	/* control: the audit, and this request's changes for it */
@@ -198,6 +199,14 @@ void audio_close(struct engine *e);
 void audio_lost(struct engine *e);
 void audio_retry(struct engine *e);
 void check_alarms(struct engine *e);
+
+/* ---- midi_consoles.c ---- */
+/* The MIDI events the process callback queued, as commands. */
+void midi_service(struct engine *e);
+/* The consoles' LEDs brought up to date (only what changed is sent). */
+void midi_feedback(struct engine *e);
+/* After the audio side opens or the room changes: every LED sent again. */
+int midi_leds_reset(struct engine *e);
 
 /* ---- reload.c ---- */
 /* tolkctl's reload (a command_context callback, the engine as user). */

@@ -119,6 +119,8 @@ static int control_loop(struct engine *e, int signal_fd, int wake_fd)
 		timeout = waiting || e->routing_dirty ? 20 : 100; /* alarms are checked at 10 Hz */
 		if (e->web.n_streams)
 			timeout = timeout < WEB_FRAME_MS ? timeout : WEB_FRAME_MS;
+		if (e->cfg->midi.enabled) /* MIDI buttons: looked at every 10 ms */
+			timeout = timeout < 10 ? timeout : 10;
 		if (web_timeout_ms(&e->web) >= 0 && web_timeout_ms(&e->web) < timeout)
 			timeout = web_timeout_ms(&e->web);
 		if (e->hup_pending || e->reloads_waiting) {
@@ -159,6 +161,8 @@ static int control_loop(struct engine *e, int signal_fd, int wake_fd)
 		if (fds[3].revents || e->web.daemon)
 			web_service(&e->web);
 		control_socket_service(&e->control, fds + 4, n - 4, handle_request, e);
+		midi_service(e);
+		midi_feedback(e);
 		if (e->web.n_streams && (e->web_due || utc_now_ms() - e->last_web_ms >= WEB_FRAME_MS)) {
 			web_push(&e->web);
 			e->last_web_ms = utc_now_ms();
@@ -367,6 +371,7 @@ int main(int argc, char **argv)
 out_control:
 	recovery_finish(recovery);
 	free(e->last_channels);
+	free(e->midi_leds);
 	web_close(&e->web);
 	osc_close(&e->osc);
 	control_socket_close(&e->control);

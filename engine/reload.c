@@ -361,6 +361,8 @@ static int reload_now(struct engine *e, struct json_writer *w)
 	e->cfg = next;
 	config_free(was);
 	free(was);
+	if (midi_leds_reset(e) < 0)
+		log_line("MIDI consoles: out of memory; their LEDs are not updated");
 	free(e->last_channels);
 	e->last_channels = last;
 	jw_raw(w, ",\"notes\":[");

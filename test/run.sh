@@ -69,6 +69,7 @@ suite integration-hardening bash test/integration/hardening_test.sh
 suite integration-lockout bash test/integration/lockout_test.sh
 suite integration-web bash test/integration/web_test.sh
 suite integration-touch-console bash test/integration/touch_console_test.sh
+suite integration-midi bash test/integration/midi_test.sh
 suite integration-netjack bash test/integration/netjack_test.sh
 suite integration-stream bash test/integration/stream_test.sh
 suite integration-rtguard bash test/integration/rtguard_test.sh

@@ -1412,6 +1412,89 @@ static const struct cfg_key consoles_keys[] = {
 };
 static const struct cfg_table consoles_table = TABLE("consoles", consoles_keys);
 
+/* ---- midi ------------------------------------------------------------ */
+
+/* consoles: all, or a list of "<booth>/<n>". */
+static int midi_consoles(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *base)
+{
+	struct cfg_midi *m = base;
+	const struct config *cfg = ld->cfg;
+	int i, j, err;
+	(void)key;
+	(void)k;
+
+	if (v->type == YAML_SCALAR_NODE && !strcmp(scalar(v), "all")) {
+		m->all = 1;
+		return 0;
+	}
+	if (v->type != YAML_SEQUENCE_NODE)
+		return fail(ld, v, "midi consoles must be all or a list like [fr/1, fr/2]");
+	m->all = 0;
+	free(m->mics);
+	m->mics = calloc((size_t)seq_len(v) + 1, sizeof *m->mics);
+	if (!m->mics)
+		return -ENOMEM;
+	for (i = 0; i < seq_len(v); i++) {
+		yaml_node_t *item = seq_at(ld, v, i);
+		char booth[TOLK_ID_MAX];
+		const char *slash;
+		int b, n;
+
+		if ((err = expect(ld, item, YAML_SCALAR_NODE, "a console (booth/n)")))
+			return err;
+		slash = strchr(scalar(item), '/');
+		snprintf(booth, sizeof booth, "%.*s", slash ? (int)(slash - scalar(item)) : 0, scalar(item));
+		b = slash ? config_find_booth(cfg, booth) : -1;
+		n = slash ? atoi(slash + 1) : 0;
+		if (b < 0 || n < 1 || n > cfg->booths[b].consoles)
+			return fail(ld, item, "midi console '%s' is not a console of this room (booth/n)", scalar(item));
+		m->mics[i] = cfg->booths[b].first_mic + n - 1;
+		for (j = 0; j < i; j++)
+			if (m->mics[j] == m->mics[i])
+				return fail(ld, item, "midi console '%s' is listed twice", scalar(item));
+		m->n_mics = i + 1;
+	}
+	return 0;
+}
+
+static int midi_consoles_equal(const void *a, const void *b)
+{
+	const struct cfg_midi *x = a, *y = b;
+	return x->enabled == y->enabled && x->all == y->all && x->n_mics == y->n_mics &&
+	       !memcmp(x->mics, y->mics, (size_t)x->n_mics * sizeof *x->mics);
+}
+
+static const struct cfg_key midi_map_keys[] = {
+	WHOLE("mic", struct cfg_midi_map, mic, 0, 127, 60),
+	WHOLE("cough", struct cfg_midi_map, cough, 0, 127, 61),
+	WHOLE("output_a", struct cfg_midi_map, output_a, 0, 127, 62),
+	WHOLE("output_b", struct cfg_midi_map, output_b, 0, 127, 63),
+	WHOLE("output_c", struct cfg_midi_map, output_c, 0, 127, 64),
+	WHOLE("handover", struct cfg_midi_map, handover, 0, 127, 65),
+	WHOLE("slower", struct cfg_midi_map, slower, 0, 127, 66),
+	WHOLE("help", struct cfg_midi_map, help, 0, 127, 67),
+	WHOLE("volume_cc", struct cfg_midi_map, volume_cc, 0, 127, 7),
+};
+static const struct cfg_table midi_map_table = TABLE("midi map", midi_map_keys);
+
+static int midi_map(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *base)
+{
+	(void)key;
+	(void)k;
+	return load_table(ld, v, &midi_map_table, &((struct cfg_midi *)base)->map);
+}
+
+static int midi_map_equal(const void *a, const void *b)
+{
+	return table_equal(&midi_map_table, &((const struct cfg_midi *)a)->map, &((const struct cfg_midi *)b)->map);
+}
+
+static const struct cfg_key midi_keys[] = {
+	OWN("consoles", midi_consoles, midi_consoles_equal),
+	OWN("map", midi_map, midi_map_equal),
+};
+static const struct cfg_table midi_table = TABLE("midi", midi_keys);
+
 /* ---- top level ------------------------------------------------------ */
 
 /* Each section's loader takes its node, or NULL when the room leaves the
@@ -1592,6 +1675,32 @@ static int root_consoles(struct loader *ld, const char *key, yaml_node_t *k, yam
 	return n ? load_table(ld, n, &consoles_table, &cfg->consoles) : 0;
 }
 
+static int root_midi(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *n, void *base)
+{
+	struct cfg_midi *m = &((struct config *)base)->midi;
+	const struct cfg_midi_map *map = &m->map;
+	size_t i, j;
+	int err;
+	(void)key;
+	(void)k;
+
+	table_defaults(&midi_map_table, &m->map);
+	m->all = 1;
+	if (!n)
+		return 0;
+	if ((err = load_table(ld, n, &midi_table, m)))
+		return err;
+	/* One note, one function: a button must not do two things. */
+	const int notes[] = { map->mic, map->cough, map->output_a, map->output_b, map->output_c, map->handover,
+			      map->slower, map->help };
+	for (i = 0; i < sizeof notes / sizeof notes[0]; i++)
+		for (j = 0; j < i; j++)
+			if (notes[i] == notes[j])
+				return fail(ld, n, "midi map gives note %d two functions", notes[i]);
+	m->enabled = 1;
+	return 0;
+}
+
 static int root_web(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *n, void *base)
 {
 	struct config *cfg = base;
@@ -1651,6 +1760,7 @@ static const struct cfg_key root_keys[] = {
 	SECTION("web", root_web, &web_table, web, 3),
 	SECTION("stream", root_stream, &stream_table, stream, 4),
 	SECTION("consoles", root_consoles, &consoles_table, consoles, 3),
+	SECTION("midi", root_midi, &midi_table, midi, 3),
 };
 static const struct cfg_table root_table = TABLE(NULL, root_keys);
 #define ROOT_STAGES 5
@@ -1836,6 +1946,7 @@ void config_free(struct config *cfg)
 	free(cfg->control.observers);
 	free(cfg->osc.peers);
 	free(cfg->web.booth_tokens);
+	free(cfg->midi.mics);
 	free(cfg->floor_inputs);
 	free(cfg->languages);
 	free(cfg->booths);
@@ -1899,6 +2010,26 @@ static const struct cfg_booth *booth_of_mic(const struct config *cfg, int mic, i
 		}
 	}
 	return NULL;
+}
+
+int config_booth_of_mic(const struct config *cfg, int mic, int *n)
+{
+	const struct cfg_booth *b = mic >= 0 ? booth_of_mic(cfg, mic, n) : NULL;
+	return b ? (int)(b - cfg->booths) : -1;
+}
+
+int config_midi_console(const struct config *cfg, int mic)
+{
+	int i;
+
+	if (!cfg->midi.enabled || mic < 0 || mic >= cfg->n_mics)
+		return 0;
+	if (cfg->midi.all)
+		return 1;
+	for (i = 0; i < cfg->midi.n_mics; i++)
+		if (cfg->midi.mics[i] == mic)
+			return 1;
+	return 0;
 }
 
 int config_console_name(const struct config *cfg, int mic, char *buf, size_t len)

@@ -190,6 +190,21 @@ struct cfg_stream {
 	int bitrate;
 };
 
+/* JACK MIDI control surfaces for consoles: which notes and CC do what.
+ * Off unless a midi: section is given. */
+struct cfg_midi_map {
+	int mic, cough, output_a, output_b, output_c, handover, slower, help; /* notes */
+	int volume_cc;
+};
+
+struct cfg_midi {
+	int enabled;
+	int all;            /* consoles: all */
+	int *mics;          /* otherwise the consoles listed, as mic indices */
+	int n_mics;
+	struct cfg_midi_map map;
+};
+
 /* What every interpreter's console shows. */
 struct cfg_consoles {
 	double shift_minutes; /* a discreet reminder after this long live */
@@ -219,6 +234,7 @@ struct config {
 	struct cfg_web web;
 	struct cfg_stream stream;
 	struct cfg_consoles consoles;
+	struct cfg_midi midi;
 };
 
 /* The chain that applies: a booth's or language's own, else the default. */
@@ -239,6 +255,10 @@ void config_free(struct config *cfg);
  * the keys that apply only at start (recording.autostart). The reload
  * diff's equality: a key added to a table is compared with no more code. */
 int config_section_equal(const struct config *a, const struct config *b, const char *section);
+/* The booth of mic (its console number in *n), or -1. */
+int config_booth_of_mic(const struct config *cfg, int mic, int *n);
+/* Does this console have JACK MIDI ports (midi: consoles)? */
+int config_midi_console(const struct config *cfg, int mic);
 /* The same ids in the same order. */
 int config_ids_equal(const char (*a)[TOLK_ID_MAX], int na, const char (*b)[TOLK_ID_MAX], int nb);
 

@@ -10,6 +10,8 @@
 #include <xmmintrin.h>
 #endif
 
+#include <jack/midiport.h>
+
 #include "../core/thread_role.h"
 
 static _Atomic int quiet_errors;
@@ -41,6 +43,38 @@ static uint64_t clock_ns(clockid_t clock)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* The consoles' MIDI: every event in goes to the control thread as a
+ * fixed-size message; the LED feedback the control thread queued goes
+ * out. Bounded per port and cycle; no allocation, no lock. */
+static void realtime_midi(struct jack_shell *js, struct rt_plan *p, jack_nframes_t frames)
+{
+	struct midi_msg m;
+	uint32_t e, count;
+	int k;
+
+	for (k = 0; k < p->n_midi; k++) {
+		void *in = jack_port_get_buffer(p->midi_in[k], frames);
+		count = jack_midi_get_event_count(in);
+		for (e = 0; e < count && e < JACK_SHELL_MIDI_PER_CYCLE; e++) {
+			jack_midi_event_t ev;
+			if (jack_midi_event_get(&ev, in, e) || ev.size < 2 || ev.size > 3)
+				continue;
+			m = (struct midi_msg){ .mic = (int16_t)p->midi_mic[k], .status = ev.buffer[0], .data1 = ev.buffer[1],
+					       .data2 = ev.size > 2 ? ev.buffer[2] : 0 };
+			if (!ring_write(&js->midi_in, &m, sizeof m))
+				atomic_fetch_add_explicit(&js->midi_dropped, 1, memory_order_relaxed);
+		}
+		p->midi_out_buf[k] = jack_port_get_buffer(p->midi_out[k], frames);
+		jack_midi_clear_buffer(p->midi_out_buf[k]);
+	}
+	for (e = 0; e < JACK_SHELL_MIDI_PER_CYCLE && ring_read(&js->midi_out, &m, sizeof m); e++)
+		for (k = 0; k < p->n_midi; k++)
+			if (p->midi_mic[k] == m.mic) {
+				const jack_midi_data_t bytes[3] = { m.status, m.data1, m.data2 };
+				jack_midi_event_write(p->midi_out_buf[k], 0, bytes, 3);
+			}
+}
+
 static int on_process(jack_nframes_t frames, void *arg)
 {
 	struct jack_shell *js = arg;
@@ -50,6 +84,8 @@ static int on_process(jack_nframes_t frames, void *arg)
 	int i, t;
 
 	ASSERT_THREAD(THREAD_RT);
+	if (p->n_midi)
+		realtime_midi(js, p, frames);
 	for (i = 0; i < p->n_inputs; i++)
 		p->in_buf[i] = jack_port_get_buffer(p->inputs[i], frames);
 	for (i = 0; i < p->n_outputs; i++)
@@ -227,6 +263,13 @@ int jack_shell_open(struct jack_shell *js, const struct config *cfg, const char 
 	atomic_init(&js->frame_end, 0);
 	atomic_init(&js->xruns, 0);
 	cycle_stats_init(&js->cycles);
+	atomic_init(&js->midi_dropped, 0);
+	if (ring_alloc(&js->midi_in, JACK_SHELL_MIDI_RING) < 0 || ring_alloc(&js->midi_out, JACK_SHELL_MIDI_RING) < 0) {
+		snprintf(err, errlen, "out of memory");
+		ring_free(&js->midi_in);
+		ring_free(&js->midi_out);
+		return -ENOMEM;
+	}
 	if (server_name)
 		opts |= JackServerName;
 	js->client = server_name ? jack_client_open(client_name, opts, &status, server_name)
@@ -241,6 +284,8 @@ int jack_shell_open(struct jack_shell *js, const struct config *cfg, const char 
 								      ? getenv("JACK_DEFAULT_SERVER")
 								      : "default"),
 				 (unsigned)status);
+		ring_free(&js->midi_in);
+		ring_free(&js->midi_out);
 		return -ECONNREFUSED;
 	}
 	cycle_stats_set_rate(&js->cycles, jack_get_sample_rate(js->client));
@@ -275,6 +320,10 @@ static void plan_free(struct rt_plan *p)
 	free(p->outputs);
 	free(p->in_buf);
 	free((void *)p->out_buf);
+	free(p->midi_mic);
+	free(p->midi_in);
+	free(p->midi_out);
+	free(p->midi_out_buf);
 	for (i = 0; i < p->n_taps; i++)
 		free(p->taps[i].buf);
 	free(p);
@@ -295,6 +344,58 @@ static int port_index(const struct rt_plan *p, const char *name, int input)
 			return i;
 	}
 	return -1;
+}
+
+/* A port of the running plan's MIDI consoles by name, or NULL. */
+static jack_port_t *midi_port_of(const struct rt_plan *p, const char *name, int input)
+{
+	int k;
+
+	for (k = 0; p && k < p->n_midi; k++) {
+		jack_port_t *port = input ? p->midi_in[k] : p->midi_out[k];
+		if (port && !strcmp(jack_port_short_name(port), name))
+			return port;
+	}
+	return NULL;
+}
+
+/* midi_in_<booth>_<n> and midi_out_<booth>_<n> for every MIDI console:
+ * the running plan's when they have the same name, else new ones. The
+ * name of a port that could not be made is left in name. */
+static int plan_midi(struct jack_shell *js, struct rt_plan *p, const struct config *cfg, char *name, size_t len)
+{
+	int mic, n, b, k = 0, dir;
+
+	for (mic = 0; mic < cfg->n_mics; mic++)
+		p->n_midi += config_midi_console(cfg, mic);
+	if (!p->n_midi)
+		return 0;
+	p->midi_mic = calloc((size_t)p->n_midi, sizeof *p->midi_mic);
+	p->midi_in = calloc((size_t)p->n_midi, sizeof *p->midi_in);
+	p->midi_out = calloc((size_t)p->n_midi, sizeof *p->midi_out);
+	p->midi_out_buf = calloc((size_t)p->n_midi, sizeof *p->midi_out_buf);
+	if (!p->midi_mic || !p->midi_in || !p->midi_out || !p->midi_out_buf) {
+		snprintf(name, len, "(out of memory)");
+		return -ENOMEM;
+	}
+	for (mic = 0; mic < cfg->n_mics; mic++) {
+		if (!config_midi_console(cfg, mic))
+			continue;
+		b = config_booth_of_mic(cfg, mic, &n);
+		p->midi_mic[k] = mic;
+		for (dir = 0; dir < 2; dir++) {
+			jack_port_t **port = dir ? &p->midi_out[k] : &p->midi_in[k];
+			snprintf(name, len, "midi_%s_%s_%d", dir ? "out" : "in", cfg->booths[b].id, n);
+			*port = midi_port_of(js->plan, name, !dir);
+			if (!*port)
+				*port = jack_port_register(js->client, name, JACK_DEFAULT_MIDI_TYPE,
+							   dir ? JackPortIsOutput : JackPortIsInput, 0);
+			if (!*port)
+				return -EIO;
+		}
+		k++;
+	}
+	return 0;
 }
 
 struct rt_plan *jack_shell_plan(struct jack_shell *js, const struct config *cfg, struct router *router,
@@ -334,6 +435,8 @@ struct rt_plan *jack_shell_plan(struct jack_shell *js, const struct config *cfg,
 		if (!p->outputs[i])
 			goto fail_port;
 	}
+	if (plan_midi(js, p, cfg, name, sizeof name) < 0)
+		goto fail_port;
 	return p;
 
 fail_port:
@@ -371,6 +474,9 @@ static int plan_has(const struct rt_plan *p, const jack_port_t *port)
 	for (i = 0; p && i < p->n_outputs; i++)
 		if (p->outputs[i] == port)
 			return 1;
+	for (i = 0; p && i < p->n_midi; i++)
+		if (p->midi_in[i] == port || p->midi_out[i] == port)
+			return 1;
 	return 0;
 }
 
@@ -385,6 +491,12 @@ static void drop_ports(struct jack_shell *js, const struct rt_plan *from, const 
 	for (i = 0; i < from->n_outputs; i++)
 		if (from->outputs[i] && !plan_has(keep, from->outputs[i]))
 			jack_port_unregister(js->client, from->outputs[i]);
+	for (i = 0; i < from->n_midi; i++) {
+		if (from->midi_in[i] && !plan_has(keep, from->midi_in[i]))
+			jack_port_unregister(js->client, from->midi_in[i]);
+		if (from->midi_out[i] && !plan_has(keep, from->midi_out[i]))
+			jack_port_unregister(js->client, from->midi_out[i]);
+	}
 }
 
 void jack_shell_plan_discard(struct jack_shell *js, struct rt_plan *plan)
@@ -557,4 +669,6 @@ void jack_shell_close(struct jack_shell *js)
 	pthread_mutex_unlock(&js->plan_lock);
 	free(js->linked);
 	js->linked = NULL;
+	ring_free(&js->midi_in);
+	ring_free(&js->midi_out);
 }

@@ -8,6 +8,8 @@
 #include <stdatomic.h>
 
 #include "../core/capture.h"
+#include "../core/midi_map.h"
+#include "../core/ring.h"
 #include "../core/config.h"
 #include "../core/cycle_stats.h"
 #include "../core/router.h"
@@ -35,7 +37,15 @@ struct rt_plan {
 		const float **buf;   /* per-cycle pointers, preallocated */
 	} taps[JACK_SHELL_TAPS];
 	int n_taps;
+	/* MIDI consoles: their ports, and the mic each belongs to. */
+	int n_midi;
+	int *midi_mic;
+	jack_port_t **midi_in, **midi_out;
+	void **midi_out_buf; /* per-cycle, preallocated */
 };
+
+#define JACK_SHELL_MIDI_RING 4096 /* bytes each way: 512 events */
+#define JACK_SHELL_MIDI_PER_CYCLE 64 /* events read or written per port and cycle, at most */
 
 struct jack_shell {
 	jack_client_t *client;
@@ -55,6 +65,10 @@ struct jack_shell {
 	_Atomic uint64_t frame_end;  /* the JACK frame after the last cycle, for after the server is gone */
 	signed char *linked;         /* per connect: entry: 1 made, 0 not (yet), -1 never tried */
 	_Atomic uint32_t xruns;
+	/* MIDI consoles: events in (realtime thread writes, control thread
+	 * reads) and LED feedback out (the other way), struct midi_msg each. */
+	struct ring midi_in, midi_out;
+	_Atomic uint32_t midi_dropped; /* events the in ring had no room for */
 	struct cycle_stats cycles;   /* how long each process callback takes */
 	char shutdown_reason[256];   /* written before server_gone is set */
 };

@@ -45,7 +45,8 @@ start_tones tolk:floor_main:440 tolk:mic_en_1:600 tolk:mic_fr_1:760 tolk:mic_de_
 ctl record start rt1 >/dev/null
 for round in 1 2 3; do
 	ctl mic fr 1 on >/dev/null
-	ctl mic en 1 on >/dev/null
+	# MIDI in (a button) and out (its LED) through the process callback
+	$B/test/midi_client "$SERVER" tolk:midi_in_en_1 tolk:midi_out_en_1 +50 90,3c,7f +100 90,3d,7f +50 80,3d,00 >/dev/null
 	ctl listen en 1 fr >/dev/null
 	ctl handover fr 1 2 >/dev/null
 	ctl mic de 1 on >/dev/null
