@@ -573,19 +573,14 @@ static enum command_outcome cmd_mute(struct command_context *ctx, int argc, char
 static enum command_outcome cmd_cough(struct command_context *ctx, int argc, char **argv,
 				      struct json_writer *w)
 {
-	struct state_report rep;
-	int b, n, on, mic;
+	const enum command_outcome outcome = console_switch(ctx, argc, argv, w, state_set_mute);
+	int b, n;
 
-	if (argc != 4) {
-		command_usage_error(w, argv[0]);
-		return COMMAND_ERROR;
-	}
-	if (command_console_args(ctx, w, argv[0], argv[1], argv[2], &b, &n) ||
-	    (on = on_off(w, argv[0], argv[3])) < 0)
-		return COMMAND_ERROR;
-	mic = state_mic_index(ctx->state, b, n);
-	ctx->state->cough_until_ms[mic] = on ? ctx->now_ms + COUGH_LEASE_MS : 0;
-	return finish(ctx, w, argv[0], state_set_mute(ctx->state, b, n, on, &rep), &rep, b, n);
+	/* The words were checked by console_switch: they parse. */
+	if (outcome != COMMAND_ERROR && !command_console_args(ctx, w, argv[0], argv[1], argv[2], &b, &n))
+		ctx->state->cough_until_ms[state_mic_index(ctx->state, b, n)] =
+			strcmp(argv[3], "on") ? 0 : ctx->now_ms + COUGH_LEASE_MS;
+	return outcome;
 }
 
 static enum command_outcome cmd_output(struct command_context *ctx, int argc, char **argv,

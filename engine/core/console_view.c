@@ -1,5 +1,6 @@
 #include "console_view.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -208,15 +209,21 @@ void console_view_write(struct command_context *ctx, struct json_writer *w, int 
 	jw_raw(w, "}");
 }
 
+/* "<cmd> <booth> <n>": the console, or an error reply and -EINVAL. */
+static int one_console(struct command_context *ctx, int argc, char **argv, struct json_writer *w, int *b, int *n)
+{
+	if (argc != 3) {
+		command_usage_error(w, argv[0]);
+		return -EINVAL;
+	}
+	return command_console_args(ctx, w, argv[0], argv[1], argv[2], b, n);
+}
+
 enum command_outcome cmd_console(struct command_context *ctx, int argc, char **argv, struct json_writer *w)
 {
 	int b, n;
 
-	if (argc != 3) {
-		command_usage_error(w, argv[0]);
-		return COMMAND_ERROR;
-	}
-	if (command_console_args(ctx, w, argv[0], argv[1], argv[2], &b, &n))
+	if (one_console(ctx, argc, argv, w, &b, &n))
 		return COMMAND_ERROR;
 	jw_raw(w, "{\"ok\":true,\"console\":");
 	console_view_write(ctx, w, b, n);
@@ -232,11 +239,7 @@ enum command_outcome cmd_handover_request(struct command_context *ctx, int argc,
 	const struct event *e;
 	int b, n;
 
-	if (argc != 3) {
-		command_usage_error(w, argv[0]);
-		return COMMAND_ERROR;
-	}
-	if (command_console_args(ctx, w, argv[0], argv[1], argv[2], &b, &n))
+	if (one_console(ctx, argc, argv, w, &b, &n))
 		return COMMAND_ERROR;
 	if (cfg->booths[b].consoles < 2) {
 		command_error(w, "%s: booth %s has no booth-mate to take over", argv[0], cfg->booths[b].id);

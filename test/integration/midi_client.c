@@ -46,6 +46,20 @@ static int process(jack_nframes_t frames, void *arg)
 	return 0;
 }
 
+/* Every event received and not printed yet, a line each. */
+static void print_received(int *printed)
+{
+	int j;
+
+	for (; *printed < atomic_load(&n_got); (*printed)++) {
+		printf("rx");
+		for (j = 0; j < got_len[*printed]; j++)
+			printf(" %02x", got[*printed][j]);
+		printf("\n");
+	}
+	fflush(stdout);
+}
+
 int main(int argc, char **argv)
 {
 	jack_client_t *c;
@@ -82,23 +96,10 @@ int main(int argc, char **argv)
 			queued_len[k] = n;
 			atomic_fetch_add(&q_write, 1);
 		}
-		for (; printed < atomic_load(&n_got); printed++) {
-			int j;
-			printf("rx");
-			for (j = 0; j < got_len[printed]; j++)
-				printf(" %02x", got[printed][j]);
-			printf("\n");
-		}
-		fflush(stdout);
+		print_received(&printed);
 	}
 	usleep(100000);
-	for (; printed < atomic_load(&n_got); printed++) {
-		int j;
-		printf("rx");
-		for (j = 0; j < got_len[printed]; j++)
-			printf(" %02x", got[printed][j]);
-		printf("\n");
-	}
+	print_received(&printed);
 	jack_client_close(c);
 	return 0;
 }
