@@ -9,6 +9,7 @@
  *   audio_side.c  the JACK client and what it feeds: open, close, lost,
  *                 retry, memory locking, the alarm readings
  *   reload.c      a new config beside the running room, and the switch
+ *   midi_consoles.c  MIDI buttons as commands, and their LEDs
  *
  * Thread: control, for every function declared here but log_line and
  * log_text (any thread). */

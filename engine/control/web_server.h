@@ -1,10 +1,12 @@
-/* The control-room web page and its data, served by libmicrohttpd on the
- * control thread: no thread of its own, its epoll descriptor polled with
- * the others. Every request carries a token (Authorization: Bearer, the
- * HttpOnly cookie, or ?token= on the page, which sets the cookie); the
- * token's role decides what its commands may do. Live data goes out as
- * Server-Sent Events; commands come in by POST and run the one command
- * path, audited like tolkctl's. */
+/* The control-room web page, the interpreters' consoles and their data,
+ * served by libmicrohttpd (over TLS when web.tls is set) on the control
+ * thread: no thread of its own, its epoll descriptor polled with the
+ * others. Every request carries a token (Authorization: Bearer, the
+ * HttpOnly cookie, or ?token= on a page, which sets the cookie); the
+ * token's role decides what its commands may do, and an interpreter's is
+ * bound to its booth. Live data goes out as Server-Sent Events (the
+ * control room's frame, or one booth's consoles); commands come in by
+ * POST and run the one command path, audited like tolkctl's. */
 #ifndef TOLK_WEB_SERVER_H
 #define TOLK_WEB_SERVER_H
 
