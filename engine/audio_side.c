@@ -302,6 +302,7 @@ void check_alarms(struct engine *e)
 		.xruns = atomic_load(&e->jack.xruns),
 		.dropped = e->au->rec ? recorder_dropped(e->au->rec) : 0,
 		.seconds_left = e->au->rec ? recorder_seconds_left(e->au->rec) : -1,
+		.backlog_seconds = e->au->rec ? recorder_backlog_seconds(e->au->rec) : 0,
 		.meter = read_meter, .meter_user = &e->au->router,
 		.n_streams = e->au->streamer ? e->au->streamer->n : 0,
 		.stream = read_stream, .stream_user = e->au->streamer,

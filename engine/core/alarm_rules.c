@@ -80,6 +80,7 @@ static void check_counters(struct alarm_rules *r, struct alarm_tracker *t, const
 			   const struct alarm_readings *in, int64_t clear)
 {
 	char detail[ALARM_DETAIL_MAX];
+	double behind;
 	int i;
 
 	snprintf(detail, sizeof detail, "%u xrun(s) in all", in->xruns);
@@ -91,6 +92,15 @@ static void check_counters(struct alarm_rules *r, struct alarm_tracker *t, const
 	snprintf(detail, sizeof detail, "recording failed %u time(s): see the log and record status", in->failures);
 	alarm_state(t, in->now_ms, "recording-failed", "", in->failed_now || in->failures != r->failures_seen, 0,
 		    5 * clear, detail);
+	/* Raised long before the rings overflow: the encoders are not keeping
+	 * up, and frames will be dropped if it goes on. Never later than half
+	 * the rings, whatever the threshold says. */
+	behind = cfg->alarms.recording_behind_seconds;
+	if (behind > cfg->recording.buffer_seconds / 2)
+		behind = cfg->recording.buffer_seconds / 2;
+	snprintf(detail, sizeof detail, "the recorder is %.1f s behind: its encoders are not keeping up",
+		 in->backlog_seconds);
+	alarm_state(t, in->now_ms, "recording-behind", "", in->backlog_seconds > behind, 1000, clear, detail);
 	snprintf(detail, sizeof detail, "%.0f minute(s) of recording left on the disk", in->seconds_left / 60);
 	alarm_state(t, in->now_ms, "disk-low", "",
 		    in->seconds_left >= 0 && in->seconds_left < cfg->alarms.disk_low_minutes * 60, 0, clear, detail);

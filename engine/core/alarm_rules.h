@@ -22,6 +22,7 @@ struct alarm_readings {
 	unsigned failures;    /* recording failures, in all */
 	int failed_now;       /* the recording is failed at this moment */
 	double seconds_left;  /* of recording on the disk; < 0 unknown */
+	double backlog_seconds; /* captured, not yet written by the disk thread */
 	/* A port's level: input k (is_output 0) or output k, linear. */
 	void (*meter)(void *user, int is_output, int k, float *peak, float *rms);
 	void *meter_user;

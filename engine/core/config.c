@@ -1087,6 +1087,7 @@ static const struct cfg_key stream_keys[] = {
 	OWN("mount_prefix", stream_mount_prefix, mount_prefix_equal),
 	OWN("channels", stream_channels, stream_channels_equal),
 	WHOLE("bitrate", struct cfg_stream, bitrate, 6000, 256000, 32000),
+	WHOLE("page_ms", struct cfg_stream, page_ms, 20, 1000, 100),
 };
 static const struct cfg_table stream_table = TABLE("stream", stream_keys);
 
@@ -1166,6 +1167,7 @@ static const struct cfg_key alarm_keys[] = {
 	NUMBER("clip_dbfs", struct cfg_alarms, clip_dbfs, -20, 0, -0.1),
 	NUMBER("disk_low_minutes", struct cfg_alarms, disk_low_minutes, 0, 1e7, 10),
 	NUMBER("clear_seconds", struct cfg_alarms, clear_seconds, 0.1, 600, 2),
+	NUMBER("recording_behind_seconds", struct cfg_alarms, recording_behind_seconds, 0.2, 600, 3),
 };
 static const struct cfg_table alarms_table = TABLE("alarms", alarm_keys);
 

@@ -145,6 +145,7 @@ struct cfg_alarms {
 	double clip_dbfs;                             /* a peak at or above this */
 	double disk_low_minutes;                      /* recording time left */
 	double clear_seconds;                         /* gone this long: cleared */
+	double recording_behind_seconds;              /* the recorder this far behind */
 };
 
 /* OSC for booth consoles: off unless listen is set. */
@@ -188,6 +189,7 @@ struct cfg_stream {
 	char (*channels)[TOLK_ID_MAX];
 	int n_channels;
 	int bitrate;
+	int page_ms;               /* an Ogg page at least this often: the listeners' delay */
 };
 
 /* JACK MIDI control surfaces for consoles: which notes and CC do what.

@@ -1,8 +1,11 @@
 #include "encode_pool.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "../core/thread_role.h"
@@ -15,6 +18,11 @@ static void *worker(void *arg)
 	char name[16];
 
 	thread_role_set(THREAD_ENCODE);
+	/* Below the control thread: a saturated encoder never starves the
+	 * control paths (socket, OSC, web). Batch work, as the scheduler
+	 * knows it, and a nicer value; neither needs a privilege. */
+	pthread_setschedparam(pthread_self(), SCHED_BATCH, &(struct sched_param){ .sched_priority = 0 });
+	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), 5); /* lowering is never refused */
 	snprintf(name, sizeof name, "tolk-opus-%d", s->index);
 	pthread_setname_np(pthread_self(), name);
 	pthread_mutex_lock(&p->lock);

@@ -24,6 +24,7 @@ struct encoder_info {
 	uint32_t rate;
 	int opus_bitrate;
 	int opus_complexity;
+	int opus_page_ms;       /* Opus only: a page at least this often (0: every second) */
 	const char *title;      /* "<meeting> <channel>" */
 	const char *language;   /* a code, or "" for floor and mics */
 	const char *date;       /* UTC start, ISO 8601 */

@@ -1,7 +1,8 @@
 /* Ogg Opus through libopusenc, written straight to the descriptor (no
  * stdio buffer to lose in a crash), pages flushed at least every second.
  * The same encoder feeds listener streams: then each page goes to a sink
- * instead of a file. */
+ * instead of a file, at least every stream.page_ms (100 ms by default):
+ * a page is what a listener waits for. */
 #include <errno.h>
 #include <opus/opusenc.h>
 #include <stdio.h>
@@ -87,7 +88,8 @@ static void *opus_open(const struct encoder_info *info, char *err, size_t errlen
 	    (error = ope_encoder_ctl(e->enc, OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE))) != OPE_OK ||
 	    (error = ope_encoder_ctl(e->enc, OPUS_SET_BITRATE(info->opus_bitrate))) != OPE_OK ||
 	    (error = ope_encoder_ctl(e->enc, OPUS_SET_COMPLEXITY(info->opus_complexity))) != OPE_OK ||
-	    (error = ope_encoder_ctl(e->enc, OPE_SET_MUXING_DELAY(OPUS_MUX_DELAY))) != OPE_OK ||
+	    (error = ope_encoder_ctl(e->enc, OPE_SET_MUXING_DELAY(info->opus_page_ms > 0 ?
+								  info->opus_page_ms * 48 : OPUS_MUX_DELAY))) != OPE_OK ||
 	    (error = ope_encoder_ctl(e->enc, OPE_SET_DECISION_DELAY(OPUS_DECISION_DELAY))) != OPE_OK) {
 		snprintf(err, errlen, "libopusenc refused a setting: %s", ope_strerror(error));
 		ope_encoder_destroy(e->enc);

@@ -872,6 +872,8 @@ void recorder_status(struct recorder *r, struct json_writer *w, int detailed)
 	jw_string(w, r->pub_meeting);
 	jw_printf(w, ",\"seconds\":%.3f,\"dropped_frames\":%llu,\"segment\":%d", (double)r->pub_frames / r->rate,
 		  (unsigned long long)dropped, r->pub_segment);
+	jw_printf(w, ",\"backlog_seconds\":%.2f", r->n_channels ? (double)ring_fill(&r->capture.rings[0]) / sizeof(float) /
+							       r->rate : 0.0);
 	jw_key(w, "error", 0);
 	if (*r->pub_error)
 		jw_string(w, r->pub_error);
@@ -973,6 +975,16 @@ unsigned recorder_failures(struct recorder *r, int *failed_now)
 	*failed_now = r->pub_state == RECORDER_FAILED;
 	pthread_mutex_unlock(&r->lock);
 	return n;
+}
+
+double recorder_backlog_seconds(struct recorder *r)
+{
+	ASSERT_THREAD(THREAD_CONTROL);
+	if (!r->n_channels || !r->rate)
+		return 0;
+	/* What the disk thread has yet to take: the first channel's ring
+	 * (every channel's holds as much). Either side may read the fill. */
+	return (double)ring_fill(&r->capture.rings[0]) / sizeof(float) / r->rate;
 }
 
 uint64_t recorder_dropped(struct recorder *r)

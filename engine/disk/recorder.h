@@ -147,6 +147,9 @@ void recorder_event(struct recorder *r, uint64_t frame, const char *fields);
  * at the configured formats' rate (an upper bound of that rate). -1 when
  * not recording. Thread: control. */
 double recorder_seconds_left(struct recorder *r);
+/* Seconds of audio captured and not yet taken by the disk thread: how far
+ * the recorder is behind. Thread: control. */
+double recorder_backlog_seconds(struct recorder *r);
 /* Frames dropped (all channels alike) since the engine started. Thread: control. */
 uint64_t recorder_dropped(struct recorder *r);
 

@@ -52,6 +52,7 @@ static int open_encoder(struct streamer *s, int i)
 	char err[256], date[UTC_ISO_MAX];
 	struct encoder_info info = {
 		.fd = -1, .rate = s->rate, .opus_bitrate = s->bitrate, .opus_complexity = RECORD_OPUS_COMPLEXITY,
+		.opus_page_ms = s->page_ms,
 		.title = st->title, .language = st->language, .date = date, .software = "tolk " TOLK_VERSION,
 		.sink = sink_page, .sink_user = st,
 	};
@@ -76,6 +77,7 @@ int streamer_init(struct streamer *s, const struct config *cfg, const struct rec
 	snprintf(s->user, sizeof s->user, "%s", c->user);
 	s->port = c->port;
 	s->bitrate = c->bitrate;
+	s->page_ms = c->page_ms;
 	s->rate = rate;
 	f = fopen(c->password_file, "r");
 	if (!f || !fgets(s->password, sizeof s->password, f)) {

@@ -47,6 +47,7 @@ struct stream {
 struct streamer {
 	char host[256], user[64], password[256];
 	int port, bitrate;
+	int page_ms;                 /* an Ogg page at least this often */
 	uint32_t rate;
 	struct stream *streams;
 	int n;

@@ -55,6 +55,8 @@ DISK_TID=$(ps -L -o tid=,comm= -p "$TOLK_PID" | awk '$2 == "tolk-disk" {print $1
 if [ -n "$DISK_TID" ] && command -v gdb >/dev/null &&
 	timeout 20 gdb -q -batch -ex "set non-stop on" -ex "attach $DISK_TID" -ex "shell sleep 1.8" -ex detach \
 		>"$TMP/gdb.log" 2>&1; then
+	expect_event "recording-behind: raised while the disk thread stands still, before the drop" \
+		"alarm recording-behind"
 	expect_event "recording-drop: the disk thread stalled" "alarm recording-drop"
 	check "recording-drop: the drop is in the timeline" "yes" \
 		"$(grep -q '"event":"dropped","frames":[0-9]*,"channel":"all"' "$TMP/rec/alarms/timeline.jsonl" && echo yes)"

@@ -74,6 +74,11 @@ check "floor.opus: opusinfo accepts it, and it carries the floor" "440" "$(heard
 check "en.opus carries en (the floor, idle)" "440" "$(heard en)"
 check "fr.opus carries fr/1's tone" "600" "$(heard fr)"
 check "de.opus carries silence (idle: silence)" "silence" "$(heard de)"
+# A page is what a listener waits for: at most stream.page_ms (100 ms) of
+# audio each, where the archive's files keep a page a second.
+page=$(grep -h "Page duration" "$TMP"/got*.info | grep -o '[0-9.]*ms' | sed 's/ms//' | sort -n | tail -1)
+check_true "stream pages hold at most 100 ms of audio (opusinfo: longest ${page:-?} ms)" "$page" \
+	awk -v p="${page:-1000}" 'BEGIN { exit !(p <= 100.5) }'
 check_true "the stream carries the language and meeting" "$(cat "$TMP"/got*.info | grep -m3 -E 'TITLE|LANGUAGE')" \
 	sh -c "grep -q 'TITLE=itest-stream: Français' $TMP/got*.info && grep -q 'LANGUAGE=fr' $TMP/got*.info"
 

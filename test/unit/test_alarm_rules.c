@@ -161,6 +161,29 @@ static void test_new_recorder_counts_from_zero(void **unused)
 	room_free(m);
 }
 
+static void test_recorder_behind(void **unused)
+{
+	struct room *m = room_new();
+	(void)unused;
+	m->in.backlog_seconds = 1.0; /* a block or so: normal */
+	run(m, 0, 5000);
+	assert_false(raised(m, "recording-behind "));
+	m->in.backlog_seconds = 4.0; /* past the default 3 s, for 1 s */
+	run(m, 5100, 5900);
+	assert_false(raised(m, "recording-behind "));
+	run(m, 6000, 6300);
+	assert_true(raised(m, "recording-behind "));
+	/* Never later than half the rings: 1 s rings, 0.6 s behind. */
+	m->cfg.recording.buffer_seconds = 1;
+	m->n_raised = 0;
+	m->in.backlog_seconds = 0;
+	run(m, 6400, 20000);
+	m->in.backlog_seconds = 0.6;
+	run(m, 20100, 21500);
+	assert_true(raised(m, "recording-behind "));
+	room_free(m);
+}
+
 static void test_disk_low_and_stream_down(void **unused)
 {
 	struct room *m = room_new();
@@ -186,6 +209,7 @@ int main(void)
 		cmocka_unit_test(test_floor_silent_and_clipping),
 		cmocka_unit_test(test_counters_raise_when_they_move),
 		cmocka_unit_test(test_new_recorder_counts_from_zero),
+		cmocka_unit_test(test_recorder_behind),
 		cmocka_unit_test(test_disk_low_and_stream_down),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -433,7 +433,7 @@ static const struct bad_case bad_cases[] = {
 	{ HEAD LANGS "alarms: { clip_dbfs: 3 }\n", "bad.yaml:4:22: clip_dbfs must be between -20 and 0, not 3" },
 	{ HEAD LANGS "alarms: { loud: 1 }\n",
 	  "bad.yaml:4:11: unknown key 'loud' in alarms (expected one of: live_silent_db, live_silent_seconds, "
-	  "floor_silent_db, floor_silent_seconds, clip_dbfs, disk_low_minutes, clear_seconds)" },
+	  "floor_silent_db, floor_silent_seconds, clip_dbfs, disk_low_minutes, clear_seconds, recording_behind_seconds)" },
 	{ HEAD LANGS "osc: { listen: \"127.0.0.1:99999\" }\n",
 	  "bad.yaml:4:16: listen '127.0.0.1:99999' must be host:port or a port (1-65535)" },
 	{ HEAD LANGS "osc: { consoles: { it: [\"127.0.0.1\"] } }\n",
