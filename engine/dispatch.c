@@ -85,10 +85,18 @@ static void rec_status(void *user, struct json_writer *w, int detailed)
 	jw_printf(w, ",\"segment\":%d}", e->resume_segment);
 }
 
+static double rec_backlog(void *user)
+{
+	struct engine *e = user;
+
+	return e->audio_up && e->au->rec ? recorder_backlog_seconds(e->au->rec) : 0.0;
+}
+
 /* The recording commands' way to the recorder, through the engine. */
 struct recorder_iface recorder_iface_of(struct engine *e)
 {
-	return (struct recorder_iface){ .user = e, .start = rec_start, .stop = rec_stop, .status = rec_status };
+	return (struct recorder_iface){ .user = e, .start = rec_start, .stop = rec_stop, .status = rec_status,
+					.backlog = rec_backlog };
 }
 
 /* The actor for the audit: uid and, where the system knows it, the name. */

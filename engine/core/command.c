@@ -320,6 +320,10 @@ static enum command_outcome cmd_record(struct command_context *ctx, int argc, ch
 	else if (!strcmp(argv[1], "stop"))
 		command_record(ctx, EVENT_CHANGE, NULL, 0, "record stop");
 	jw_raw(w, "{\"ok\":true");
+	/* Stop answers at once: what is still to be written, and the event
+	 * "record-final: ..." says when every file is final. */
+	if (!strcmp(argv[1], "stop"))
+		jw_printf(w, ",\"finishing\":%.2f", rec->backlog ? rec->backlog(rec->user) : 0.0);
 	jw_key(w, "recording", 0);
 	rec->status(rec->user, w, 1);
 	jw_raw(w, "}");

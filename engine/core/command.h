@@ -25,6 +25,8 @@ struct recorder_iface {
 	int (*start)(void *user, const char *meeting, char *err, size_t errlen);
 	int (*stop)(void *user, char *err, size_t errlen);
 	void (*status)(void *user, struct json_writer *w, int detailed);
+	/* Seconds of audio not yet written (0 when not known). May be NULL. */
+	double (*backlog)(void *user);
 };
 
 struct command_context {

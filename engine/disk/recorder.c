@@ -627,6 +627,14 @@ static void stop_recording(struct recorder *r)
 		close_segment(r, 1);
 		timeline_write(r, r->seg_first_frame + r->seg_frames, "\"event\":\"record-stop\"");
 		close_timeline(r);
+		/* record stop answered at once, with the backlog it had: this
+		 * says when every file is final. */
+		pthread_mutex_lock(&r->lock);
+		if (r->n_notices < 8)
+			snprintf(r->notices[r->n_notices++], RECORDER_LINE_MAX,
+				 "record-final: recording %s stopped at segment %d; every file is final", r->meeting,
+				 r->segment);
+		pthread_mutex_unlock(&r->lock);
 	}
 	if (!r->streamer)
 		capture_discard(&r->capture);

@@ -60,8 +60,12 @@ out=$(json record status)
 check "record status: files, seconds, drops, ring, disk" "yes" \
 	"$(echo "$out" | grep -q '"files":\[".*take1_floor_' && echo "$out" | grep -q '"dropped_per_channel":{"floor":0' &&
 	   echo "$out" | grep -q '"ring_high_water_seconds":' && echo "$out" | grep -q '"free_bytes":[0-9]' && echo yes)"
-ctl record stop >/dev/null
+stop_reply=$(ctl --json record stop)
+check_true "record stop answers at once, with the seconds still to write" "$stop_reply" \
+	grep -q '"finishing":[0-9.]*' <<<"$stop_reply"
 wait_state stopped
+check_true "record-final says when every file is final" "$(json events | grep -o 'record-final[^"]*')" \
+	wait_for 5 sh -c "$B/tolkctl --control '$SOCK' --json events | grep -q 'record-final: recording take1 stopped at segment 1; every file is final'"
 
 for ch in floor en fr de mic_fr_1 mic_fr_2; do
 	for ext in wav flac opus; do
