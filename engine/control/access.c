@@ -116,5 +116,6 @@ enum role access_role(const struct access_policy *a, uid_t uid, gid_t gid)
 
 const char *role_name(enum role r)
 {
-	return r == ROLE_TECHNICIAN ? "technician" : r == ROLE_OBSERVER ? "observer" : "none";
+	return r == ROLE_TECHNICIAN ? "technician" : r == ROLE_OBSERVER ? "observer" : r == ROLE_INTERPRETER ? "interpreter"
+												 : "none";
 }
