@@ -569,7 +569,13 @@ static enum command_outcome cmd_mic(struct command_context *ctx, int argc, char 
 static enum command_outcome cmd_mute(struct command_context *ctx, int argc, char **argv,
 				     struct json_writer *w)
 {
-	return console_switch(ctx, argc, argv, w, state_set_mute);
+	const enum command_outcome outcome = console_switch(ctx, argc, argv, w, state_set_mute);
+	int b, n;
+
+	/* A mute said outright is not a held cough: no lease may undo it. */
+	if (outcome != COMMAND_ERROR && !command_console_args(ctx, w, argv[0], argv[1], argv[2], &b, &n))
+		ctx->state->cough_until_ms[state_mic_index(ctx->state, b, n)] = 0;
+	return outcome;
 }
 
 /* cough: mute while a button is held. "on" holds it for COUGH_LEASE_MS,

@@ -497,6 +497,30 @@ static void test_command_replies(void **state)
 	jw_free(&w);
 }
 
+/* A held cough lapses; a mute said outright does not. */
+static void test_cough_lease(void **state)
+{
+	struct fixture *f = *state;
+	struct json_writer w;
+	const int fr = config_find_booth(&f->cfg, "fr"), mic = state_mic_index(&f->st, fr, 1);
+	int b, n;
+
+	jw_init(&w);
+	assert_int_equal(run(f, "cough fr 1 on", &w), COMMAND_ROUTING);
+	assert_true(f->st.cough_until_ms[mic] == 1795378800123LL + COUGH_LEASE_MS);
+	assert_false(state_cough_lapsed(&f->st, 1795378800123LL + COUGH_LEASE_MS - 1, &b, &n));
+	assert_true(state_cough_lapsed(&f->st, 1795378800123LL + COUGH_LEASE_MS, &b, &n));
+	assert_int_equal(b, fr);
+	assert_int_equal(n, 1);
+	assert_int_equal(run(f, "mute fr 1 on", &w), COMMAND_DONE); /* already muted: but now for good */
+	assert_true(f->st.cough_until_ms[mic] == 0);
+	assert_false(state_cough_lapsed(&f->st, 1795378800123LL + 60000, &b, &n));
+	assert_int_equal(run(f, "cough fr 1 on", &w), COMMAND_DONE);
+	assert_int_equal(run(f, "cough fr 1 off", &w), COMMAND_ROUTING);
+	assert_true(f->st.cough_until_ms[mic] == 0);
+	jw_free(&w);
+}
+
 static void test_bad_commands(void **state)
 {
 	static const struct {
@@ -604,6 +628,7 @@ int main(void)
 		T(test_status_keys),
 		T(test_signals_and_events),
 		T(test_command_replies),
+		T(test_cough_lease),
 		T(test_bad_commands),
 		cmocka_unit_test(test_read_only_commands),
 		cmocka_unit_test(test_event_log_ring),
