@@ -575,6 +575,11 @@ int state_adopt(struct state *st, const struct state *old, struct state_report *
 				else
 					st->booths[b].live = n;
 			}
+			/* The shift and a held cough go on with the console. */
+			st->live_since_ms[cfg->booths[b].first_mic + n - 1] =
+				st->booths[b].live == n ? old->live_since_ms[was->booths[ob].first_mic + n - 1] : 0;
+			st->cough_until_ms[cfg->booths[b].first_mic + n - 1] =
+				old->cough_until_ms[was->booths[ob].first_mic + n - 1];
 		}
 		if (old->booths[ob].live > nb->consoles)
 			note(rep, "mic %s/%d off: the console is gone", nb->id, old->booths[ob].live);

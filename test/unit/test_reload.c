@@ -95,6 +95,7 @@ static void test_state_carries_over(void **unused)
 	assert_int_equal(state_set_listen(&s, 1, 1, LISTEN_RELAY, 1, &rep), 0); /* en/1 hears fr */
 	assert_int_equal(state_set_volume(&s, 1, 3, -12, &rep), 0);
 	assert_int_equal(state_set_floor_language(&s, "de", 1, &rep) >= 0, 1);
+	state_track_shifts(&s, 1000); /* fr/2 went live at t = 1000 ms */
 
 	/* A new language before fr shifts every index; fr stays fr. */
 	load_edited(&b, "  - { code: en, name: English }\n", "  - { code: en, name: English }\n  - { code: it }\n");
@@ -112,6 +113,8 @@ static void test_state_carries_over(void **unused)
 	assert_string_equal(t.floor_language, "de");
 	assert_int_equal(t.floor_language_pinned, 1);
 	assert_true(t.generation > s.generation);
+	/* The live console's shift goes on. */
+	assert_true(t.live_since_ms[b.booths[config_find_booth(&b, "fr")].first_mic + 1] == 1000);
 	(void)de;
 	state_free(&t);
 	config_free(&b);
