@@ -92,6 +92,10 @@ try {
   const rounds = [];
   for (let r = 0; r < 4 && !(rounds.length && Math.min(...rounds) <= 100); r++) {
     let worst = 0;
+    if (r) { /* each round starts on air, as the first did */
+      ctl("mic", "fr", "1", "on");
+      await p1.waitForFunction(() => document.querySelector("#mic").textContent === "ON AIR", null, { timeout: 2000 });
+    }
     for (let i = 0; i < 5; i++) {
       const want = i % 2 ? "ON AIR" : "off";
       ctl("mic", "fr", "1", want === "off" ? "off" : "on");
@@ -101,8 +105,6 @@ try {
       worst = Math.max(worst, Date.now() - t);
     }
     rounds.push(worst);
-    ctl("mic", "fr", "1", "off");
-    await p1.waitForFunction(() => document.querySelector("#mic").textContent === "off", null, { timeout: 2000 });
   }
   check(`a change by tolkctl shows within 100 ms (worst of 5; rounds: ${rounds.join(", ")} ms)`,
     Math.min(...rounds) <= 100, `${rounds.join(", ")} ms`);
