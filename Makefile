@@ -14,7 +14,7 @@ CONFIG     ?= channels.yaml
 
 VERSION    := 0.1.0
 BUILD      := build
-PKGS       := jack yaml-0.1 sndfile libopusenc libebur128 liblo lilv-0 lv2 libmicrohttpd shout
+PKGS       := jack yaml-0.1 sndfile opus ogg libopusenc libcrypto libebur128 liblo lilv-0 lv2 libmicrohttpd shout
 
 # Flags every build needs, whatever the user's CFLAGS.
 TOLK_CFLAGS := -std=c11 -Wall -Wextra -D_GNU_SOURCE -DTOLK_VERSION='"$(VERSION)"' -pthread \
@@ -85,8 +85,8 @@ $(BUILD)/tolkctl: $(BUILD)/tools/tolkctl.o $(BUILD)/tools/top_view.o $(BUILD)/to
 	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ -lm -o $@
 
 $(BUILD)/tolk-verify: $(BUILD)/tools/tolk_verify.o $(BUILD)/tools/manifest_reader.o $(BUILD)/tools/json_reader.o \
-                     $(BUILD)/engine/core/sha256.o $(BUILD)/engine/disk/sha256_file.o
-	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ -o $@
+                     $(BUILD)/engine/disk/sha256_file.o
+	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $$($(PKG_CONFIG) --libs libcrypto) -o $@
 
 # Built-in plugins: one C file each, one shared object each, nothing
 # exported but the descriptor.
@@ -97,10 +97,15 @@ $(BUILD)/plugins/%.so: plugins/%.c plugins/plugin_util.h engine/plugin.h $(wildc
 
 # ---- benchmarks (make bench): numbers, never pass/fail -------------------
 
-BENCH_BIN := $(BUILD)/bench/routing_bench $(BUILD)/bench/latency_probe $(BUILD)/bench/dsp_load
+BENCH_BIN := $(BUILD)/bench/routing_bench $(BUILD)/bench/latency_probe $(BUILD)/bench/dsp_load \
+             $(BUILD)/bench/opus_speed
 
 $(BUILD)/bench/routing_bench: $(BUILD)/bench/routing_bench.o $(CORE_OBJ) $(INSERT_OBJ)
 	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) -ldl -lm -o $@
+
+$(BUILD)/bench/opus_speed: $(BUILD)/bench/opus_speed.o $(BUILD)/engine/disk/ogg_opus_encoder.o \
+                           $(BUILD)/engine/disk/libopusenc_encoder.o
+	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) -lm -o $@
 
 $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(@D)
@@ -167,9 +172,22 @@ $(BUILD)/test/unit/test_plugin_%: test/unit/test_plugin_%.c plugins/%.c plugins/
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $(SAN) $< plugins/$*.c $(PLUGIN_LIBS_$*) -lcmocka -lm -o $@
 
-$(BUILD)/test/ring_stress: test/unit/ring_stress.c engine/core/ring.c engine/core/ring.h
+# The Ogg Opus encoders, ours against libopusenc's, on the same input.
+OPUS_TEST_PKGS := opus ogg libopusenc
+$(BUILD)/test/unit/test_ogg_opus: test/unit/test_ogg_opus.c engine/disk/ogg_opus_encoder.c \
+                                  engine/disk/libopusenc_encoder.c engine/disk/encoder.h
 	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) -fsanitize=thread $< engine/core/ring.c -o $@
+	$(CC) $(TEST_CFLAGS) $(SAN) $$($(PKG_CONFIG) --cflags $(OPUS_TEST_PKGS)) $< engine/disk/ogg_opus_encoder.c \
+		engine/disk/libopusenc_encoder.c $$($(PKG_CONFIG) --libs $(OPUS_TEST_PKGS)) -lcmocka -lm -o $@
+
+$(BUILD)/test/unit/test_sha256_file: test/unit/test_sha256_file.c engine/disk/sha256_file.c engine/core/sha256.c
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $(SAN) $< engine/disk/sha256_file.c engine/core/sha256.c \
+		$$($(PKG_CONFIG) --libs libcrypto) -lcmocka -o $@
+
+$(BUILD)/test/ring_stress: test/unit/ring_stress.c engine/core/ring.c engine/core/ring.h engine/core/touched_alloc.c
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -fsanitize=thread $< engine/core/ring.c engine/core/touched_alloc.c -o $@
 
 $(BUILD)/test/plugin_no_alloc: test/unit/plugin_no_alloc.c engine/plugin.h
 	@mkdir -p $(@D)

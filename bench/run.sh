@@ -4,6 +4,8 @@
 # a target that is missed is said plainly. Writes build/bench.json too.
 #   BENCH_RECORD_SECONDS  length of each recording run (default 60)
 #   BENCH_RECORD_CHANNELS channel counts to record (default "32 64 128")
+#   BENCH_LIVE_COMPLEXITY Opus complexity for the 127-channel live room
+#                         (default: the recorder's own default)
 set -u
 cd "$(dirname "$0")/.."
 
@@ -182,14 +184,174 @@ held=$(awk '$1 == 128 {print ($2 == 0 && $3 == 0 && $4 < 1.0) ? 1 : 0}' "$TMP/to
 target "128 channels FLAC + Opus, no dropped frame, no xrun, no growing backlog" "${held:-0}" \
 	"$(awk '$1 == 128 {print $2 " xruns, " $3 " dropped, ring high water " $4 " s"}' "$TMP/tolk-flacopus.txt" 2>/dev/null || echo "128 not run")"
 
+# ---- 6. a real large room: 127 channels with every console live ------------------------
+
+# thread_ticks PID: "role ticks" per thread, the roles README's thread table names
+thread_ticks() {
+	local t comm
+	for t in /proc/"$1"/task/*; do
+		comm=$(cat "$t/comm" 2>/dev/null) || continue
+		case "$comm" in
+		tolk-rt) comm="process" ;;
+		tolk-opus-*) comm="encoders" ;;
+		tolk-disk) comm="disk" ;;
+		tolk-loudness) comm="loudness" ;;
+		tolk) comm="control" ;;
+		tolk-jack) comm="jack-notify" ;;
+		esac
+		echo "$comm $(awk '{print $14 + $15}' "$t/stat" 2>/dev/null || echo 0)"
+	done | awk '{s[$1] += $2} END {for (k in s) print k, s[k]}' | sort
+}
+echo
+echo "== Recording capacity in a real large room: record-127-live for ${REC_SECONDS} s, FLAC + Opus (2 cores)"
+echo "   the floor, 42 languages, 42 booths of 2 consoles with console 1 live, a different tone on every"
+echo "   input, 84 phones feeds through the hearing limiter; 127 recorded channels"
+live_room=test/rooms/record-127-live.yaml
+if [ -n "${BENCH_LIVE_COMPLEXITY:-}" ]; then # another Opus complexity than the default
+	sed "s/buffer_seconds: 10 }/buffer_seconds: 10, opus_complexity: $BENCH_LIVE_COMPLEXITY }/" "$live_room" >"$TMP/live.yaml"
+	live_room=$TMP/live.yaml
+fi
+echo "   Opus complexity ${BENCH_LIVE_COMPLEXITY:-(the default)}"
+start_tolk tolk "$SOCK" --config "$live_room" --no-record || { echo "tolk did not start: $(tail -3 "$TMP/tolk.log")"; }
+live_tones="tolk:floor_main:440"
+for k in $(seq 1 42); do
+	b=$(printf 'b%02d' "$k")
+	live_tones="$live_tones tolk:mic_${b}_1:$((300 + 12 * k)):0.3 tolk:mic_${b}_2:$((306 + 12 * k)):0.3"
+done
+# shellcheck disable=SC2086
+$B/test/tonegen -s "$SERVER" -n tones127 $live_tones >"$TMP/tones127.out" 2>&1 &
+PIDS+=("$!")
+wait_for 10 grep -q ready "$TMP/tones127.out"
+for k in $(seq 1 42); do ctl mic "$(printf 'b%02d' "$k")" 1 on >/dev/null; done
+sleep 1
+st0=$(ctl --json status)
+x0=$(num "$(ctl --json record status)" xruns)
+thread_ticks "$TOLK_PID" >"$TMP/ticks0"
+busy0=$(head -1 /proc/stat)
+ctl record start live127 >/dev/null
+sleep "$REC_SECONDS"
+busy1=$(head -1 /proc/stat)
+rs=$(ctl --json record status)
+backlog=$(num "$rs" backlog_seconds)
+t_stop=$(date +%s.%N)
+finishing=$(ctl --json record stop | grep -o '"finishing":[0-9.]*' | cut -d: -f2)
+wait_for 120 sh -c "$B/tolkctl --control '$SOCK' --json record status | grep -q '\"state\":\"stopped\"'"
+final_s=$(awk -v a="$t_stop" -v b="$(date +%s.%N)" 'BEGIN{printf "%.2f", b - a}')
+thread_ticks "$TOLK_PID" >"$TMP/ticks1"
+rs=$(ctl --json record status)
+st1=$(ctl --json status)
+x1=$(num "$rs" xruns)
+live_xruns=$((x1 - x0))
+over=$(($(num "$(echo "$st1" | grep -o '"process":{[^}]*}')" overruns) - $(num "$(echo "$st0" | grep -o '"process":{[^}]*}')" overruns)))
+dropped=$(num "$rs" dropped_frames)
+dir="$TMP/rec/live127"
+flac_frames=$(for f in "$dir"/*.flac; do soxi -s "$f" 2>/dev/null || echo bad; done | sort -u | tr '\n' ' ')
+# Glitches: a step in a file's sine. The timeline says at which JACK frame
+# JACK told of each xrun (a few periods after it: up to 2300 frames here);
+# a glitch up to 16 periods before one is JACK's (a period lost, or a
+# source client cut short), any other is the recorder's own.
+glitched=0
+: >"$TMP/glitches"
+for f in "$dir"/*.flac; do
+	g=$($B/test/filetone --smooth 0.05 "$f")
+	[ "$(echo "$g" | cut -d' ' -f2)" = 0 ] && continue
+	glitched=$((glitched + 1))
+	for at in $(echo "$g" | cut -d' ' -f3-); do echo "$at"; done >>"$TMP/glitches"
+done
+first=$(grep -o '"first_frame":[0-9]*' "$dir/manifest.jsonl" | head -1 | cut -d: -f2)
+grep '"event":"xrun"' "$dir/timeline.jsonl" | grep -o '"frame":[0-9]*' | cut -d: -f2 >"$TMP/xrun_at"
+grep '"event":"discontinuity"' "$dir/timeline.jsonl" | sed 's/.*"at":\([0-9]*\),"jack_frames":\(-*[0-9]*\).*/\1 \2/' >"$TMP/gaps"
+# moments: glitches within two periods of each other are one
+sort -n "$TMP/glitches" | awk 'NR == 1 || $1 - last > 512 {print} {last = $1}' >"$TMP/moments"
+moments=$(wc -l <"$TMP/moments")
+gaps=$(wc -l <"$TMP/gaps")
+# A moment is JACK's when the timeline has a discontinuity there (JACK's
+# frame time jumped: cycles it never ran, or one frame time given twice), or an xrun was told up to 16 periods after it (a source client cut
+# short leaves no gap); the JACK frame of a file position counts the gaps
+# before it.
+own=$(awk -v first="${first:-0}" 'FILENAME ~ /gaps$/ {ga[ng] = $1; gj[ng++] = $2; next}
+	FILENAME ~ /xrun_at$/ {x[nx++] = $1; next}
+	{ k = $1; jk = first + k
+	  for (i = 0; i < ng; i++) { if (ga[i] - 1024 <= k && k <= ga[i] + 1024) next; if (ga[i] <= k) jk += gj[i] }
+	  for (i = 0; i < nx; i++) if (jk >= x[i] - 4096 && jk <= x[i] + 512) next
+	  n++ } END {print n + 0}' "$TMP/gaps" "$TMP/xrun_at" "$TMP/moments")
+opus_bad=0
+opus_frames=""
+for f in "$dir"/*.opus; do
+	opusinfo "$f" >/dev/null 2>&1 || opus_bad=$((opus_bad + 1))
+	opus_frames="$opus_frames $(($(ffmpeg -v error -i "$f" -f s16le -ac 1 - 2>/dev/null | wc -c) / 2))"
+done
+opus_frames=$(echo "$opus_frames" | tr ' ' '\n' | grep -v '^$' | sort -u | tr '\n' ' ')
+n_flac=$(ls "$dir"/*.flac 2>/dev/null | wc -l)
+n_opus=$(ls "$dir"/*.opus 2>/dev/null | wc -l)
+cpu_by_thread=$(join "$TMP/ticks0" "$TMP/ticks1" | awk -v hz="$HZ" -v s="$REC_SECONDS" \
+	'{printf "%s%s %.0f%%", sep, $1, 100 * ($3 - $2) / hz / s; sep=", "}')
+printf '  tolk:         %s FLAC + %s Opus files; FLAC frames %s; Opus frames (ffmpeg) %s; %s Opus refused by opusinfo\n' \
+	"$n_flac" "$n_opus" "${flac_frames% }" "${opus_frames% }" "$opus_bad"
+printf '                final %s s after record stop (it said finishing %s s; backlog at stop %s s), %s dropped frames,\n' \
+	"$final_s" "${finishing:-?}" "${backlog:-?}" "${dropped:-?}"
+printf '                %s FLAC files with a glitch, at %s moments; %s of them at no discontinuity or xrun in the timeline (the recorder'"'"'s own);\n' \
+	"$glitched" "$moments" "$own"
+printf '                the timeline: %s discontinuities of JACK'"'"'s frame time\n' "$gaps"
+printf '                %s tolk overruns (CPU clock), %s xruns\n' "$over" "$live_xruns"
+# The whole machine, every process: what is left is the headroom.
+machine=$(printf '%s\n%s\n' "$busy0" "$busy1" | awk '{idle = $5 + $6; total = 0; for (i = 2; i <= NF; i++) total += $i}
+	NR == 1 {i0 = idle; t0 = total} NR == 2 {printf "%.0f", 100 * (1 - (idle - i0) / (total - t0))}')
+echo "                CPU by thread (share of one core): $cpu_by_thread"
+echo "                the machine (every process, $(nproc) cores): ${machine}% busy, $((100 - machine))% headroom"
+printf '{"recorder":"tolk","room":"record-127-live","seconds":%s,"final_after_stop_s":%s,"backlog_at_stop_s":%s,"dropped_frames":%s,"flac_glitched":%s,"glitch_moments":%s,"glitches_own":%s,"overruns":%s,"xruns":%s,"flac":%s,"opus":%s,"opus_refused":%s,"cpu_by_thread":"%s","machine_busy_percent":%s}\n' \
+	"$REC_SECONDS" "$final_s" "${backlog:-null}" "${dropped:-null}" "$glitched" "$moments" "$own" "$over" "$live_xruns" "$n_flac" "$n_opus" "$opus_bad" \
+	"$cpu_by_thread" "$machine" >>"$J/live127.jsonl"
+# The peer: jack_capture records the same 127 signals (the distribution
+# outputs and the tones feeding the mics) into one WAV; FLAC holds at most
+# 8 channels, so it cannot take them.
+live_ports="-p tolk:out_floor"
+for k in $(seq 1 42); do live_ports="$live_ports -p tolk:out_$(printf 'l%02d' "$k")"; done
+for k in $(seq 2 85); do live_ports="$live_ports -p tones127:tone$k"; done
+x0=$(num "$(ctl --json record status)" xruns)
+# shellcheck disable=SC2086
+jc_cpu=$(JACK_DEFAULT_SERVER=$SERVER /usr/bin/time -f '%U %S' jack_capture -f wav -c 127 $live_ports \
+	-d "$REC_SECONDS" --daemon "$TMP/jc-127-live.wav" 2>&1 >/dev/null | tail -1 |
+	awk -v s="$REC_SECONDS" '{printf "%.0f", 100 * ($1 + $2) / s}')
+x1=$(num "$(ctl --json record status)" xruns)
+echo "  jack_capture: 1 WAV of $(soxi -c "$TMP/jc-127-live.wav" 2>/dev/null || echo '?') channels, frames $(soxi -s "$TMP/jc-127-live.wav" 2>/dev/null || echo unreadable), CPU ${jc_cpu}% of one core, $((x1 - x0)) xruns (tolk running beside it, not recording)"
+printf '{"recorder":"jack_capture","room":"record-127-live","format":"wav","cpu_percent":%s,"xruns":%s}\n' \
+	"${jc_cpu:-null}" "$((x1 - x0))" >>"$J/live127.jsonl"
+stop_pid "$TOLK_PID"
+live_ok=$(awk -v f="$final_s" -v d="${dropped:-1}" -v g="$glitched" -v o="$over" -v b="$opus_bad" \
+	'BEGIN{print (f <= 2 && d == 0 && g == 0 && o == 0 && b == 0) ? 1 : 0}')
+[ "$(echo "$flac_frames" | wc -w)" = 1 ] || live_ok=0
+target "record-127-live: final within 2 s of stop, no dropped frame, no glitch, no overrun, every file valid and one length" \
+	"$live_ok" "final ${final_s} s, ${dropped:-?} dropped, $glitched glitched at $moments moments ($own the recorder's own, the rest JACK's $live_xruns xruns), $over overruns, FLAC frames ${flac_frames% }"
+own_ok=$(awk -v f="$final_s" -v d="${dropped:-1}" -v g="$own" -v o="$over" -v b="$opus_bad" \
+	'BEGIN{print (f <= 2 && d == 0 && g == 0 && o == 0 && b == 0) ? 1 : 0}')
+[ "$(echo "$flac_frames" | wc -w)" = 1 ] || own_ok=0
+target "record-127-live, the recorder's part: final within 2 s, no dropped frame, no glitch of its own, no overrun, files valid and one length" \
+	"$own_ok" "final ${final_s} s, ${dropped:-?} dropped, $own glitches of its own, $over overruns"
+
+# ---- 7. Opus encoder speed: ours against libopusenc, one channel --------------------
+
+echo
+echo "== Opus encoding speed, one channel of speech-like signal, 60 s, 32 kb/s (thread CPU time)"
+for cx in 3 5 8; do
+	echo "  complexity $cx:"
+	$B/bench/opus_speed -s 60 -c "$cx" 3>>"$J/opus.jsonl"
+done
+ours=$(grep '"encoder":"tolk"' "$J/opus.jsonl" | grep '"complexity":3' | grep -o '"realtime_x":[0-9.]*' | cut -d: -f2)
+theirs=$(grep '"encoder":"libopusenc"' "$J/opus.jsonl" | grep '"complexity":3' | grep -o '"realtime_x":[0-9.]*' | cut -d: -f2)
+target "Opus per channel >= 1.5x libopusenc's speed (complexity 3)" \
+	"$(awk -v a="$ours" -v b="$theirs" 'BEGIN{print (b > 0 && a / b >= 1.5) ? 1 : 0}')" \
+	"$(awk -v a="$ours" -v b="$theirs" 'BEGIN{printf "%.0fx against %.0fx: %.2f times", a, b, b > 0 ? a / b : 0}')"
+
 # ---- build/bench.json -----------------------------------------------------------------
 
 list() { [ -s "$1" ] && paste -sd, "$1" || true; }
 {
 	printf '{"tolk":"%s","cores":%s,"rate":48000,"record_seconds":%s,' "$(build/tolk --version | cut -d' ' -f2)" "$(nproc)" "$REC_SECONDS"
-	printf '"routing":[%s],"latency":[%s],"process":%s,"memory":%s,"recording":[%s],"targets":[%s]}\n' \
+	printf '"routing":[%s],"latency":[%s],"process":%s,"memory":%s,"recording":[%s],"live127":[%s],"opus":[%s],"targets":[%s]}\n' \
 		"$(list "$J/routing.jsonl")" "$(list "$J/latency.jsonl")" "$(cat "$J/process.jsonl" 2>/dev/null || echo null)" \
-		"$(cat "$J/memory.jsonl" 2>/dev/null || echo null)" "$(list "$J/recording.jsonl")" "$(list "$J/targets.jsonl")"
+		"$(cat "$J/memory.jsonl" 2>/dev/null || echo null)" "$(list "$J/recording.jsonl")" "$(list "$J/live127.jsonl")" \
+		"$(list "$J/opus.jsonl")" "$(list "$J/targets.jsonl")"
 } >build/bench.json
 echo
 echo "Written: build/bench.json"

@@ -158,7 +158,7 @@ void audio_close(struct engine *e)
 
 	if (e->au->rec)
 		recorder_shutdown(e->au->rec);
-	xruns = atomic_load(&e->jack.xruns);
+	xruns = xrun_log_count(&e->jack.xruns);
 	jack_shell_close(&e->jack);
 	if (xruns)
 		log_line("%u xruns during this run", xruns);
@@ -299,7 +299,7 @@ void check_alarms(struct engine *e)
 	struct alarm_readings in = {
 		.now_ms = utc_now_ms(),
 		.audio_up = e->audio_up,
-		.xruns = atomic_load(&e->jack.xruns),
+		.xruns = xrun_log_count(&e->jack.xruns),
 		.dropped = e->au->rec ? recorder_dropped(e->au->rec) : 0,
 		.seconds_left = e->au->rec ? recorder_seconds_left(e->au->rec) : -1,
 		.backlog_seconds = e->au->rec ? recorder_backlog_seconds(e->au->rec) : 0,

@@ -45,7 +45,7 @@ static void *instantiate(double rate, uint32_t max_frames)
 
 	if (rate < 8000 || max_frames == 0)
 		return NULL;
-	g = calloc(1, sizeof *g);
+	g = plugin_calloc(1, sizeof *g);
 	if (!g)
 		return NULL;
 	g->rate = rate;

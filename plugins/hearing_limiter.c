@@ -168,7 +168,7 @@ static void *instantiate(double rate, uint32_t max_frames)
 
 	if (rate < 8000 || rate > 384000 || max_frames == 0)
 		return NULL;
-	l = calloc(1, sizeof *l);
+	l = plugin_calloc(1, sizeof *l);
 	if (!l)
 		return NULL;
 	l->rate = rate;
@@ -177,10 +177,10 @@ static void *instantiate(double rate, uint32_t max_frames)
 	dmax = (uint32_t)ceil(params[P_LOOKAHEAD_MS].max * rate / 1000.0);
 	size = pow2_at_least(dmax + 2);
 	l->mask = size - 1;
-	l->delay = calloc(size, sizeof *l->delay);
-	l->hist = calloc(size, sizeof *l->hist);
-	l->dq_val = calloc(size, sizeof *l->dq_val);
-	l->dq_at = calloc(size, sizeof *l->dq_at);
+	l->delay = plugin_calloc(size, sizeof *l->delay);
+	l->hist = plugin_calloc(size, sizeof *l->hist);
+	l->dq_val = plugin_calloc(size, sizeof *l->dq_val);
+	l->dq_at = plugin_calloc(size, sizeof *l->dq_at);
 	if (!l->delay || !l->hist || !l->dq_val || !l->dq_at) {
 		free(l->delay);
 		free(l->hist);

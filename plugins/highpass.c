@@ -30,7 +30,7 @@ static void *instantiate(double rate, uint32_t max_frames)
 
 	if (rate < 8000 || max_frames == 0)
 		return NULL;
-	h = calloc(1, sizeof *h);
+	h = plugin_calloc(1, sizeof *h);
 	if (!h)
 		return NULL;
 	h->rate = rate;

@@ -48,7 +48,7 @@ static void *instantiate(double rate, uint32_t max_frames)
 
 	if (rate < 8000 || max_frames == 0)
 		return NULL;
-	l = calloc(1, sizeof *l);
+	l = plugin_calloc(1, sizeof *l);
 	if (!l)
 		return NULL;
 	l->rate = rate;

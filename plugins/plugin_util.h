@@ -6,12 +6,28 @@
 #include <math.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../dsp/level.h"
 #include "../engine/plugin.h"
 
 #define TOLK_EXPORT __attribute__((visibility("default")))
+
+/* calloc for instantiate, with every page written: run must never be the
+ * first to touch a page (calloc leaves fresh pages untouched, and the host
+ * locks memory only once touched; see engine/core/touched_alloc.h). */
+static inline void *plugin_calloc(size_t n, size_t size)
+{
+	volatile unsigned char *p = calloc(n ? n : 1, size);
+	size_t i, bytes = (n ? n : 1) * size;
+
+	for (i = 0; p && i < bytes; i += 4096)
+		p[i] = 0;
+	if (p && bytes)
+		p[bytes - 1] = 0;
+	return (void *)p;
+}
 
 static inline float clampf(float v, float lo, float hi)
 {

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "thread_role.h"
+#include "touched_alloc.h"
 
 #define BLOCK_RECORDS 4096 /* far more periods than any ring holds frames for */
 
@@ -16,7 +17,7 @@ int capture_init(struct capture *c, int n_channels, uint32_t frames)
 	if (!c || n_channels < 1 || frames < 64 || frames > (1u << 28))
 		return -EINVAL;
 	memset(c, 0, sizeof *c);
-	c->rings = calloc((size_t)n_channels, sizeof *c->rings);
+	c->rings = alloc_touched((size_t)n_channels * sizeof *c->rings);
 	if (!c->rings)
 		return -ENOMEM;
 	c->n_channels = n_channels;

@@ -108,7 +108,7 @@ enum record_format {
 /* The highest Opus complexity at which 128 channels of FLAC and Opus hold
  * on two cores without a growing backlog (make bench shows it: at 4 the
  * ring fills by seconds a minute). */
-#define RECORD_OPUS_COMPLEXITY 3
+#define RECORD_OPUS_COMPLEXITY 5
 
 struct cfg_recording {
 	char dir[4096];          /* recordings root; --record-dir overrides */

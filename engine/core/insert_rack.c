@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "thread_role.h"
+#include "touched_alloc.h"
 
 struct rack_message {
 	uint32_t insert;
@@ -59,7 +60,7 @@ int rack_init(struct insert_rack *k, int n_mics, int n_outputs, float rate, uint
 	k->n_chains = 2 * n_mics + n_outputs;
 	k->rate = rate;
 	k->max_frames = max_frames;
-	k->chains = calloc((size_t)k->n_chains, sizeof *k->chains);
+	k->chains = alloc_touched((size_t)k->n_chains * sizeof *k->chains);
 	k->scratch = malloc(max_frames * sizeof *k->scratch);
 	if (!k->chains || !k->scratch) {
 		ret = -ENOMEM;
@@ -126,7 +127,7 @@ static int copy_params(struct insert *in, const struct tolk_plugin_param *params
 	uint32_t i;
 
 	in->params = p;
-	in->values = calloc(n ? n : 1, sizeof *in->values);
+	in->values = alloc_touched((n ? n : 1) * sizeof *in->values);
 	in->n_params = n;
 	if (!p || !in->values)
 		return -ENOMEM;

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "touched_alloc.h"
+
 static int is_power_of_two(uint32_t v)
 {
 	return v >= 2 && (v & (v - 1)) == 0;
@@ -32,12 +34,11 @@ int ring_alloc(struct ring *r, uint32_t min_size)
 		return -EINVAL;
 	while (size < min_size)
 		size <<= 1;
-	storage = malloc(size);
+	/* Every page touched now: a first-touch page fault on the RT side is
+	 * an unbounded wait. */
+	storage = alloc_touched(size);
 	if (!storage)
 		return -ENOMEM;
-	/* Touch every page now: a first-touch page fault on the RT side is an
-	 * unbounded wait. */
-	memset(storage, 0, size);
 	err = ring_init(r, storage, size);
 	if (err < 0) {
 		free(storage);

@@ -8,16 +8,7 @@
 #include "exposure.h"
 #include "float_bits.h"
 #include "thread_role.h"
-
-/* Large callocs come as fresh mmap pages that fault on first use; write
- * every byte now so that the realtime side never takes that fault. */
-static void *alloc_touched(size_t bytes)
-{
-	void *p = malloc(bytes ? bytes : 1);
-	if (p)
-		memset(p, 0, bytes ? bytes : 1);
-	return p;
-}
+#include "touched_alloc.h"
 
 int router_init(struct router *r, const struct config *cfg, uint32_t sample_rate)
 {

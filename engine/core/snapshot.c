@@ -7,16 +7,7 @@
 
 #include "../../dsp/level.h"
 #include "thread_role.h"
-
-/* malloc + memset rather than calloc: the realtime thread reads all of
- * it, and must not be the first to touch a page. */
-static void *alloc_zeroed(size_t bytes)
-{
-	void *p = malloc(bytes ? bytes : 1);
-	if (p)
-		memset(p, 0, bytes ? bytes : 1);
-	return p;
-}
+#include "touched_alloc.h"
 
 struct snapshot *snapshot_build(const struct state *st)
 {
@@ -25,7 +16,7 @@ struct snapshot *snapshot_build(const struct state *st)
 	int lang, b, n;
 
 	ASSERT_THREAD(THREAD_CONTROL);
-	s = calloc(1, sizeof *s);
+	s = alloc_touched(sizeof *s);
 	if (!s)
 		return NULL;
 	s->generation = st->generation;
@@ -33,9 +24,9 @@ struct snapshot *snapshot_build(const struct state *st)
 	s->n_outputs = config_output_count(cfg);
 	s->n_sources = 1 + 2 * cfg->n_mics + cfg->n_languages;
 	s->n_phones = cfg->n_mics;
-	s->gain = alloc_zeroed((size_t)s->n_outputs * (size_t)s->n_sources * sizeof *s->gain);
-	s->bass_db = alloc_zeroed((size_t)s->n_phones * sizeof *s->bass_db);
-	s->treble_db = alloc_zeroed((size_t)s->n_phones * sizeof *s->treble_db);
+	s->gain = alloc_touched((size_t)s->n_outputs * (size_t)s->n_sources * sizeof *s->gain);
+	s->bass_db = alloc_touched((size_t)s->n_phones * sizeof *s->bass_db);
+	s->treble_db = alloc_touched((size_t)s->n_phones * sizeof *s->treble_db);
 	if (!s->gain || !s->bass_db || !s->treble_db) {
 		snapshot_free(s);
 		return NULL;

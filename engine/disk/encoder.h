@@ -45,6 +45,7 @@ struct encoder_ops {
 
 extern const struct encoder_ops encoder_wav;
 extern const struct encoder_ops encoder_flac;
-extern const struct encoder_ops encoder_opus;
+extern const struct encoder_ops encoder_opus;            /* libopus and libogg */
+extern const struct encoder_ops encoder_opus_libopusenc; /* resampling rates; make bench */
 
 #endif

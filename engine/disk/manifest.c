@@ -32,32 +32,58 @@ static int open_lines(const char *dir, int flags, char *path, size_t len)
 	return fd;
 }
 
-int manifest_append(const char *dir, const struct manifest_entry *m, char *why, size_t len)
+/* One file's line into line (at most MANIFEST_LINE_MAX); its length. */
+static int manifest_line(const struct manifest_entry *m, char *line)
 {
-	char path[MANIFEST_PATH_MAX], hex[65] = "", line[MANIFEST_LINE_MAX];
 	const char *base = strrchr(m->path, '/') ? strrchr(m->path, '/') + 1 : m->path;
-	int fd, ret = sha256_file(m->path, hex), n;
+	char hex[65] = "";
+	int hashed = m->sha256 ? (snprintf(hex, sizeof hex, "%s", m->sha256), 0) : sha256_file(m->path, hex);
+	int n = snprintf(line, MANIFEST_LINE_MAX,
+			 "{\"file\":\"%.255s\",\"channel\":\"%s\",\"format\":\"%s\",\"segment\":%d,\"first_frame\":%llu,"
+			 "\"frames\":%llu,\"duration_s\":%.3f,\"sha256\":\"%s\"%s}\n",
+			 base, m->channel, m->format, m->segment, (unsigned long long)m->first_frame,
+			 (unsigned long long)m->frames, m->rate ? (double)m->frames / m->rate : 0.0,
+			 hashed == 0 && *hex ? hex : "unreadable", m->recovered ? ",\"recovered\":true" : "");
+
+	return n < MANIFEST_LINE_MAX ? n : MANIFEST_LINE_MAX - 1;
+}
+
+int manifest_append_all(const char *dir, const struct manifest_entry *m, int n, char *why, size_t len)
+{
+	char path[MANIFEST_PATH_MAX];
+	char *lines;
+	size_t used = 0;
 	ssize_t wrote;
+	int fd, ret, i;
 
 	ASSERT_THREAD(THREAD_DISK | THREAD_RECOVERY);
-	n = snprintf(line, sizeof line,
-		     "{\"file\":\"%.255s\",\"channel\":\"%s\",\"format\":\"%s\",\"segment\":%d,\"first_frame\":%llu,"
-		     "\"frames\":%llu,\"duration_s\":%.3f,\"sha256\":\"%s\"%s}\n",
-		     base, m->channel, m->format, m->segment, (unsigned long long)m->first_frame,
-		     (unsigned long long)m->frames, m->rate ? (double)m->frames / m->rate : 0.0,
-		     ret == 0 ? hex : "unreadable", m->recovered ? ",\"recovered\":true" : "");
+	if (n <= 0)
+		return 0;
+	if (!(lines = malloc((size_t)n * MANIFEST_LINE_MAX))) {
+		snprintf(why, len, "cannot add to the manifest: out of memory");
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		used += (size_t)manifest_line(&m[i], lines + used);
 	fd = open_lines(dir, O_WRONLY | O_CREAT | O_APPEND, path, sizeof path);
 	if (fd < 0) {
-		snprintf(why, len, "cannot add %s to the manifest: %s", base, strerror(-fd));
+		snprintf(why, len, "cannot add %d file(s) to the manifest: %s", n, strerror(-fd));
+		free(lines);
 		return fd;
 	}
-	wrote = write(fd, line, (size_t)n);
-	ret = wrote == n ? 0 : -(wrote < 0 ? errno : ENOSPC);
+	wrote = write(fd, lines, used);
+	ret = wrote == (ssize_t)used ? 0 : -(wrote < 0 ? errno : ENOSPC);
 	if (ret)
-		snprintf(why, len, "cannot add %s to the manifest: %s", base, strerror(-ret));
+		snprintf(why, len, "cannot add %d file(s) to the manifest: %s", n, strerror(-ret));
 	fsync(fd);
 	close(fd); /* and the lock with it */
+	free(lines);
 	return ret;
+}
+
+int manifest_append(const char *dir, const struct manifest_entry *m, char *why, size_t len)
+{
+	return manifest_append_all(dir, m, 1, why, len);
 }
 
 int manifest_rewrite(const char *dir, const char *meeting, uint32_t rate)

@@ -21,11 +21,16 @@ struct manifest_entry {
 	uint64_t frames;
 	uint32_t rate;
 	int recovered;         /* found after an unclean stop */
+	const char *sha256;    /* its hex digest when already known, else NULL: hashed here */
 };
 
-/* Hashes the file and appends its line to dir/manifest.jsonl. Returns 0
- * or a negative errno with the reason in why. */
+/* Hashes the file (unless m->sha256 says) and appends its line to
+ * dir/manifest.jsonl. Returns 0 or a negative errno with the reason in why. */
 int manifest_append(const char *dir, const struct manifest_entry *m, char *why, size_t len);
+
+/* The same for n files at once: one write and one fsync for all their
+ * lines (a segment of 254 files closes in one). */
+int manifest_append_all(const char *dir, const struct manifest_entry *m, int n, char *why, size_t len);
 
 /* Rebuilds dir/manifest.json from its lines. Returns 0 or a negative
  * errno. */

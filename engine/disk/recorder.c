@@ -17,6 +17,7 @@
 #include "../core/utc_time.h"
 #include "encoder.h"
 #include "manifest.h"
+#include "sha256_file.h"
 
 #define RECORDER_CHUNK 4096     /* frames handed to the encoders at a time */
 #define RECORDER_SYNC_MS 1000   /* headers refreshed and data synced this often */
@@ -87,7 +88,7 @@ static void release(struct recorder *r)
 }
 
 int recorder_init(struct recorder *r, const struct config *cfg, const char *root, uint32_t rate,
-		  _Atomic uint32_t *xruns, char *err, size_t errlen)
+		  const struct xrun_log *xruns, char *err, size_t errlen)
 {
 	const struct cfg_recording *rc = &cfg->recording;
 	int ret;
@@ -189,6 +190,22 @@ static int timeline_write(struct recorder *r, uint64_t frame, const char *fields
 	return n == (ssize_t)len ? 0 : -(n < 0 ? errno : ENOSPC);
 }
 
+/* Each xrun since the last look, at the JACK frame where it fell, as far
+ * as the log still has it: a glitch found in a file matches its line. */
+static void timeline_xruns(struct recorder *r, uint32_t count)
+{
+	char fields[160];
+	uint32_t i;
+
+	for (i = r->xruns_seen; i != count; i++) {
+		uint64_t at = xrun_log_frame(r->xruns, i);
+		if (at == UINT64_MAX || at < r->seg_first_frame)
+			at = r->seg_first_frame + r->seg_frames; /* written over: where the recording is */
+		snprintf(fields, sizeof fields, "\"event\":\"xrun\",\"count\":1,\"total\":%u", i + 1);
+		timeline_write(r, at, fields);
+	}
+}
+
 static void manifest_add(struct recorder *r, const struct recorder_file *f, uint64_t frames)
 {
 	char why[RECORDER_LINE_MAX];
@@ -259,24 +276,60 @@ static void release_reserve(struct recorder *r)
 	unlink(path);
 }
 
-/* Closes the segment's files, hashes them into the manifest. `clean` is
- * false after a disk error: close what can be closed, report the rest. */
-static void close_segment(struct recorder *r, int clean)
+/* Worker w of n closes and hashes its share of the segment's files. */
+static int close_share(void *arg, int worker, int n_workers)
 {
-	char fields[256];
-	int i, ret, bad = 0;
+	struct recorder *r = arg;
+	int i;
 
-	for (i = 0; i < r->n_files; i++) {
+	for (i = worker; i < r->n_files; i += n_workers) {
 		struct recorder_file *f = &r->files[i];
 		if (!f->enc)
 			continue;
-		ret = f->ops->close(f->enc);
+		f->close_ret = f->ops->close(f->enc);
 		f->enc = NULL;
-		if (ret < 0 && clean)
-			set_alarm(r, "closing %s failed: %s", f->path, strerror(-ret));
-		bad |= ret < 0;
-		manifest_add(r, f, r->seg_frames);
+		if (sha256_file(f->path, f->sha256) < 0)
+			f->sha256[0] = 0;
 	}
+	return 0;
+}
+
+/* Closes the segment's files and puts them in the manifest. Closing and
+ * hashing run on every core (the encode pool, when there is one): a
+ * 127-channel segment is final within a second or two of its end, not
+ * one file after another. `clean` is false after a disk error: close
+ * what can be closed, report the rest. */
+static void close_segment(struct recorder *r, int clean)
+{
+	char fields[256], why[RECORDER_LINE_MAX];
+	struct manifest_entry *lines = calloc((size_t)r->n_files + 1, sizeof *lines);
+	int i, n = 0, ret, bad = 0;
+
+	for (i = 0; i < r->n_files; i++)
+		r->files[i].close_ret = 0;
+	if (r->pool.n_workers > 0) {
+		encode_pool_fork(&r->pool, close_share, r);
+		encode_pool_join(&r->pool);
+	} else {
+		close_share(r, 0, 1);
+	}
+	for (i = 0; i < r->n_files; i++) {
+		struct recorder_file *f = &r->files[i];
+		if (f->close_ret < 0 && clean)
+			set_alarm(r, "closing %s failed: %s", f->path, strerror(-f->close_ret));
+		bad |= f->close_ret < 0;
+		if (lines)
+			lines[n++] = (struct manifest_entry){
+				.path = f->path, .channel = r->channels[f->channel].name, .format = f->ops->name,
+				.segment = r->segment, .first_frame = r->seg_first_frame, .frames = r->seg_frames,
+				.rate = r->rate, .sha256 = f->sha256[0] ? f->sha256 : "unreadable",
+			};
+		else
+			manifest_add(r, f, r->seg_frames);
+	}
+	if (lines && manifest_append_all(r->meeting_dir, lines, n, why, sizeof why) < 0)
+		set_alarm(r, "%s", why);
+	free(lines);
 	r->n_files = 0;
 	if ((ret = manifest_rewrite(r->meeting_dir, r->meeting, r->rate)) < 0)
 		set_alarm(r, "cannot rewrite %s/manifest.json: %s", r->meeting_dir, strerror(-ret));
@@ -511,8 +564,22 @@ static void process_block(struct recorder *r, const struct capture_block *b)
 		return;
 	for (ch = 0; ch < r->n_channels; ch++)
 		ptrs[ch] = r->scratch + (size_t)ch * RECORDER_CHUNK;
-	if (r->state == RECORDER_ARMING && begin_recording(r, b->frame) < 0)
-		goto discard;
+	if (r->state == RECORDER_ARMING) {
+		if (begin_recording(r, b->frame) < 0)
+			goto discard;
+		r->next_block_frame = b->frame;
+	}
+	/* JACK's frame time jumped between two cycles (at an xrun: cycles it
+	 * never ran, or a frame time it gave twice). The files go on without a
+	 * hole; the timeline says where in them it happened, so that a glitch
+	 * heard there has its reason. */
+	if (r->state == RECORDER_RECORDING && b->frame != r->next_block_frame + b->dropped) {
+		snprintf(fields, sizeof fields, "\"event\":\"discontinuity\",\"segment\":%d,\"at\":%llu,\"jack_frames\":%lld",
+			 r->segment, (unsigned long long)(r->seg_frames + b->dropped),
+			 (long long)(b->frame - (r->next_block_frame + b->dropped)));
+		timeline_write(r, b->frame, fields);
+	}
+	r->next_block_frame = b->frame + b->frames;
 	if (b->dropped && r->state == RECORDER_RECORDING) {
 		snprintf(fields, sizeof fields, "\"event\":\"dropped\",\"frames\":%u,\"channel\":\"all\"", b->dropped);
 		timeline_write(r, b->frame, fields);
@@ -648,6 +715,7 @@ static void prepare_start(struct recorder *r, const char *meeting)
 
 	snprintf(r->meeting, sizeof r->meeting, "%s", meeting);
 	snprintf(r->meeting_dir, sizeof r->meeting_dir, "%s/%s", r->root, r->meeting);
+	r->xruns_seen = r->xruns ? xrun_log_count(r->xruns) : 0; /* the timeline tells this recording's */
 	if ((mkdir(r->root, 0750) < 0 && errno != EEXIST) || (mkdir(r->meeting_dir, 0750) < 0 && errno != EEXIST)) {
 		ret = errno;
 		set_alarm(r, "recording not started: cannot make %s: %s", r->meeting_dir, strerror(ret));
@@ -739,13 +807,9 @@ static void *disk_thread(void *arg)
 		 * per block, so the wait above returns at once while one remains. */
 		drain(r, utc_now_ms() + RECORDER_DRAIN_MS);
 		if (r->state == RECORDER_RECORDING) {
-			uint32_t x = r->xruns ? atomic_load(r->xruns) : 0;
-			if (x != r->xruns_seen) {
-				char fields[128];
-				snprintf(fields, sizeof fields, "\"event\":\"xrun\",\"count\":%u,\"total\":%u",
-					 x - r->xruns_seen, x);
-				timeline_write(r, r->seg_first_frame + r->seg_frames, fields);
-			}
+			uint32_t x = r->xruns ? xrun_log_count(r->xruns) : 0;
+			if (x != r->xruns_seen)
+				timeline_xruns(r, x);
 			r->xruns_seen = x;
 			flush_queue(r);
 			if (utc_now_ms() - last_sync >= RECORDER_SYNC_MS) {
@@ -919,7 +983,7 @@ void recorder_status(struct recorder *r, struct json_writer *w, int detailed)
 		jw_printf(w, ",\"ring_seconds\":%.3f,\"ring_high_water_seconds\":%.3f",
 			  (double)r->capture.capacity / r->rate,
 			  (double)atomic_load(&r->capture.high_water) / r->rate);
-		jw_printf(w, ",\"xruns\":%u", r->xruns ? atomic_load(r->xruns) : 0);
+		jw_printf(w, ",\"xruns\":%u", r->xruns ? xrun_log_count(r->xruns) : 0);
 		if (statvfs(r->root, &vfs) == 0)
 			jw_printf(w, ",\"free_bytes\":%llu", (unsigned long long)vfs.f_bavail * vfs.f_frsize);
 		else

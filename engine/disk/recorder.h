@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "../core/xrun_log.h"
 #include "../core/capture.h"
 #include "../core/config.h"
 #include "../core/json_writer.h"
@@ -36,6 +37,8 @@ struct recorder_file {
 	void *enc;
 	int channel;
 	char path[RECORDER_PATH_MAX];
+	int close_ret;     /* what closing it said (the segment's close, on a worker) */
+	char sha256[65];   /* its digest once closed, "" when unreadable */
 };
 
 enum recorder_state { RECORDER_STOPPED = 0, RECORDER_ARMING, RECORDER_RECORDING, RECORDER_FAILED };
@@ -53,7 +56,7 @@ struct recorder {
 	int n_formats;
 	uint64_t segment_frames;
 	struct capture capture;
-	_Atomic uint32_t *xruns; /* the JACK shell's counter, for the timeline */
+	const struct xrun_log *xruns; /* the JACK shell's, for the timeline */
 	/* Listener streams fed from the same rings, or NULL. With streams the
 	 * rings stay armed whether recording or not. Set before recorder_run. */
 	struct streamer *streamer;
@@ -100,6 +103,7 @@ struct recorder {
 	int timeline_fd;
 	uint64_t dropped_seen;
 	uint32_t xruns_seen;
+	uint64_t next_block_frame; /* the JACK frame the next block should start on */
 	float *scratch;          /* [n_channels][RECORDER_CHUNK] */
 	float *silence;          /* [RECORDER_CHUNK] zeros */
 	/* Opus encoders on a worker per core; the chunk they are writing. */
@@ -118,7 +122,7 @@ int recorder_channels(const struct config *cfg, struct recorder_channel **out);
  * (buffer_seconds each). Before activation. Returns 0 or a negative errno
  * with a message. Thread: control. */
 int recorder_init(struct recorder *r, const struct config *cfg, const char *root, uint32_t rate,
-		  _Atomic uint32_t *xruns, char *err, size_t errlen);
+		  const struct xrun_log *xruns, char *err, size_t errlen);
 /* Starts the disk thread. Thread: control. */
 int recorder_run(struct recorder *r);
 /* Stops recording (closing every file properly) and the thread. Thread: control. */

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "../core/insert_rack.h"
+#include "../core/touched_alloc.h"
 
 #define ATOM_CAPACITY 8192
 
@@ -253,17 +254,18 @@ static int check_features(const LilvPlugin *plugin, const char *source, const st
 /* The instance's buffers, sized for the plugin's ports. */
 static struct lv2_instance *instance_new(uint32_t n_ports, uint32_t max_frames)
 {
-	struct lv2_instance *li = calloc(1, sizeof *li);
+	/* What run reads and writes, every page touched now (touched_alloc.h). */
+	struct lv2_instance *li = alloc_touched(sizeof *li);
 
 	if (!li)
 		return NULL;
 	li->latency_port = -1;
 	li->n_ports = n_ports;
-	li->port_values = calloc(n_ports + 1, sizeof *li->port_values);
-	li->param_port = calloc(n_ports + 1, sizeof *li->param_port);
-	li->atom_buffers = calloc(n_ports + 1, sizeof *li->atom_buffers);
-	li->atom_out = calloc(n_ports + 1, sizeof *li->atom_out);
-	li->input = calloc(max_frames, sizeof *li->input);
+	li->port_values = alloc_touched((n_ports + 1) * sizeof *li->port_values);
+	li->param_port = alloc_touched((n_ports + 1) * sizeof *li->param_port);
+	li->atom_buffers = alloc_touched((n_ports + 1) * sizeof *li->atom_buffers);
+	li->atom_out = alloc_touched((n_ports + 1) * sizeof *li->atom_out);
+	li->input = alloc_touched(max_frames * sizeof *li->input);
 	if (!li->port_values || !li->param_port || !li->atom_buffers || !li->atom_out || !li->input) {
 		lv2_cleanup(li);
 		return NULL;
@@ -296,7 +298,7 @@ static int add_param(struct lv2_instance *li, struct tolk_plugin_param *params, 
 /* An atom port gets its buffer: inputs an empty sequence, outputs room. */
 static int add_atom(struct lv2_host *h, struct lv2_instance *li, int is_in)
 {
-	LV2_Atom_Sequence *seq = calloc(1, ATOM_CAPACITY);
+	LV2_Atom_Sequence *seq = alloc_touched(ATOM_CAPACITY);
 
 	if (!seq)
 		return -ENOMEM;

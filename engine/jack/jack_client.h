@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "../core/xrun_log.h"
 #include "../core/capture.h"
 #include "../core/midi_map.h"
 #include "../core/ring.h"
@@ -64,7 +65,7 @@ struct jack_shell {
 	_Atomic int ports_changed;   /* a port came or went: connect: entries to re-check */
 	_Atomic uint64_t frame_end;  /* the JACK frame after the last cycle, for after the server is gone */
 	signed char *linked;         /* per connect: entry: 1 made, 0 not (yet), -1 never tried */
-	_Atomic uint32_t xruns;
+	struct xrun_log xruns;  /* written by the xrun callback only */
 	/* MIDI consoles: events in (realtime thread writes, control thread
 	 * reads) and LED feedback out (the other way), struct midi_msg each. */
 	struct ring midi_in, midi_out;

@@ -2,13 +2,19 @@
  *   filetone [-f F1,F2,...] FILE          -> FRAMES FREQ|silence RMS_DBFS
  *   filetone --ramp FILE...              -> FRAMES BREAKS
  *   filetone --ramp-period N FILE...     -> FRAMES BREAKS SLIPS
+ *   filetone --smooth LIMIT FILE         -> FRAMES BREAKS [FRAME...]
  * The first form names the candidate frequency with the most energy. The
  * second reads the files one after another as one stream and counts the
  * samples that do not continue tonegen's ramp (2^-16 up each sample,
  * wrapping at 0.5): 0 means no frame lost or doubled across the files.
  * With --ramp-period, a jump of one to four whole periods of N frames (a
  * period the source lost or repeated at an xrun) is a slip, counted apart
- * from the breaks. */
+ * from the breaks. --smooth finds glitches in a sine: a second difference
+ * above LIMIT (a step, a lost or doubled stretch) or 2 ms of exact zeros
+ * once the signal has begun (a dropout written as silence); the frames
+ * where each break begins follow on the line, so that breaks every
+ * channel shares (a period JACK lost at an xrun) can be told from one
+ * channel's own. */
 #include <math.h>
 #include <sndfile.h>
 #include <stdio.h>
@@ -97,6 +103,31 @@ int main(int argc, char **argv)
 			printf("%lld %lld %lld\n", total, breaks, slips);
 		else
 			printf("%lld %lld\n", total, breaks);
+		return 0;
+	}
+	if (argc == 4 && !strcmp(argv[1], "--smooth")) {
+		const double limit = atof(argv[2]);
+		long long breaks = 0, zeros = 0, begun = 0, last = -1000;
+		char at[4096] = "";
+		size_t used = 0;
+		if (!(x = read_file(argv[3], &frames, &rate)))
+			return 1;
+		for (k = 0; k < frames; k++) {
+			int broke = 0;
+			begun |= x[k] != 0.0f;
+			zeros = x[k] == 0.0f && begun ? zeros + 1 : 0;
+			broke |= zeros == rate / 500;
+			broke |= k >= 2 && fabs((double)x[k] - 2.0 * x[k - 1] + x[k - 2]) > limit;
+			if (!broke)
+				continue;
+			breaks++;
+			/* One break is the samples around one step: name it once. */
+			if (k - last > 2 && used + 24 < sizeof at)
+				used += (size_t)snprintf(at + used, sizeof at - used, " %lld", (long long)k);
+			last = k;
+		}
+		printf("%lld %lld%s\n", (long long)frames, breaks, at);
+		free(x);
 		return 0;
 	}
 	if (argc >= 4 && !strcmp(argv[1], "-f")) {

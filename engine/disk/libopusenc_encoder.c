@@ -1,8 +1,11 @@
 /* Ogg Opus through libopusenc, written straight to the descriptor (no
- * stdio buffer to lose in a crash), pages flushed at least every second.
- * The same encoder feeds listener streams: then each page goes to a sink
- * instead of a file, at least every stream.page_ms (100 ms by default):
- * a page is what a listener waits for. */
+ * stdio buffer to lose in a crash), pages flushed at least every second,
+ * or every stream.page_ms to a listener stream's sink.
+ *
+ * Used only at rates Opus does not take as they are (44.1, 88.2, 96 kHz):
+ * libopusenc resamples. Everywhere else ogg_opus_encoder.c encodes without
+ * libopusenc's multistream calls (see there why), and make bench compares
+ * the two. */
 #include <errno.h>
 #include <opus/opusenc.h>
 #include <stdio.h>
@@ -143,7 +146,7 @@ static int opus_close(void *enc)
 	return ret;
 }
 
-const struct encoder_ops encoder_opus = {
+const struct encoder_ops encoder_opus_libopusenc = {
 	.name = "opus", .ext = "opus",
 	.open = opus_open, .write = opus_write, .sync = opus_sync, .close = opus_close,
 };

@@ -1,0 +1,23 @@
+/* Memory the realtime thread will use, with every page already faulted in
+ * by the control thread: a first-touch page fault in the process callback
+ * is an unbounded wait (and the engine locks memory MLOCK_ONFAULT, which
+ * locks a page only once it is touched).
+ *
+ * Why not malloc followed by memset: GCC turns that pair into calloc, and
+ * calloc skips zeroing fresh pages from mmap or the heap's top, which are
+ * zero already but not yet there. The realtime thread then took every
+ * first touch of the recording and loudness rings (seen as hundreds of
+ * minor faults a second in a 127-channel room). */
+#ifndef TOLK_TOUCHED_ALLOC_H
+#define TOLK_TOUCHED_ALLOC_H
+
+#include <stddef.h>
+
+/* Zeroed memory, every page written. NULL when out of memory.
+ * Thread: control (or any thread but the realtime one). */
+void *alloc_touched(size_t bytes);
+
+/* Writes a byte of every page in [p, p + bytes) as it is: faults them in. */
+void touch_pages(void *p, size_t bytes);
+
+#endif
