@@ -340,8 +340,8 @@ done
 ours=$(grep '"encoder":"tolk"' "$J/opus.jsonl" | grep '"complexity":3' | grep -o '"realtime_x":[0-9.]*' | cut -d: -f2)
 theirs=$(grep '"encoder":"libopusenc"' "$J/opus.jsonl" | grep '"complexity":3' | grep -o '"realtime_x":[0-9.]*' | cut -d: -f2)
 target "Opus per channel >= 1.5x libopusenc's speed (complexity 3)" \
-	"$(awk -v a="$ours" -v b="$theirs" 'BEGIN{print (b > 0 && a / b >= 1.5) ? 1 : 0}')" \
-	"$(awk -v a="$ours" -v b="$theirs" 'BEGIN{printf "%.0fx against %.0fx: %.2f times", a, b, b > 0 ? a / b : 0}')"
+	"$(awk -v a="$ours" -v b="$theirs" 'BEGIN{print ((b > 0 && a / b >= 1.5) ? 1 : 0)}')" \
+	"$(awk -v a="$ours" -v b="$theirs" 'BEGIN{printf "%.0fx against %.0fx: %.2f times", a, b, (b > 0 ? a / b : 0)}')"
 
 # ---- build/bench.json -----------------------------------------------------------------
 
