@@ -104,7 +104,7 @@ $(BUILD)/bench/routing_bench: $(BUILD)/bench/routing_bench.o $(CORE_OBJ) $(INSER
 	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) -ldl -lm -o $@
 
 $(BUILD)/bench/opus_speed: $(BUILD)/bench/opus_speed.o $(BUILD)/engine/disk/ogg_opus_encoder.o \
-                           $(BUILD)/engine/disk/libopusenc_encoder.o
+                           $(BUILD)/engine/disk/libopusenc_encoder.o $(BUILD)/engine/disk/encoder_fd.o
 	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) -lm -o $@
 
 $(BUILD)/bench/%: bench/%.c
@@ -174,11 +174,11 @@ $(BUILD)/test/unit/test_plugin_%: test/unit/test_plugin_%.c plugins/%.c plugins/
 
 # The Ogg Opus encoders, ours against libopusenc's, on the same input.
 OPUS_TEST_PKGS := opus ogg libopusenc
-$(BUILD)/test/unit/test_ogg_opus: test/unit/test_ogg_opus.c engine/disk/ogg_opus_encoder.c \
-                                  engine/disk/libopusenc_encoder.c engine/disk/encoder.h
+OPUS_TEST_SRC  := engine/disk/ogg_opus_encoder.c engine/disk/libopusenc_encoder.c engine/disk/encoder_fd.c
+$(BUILD)/test/unit/test_ogg_opus: test/unit/test_ogg_opus.c $(OPUS_TEST_SRC) engine/disk/encoder.h
 	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) $(SAN) $$($(PKG_CONFIG) --cflags $(OPUS_TEST_PKGS)) $< engine/disk/ogg_opus_encoder.c \
-		engine/disk/libopusenc_encoder.c $$($(PKG_CONFIG) --libs $(OPUS_TEST_PKGS)) -lcmocka -lm -o $@
+	$(CC) $(TEST_CFLAGS) $(SAN) $$($(PKG_CONFIG) --cflags $(OPUS_TEST_PKGS)) $< $(OPUS_TEST_SRC) \
+		$$($(PKG_CONFIG) --libs $(OPUS_TEST_PKGS)) -lcmocka -lm -o $@
 
 $(BUILD)/test/unit/test_sha256_file: test/unit/test_sha256_file.c engine/disk/sha256_file.c engine/core/sha256.c
 	@mkdir -p $(@D)

@@ -43,6 +43,13 @@ struct encoder_ops {
 	int (*close)(void *enc);
 };
 
+/* For the encoders that write their own bytes (the Ogg Opus ones): all of
+ * p, or the errno that stopped it. */
+int encoder_write_all(int fd, const unsigned char *p, size_t len);
+/* The end of such a file: fsync and close fd (when >= 0), keeping the
+ * first error: ret if it is one already, else theirs. */
+int encoder_finish_fd(int fd, int ret);
+
 extern const struct encoder_ops encoder_wav;
 extern const struct encoder_ops encoder_flac;
 extern const struct encoder_ops encoder_opus;            /* libopus and libogg */

@@ -37,17 +37,8 @@ static int write_page(void *user, const unsigned char *ptr, opus_int32 len)
 		}
 		return 0;
 	}
-	while (len > 0) {
-		ssize_t n = write(e->fd, ptr, (size_t)len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			e->failed_errno = n < 0 ? errno : EIO;
-			return 1;
-		}
-		ptr += n;
-		len -= (opus_int32)n;
-	}
+	if ((e->failed_errno = encoder_write_all(e->fd, ptr, (size_t)len)))
+		return 1;
 	return 0;
 }
 
@@ -138,10 +129,7 @@ static int opus_close(void *enc)
 	int ret = ope_encoder_drain(e->enc) == OPE_OK && !e->failed_errno ? 0 : -EIO;
 
 	ope_encoder_destroy(e->enc);
-	if (e->fd >= 0 && fsync(e->fd) < 0 && errno != EINVAL && !ret)
-		ret = -errno;
-	if (e->fd >= 0 && close(e->fd) < 0 && !ret)
-		ret = -errno;
+	ret = encoder_finish_fd(e->fd, ret);
 	free(e);
 	return ret;
 }

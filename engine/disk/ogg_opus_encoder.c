@@ -80,17 +80,8 @@ static int put_page(struct ogg_opus_file *e, const ogg_page *og)
 		}
 		return 0;
 	}
-	while (len > 0) {
-		ssize_t n = write(e->fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			e->failed_errno = n < 0 ? errno : EIO;
-			return 1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
+	if ((e->failed_errno = encoder_write_all(e->fd, p, len)))
+		return 1;
 	return 0;
 }
 
@@ -356,11 +347,7 @@ static int ogg_opus_close(void *enc)
 		free(e);
 		return ret;
 	}
-	ret = finish_stream(e) ? -(e->failed_errno ? e->failed_errno : EIO) : 0;
-	if (e->fd >= 0 && fsync(e->fd) < 0 && errno != EINVAL && !ret)
-		ret = -errno;
-	if (e->fd >= 0 && close(e->fd) < 0 && !ret)
-		ret = -errno;
+	ret = encoder_finish_fd(e->fd, finish_stream(e) ? -(e->failed_errno ? e->failed_errno : EIO) : 0);
 	free_file(e);
 	return ret;
 }
