@@ -5,8 +5,9 @@
  * that a crash loses at most what came after the last sync.
  *
  * Thread: one encoder is used by one thread at a time: the disk thread
- * opens, syncs and closes; write runs on the disk thread or on an encode
- * worker the disk thread hands the block to (and joins before it goes on);
+ * opens and syncs; write runs on the disk thread or on an encode worker
+ * the disk thread hands the block to (and joins before it goes on), and
+ * so does close at a segment's end;
  * a listener stream's Opus encoder is opened on the control thread at
  * start, then used only by the disk thread. */
 #ifndef TOLK_ENCODER_H
