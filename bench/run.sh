@@ -78,7 +78,7 @@ echo
 
 echo "== Process time in JACK: room-ep, period 256, tones on every input, mics live in turn"
 alone=$($B/bench/dsp_load -s "$SERVER" 5)
-start_tolk tolk "$SOCK" --config test/rooms/room-ep.yaml --no-record ||
+start_tolk tolk "$SOCK" --config test/rooms/room-ep.yaml ||
 	{ echo "tolk did not start: $(cat "$TMP/tolk.log")"; finish; }
 tones="tolk:floor_main:440"
 booths=$(grep -o 'id: [a-z0-9-]*' test/rooms/room-ep.yaml | cut -d' ' -f2)
@@ -129,7 +129,7 @@ tolk_record() { # tolk_record N FORMATS LABEL
 	local n=$1 formats=$2 label=$3 x0 x1 t0 t1 rs dir frames bad=0 f tag
 	tag=$(echo "$formats" | tr -dc 'a-z')
 	sed "s/formats: \[flac, opus\]/formats: [$formats]/" "test/rooms/record-$n.yaml" >"$TMP/record.yaml"
-	start_tolk tolk "$SOCK" --config "$TMP/record.yaml" --no-record || { echo "tolk did not start"; return; }
+	start_tolk tolk "$SOCK" --config "$TMP/record.yaml" || { echo "tolk did not start"; return; }
 	start_tones tolk:floor_main:440
 	x0=$(num "$(ctl --json record status)" xruns)
 	t0=$(cpu_ticks "$TOLK_PID")
@@ -212,7 +212,7 @@ if [ -n "${BENCH_LIVE_COMPLEXITY:-}" ]; then # another Opus complexity than the 
 	live_room=$TMP/live.yaml
 fi
 echo "   Opus complexity ${BENCH_LIVE_COMPLEXITY:-(the default)}"
-start_tolk tolk "$SOCK" --config "$live_room" --no-record || { echo "tolk did not start: $(tail -3 "$TMP/tolk.log")"; }
+start_tolk tolk "$SOCK" --config "$live_room" || { echo "tolk did not start: $(tail -3 "$TMP/tolk.log")"; }
 live_tones="tolk:floor_main:440"
 for k in $(seq 1 42); do
 	b=$(printf 'b%02d' "$k")

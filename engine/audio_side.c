@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/utc_time.h"
 #include "engine.h"
@@ -115,6 +117,29 @@ int open_mixing(struct engine *e, struct audio *a, const struct config *cfg, con
 	if (ret < 0 || (ret = router_attach_rack(&a->router, &a->rack)) < 0)
 		snprintf(err, errlen, "cannot set up the inserts: %s", strerror(-ret));
 	return ret;
+}
+
+int no_record_log_dir(char *buf, size_t len)
+{
+	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	char *slash;
+
+	if (state && *state == '/')
+		snprintf(buf, len, "%s/tolk", state);
+	else if (home && *home == '/')
+		snprintf(buf, len, "%s/.local/state/tolk", home);
+	else
+		snprintf(buf, len, "/tmp/tolk-%u/logs", (unsigned)getuid());
+	/* Each missing folder on the way, private to the engine's user. */
+	for (slash = strchr(buf + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = 0;
+		if (mkdir(buf, 0700) < 0 && errno != EEXIST) {
+			*slash = '/';
+			return -errno;
+		}
+		*slash = '/';
+	}
+	return mkdir(buf, 0700) < 0 && errno != EEXIST ? -errno : 0;
 }
 
 const char *log_dir(const struct engine *e, const struct config *cfg)

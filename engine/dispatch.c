@@ -49,6 +49,10 @@ static int rec_start(void *user, const char *meeting, char *err, size_t errlen)
 {
 	struct engine *e = user;
 
+	if (e->opt->no_record) {
+		snprintf(err, errlen, "recording is disabled for this run (--no-record)");
+		return -EPERM;
+	}
 	if (e->audio_up)
 		return recorder_start(e->au->rec, meeting, err, errlen);
 	snprintf(err, errlen, "the JACK server is gone; %s", e->resume_recording
@@ -74,6 +78,10 @@ static void rec_status(void *user, struct json_writer *w, int detailed)
 {
 	struct engine *e = user;
 
+	if (e->opt->no_record) {
+		jw_raw(w, "{\"state\":\"disabled\",\"why\":\"--no-record\"}");
+		return;
+	}
 	if (e->audio_up) {
 		recorder_status(e->au->rec, w, detailed);
 		return;

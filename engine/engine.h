@@ -189,6 +189,11 @@ void release_lapsed_coughs(struct engine *e);
 
 /* ---- audio_side.c ---- */
 const char *log_dir(const struct engine *e, const struct config *cfg);
+/* Where the logs go under --no-record without --log-dir: the recordings
+ * folder must get nothing, so $XDG_STATE_HOME/tolk (else
+ * ~/.local/state/tolk, else /tmp/tolk-UID/logs), made 0700. 0 or a
+ * negative errno. Thread: control. */
+int no_record_log_dir(char *buf, size_t len);
 void lock_rt_memory(const struct router *r, const struct insert_rack *rack);
 int open_mixing(struct engine *e, struct audio *a, const struct config *cfg, const struct state *st, char *err,
 		size_t errlen);

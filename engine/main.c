@@ -32,7 +32,9 @@ static void usage(FILE *f)
 		"  -C, --control PATH     control socket (default $XDG_RUNTIME_DIR/tolk/CLIENT.sock,\n"
 		"                         else /tmp/tolk-UID/CLIENT.sock)\n"
 		"      --record-dir DIR   recordings folder (overrides recording.dir)\n"
-		"      --no-record        do not start recording on its own (recording.autostart);\n"
+		"      --no-record        no recording at all in this run: record start is refused,\n"
+		"                         nothing is written under the recordings folder (the logs\n"
+		"                         go to $XDG_STATE_HOME/tolk unless --log-dir)\n"
 		"                         'record start' still can\n"
 		"      --log-dir DIR      where audit.jsonl and exposure.jsonl go (default: the\n"
 		"                         recordings folder)\n"
@@ -97,6 +99,18 @@ static int parse_options(int argc, char **argv, struct options *o)
 	if (!*o->name || strchr(o->name, '/') || strchr(o->name, ':')) {
 		fprintf(stderr, "tolk: --name '%s' must be non-empty, without '/' or ':'\n", o->name);
 		return -EINVAL;
+	}
+	/* --no-record is a promise: the recordings folder gets nothing, not
+	 * even the logs that go there by default. */
+	if (o->no_record && !o->log_dir && !o->check_only) {
+		static char state_dir[512];
+		int ret = no_record_log_dir(state_dir, sizeof state_dir);
+		if (ret < 0) {
+			fprintf(stderr, "tolk: --no-record: cannot make %s for the logs: %s; give --log-dir\n", state_dir,
+				strerror(-ret));
+			return ret;
+		}
+		o->log_dir = state_dir;
 	}
 	return 0;
 }
@@ -351,8 +365,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tolk: out of memory\n");
 		goto out_control;
 	}
-	/* What an unclean stop left open is mended beside the new recording. */
-	recovery = recovery_start(opt.record_dir ? opt.record_dir : e->cfg->recording.dir, log_text);
+	/* What an unclean stop left open is mended beside the new recording;
+	 * under --no-record, by the next run that records. */
+	if (!opt.no_record)
+		recovery = recovery_start(opt.record_dir ? opt.record_dir : e->cfg->recording.dir, log_text);
+	else
+		log_line("recording is disabled for this run (--no-record); logs in %s", opt.log_dir);
 	status = audio_open(e, 0);
 	if (status == EXIT_JACK && opt.reconnect) {
 		/* Tolk comes up before its server: the control paths answer, and

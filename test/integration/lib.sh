@@ -30,6 +30,8 @@ export JACK_NO_START_SERVER=1
 export JACK_NO_AUDIO_RESERVATION=1
 # A call from the wrong thread aborts tolk, naming the function (README: Threads).
 export TOLK_THREAD_STRICT=1
+# Logs of a --no-record run go to the state folder: the test's own.
+export XDG_STATE_HOME="$TMP/state"
 
 # stop_pid PID: TERM, then KILL after 5 s; never waits without bound.
 stop_pid() {

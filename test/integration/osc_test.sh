@@ -17,7 +17,7 @@ start_tolk tolk "$SOCK" --config test/integration/osc_room.yaml || { fail "tolk 
 check "OSC listens on loopback only, as configured" "127.0.0.1:$PORT" \
 	"$(ss -lun 2>/dev/null | awk '{print $4}' | grep ":$PORT\$")"
 MAIN_PID=$TOLK_PID
-start_tolk plain "$TMP/plain.sock" --config test/integration/room.yaml --no-record
+start_tolk plain "$TMP/plain.sock" --config test/integration/room.yaml --no-record --log-dir "$TMP/rec"
 check "no OSC port without an osc: section" "" "$(ss -lunp 2>/dev/null | grep "pid=$TOLK_PID,")"
 TOLK_PID=$MAIN_PID
 

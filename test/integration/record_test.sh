@@ -244,5 +244,39 @@ else
 	echo "note: cannot mount a tmpfs here (not root?): the full-disk test did not run"
 fi
 
+# ---- --no-record: a promise, from every path ----------------------------------
+# No recording at all: record start refused from tolkctl and the web page,
+# status says disabled, and nothing lands under the recordings folder (the
+# logs go to the state folder, $XDG_STATE_HOME/tolk, which lib.sh points
+# into the test's own folder).
+NOREC="$TMP/norec"
+PORT=$((19000 + RANDOM % 800))
+sed -e "s/@PORT@/$PORT/" -e "s/@OBSERVER@/observer-$RANDOM-$RANDOM-token/" -e "s/autostart: false/autostart: true/" \
+	test/integration/web_room.yaml >"$TMP/norec.yaml"
+$B/tolk --server "$SERVER" --name norec --control "$TMP/norec.sock" --record-dir "$NOREC" --no-record \
+	--config "$TMP/norec.yaml" 2>>"$TMP/norec.log" &
+NOREC_PID=$!
+PIDS+=("$NOREC_PID")
+if wait_for 10 $B/tolkctl --control "$TMP/norec.sock" status; then
+	out=$($B/tolkctl --control "$TMP/norec.sock" record start secret 2>&1)
+	rc=$?
+	check "--no-record: tolkctl record start is refused (exit 1), saying why" \
+		"1 record start: recording is disabled for this run (--no-record)" "$rc $(echo "$out" | grep -o 'record start: recording is disabled for this run (--no-record)')"
+	check "--no-record: status says the recording is disabled" "yes" \
+		"$($B/tolkctl --control "$TMP/norec.sock" --json status | grep -q '"recording":{"state":"disabled"' && echo yes)"
+	TOKEN=$(grep -o 'token=[0-9a-f]*' "$TMP/norec.log" | head -1 | cut -d= -f2)
+	web=$(curl -s -X POST -H "Authorization: Bearer $TOKEN" --data 'record start secret' "http://127.0.0.1:$PORT/api/command")
+	check "--no-record: the web page's record start is refused too" "yes" \
+		"$(echo "$web" | grep -q 'recording is disabled for this run (--no-record)' && echo yes)"
+	check "--no-record: autostart did not record either" "yes" \
+		"$($B/tolkctl --control "$TMP/norec.sock" --json record status | grep -q '"state":"disabled"' && echo yes)"
+	check "--no-record: the refusals are audited (in the state folder)" "2" \
+		"$(grep -c '"command":"record start secret","result":"\(refused\|error\|failed\)' "$XDG_STATE_HOME/tolk/audit.jsonl" 2>/dev/null)"
+	stop_pid "$NOREC_PID"
+	check "--no-record: nothing at all under the recordings folder" "" "$(find "$NOREC" -mindepth 0 2>/dev/null)"
+else
+	fail "--no-record: tolk starts" "$(tail -3 "$TMP/norec.log")"
+fi
+
 kill -0 "$MAIN_PID" 2>/dev/null && pass "engine still running" || fail "engine still running" "it died"
 finish
