@@ -35,7 +35,6 @@ static void usage(FILE *f)
 		"      --no-record        no recording at all in this run: record start is refused,\n"
 		"                         nothing is written under the recordings folder (the logs\n"
 		"                         go to $XDG_STATE_HOME/tolk unless --log-dir)\n"
-		"                         'record start' still can\n"
 		"      --log-dir DIR      where audit.jsonl and exposure.jsonl go (default: the\n"
 		"                         recordings folder)\n"
 		"      --plugin-dir DIR   built-in plugins (default $TOLK_PLUGIN_DIR, else plugins/\n"
