@@ -3,7 +3,11 @@
  * meeting folders hold one each. Every listed file is re-hashed (SHA-256)
  * and compared; one line per file. Exit status: 0 when every file is
  * there and matches, 1 on any mismatch or missing file, 2 when there is
- * no manifest to read. */
+ * no manifest to read.
+ *
+ * tolk-verify --audit FILE: walks audit.jsonl's hash chain (each line's
+ * "prev" is the SHA-256 of the line before it) and names the first line
+ * where it breaks. 0 good, 1 broken, 2 unreadable. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -92,18 +96,90 @@ static int verify_meeting(const char *dir, struct tally *t)
 	return 0;
 }
 
+/* The "prev" a chained line ends with, into hex; 0 when it has none. */
+static int line_prev(const char *line, size_t len, char hex[65])
+{
+	static const char key[] = ",\"prev\":\"";
+	const size_t tail = sizeof key - 1 + 64 + 2; /* key, hex, quote and brace */
+
+	if (len < tail || memcmp(line + len - tail, key, sizeof key - 1) || memcmp(line + len - 2, "\"}", 2))
+		return 0;
+	memcpy(hex, line + len - 66, 64);
+	hex[64] = 0;
+	return 1;
+}
+
+static void line_hash(const char *line, size_t len_with_newline, char hex[65])
+{
+	struct sha256 s;
+	uint8_t digest[32];
+
+	sha256_init(&s);
+	sha256_update(&s, line, len_with_newline);
+	sha256_final(&s, digest);
+	sha256_hex(digest, hex);
+}
+
+static int verify_audit(const char *path)
+{
+	char *text = read_all(path), want[65], got[65];
+	const char *line, *nl;
+	long n = 0, before = 0;
+	int chained = 0;
+
+	if (!text) {
+		fprintf(stderr, "tolk-verify: %s: %s\n", path, strerror(errno ? errno : EIO));
+		return 2;
+	}
+	memset(want, '0', 64);
+	want[64] = 0;
+	for (line = text; *line; line = nl + 1) {
+		n++;
+		if (!(nl = strchr(line, '\n'))) {
+			printf("BROKEN    %s line %ld: cut short (no end of line)\n", path, n);
+			free(text);
+			return 1;
+		}
+		if (!line_prev(line, (size_t)(nl - line), got)) {
+			if (chained) {
+				printf("BROKEN    %s line %ld: no \"prev\" after the chain began: edited or inserted\n", path, n);
+				free(text);
+				return 1;
+			}
+			before++;
+		} else if (strcmp(got, want)) {
+			printf("BROKEN    %s line %ld: its \"prev\" is not the hash of line %ld: line %ld was edited, "
+			       "or lines were removed, inserted or reordered before line %ld\n", path, n, n - 1, n - 1, n);
+			free(text);
+			return 1;
+		} else {
+			chained = 1;
+		}
+		line_hash(line, (size_t)(nl - line) + 1, want);
+	}
+	printf("GOOD      %s: %ld line(s), the chain unbroken%s", path, n, before ? "" : "\n");
+	if (before)
+		printf(" (%ld written before the chain began)\n", before);
+	free(text);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct tally t = { 0, 0, 0, NULL };
 	struct dirent *d;
 	DIR *dir;
 
+	if (argc == 3 && !strcmp(argv[1], "--audit"))
+		return verify_audit(argv[2]);
 	if (argc != 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		fprintf(argc == 2 ? stdout : stderr,
-			"usage: tolk-verify DIR\n"
+			"usage: tolk-verify DIR | tolk-verify --audit FILE\n"
 			"Checks every file of a Tolk archive against its manifest.json (SHA-256).\n"
 			"DIR is a meeting folder, or a recordings folder of meeting folders.\n"
-			"Exit status: 0 all good, 1 a file is missing or differs, 2 no manifest.\n");
+			"--audit walks an audit.jsonl's hash chain and names the line where it breaks.\n"
+			"Exit status: 0 all good, 1 a file is missing or differs (or the chain is\n"
+			"broken), 2 no manifest (or the file cannot be read).\n");
 		return argc == 2 ? 0 : 2;
 	}
 	if (verify_meeting(argv[1], &t) < 0) {

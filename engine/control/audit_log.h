@@ -1,5 +1,10 @@
 /* audit.jsonl: every accepted or refused command, from any control path,
- * one JSON line each, appended and written out per line. Mode 0640. */
+ * one JSON line each, appended and written out per line. Mode 0640.
+ *
+ * Tamper-evident: each line ends with "prev", the SHA-256 (hex) of the
+ * line before it, newline included; the first line of a new file has 64
+ * zeros, and the first chained line of an older file the hash of its last
+ * unchained line. `tolk-verify --audit FILE` walks the chain. */
 #ifndef TOLK_AUDIT_LOG_H
 #define TOLK_AUDIT_LOG_H
 
@@ -9,6 +14,7 @@
 struct audit_log {
 	int fd;
 	char path[4200];
+	char prev[65]; /* the hash of the last line written (or found at open) */
 };
 
 /* Opens (creating) DIR/audit.jsonl. Returns 0 or a negative errno. Thread: control. */

@@ -17,7 +17,7 @@ int log_file_open(const char *dir, const char *name, char *path, size_t pathlen,
 		snprintf(err, errlen, "cannot make %s: %s", dir, strerror(-ret));
 		return ret;
 	}
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	if (fd < 0) {
 		ret = -errno;
 		snprintf(err, errlen, "cannot open %s: %s", path, strerror(-ret));

@@ -278,5 +278,22 @@ else
 	fail "--no-record: tolk starts" "$(tail -3 "$TMP/norec.log")"
 fi
 
+# ---- the audit's hash chain -------------------------------------------------------
+cp "$TMP/rec/audit.jsonl" "$TMP/audit.jsonl"
+lines=$(wc -l <"$TMP/audit.jsonl")
+check_true "tolk-verify --audit: the engine's audit chain is whole ($lines lines)" \
+	"$($B/tolk-verify --audit "$TMP/audit.jsonl")" $B/tolk-verify --audit "$TMP/audit.jsonl"
+sed '3d' "$TMP/audit.jsonl" >"$TMP/audit-removed.jsonl"
+out=$($B/tolk-verify --audit "$TMP/audit-removed.jsonl"); rc=$?
+check "tolk-verify --audit: a removed line is found, where it was" "1 line 3" "$rc $(echo "$out" | grep -o 'line 3' | head -1)"
+sed '2s/"result":"ok"/"result":"OK"/' "$TMP/audit.jsonl" >"$TMP/audit-edited.jsonl"
+out=$($B/tolk-verify --audit "$TMP/audit-edited.jsonl"); rc=$?
+check "tolk-verify --audit: an edited line is found (line 2, named by line 3)" "1 line 2 was edited" \
+	"$rc $(echo "$out" | grep -o 'line 2 was edited')"
+{ sed -n 1p "$TMP/audit.jsonl"; sed -n 3p "$TMP/audit.jsonl"; sed -n 2p "$TMP/audit.jsonl"
+	sed -n '4,$p' "$TMP/audit.jsonl"; } >"$TMP/audit-swapped.jsonl"
+check "tolk-verify --audit: two lines swapped are found" "1" \
+	"$($B/tolk-verify --audit "$TMP/audit-swapped.jsonl" >/dev/null; echo $?)"
+
 kill -0 "$MAIN_PID" 2>/dev/null && pass "engine still running" || fail "engine still running" "it died"
 finish
