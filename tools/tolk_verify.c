@@ -109,17 +109,6 @@ static int line_prev(const char *line, size_t len, char hex[65])
 	return 1;
 }
 
-static void line_hash(const char *line, size_t len_with_newline, char hex[65])
-{
-	struct sha256 s;
-	uint8_t digest[32];
-
-	sha256_init(&s);
-	sha256_update(&s, line, len_with_newline);
-	sha256_final(&s, digest);
-	sha256_hex(digest, hex);
-}
-
 static int verify_audit(const char *path)
 {
 	char *text = read_all(path), want[65], got[65];
@@ -155,7 +144,7 @@ static int verify_audit(const char *path)
 		} else {
 			chained = 1;
 		}
-		line_hash(line, (size_t)(nl - line) + 1, want);
+		sha256_hex_of(line, (size_t)(nl - line) + 1, want);
 	}
 	printf("GOOD      %s: %ld line(s), the chain unbroken%s", path, n, before ? "" : "\n");
 	if (before)

@@ -14,17 +14,6 @@
 #include "../core/utc_time.h"
 #include "log_file.h"
 
-static void hash_hex(const void *data, size_t len, char hex[65])
-{
-	struct sha256 s;
-	uint8_t digest[32];
-
-	sha256_init(&s);
-	sha256_update(&s, data, len);
-	sha256_final(&s, digest);
-	sha256_hex(digest, hex);
-}
-
 #define AUDIT_TAIL 65536 /* no audit line is longer */
 
 /* The chain goes on from the file's last line: its hash, or 64 zeros for
@@ -44,7 +33,7 @@ static void chain_from_file(struct audit_log *a)
 		start = (size_t)n - (buf[n - 1] == '\n' ? 1 : 0);
 		while (start > 0 && buf[start - 1] != '\n')
 			start--;
-		hash_hex(buf + start, (size_t)n - start, a->prev);
+		sha256_hex_of(buf + start, (size_t)n - start, a->prev);
 	}
 	free(buf);
 }
@@ -100,7 +89,7 @@ static int line_write(struct audit_log *a, struct json_writer *w)
 	else if ((written = write(a->fd, w->buf, w->len)) != (ssize_t)w->len)
 		ret = -(written < 0 ? errno : ENOSPC);
 	if (!ret)
-		hash_hex(w->buf, w->len, a->prev);
+		sha256_hex_of(w->buf, w->len, a->prev);
 	flock(a->fd, LOCK_UN);
 	jw_free(w);
 	return ret;

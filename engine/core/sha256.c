@@ -102,3 +102,14 @@ void sha256_hex(const uint8_t digest[32], char out[65])
 	for (i = 0; i < 32; i++)
 		snprintf(out + 2 * i, 3, "%02x", digest[i]);
 }
+
+void sha256_hex_of(const void *data, size_t len, char out[65])
+{
+	struct sha256 s;
+	uint8_t digest[32];
+
+	sha256_init(&s);
+	sha256_update(&s, data, len);
+	sha256_final(&s, digest);
+	sha256_hex(digest, out);
+}

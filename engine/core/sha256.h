@@ -17,5 +17,7 @@ void sha256_update(struct sha256 *s, const void *data, size_t len);
 void sha256_final(struct sha256 *s, uint8_t digest[32]);
 /* Lower-case hex, 64 characters and a NUL. */
 void sha256_hex(const uint8_t digest[32], char out[65]);
+/* The hex digest of len bytes at data, in one call. */
+void sha256_hex_of(const void *data, size_t len, char out[65]);
 
 #endif
