@@ -81,6 +81,7 @@ static void release(struct recorder *r)
 	capture_free(&r->capture);
 	free(r->channels);
 	free(r->files);
+	free(r->closing);
 	free(r->pub_files);
 	free(r->scratch);
 	free(r->silence);
@@ -115,10 +116,11 @@ int recorder_init(struct recorder *r, const struct config *cfg, const char *root
 	if (r->segment_frames < 1)
 		r->segment_frames = 1;
 	r->files = calloc((size_t)(r->n_channels * r->n_formats), sizeof *r->files);
+	r->closing = calloc((size_t)(r->n_channels * r->n_formats), sizeof *r->closing);
 	r->pub_files = calloc((size_t)(r->n_channels * r->n_formats), sizeof *r->pub_files);
 	r->scratch = calloc((size_t)r->n_channels * RECORDER_CHUNK, sizeof *r->scratch);
 	r->silence = calloc(RECORDER_CHUNK, sizeof *r->silence);
-	if (!r->files || !r->pub_files || !r->scratch || !r->silence)
+	if (!r->files || !r->closing || !r->pub_files || !r->scratch || !r->silence)
 		goto fail_nomem;
 	ret = capture_init(&r->capture, r->n_channels, (uint32_t)ceil(rc->buffer_seconds * rate));
 	if (ret < 0) {
@@ -206,18 +208,6 @@ static void timeline_xruns(struct recorder *r, uint32_t count)
 	}
 }
 
-static void manifest_add(struct recorder *r, const struct recorder_file *f, uint64_t frames)
-{
-	char why[RECORDER_LINE_MAX];
-	const struct manifest_entry m = {
-		.path = f->path, .channel = r->channels[f->channel].name, .format = f->ops->name,
-		.segment = r->segment, .first_frame = r->seg_first_frame, .frames = frames, .rate = r->rate,
-	};
-
-	if (manifest_append(r->meeting_dir, &m, why, sizeof why) < 0)
-		set_alarm(r, "%s", why);
-}
-
 static void publish(struct recorder *r)
 {
 	int i;
@@ -284,6 +274,7 @@ static int close_share(void *arg, int worker, int n_workers)
 
 	for (i = worker; i < r->n_files; i += n_workers) {
 		struct recorder_file *f = &r->files[i];
+		f->close_ret = 0;
 		if (!f->enc)
 			continue;
 		f->close_ret = f->ops->close(f->enc);
@@ -302,11 +293,8 @@ static int close_share(void *arg, int worker, int n_workers)
 static void close_segment(struct recorder *r, int clean)
 {
 	char fields[256], why[RECORDER_LINE_MAX];
-	struct manifest_entry *lines = calloc((size_t)r->n_files + 1, sizeof *lines);
-	int i, n = 0, ret, bad = 0;
+	int i, ret, bad = 0;
 
-	for (i = 0; i < r->n_files; i++)
-		r->files[i].close_ret = 0;
 	if (r->pool.n_workers > 0) {
 		encode_pool_fork(&r->pool, close_share, r);
 		encode_pool_join(&r->pool);
@@ -318,18 +306,14 @@ static void close_segment(struct recorder *r, int clean)
 		if (f->close_ret < 0 && clean)
 			set_alarm(r, "closing %s failed: %s", f->path, strerror(-f->close_ret));
 		bad |= f->close_ret < 0;
-		if (lines)
-			lines[n++] = (struct manifest_entry){
-				.path = f->path, .channel = r->channels[f->channel].name, .format = f->ops->name,
-				.segment = r->segment, .first_frame = r->seg_first_frame, .frames = r->seg_frames,
-				.rate = r->rate, .sha256 = f->sha256[0] ? f->sha256 : "unreadable",
-			};
-		else
-			manifest_add(r, f, r->seg_frames);
+		r->closing[i] = (struct manifest_entry){
+			.path = f->path, .channel = r->channels[f->channel].name, .format = f->ops->name,
+			.segment = r->segment, .first_frame = r->seg_first_frame, .frames = r->seg_frames,
+			.rate = r->rate, .sha256 = f->sha256[0] ? f->sha256 : "unreadable",
+		};
 	}
-	if (lines && manifest_append_all(r->meeting_dir, lines, n, why, sizeof why) < 0)
+	if (manifest_append_all(r->meeting_dir, r->closing, r->n_files, why, sizeof why) < 0)
 		set_alarm(r, "%s", why);
-	free(lines);
 	r->n_files = 0;
 	if ((ret = manifest_rewrite(r->meeting_dir, r->meeting, r->rate)) < 0)
 		set_alarm(r, "cannot rewrite %s/manifest.json: %s", r->meeting_dir, strerror(-ret));
@@ -929,6 +913,15 @@ static const char *state_name(enum recorder_state s)
 	}
 }
 
+/* What the disk thread has yet to take: the first channel's ring (every
+ * channel's holds as much). Either side may read the fill. */
+static double backlog_seconds(struct recorder *r)
+{
+	if (!r->n_channels || !r->rate)
+		return 0;
+	return (double)ring_fill(&r->capture.rings[0]) / sizeof(float) / r->rate;
+}
+
 void recorder_status(struct recorder *r, struct json_writer *w, int detailed)
 {
 	uint64_t dropped = atomic_load(&r->capture.dropped_total);
@@ -944,8 +937,7 @@ void recorder_status(struct recorder *r, struct json_writer *w, int detailed)
 	jw_string(w, r->pub_meeting);
 	jw_printf(w, ",\"seconds\":%.3f,\"dropped_frames\":%llu,\"segment\":%d", (double)r->pub_frames / r->rate,
 		  (unsigned long long)dropped, r->pub_segment);
-	jw_printf(w, ",\"backlog_seconds\":%.2f", r->n_channels ? (double)ring_fill(&r->capture.rings[0]) / sizeof(float) /
-							       r->rate : 0.0);
+	jw_printf(w, ",\"backlog_seconds\":%.2f", backlog_seconds(r));
 	jw_key(w, "error", 0);
 	if (*r->pub_error)
 		jw_string(w, r->pub_error);
@@ -1052,11 +1044,7 @@ unsigned recorder_failures(struct recorder *r, int *failed_now)
 double recorder_backlog_seconds(struct recorder *r)
 {
 	ASSERT_THREAD(THREAD_CONTROL);
-	if (!r->n_channels || !r->rate)
-		return 0;
-	/* What the disk thread has yet to take: the first channel's ring
-	 * (every channel's holds as much). Either side may read the fill. */
-	return (double)ring_fill(&r->capture.rings[0]) / sizeof(float) / r->rate;
+	return backlog_seconds(r);
 }
 
 uint64_t recorder_dropped(struct recorder *r)

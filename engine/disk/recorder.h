@@ -32,6 +32,8 @@ struct recorder_channel {
 	int source;                        /* >= 0: output index; < 0: input -(source + 1) */
 };
 
+struct manifest_entry;
+
 struct recorder_file {
 	const struct encoder_ops *ops;
 	void *enc;
@@ -92,6 +94,7 @@ struct recorder {
 	dev_t dir_dev;           /* the meeting folder as made: one removed or */
 	ino_t dir_ino;           /* replaced under a recording is noticed */
 	struct recorder_file *files; /* [n_channels * n_formats] */
+	struct manifest_entry *closing; /* [n_channels * n_formats]: their manifest lines at a segment's end */
 	int n_files;
 	int segment;             /* 1, 2, ... within this recording */
 	int first_segment;       /* segments the recording had before this start */
