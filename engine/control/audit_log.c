@@ -16,24 +16,25 @@
 
 #define AUDIT_TAIL 65536 /* no audit line is longer */
 
-/* The chain goes on from the file's last line: its hash, or 64 zeros for
- * an empty file. Read from the file each time rather than remembered: two
- * engines may share a log folder, and the chain is the file's. */
-static void chain_from_file(struct audit_log *a)
+/* The chain goes on from the file's last line: its hash into prev, or 64
+ * zeros for an empty file. Read from the file before each line rather
+ * than remembered: two engines may share a log folder, and the chain is
+ * the file's. */
+static void chain_from_file(const struct audit_log *a, char prev[65])
 {
 	char *buf = malloc(AUDIT_TAIL + 1);
 	off_t end = lseek(a->fd, 0, SEEK_END), from = end > AUDIT_TAIL ? end - AUDIT_TAIL : 0;
 	ssize_t n = buf && end > 0 ? pread(a->fd, buf, (size_t)(end - from), from) : 0;
 	size_t start;
 
-	memset(a->prev, '0', 64);
-	a->prev[64] = 0;
+	memset(prev, '0', 64);
+	prev[64] = 0;
 	if (n > 0) {
 		/* the last line: after the last newline but the one that ends it */
 		start = (size_t)n - (buf[n - 1] == '\n' ? 1 : 0);
 		while (start > 0 && buf[start - 1] != '\n')
 			start--;
-		sha256_hex_of(buf + start, (size_t)n - start, a->prev);
+		sha256_hex_of(buf + start, (size_t)n - start, prev);
 	}
 	free(buf);
 }
@@ -41,10 +42,7 @@ static void chain_from_file(struct audit_log *a)
 int audit_open(struct audit_log *a, const char *dir, char *err, size_t errlen)
 {
 	a->fd = log_file_open(dir, "audit.jsonl", a->path, sizeof a->path, err, errlen);
-	if (a->fd < 0)
-		return a->fd;
-	chain_from_file(a);
-	return 0;
+	return a->fd < 0 ? a->fd : 0;
 }
 
 void audit_close(struct audit_log *a)
@@ -72,24 +70,23 @@ static void line_start(struct json_writer *w, int64_t time_ms, const char *via, 
  * writer is freed. */
 static int line_write(struct audit_log *a, struct json_writer *w)
 {
+	char prev[65];
 	ssize_t written;
 	int ret = 0;
 
 	/* Under the lock, from the line really last: another engine writing
 	 * to the same file keeps one chain with this one. */
 	flock(a->fd, LOCK_EX);
-	chain_from_file(a);
+	chain_from_file(a, prev);
 	if (!w->failed && w->len >= 2) { /* "...}\n" becomes "...,"prev":"<hex>"}\n" */
 		w->len -= 2;
 		w->buf[w->len] = 0;
-		jw_printf(w, ",\"prev\":\"%s\"}\n", a->prev);
+		jw_printf(w, ",\"prev\":\"%s\"}\n", prev);
 	}
 	if (w->failed)
 		ret = -ENOMEM;
 	else if ((written = write(a->fd, w->buf, w->len)) != (ssize_t)w->len)
 		ret = -(written < 0 ? errno : ENOSPC);
-	if (!ret)
-		sha256_hex_of(w->buf, w->len, a->prev);
 	flock(a->fd, LOCK_UN);
 	jw_free(w);
 	return ret;

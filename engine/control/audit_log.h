@@ -14,7 +14,6 @@
 struct audit_log {
 	int fd;
 	char path[4200];
-	char prev[65]; /* the hash of the last line written (or found at open) */
 };
 
 /* Opens (creating) DIR/audit.jsonl. Returns 0 or a negative errno. Thread: control. */
