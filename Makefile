@@ -90,7 +90,7 @@ $(BUILD)/tolk-verify: $(BUILD)/tools/tolk_verify.o $(BUILD)/tools/manifest_reade
 
 # Built-in plugins: one C file each, one shared object each, nothing
 # exported but the descriptor.
-$(BUILD)/plugins/%.so: plugins/%.c plugins/plugin_util.h engine/plugin.h $(wildcard dsp/*.h)
+$(BUILD)/plugins/%.so: plugins/%.c plugins/plugin_util.h engine/plugin.h engine/core/touched_alloc.h $(wildcard dsp/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(TOLK_CFLAGS) $(CPPFLAGS) $(CFLAGS) -fPIC -shared -fvisibility=hidden $< \
 		$(LDFLAGS) $(PLUGIN_LIBS_$*) -lm -o $@
@@ -167,7 +167,7 @@ $(BUILD)/test/unit/%: test/unit/%.c $(CORE_SRC) $(wildcard engine/core/*.h) test
 	$(CC) $(TEST_CFLAGS) $(SAN) $(CORE_CFLAGS) $< $(CORE_SRC) $(CORE_LIBS) -lcmocka -lm -o $@
 
 # A plugin's unit test links that plugin's one C file.
-$(BUILD)/test/unit/test_plugin_%: test/unit/test_plugin_%.c plugins/%.c plugins/plugin_util.h \
+$(BUILD)/test/unit/test_plugin_%: test/unit/test_plugin_%.c plugins/%.c plugins/plugin_util.h engine/core/touched_alloc.h \
                                   $(wildcard dsp/*.h) test/unit/helpers.h test/unit/plugin_harness.h
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $(SAN) $< plugins/$*.c $(PLUGIN_LIBS_$*) -lcmocka -lm -o $@

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../dsp/level.h"
+#include "../engine/core/touched_alloc.h"
 #include "../engine/plugin.h"
 
 #define TOLK_EXPORT __attribute__((visibility("default")))
@@ -19,14 +20,10 @@
  * locks memory only once touched; see engine/core/touched_alloc.h). */
 static inline void *plugin_calloc(size_t n, size_t size)
 {
-	volatile unsigned char *p = calloc(n ? n : 1, size);
-	size_t i, bytes = (n ? n : 1) * size;
+	void *p = calloc(n ? n : 1, size);
 
-	for (i = 0; p && i < bytes; i += 4096)
-		p[i] = 0;
-	if (p && bytes)
-		p[bytes - 1] = 0;
-	return (void *)p;
+	touch_pages(p, (n ? n : 1) * size);
+	return p;
 }
 
 static inline float clampf(float v, float lo, float hi)

@@ -41,11 +41,8 @@ static int delay_line_alloc(struct delay_line *d, uint32_t len)
 	d->pos = 0;
 	if (!len)
 		return 0;
-	d->buf = malloc(len * sizeof *d->buf);
-	if (!d->buf)
-		return -ENOMEM;
-	memset(d->buf, 0, len * sizeof *d->buf);
-	return 0;
+	d->buf = alloc_touched(len * sizeof *d->buf); /* malloc + memset would leave it unfaulted */
+	return d->buf ? 0 : -ENOMEM;
 }
 
 int rack_init(struct insert_rack *k, int n_mics, int n_outputs, float rate, uint32_t max_frames)
@@ -61,7 +58,7 @@ int rack_init(struct insert_rack *k, int n_mics, int n_outputs, float rate, uint
 	k->rate = rate;
 	k->max_frames = max_frames;
 	k->chains = alloc_touched((size_t)k->n_chains * sizeof *k->chains);
-	k->scratch = malloc(max_frames * sizeof *k->scratch);
+	k->scratch = alloc_touched(max_frames * sizeof *k->scratch);
 	if (!k->chains || !k->scratch) {
 		ret = -ENOMEM;
 		goto fail;
