@@ -111,7 +111,7 @@ static int line_prev(const char *line, size_t len, char hex[65])
 
 static int verify_audit(const char *path)
 {
-	char *text = read_all(path), want[65], got[65];
+	char *text = read_all(path), want[65], got[65], broken[256] = "";
 	const char *line, *nl;
 	long n = 0, before = 0;
 	int chained = 0;
@@ -122,34 +122,34 @@ static int verify_audit(const char *path)
 	}
 	memset(want, '0', 64);
 	want[64] = 0;
-	for (line = text; *line; line = nl + 1) {
+	for (line = text; *line && !*broken; line = nl + 1) {
 		n++;
 		if (!(nl = strchr(line, '\n'))) {
-			printf("BROKEN    %s line %ld: cut short (no end of line)\n", path, n);
-			free(text);
-			return 1;
+			snprintf(broken, sizeof broken, "line %ld: cut short (no end of line)", n);
+			break;
 		}
 		if (!line_prev(line, (size_t)(nl - line), got)) {
-			if (chained) {
-				printf("BROKEN    %s line %ld: no \"prev\" after the chain began: edited or inserted\n", path, n);
-				free(text);
-				return 1;
-			}
+			if (chained)
+				snprintf(broken, sizeof broken, "line %ld: no \"prev\" after the chain began: edited or inserted",
+					 n);
 			before++;
 		} else if (strcmp(got, want)) {
-			printf("BROKEN    %s line %ld: its \"prev\" is not the hash of line %ld: line %ld was edited, "
-			       "or lines were removed, inserted or reordered before line %ld\n", path, n, n - 1, n - 1, n);
-			free(text);
-			return 1;
+			snprintf(broken, sizeof broken, "line %ld: its \"prev\" is not the hash of line %ld: line %ld was edited, "
+				 "or lines were removed, inserted or reordered before line %ld", n, n - 1, n - 1, n);
 		} else {
 			chained = 1;
 		}
 		sha256_hex_of(line, (size_t)(nl - line) + 1, want);
 	}
-	printf("GOOD      %s: %ld line(s), the chain unbroken%s", path, n, before ? "" : "\n");
-	if (before)
-		printf(" (%ld written before the chain began)\n", before);
 	free(text);
+	if (*broken) {
+		printf("BROKEN    %s %s\n", path, broken);
+		return 1;
+	}
+	printf("GOOD      %s: %ld line(s), the chain unbroken", path, n);
+	if (before)
+		printf(" (%ld written before the chain began)", before);
+	printf("\n");
 	return 0;
 }
 
