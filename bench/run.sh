@@ -159,13 +159,21 @@ tolk_record() { # tolk_record N FORMATS LABEL
 		"$(ls "$dir" | grep -c '\.\(wav\|flac\|opus\)$') valid, $bad bad, frames ${frames% }"
 	echo "$n $((x1 - x0)) $(num "$rs" dropped_frames) $(num "$rs" ring_high_water_seconds)" >>"$TMP/tolk-$tag.txt"
 }
+# jack_capture_cpu FILE FORMAT N PORT...: records N ports for REC_SECONDS;
+# prints its CPU time as a share of one core
+jack_capture_cpu() {
+	local file=$1 format=$2 n=$3 port ports=()
+	shift 3
+	for port in "$@"; do ports+=(-p "$port"); done
+	JACK_DEFAULT_SERVER=$SERVER /usr/bin/time -f '%U %S' jack_capture -f "$format" -c "$n" "${ports[@]}" \
+		-d "$REC_SECONDS" --daemon "$file" 2>&1 >/dev/null | tail -1 |
+		awk -v s="$REC_SECONDS" '{printf "%.0f", 100 * ($1 + $2) / s}'
+}
 jack_capture_record() { # jack_capture_record N FORMAT LABEL (tolk running)
 	local n=$1 format=$2 label=$3 x0 x1 cpu file
 	file="$TMP/jc-$n.$format"
 	x0=$(num "$(ctl --json record status)" xruns)
-	cpu=$(JACK_DEFAULT_SERVER=$SERVER /usr/bin/time -f '%U %S' jack_capture -f "$format" -c "$n" -p 'tolk:out_*' \
-		-d "$REC_SECONDS" --daemon "$file" 2>&1 >/dev/null | tail -1 |
-		awk -v s="$REC_SECONDS" '{printf "%.0f", 100 * ($1 + $2) / s}')
+	cpu=$(jack_capture_cpu "$file" "$format" "$n" 'tolk:out_*')
 	x1=$(num "$(ctl --json record status)" xruns)
 	rec_row jack_capture "$n" "$label" "$cpu" "$((x1 - x0))" "-" "-" \
 		"$(soxi "$file" >/dev/null 2>&1 && echo "1 valid, $(soxi -c "$file") channels, frames $(soxi -s "$file")" || echo "not readable")"
@@ -305,14 +313,12 @@ printf '{"recorder":"tolk","room":"record-127-live","seconds":%s,"final_after_st
 # The peer: jack_capture records the same 127 signals (the distribution
 # outputs and the tones feeding the mics) into one WAV; FLAC holds at most
 # 8 channels, so it cannot take them.
-live_ports="-p tolk:out_floor"
-for k in $(seq 1 42); do live_ports="$live_ports -p tolk:out_$(printf 'l%02d' "$k")"; done
-for k in $(seq 2 85); do live_ports="$live_ports -p tones127:tone$k"; done
+live_ports="tolk:out_floor"
+for k in $(seq 1 42); do live_ports="$live_ports tolk:out_$(printf 'l%02d' "$k")"; done
+for k in $(seq 2 85); do live_ports="$live_ports tones127:tone$k"; done
 x0=$(num "$(ctl --json record status)" xruns)
 # shellcheck disable=SC2086
-jc_cpu=$(JACK_DEFAULT_SERVER=$SERVER /usr/bin/time -f '%U %S' jack_capture -f wav -c 127 $live_ports \
-	-d "$REC_SECONDS" --daemon "$TMP/jc-127-live.wav" 2>&1 >/dev/null | tail -1 |
-	awk -v s="$REC_SECONDS" '{printf "%.0f", 100 * ($1 + $2) / s}')
+jc_cpu=$(jack_capture_cpu "$TMP/jc-127-live.wav" wav 127 $live_ports)
 x1=$(num "$(ctl --json record status)" xruns)
 echo "  jack_capture: 1 WAV of $(soxi -c "$TMP/jc-127-live.wav" 2>/dev/null || echo '?') channels, frames $(soxi -s "$TMP/jc-127-live.wav" 2>/dev/null || echo unreadable), CPU ${jc_cpu}% of one core, $((x1 - x0)) xruns (tolk running beside it, not recording)"
 printf '{"recorder":"jack_capture","room":"record-127-live","format":"wav","cpu_percent":%s,"xruns":%s}\n' \

@@ -149,9 +149,10 @@ static float *tone(long n, uint32_t rate)
 	return x;
 }
 
-/* Encodes n samples at rate through ops, in blocks of block samples. */
-static void encode(const struct encoder_ops *ops, struct capture *c, long n, uint32_t rate, long block,
-		   int page_ms, const char *language)
+/* An encoder through ops whose pages go into c (the sink fails after
+ * fail_after pages; -1: never). */
+static void *open_capturing(const struct encoder_ops *ops, struct capture *c, uint32_t rate, int page_ms,
+			    const char *language, int fail_after)
 {
 	struct encoder_info info = {
 		.fd = -1, .sink = capture_page, .sink_user = c, .rate = rate, .opus_bitrate = 32000,
@@ -159,14 +160,23 @@ static void encode(const struct encoder_ops *ops, struct capture *c, long n, uin
 		.date = "2026-12-02T09:00:00.000Z", .software = "tolk test",
 	};
 	char err[256];
-	float *x = tone(n, rate);
 	void *enc;
-	long i;
 
 	memset(c, 0, sizeof *c);
-	c->fail_after = -1;
+	c->fail_after = fail_after;
 	enc = ops->open(&info, err, sizeof err);
 	assert_non_null(enc);
+	return enc;
+}
+
+/* Encodes n samples at rate through ops, in blocks of block samples. */
+static void encode(const struct encoder_ops *ops, struct capture *c, long n, uint32_t rate, long block,
+		   int page_ms, const char *language)
+{
+	float *x = tone(n, rate);
+	void *enc = open_capturing(ops, c, rate, page_ms, language, -1);
+	long i;
+
 	for (i = 0; i < n; i += block)
 		assert_int_equal(ops->write(enc, x + i, (uint32_t)(n - i < block ? n - i : block)), 0);
 	assert_int_equal(ops->close(enc), 0);
@@ -273,20 +283,11 @@ static void test_stream_pages(void **state)
 static void test_sync_flushes(void **state)
 {
 	struct capture c;
-	struct encoder_info info = {
-		.fd = -1, .sink = capture_page, .sink_user = &c, .rate = 48000, .opus_bitrate = 32000,
-		.opus_complexity = 3, .title = "t", .language = "", .date = "d", .software = "s",
-	};
 	struct stream_facts f;
-	char err[256];
 	float *x = tone(9600, 48000);
-	void *enc;
+	void *enc = open_capturing(&encoder_opus, &c, 48000, 0, "", -1);
 
 	(void)state;
-	memset(&c, 0, sizeof c);
-	c.fail_after = -1;
-	enc = encoder_opus.open(&info, err, sizeof err);
-	assert_non_null(enc);
 	assert_int_equal(encoder_opus.write(enc, x, 9600), 0);
 	assert_int_equal(encoder_opus.sync(enc), 0);
 	read_stream(&c, &f);
@@ -301,19 +302,10 @@ static void test_sync_flushes(void **state)
 static void test_sink_failure(void **state)
 {
 	struct capture c;
-	struct encoder_info info = {
-		.fd = -1, .sink = capture_page, .sink_user = &c, .rate = 48000, .opus_bitrate = 32000,
-		.opus_complexity = 3, .opus_page_ms = 20, .title = "t", .language = "", .date = "d", .software = "s",
-	};
-	char err[256];
 	float *x = tone(4800, 48000);
-	void *enc;
+	void *enc = open_capturing(&encoder_opus, &c, 48000, 20, "", 2); /* the headers get through */
 
 	(void)state;
-	memset(&c, 0, sizeof c);
-	c.fail_after = 2; /* the headers get through */
-	enc = encoder_opus.open(&info, err, sizeof err);
-	assert_non_null(enc);
 	assert_int_equal(encoder_opus.write(enc, x, 4800), -EIO);
 	assert_int_equal(encoder_opus.close(enc), -EIO);
 	free(c.data);
