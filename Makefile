@@ -14,7 +14,8 @@ CONFIG     ?= channels.yaml
 
 VERSION    := 0.1.0
 BUILD      := build
-PKGS       := jack yaml-0.1 sndfile opus ogg libopusenc libcrypto libebur128 liblo lilv-0 lv2 libmicrohttpd shout
+PKGS       := jack yaml-0.1 sndfile flac opus ogg libopusenc libcrypto libsodium libebur128 liblo lilv-0 lv2 \
+              libmicrohttpd shout
 
 # Flags every build needs, whatever the user's CFLAGS.
 TOLK_CFLAGS := -std=c11 -Wall -Wextra -D_GNU_SOURCE -DTOLK_VERSION='"$(VERSION)"' -pthread \
@@ -104,7 +105,8 @@ $(BUILD)/bench/routing_bench: $(BUILD)/bench/routing_bench.o $(CORE_OBJ) $(INSER
 	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) -ldl -lm -o $@
 
 $(BUILD)/bench/opus_speed: $(BUILD)/bench/opus_speed.o $(BUILD)/engine/disk/ogg_opus_encoder.o \
-                           $(BUILD)/engine/disk/libopusenc_encoder.o $(BUILD)/engine/disk/encoder_fd.o
+                           $(BUILD)/engine/disk/libopusenc_encoder.o $(BUILD)/engine/disk/encoder_fd.o \
+                           $(BUILD)/engine/disk/encoder_tags.o
 	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) -lm -o $@
 
 $(BUILD)/bench/%: bench/%.c
@@ -174,7 +176,8 @@ $(BUILD)/test/unit/test_plugin_%: test/unit/test_plugin_%.c plugins/%.c plugins/
 
 # The Ogg Opus encoders, ours against libopusenc's, on the same input.
 OPUS_TEST_PKGS := opus ogg libopusenc
-OPUS_TEST_SRC  := engine/disk/ogg_opus_encoder.c engine/disk/libopusenc_encoder.c engine/disk/encoder_fd.c
+OPUS_TEST_SRC  := engine/disk/ogg_opus_encoder.c engine/disk/libopusenc_encoder.c engine/disk/encoder_fd.c \
+                  engine/disk/encoder_tags.c
 $(BUILD)/test/unit/test_ogg_opus: test/unit/test_ogg_opus.c $(OPUS_TEST_SRC) engine/disk/encoder.h
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $(SAN) $$($(PKG_CONFIG) --cflags $(OPUS_TEST_PKGS)) $< $(OPUS_TEST_SRC) \

@@ -58,6 +58,8 @@ int open_recorder(struct engine *e, struct audio *a, const struct config *cfg, c
 		a->rec = NULL;
 		return -EINVAL;
 	}
+	a->rec->clock_us = jack_shell_clock_us;
+	recorder_set_floor_language(a->rec, e->state.floor_language);
 	a->rec_sources = calloc((size_t)a->rec->n_channels + 1, sizeof *a->rec_sources);
 	if (!a->rec_sources)
 		return -ENOMEM;

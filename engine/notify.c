@@ -127,6 +127,8 @@ void timeline_channels(struct engine *e, int all)
 		snprintf(fields, sizeof fields, "\"event\":\"floor-language\",\"language\":\"%s\",\"pinned\":%s",
 			 e->state.floor_language, e->state.floor_language_pinned ? "true" : "false");
 		timeline_event(e, fields);
+		if (e->au->rec) /* the next segment's floor files say it */
+			recorder_set_floor_language(e->au->rec, e->state.floor_language);
 		strcpy(e->last_floor_language, e->state.floor_language);
 		e->last_pinned = e->state.floor_language_pinned;
 	}

@@ -48,7 +48,8 @@ void capture_free(struct capture *c)
 	c->rings = NULL;
 }
 
-void capture_push(struct capture *c, const float *const *channels, uint32_t frames, uint64_t frame)
+void capture_push(struct capture *c, const float *const *channels, uint32_t frames, uint64_t frame,
+		  uint64_t usecs)
 {
 	const uint32_t bytes = frames * (uint32_t)sizeof(float);
 	struct capture_block block;
@@ -66,7 +67,7 @@ void capture_push(struct capture *c, const float *const *channels, uint32_t fram
 			goto drop;
 	for (i = 0; i < c->n_channels; i++)
 		ring_write(&c->rings[i], channels[i], bytes);
-	block = (struct capture_block){ .frame = frame, .frames = frames, .dropped = c->pending_drop };
+	block = (struct capture_block){ .frame = frame, .usecs = usecs, .frames = frames, .dropped = c->pending_drop };
 	ring_write(&c->blocks, &block, sizeof block);
 	c->pending_drop = 0;
 	fill = (uint32_t)ring_fill(&c->rings[0]) / (uint32_t)sizeof(float);

@@ -20,6 +20,7 @@
 
 struct capture_block {
 	uint64_t frame;   /* JACK frame time of the first frame */
+	uint64_t usecs;   /* JACK's clock (µs) when that frame began; 0 unknown */
 	uint32_t frames;  /* frames in every channel ring for this block */
 	uint32_t dropped; /* frames dropped just before this block */
 };
@@ -42,8 +43,10 @@ struct capture {
 int capture_init(struct capture *c, int n_channels, uint32_t frames);
 void capture_free(struct capture *c);
 
-/* Realtime thread: offer one period. No effect unless armed. */
-void capture_push(struct capture *c, const float *const *channels, uint32_t frames, uint64_t frame);
+/* Realtime thread: offer one period, which began on JACK frame `frame` at
+ * `usecs` on JACK's clock (0: not known). No effect unless armed. */
+void capture_push(struct capture *c, const float *const *channels, uint32_t frames, uint64_t frame,
+		  uint64_t usecs);
 
 /* Disk thread: the next block, if any (0), or -EAGAIN. Its samples are then
  * read with capture_read, channel by channel, and released together with

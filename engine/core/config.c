@@ -1014,6 +1014,9 @@ static const struct cfg_key recording_keys[] = {
 	  .flags = KEY_AT_START },
 	OWN("channels", recording_channels, recording_channels_equal),
 	BOOL("mics", struct cfg_recording, mics, 0),
+	BOOL("loudness", struct cfg_recording, loudness, 1),
+	{ .key = "signing_key", .kind = KEY_TEXT, .offset = offsetof(struct cfg_recording, signing_key),
+	  .size = FIELD_SIZE(struct cfg_recording, signing_key), .text = "", .flags = KEY_AT_START },
 };
 static const struct cfg_table recording_table = TABLE("recording", recording_keys);
 

@@ -122,6 +122,8 @@ struct cfg_recording {
 	char (*channels)[TOLK_ID_MAX]; /* otherwise: floor and language codes */
 	int n_channels;
 	int mics;                /* also each raw console mic */
+	int loudness;            /* measure each segment's R128 loudness into bext, tags, manifest */
+	char signing_key[4096];  /* Ed25519 secret key file: manifest.json.sig; "" none */
 };
 
 /* A user, or a group written "@group", as the control section names them. */

@@ -26,11 +26,38 @@ struct encoder_info {
 	int opus_bitrate;
 	int opus_complexity;
 	int opus_page_ms;       /* Opus only: a page at least this often (0: every second) */
-	const char *title;      /* "<meeting> <channel>" */
-	const char *language;   /* a code, or "" for floor and mics */
-	const char *date;       /* UTC start, ISO 8601 */
+	const char *title;      /* "<meeting>: <channel's name>", as the streams say */
+	const char *language;   /* a code; the floor's language at the segment's start */
+	const char *date;       /* UTC of the first sample, ISO 8601 with ms */
 	const char *software;   /* "tolk 0.1.0" */
+	/* What the archive files say of themselves (bext, iXML, tags); a
+	 * listener stream leaves them empty. */
+	const char *meeting;
+	const char *channel;        /* floor, fr, mic_fr_1 */
+	const char *channel_name;   /* Français, floor, fr booth 1 mic */
+	const char *reference;      /* unique per file: bext OriginatorReference */
+	int has_time_reference;
+	uint64_t time_reference;    /* samples since 00:00 UTC of the first sample's day */
+	int64_t first_sample_us;    /* UTC of the first sample, microseconds */
 };
+
+/* A segment's loudness (EBU R128, libebur128), in LUFS / LU / dBTP. A
+ * value not measured (silence has no integrated loudness) is NAN. */
+struct segment_loudness {
+	double integrated, range, true_peak, max_momentary, max_short_term;
+};
+
+/* The tags a file of the archive carries (Vorbis comments in FLAC and
+ * Opus): TITLE, DATE, LANGUAGE, ... Fills up to max and returns how many;
+ * the values live in buf. */
+#define ENCODER_TAGS_MAX 12
+struct encoder_tag {
+	const char *key, *value;
+};
+int encoder_tags(const struct encoder_info *info, struct encoder_tag *tags, char *buf, size_t buflen);
+/* RFC 7845's R128_TRACK_GAIN: Q7.8 dB to bring the track to -23 LUFS;
+ * 0 when the loudness is not known (and *gain untouched). */
+int encoder_r128_gain(const struct segment_loudness *l, int *gain);
 
 struct encoder_ops {
 	const char *name; /* wav, flac, opus: as in the config */
@@ -40,6 +67,10 @@ struct encoder_ops {
 	/* 0, or a negative errno (-ENOSPC when the disk is full). */
 	int (*write)(void *enc, const float *pcm, uint32_t frames);
 	int (*sync)(void *enc);
+	/* Optional: the segment's loudness, told just before close; written
+	 * into the file where its format has room at close (WAV's bext,
+	 * Opus's R128_TRACK_GAIN). */
+	void (*set_loudness)(void *enc, const struct segment_loudness *l);
 	/* Finishes the file and closes it; frees enc whatever happens. */
 	int (*close)(void *enc);
 };
@@ -52,7 +83,7 @@ int encoder_write_all(int fd, const unsigned char *p, size_t len);
 int encoder_finish_fd(int fd, int ret);
 
 extern const struct encoder_ops encoder_wav;
-extern const struct encoder_ops encoder_flac;
+extern const struct encoder_ops encoder_flac;            /* libFLAC, with our own tags */
 extern const struct encoder_ops encoder_opus;            /* libopus and libogg */
 extern const struct encoder_ops encoder_opus_libopusenc; /* resampling rates; make bench */
 

@@ -53,8 +53,9 @@ static void *opus_open(const struct encoder_info *info, char *err, size_t errlen
 	static const OpusEncCallbacks callbacks = { write_page, close_stream };
 	struct opus_encoder_file *e = calloc(1, sizeof *e);
 	OggOpusComments *comments = ope_comments_create();
-	char encoder_tag[96];
-	int error = 0;
+	struct encoder_tag tags[ENCODER_TAGS_MAX];
+	char encoder_tag[96], ref[24];
+	int error = 0, n, i;
 
 	if (!e || !comments) {
 		snprintf(err, errlen, "out of memory");
@@ -64,10 +65,9 @@ static void *opus_open(const struct encoder_info *info, char *err, size_t errlen
 	e->sink = info->sink;
 	e->sink_user = info->sink_user;
 	snprintf(encoder_tag, sizeof encoder_tag, "%s (libopusenc)", info->software);
-	ope_comments_add(comments, "TITLE", info->title);
-	if (*info->language)
-		ope_comments_add(comments, "LANGUAGE", info->language);
-	ope_comments_add(comments, "DATE", info->date);
+	n = encoder_tags(info, tags, ref, sizeof ref);
+	for (i = 0; i < n; i++)
+		ope_comments_add(comments, tags[i].key, tags[i].value);
 	ope_comments_add(comments, "ENCODER", encoder_tag);
 	e->enc = ope_encoder_create_callbacks(&callbacks, e, comments, (opus_int32)info->rate, 1, 0, &error);
 	ope_comments_destroy(comments);

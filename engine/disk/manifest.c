@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "../core/sha256.h"
+#include "encoder.h"
 #include "sha256_file.h"
 #include "../core/thread_role.h"
 
@@ -32,19 +34,54 @@ static int open_lines(const char *dir, int flags, char *path, size_t len)
 	return fd;
 }
 
+/* A loudness figure, or null when not measured. */
+static int put_figure(char *out, size_t len, const char *key, double v)
+{
+	return isfinite(v) ? snprintf(out, len, "%s\"%s\":%.2f", *key == 'i' ? "" : ",", key, v)
+			   : snprintf(out, len, "%s\"%s\":null", *key == 'i' ? "" : ",", key);
+}
+
+/* What the file says of itself: reference, time reference, first sample
+ * and loudness, as ",\"key\":..." into out. */
+static void describe(const struct manifest_entry *m, char *out, size_t len)
+{
+	const struct segment_loudness *l = m->loudness;
+	size_t at = 0;
+
+	out[0] = '\0';
+	if (m->reference)
+		at += (size_t)snprintf(out + at, len - at, ",\"reference\":\"%s\"", m->reference);
+	if (m->has_time_reference && at < len)
+		at += (size_t)snprintf(out + at, len - at, ",\"time_reference\":%llu",
+				       (unsigned long long)m->time_reference);
+	if (m->first_sample && at < len)
+		at += (size_t)snprintf(out + at, len - at, ",\"first_sample\":\"%s\"", m->first_sample);
+	if (l && at + 200 < len) {
+		at += (size_t)snprintf(out + at, len - at, ",\"loudness\":{");
+		at += (size_t)put_figure(out + at, len - at, "integrated", l->integrated);
+		at += (size_t)put_figure(out + at, len - at, "range", l->range);
+		at += (size_t)put_figure(out + at, len - at, "true_peak", l->true_peak);
+		at += (size_t)put_figure(out + at, len - at, "max_momentary", l->max_momentary);
+		at += (size_t)put_figure(out + at, len - at, "max_short_term", l->max_short_term);
+		snprintf(out + at, len - at, "}");
+	}
+}
+
 /* One file's line into line (at most MANIFEST_LINE_MAX); its length. */
 static int manifest_line(const struct manifest_entry *m, char *line)
 {
 	const char *base = strrchr(m->path, '/') ? strrchr(m->path, '/') + 1 : m->path;
-	char hex[65] = "";
+	char hex[65] = "", more[512];
 	int hashed = m->sha256 ? (snprintf(hex, sizeof hex, "%s", m->sha256), 0) : sha256_file(m->path, hex);
-	int n = snprintf(line, MANIFEST_LINE_MAX,
-			 "{\"file\":\"%.255s\",\"channel\":\"%s\",\"format\":\"%s\",\"segment\":%d,\"first_frame\":%llu,"
-			 "\"frames\":%llu,\"duration_s\":%.3f,\"sha256\":\"%s\"%s}\n",
-			 base, m->channel, m->format, m->segment, (unsigned long long)m->first_frame,
-			 (unsigned long long)m->frames, m->rate ? (double)m->frames / m->rate : 0.0,
-			 hashed == 0 && *hex ? hex : "unreadable", m->recovered ? ",\"recovered\":true" : "");
+	int n;
 
+	describe(m, more, sizeof more);
+	n = snprintf(line, MANIFEST_LINE_MAX,
+		     "{\"file\":\"%.255s\",\"channel\":\"%s\",\"format\":\"%s\",\"segment\":%d,\"first_frame\":%llu,"
+		     "\"frames\":%llu,\"duration_s\":%.3f,\"sha256\":\"%s\"%s%s}\n",
+		     base, m->channel, m->format, m->segment, (unsigned long long)m->first_frame,
+		     (unsigned long long)m->frames, m->rate ? (double)m->frames / m->rate : 0.0,
+		     hashed == 0 && *hex ? hex : "unreadable", more, m->recovered ? ",\"recovered\":true" : "");
 	return n < MANIFEST_LINE_MAX ? n : MANIFEST_LINE_MAX - 1;
 }
 

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct segment_loudness;
+
 /* What one manifest line says of one file. */
 struct manifest_entry {
 	const char *path;      /* the file; its base name goes in the line */
@@ -22,6 +24,12 @@ struct manifest_entry {
 	uint32_t rate;
 	int recovered;         /* found after an unclean stop */
 	const char *sha256;    /* its hex digest when already known, else NULL: hashed here */
+	/* What the file says of itself, when known (a recovered file may not). */
+	const char *reference;         /* bext OriginatorReference, or NULL */
+	int has_time_reference;
+	uint64_t time_reference;       /* samples since 00:00 UTC of its first sample */
+	const char *first_sample;      /* its UTC, ISO 8601, or NULL */
+	const struct segment_loudness *loudness; /* or NULL: not measured */
 };
 
 /* Hashes the file (unless m->sha256 says) and appends its line to
@@ -32,7 +40,8 @@ int manifest_append(const char *dir, const struct manifest_entry *m, char *why, 
  * lines (a segment of 254 files closes in one). */
 int manifest_append_all(const char *dir, const struct manifest_entry *m, int n, char *why, size_t len);
 
-/* Rebuilds dir/manifest.json from its lines. Returns 0 or a negative
+/* Rebuilds dir/manifest.json from its lines, and signs it
+ * (manifest.json.sig) when a signing key is set. Returns 0 or a negative
  * errno. */
 int manifest_rewrite(const char *dir, const char *meeting, uint32_t rate);
 

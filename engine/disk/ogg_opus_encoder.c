@@ -18,6 +18,10 @@
  * - Granule positions count 48 kHz samples including the pre-skip; the
  *   last page (EOS) carries pre-skip + the samples written, so a decoder
  *   trims the zeros that fill the last frame.
+ * - OpusTags carries the archive's tags (encoder_tags) and room to spare
+ *   after them (RFC 7845 5.2 allows padding): at close the segment's
+ *   loudness goes in there as R128_TRACK_GAIN, the page rewritten in place
+ *   with the same length, so nothing after it moves.
  * - A page leaves at least every opus_page_ms (a listener waits for it; the
  *   archive flushes once a second) and at every sync, so a crash loses at
  *   most what came after the last sync. */
@@ -37,6 +41,7 @@
 #define OGG_OPUS_PACKET_MAX 1500    /* a 20 ms mono packet is at most 1275 bytes */
 #define OGG_OPUS_PAGE_MAX (27 + 255 + 255 * 255)
 #define OGG_OPUS_ARCHIVE_PAGE 48000 /* granule units: a page at least every second */
+#define OGG_OPUS_TAGS_ROOM 64       /* bytes kept for R128_TRACK_GAIN=-32768 */
 
 struct ogg_opus_file {
 	OpusEncoder *opus;
@@ -58,6 +63,12 @@ struct ogg_opus_file {
 	float *pending;            /* frame samples */
 	unsigned char *packet;     /* OGG_OPUS_PACKET_MAX */
 	unsigned char *page;       /* OGG_OPUS_PAGE_MAX: header and body together */
+	int64_t bytes_out;         /* written to fd so far */
+	int64_t tags_page_at;      /* where the OpusTags page starts in the file */
+	int tags_page_len;         /* its header and body; 0 when not in place to edit */
+	unsigned char *tags;       /* the OpusTags packet as written (tags_len bytes) */
+	size_t tags_len, tags_end; /* its length; where its comments end and the room begins */
+	int r128_gain, has_r128;   /* told by set_loudness */
 	/* Delegated to libopusenc (a rate Opus does not take as it is). */
 	void *via_libopusenc;
 };
@@ -82,6 +93,7 @@ static int put_page(struct ogg_opus_file *e, const ogg_page *og)
 	}
 	if ((e->failed_errno = encoder_write_all(e->fd, p, len)))
 		return 1;
+	e->bytes_out += (int64_t)len;
 	return 0;
 }
 
@@ -114,6 +126,11 @@ static void put_le32(unsigned char *p, uint32_t v)
 	p[3] = (unsigned char)(v >> 24);
 }
 
+static uint32_t get_le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
 /* RFC 7845 5.1: OpusHead, alone on the first page. */
 static int write_head(struct ogg_opus_file *e, uint32_t rate)
 {
@@ -143,32 +160,90 @@ static size_t put_comment(unsigned char *p, const char *key, const char *value)
 	return 4 + k + 1 + v;
 }
 
-/* RFC 7845 5.2: OpusTags, on page(s) of its own. */
-static int write_tags(struct ogg_opus_file *e, const struct encoder_info *info)
+/* The OpusTags packet: vendor, the comments and room (zeros) after them.
+ * Returns its length, the comments' end in *end; fills p when given. */
+static size_t build_tags(unsigned char *p, const struct encoder_tag *tags, int n, const char *gain, size_t room,
+			 size_t *end)
 {
 	const char *vendor = opus_get_version_string();
-	char encoder_tag[128];
-	const char *keys[4] = { "TITLE", "DATE", "ENCODER", "LANGUAGE" };
-	const char *values[4] = { info->title, info->date, encoder_tag, info->language };
-	int n = *info->language ? 4 : 3, i, ret;
-	size_t len = 8 + 4 + strlen(vendor) + 4, at;
-	unsigned char *tags;
+	size_t at = 12 + strlen(vendor) + 4;
+	int i;
+
+	if (p) {
+		memcpy(p, "OpusTags", 8);
+		put_le32(p + 8, (uint32_t)strlen(vendor));
+		memcpy(p + 12, vendor, strlen(vendor));
+		put_le32(p + at - 4, (uint32_t)(n + (gain != NULL)));
+	}
+	for (i = 0; i < n; i++)
+		at += put_comment(p ? p + at : NULL, tags[i].key, tags[i].value);
+	if (gain)
+		at += put_comment(p ? p + at : NULL, "R128_TRACK_GAIN", gain);
+	*end = at;
+	if (p)
+		memset(p + at, 0, room);
+	return at + room;
+}
+
+/* RFC 7845 5.2: OpusTags, on a page of its own. */
+static int write_tags(struct ogg_opus_file *e, const struct encoder_info *info)
+{
+	struct encoder_tag tags[ENCODER_TAGS_MAX + 1];
+	char encoder_tag[128], ref[24];
+	int n = encoder_tags(info, tags, ref, sizeof ref);
+	int64_t at = e->bytes_out;
 
 	snprintf(encoder_tag, sizeof encoder_tag, "%s (libopus, libogg)", info->software);
-	for (i = 0; i < n; i++)
-		len += put_comment(NULL, keys[i], values[i]);
-	if (!(tags = malloc(len)))
+	tags[n++] = (struct encoder_tag){ "ENCODER", encoder_tag };
+	e->tags_len = build_tags(NULL, tags, n, NULL, OGG_OPUS_TAGS_ROOM, &e->tags_end);
+	if (!(e->tags = malloc(e->tags_len)))
 		return e->failed_errno = ENOMEM, 1;
-	memcpy(tags, "OpusTags", 8);
-	put_le32(tags + 8, (uint32_t)strlen(vendor));
-	memcpy(tags + 12, vendor, strlen(vendor));
-	at = 12 + strlen(vendor);
-	put_le32(tags + at, (uint32_t)n);
-	at += 4;
-	for (i = 0; i < n; i++)
-		at += put_comment(tags + at, keys[i], values[i]);
-	ret = packet_in(e, tags, (long)len, 0, 0, 0) || pages_out(e, 1);
-	free(tags);
+	build_tags(e->tags, tags, n, NULL, OGG_OPUS_TAGS_ROOM, &e->tags_end);
+	if (packet_in(e, e->tags, (long)e->tags_len, 0, 0, 0) || pages_out(e, 1))
+		return 1;
+	/* One page, to a file: it can be edited in place at close. */
+	if (!e->sink && e->tags_len < 255 * 255 && e->packetno == 2)
+		e->tags_page_at = at, e->tags_page_len = (int)(e->bytes_out - at);
+	return 0;
+}
+
+/* R128_TRACK_GAIN into the room the tags kept: the comment count goes up
+ * by one, the new comment takes the room's first bytes, and the page keeps
+ * its length; only its checksum is new. */
+static int add_track_gain(struct ogg_opus_file *e)
+{
+	unsigned char *page, *count_at;
+	char gain[16];
+	size_t body_at, need;
+	ogg_page og;
+	uint32_t count;
+	int ret = 0;
+
+	if (!e->has_r128 || !e->tags_page_len || e->fd < 0)
+		return 0;
+	snprintf(gain, sizeof gain, "%d", e->r128_gain);
+	need = put_comment(NULL, "R128_TRACK_GAIN", gain);
+	if (need > e->tags_len - e->tags_end || !(page = malloc((size_t)e->tags_page_len)))
+		return 0; /* no room: the manifest still has the loudness */
+	/* Not the page written (or not readable): left as it is, the audio
+	 * is whole; the manifest has the loudness. */
+	body_at = (size_t)e->tags_page_len - e->tags_len;
+	if (pread(e->fd, page, (size_t)e->tags_page_len, e->tags_page_at) != e->tags_page_len ||
+	    memcmp(page, "OggS", 4) || memcmp(page + body_at, e->tags, e->tags_len)) {
+		free(page);
+		return 0;
+	}
+	/* The comment count sits after the vendor string. */
+	count_at = page + body_at + 12 + get_le32(e->tags + 8);
+	count = get_le32(count_at);
+	put_le32(count_at, count + 1);
+	put_comment(page + body_at + e->tags_end, "R128_TRACK_GAIN", gain);
+	og = (ogg_page){ .header = page, .header_len = (long)body_at, .body = page + body_at,
+			 .body_len = (long)e->tags_len };
+	ogg_page_checksum_set(&og);
+	if (pwrite(e->fd, page, (size_t)e->tags_page_len, e->tags_page_at) != e->tags_page_len)
+		ret = -(errno ? errno : EIO);
+	free(page);
 	return ret;
 }
 
@@ -226,6 +301,7 @@ static void free_file(struct ogg_opus_file *e)
 	if (e->os_ready)
 		ogg_stream_clear(&e->os);
 	free(e->pending);
+	free(e->tags);
 	free(e->packet);
 	free(e->page);
 	free(e);
@@ -347,12 +423,25 @@ static int ogg_opus_close(void *enc)
 		free(e);
 		return ret;
 	}
-	ret = encoder_finish_fd(e->fd, finish_stream(e) ? -(e->failed_errno ? e->failed_errno : EIO) : 0);
+	ret = finish_stream(e) ? -(e->failed_errno ? e->failed_errno : EIO) : 0;
+	if (!ret)
+		ret = add_track_gain(e);
+	ret = encoder_finish_fd(e->fd, ret);
 	free_file(e);
 	return ret;
 }
 
+static void ogg_opus_set_loudness(void *enc, const struct segment_loudness *l)
+{
+	struct ogg_opus_file *e = enc;
+
+	if (e->via_libopusenc)
+		return; /* libopusenc wrote its tags at the start: the manifest has it */
+	e->has_r128 = encoder_r128_gain(l, &e->r128_gain);
+}
+
 const struct encoder_ops encoder_opus = {
 	.name = "opus", .ext = "opus",
-	.open = ogg_opus_open, .write = ogg_opus_write, .sync = ogg_opus_sync, .close = ogg_opus_close,
+	.open = ogg_opus_open, .write = ogg_opus_write, .sync = ogg_opus_sync,
+	.set_loudness = ogg_opus_set_loudness, .close = ogg_opus_close,
 };

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/random.h>
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,16 +60,29 @@ int recorder_channels(const struct config *cfg, struct recorder_channel **out)
 	if (!list)
 		return -ENOMEM;
 	if (wants_channel(rc, "floor"))
-		list[n++] = (struct recorder_channel){ .name = "floor", .source = 0 };
+		list[n++] = (struct recorder_channel){ .name = "floor", .display = "floor", .is_floor = 1, .source = 0 };
 	for (i = 0; i < cfg->n_languages; i++)
 		if (wants_channel(rc, cfg->languages[i].code)) {
 			snprintf(list[n].name, sizeof list[n].name, "%s", cfg->languages[i].code);
+			snprintf(list[n].display, sizeof list[n].display, "%s", cfg->languages[i].name);
 			snprintf(list[n].language, sizeof list[n].language, "%s", cfg->languages[i].code);
 			list[n++].source = config_output_of_language(cfg, i);
 		}
 	if (rc->mics)
 		for (i = 0; i < cfg->n_mics; i++) {
+			int console = 0, booth = config_booth_of_mic(cfg, i, &console);
 			config_input_name(cfg, config_input_of_mic(cfg, i), list[n].name, sizeof list[n].name);
+			if (booth >= 0) {
+				const struct cfg_booth *b = &cfg->booths[booth];
+				snprintf(list[n].display, sizeof list[n].display, "%s booth, console %d mic", b->id,
+					 console);
+				/* An interpreter speaks the booth's A language. */
+				if (b->n_outputs > 0)
+					snprintf(list[n].language, sizeof list[n].language, "%s",
+						 cfg->languages[b->outputs[0]].code);
+			} else {
+				snprintf(list[n].display, sizeof list[n].display, "%s", list[n].name);
+			}
 			list[n++].source = -(config_input_of_mic(cfg, i) + 1);
 		}
 	*out = list;
@@ -78,6 +92,15 @@ int recorder_channels(const struct config *cfg, struct recorder_channel **out)
 /* Frees the allocations; the semaphore and mutex are the caller's. */
 static void release(struct recorder *r)
 {
+	int i;
+
+	for (i = 0; r->loud && i < r->n_channels; i++)
+		if (r->loud[i])
+			ebur128_destroy(&r->loud[i]);
+	free(r->loud);
+	free(r->loud_max_m);
+	free(r->loud_max_s);
+	free(r->seg_loud);
 	capture_free(&r->capture);
 	free(r->channels);
 	free(r->files);
@@ -101,6 +124,9 @@ int recorder_init(struct recorder *r, const struct config *cfg, const char *root
 	r->timeline_fd = -1;
 	r->opus_bitrate = rc->opus_bitrate;
 	r->opus_complexity = rc->opus_complexity;
+	r->loudness_on = rc->loudness;
+	r->loud_block = rate / 10 ? rate / 10 : 1;
+	snprintf(r->floor_language, sizeof r->floor_language, "%s", cfg->floor_language);
 	snprintf(r->default_meeting, sizeof r->default_meeting, "%s", cfg->meeting);
 	snprintf(r->root, sizeof r->root, "%s", root && *root ? root : rc->dir);
 	if ((ret = recorder_channels(cfg, &r->channels)) < 0)
@@ -120,7 +146,12 @@ int recorder_init(struct recorder *r, const struct config *cfg, const char *root
 	r->pub_files = calloc((size_t)(r->n_channels * r->n_formats), sizeof *r->pub_files);
 	r->scratch = calloc((size_t)r->n_channels * RECORDER_CHUNK, sizeof *r->scratch);
 	r->silence = calloc(RECORDER_CHUNK, sizeof *r->silence);
-	if (!r->files || !r->closing || !r->pub_files || !r->scratch || !r->silence)
+	r->loud = calloc((size_t)r->n_channels + 1, sizeof *r->loud);
+	r->loud_max_m = calloc((size_t)r->n_channels + 1, sizeof *r->loud_max_m);
+	r->loud_max_s = calloc((size_t)r->n_channels + 1, sizeof *r->loud_max_s);
+	r->seg_loud = calloc((size_t)r->n_channels + 1, sizeof *r->seg_loud);
+	if (!r->files || !r->closing || !r->pub_files || !r->scratch || !r->silence || !r->loud ||
+	    !r->loud_max_m || !r->loud_max_s || !r->seg_loud)
 		goto fail_nomem;
 	ret = capture_init(&r->capture, r->n_channels, (uint32_t)ceil(rc->buffer_seconds * rate));
 	if (ret < 0) {
@@ -266,6 +297,91 @@ static void release_reserve(struct recorder *r)
 	unlink(path);
 }
 
+/* ---- the segment's loudness ---------------------------------------------
+ * Every recorded channel is measured as it is written (EBU R128 with
+ * libebur128: integrated, range, true peak; momentary and short-term read
+ * every 100 ms for their maxima), from its segment's first sample to its
+ * last, so that bext, the Opus tags and the manifest can say it at close.
+ * It runs beside the encoders: each worker measures every n-th channel. */
+#define LOUDNESS_MODE (EBUR128_MODE_I | EBUR128_MODE_LRA | EBUR128_MODE_TRUE_PEAK | EBUR128_MODE_M | \
+		       EBUR128_MODE_S | EBUR128_MODE_HISTOGRAM)
+
+/* A new measurement per channel for a new segment. */
+static void loudness_restart(struct recorder *r)
+{
+	int ch;
+
+	r->loud_phase = 0;
+	for (ch = 0; ch < r->n_channels; ch++) {
+		if (r->loud[ch])
+			ebur128_destroy(&r->loud[ch]);
+		/* Out of memory: that channel's loudness is "not measured". */
+		r->loud[ch] = r->loudness_on ? ebur128_init(1, r->rate, LOUDNESS_MODE) : NULL;
+		r->loud_max_m[ch] = r->loud_max_s[ch] = -HUGE_VAL;
+	}
+}
+
+/* n frames of channel ch, cut where each 100 ms ends (the phase all
+ * channels share, moved on by the caller once every channel has them). */
+static void loudness_add(struct recorder *r, int ch, const float *pcm, uint32_t n)
+{
+	ebur128_state *st = r->loud[ch];
+	uint32_t phase = r->loud_phase;
+	double v;
+
+	if (!st)
+		return;
+	while (n > 0) {
+		uint32_t piece = r->loud_block - phase < n ? r->loud_block - phase : n;
+		ebur128_add_frames_float(st, pcm, piece);
+		pcm += piece;
+		n -= piece;
+		phase += piece;
+		if (phase == r->loud_block) {
+			phase = 0;
+			if (ebur128_loudness_momentary(st, &v) == EBUR128_SUCCESS && v > r->loud_max_m[ch])
+				r->loud_max_m[ch] = v;
+			if (ebur128_loudness_shortterm(st, &v) == EBUR128_SUCCESS && v > r->loud_max_s[ch])
+				r->loud_max_s[ch] = v;
+		}
+	}
+}
+
+static double finite_or_nan(double v)
+{
+	return isfinite(v) ? v : NAN;
+}
+
+/* Channel ch's segment, summed up into seg_loud[ch]. */
+static void loudness_summarise(struct recorder *r, int ch)
+{
+	struct segment_loudness *l = &r->seg_loud[ch];
+	ebur128_state *st = r->loud[ch];
+	double v;
+
+	*l = (struct segment_loudness){ NAN, NAN, NAN, NAN, NAN };
+	if (!st)
+		return;
+	if (ebur128_loudness_global(st, &v) == EBUR128_SUCCESS)
+		l->integrated = finite_or_nan(v);
+	if (ebur128_loudness_range(st, &v) == EBUR128_SUCCESS && isfinite(l->integrated))
+		l->range = finite_or_nan(v);
+	if (ebur128_true_peak(st, 0, &v) == EBUR128_SUCCESS && v > 0)
+		l->true_peak = finite_or_nan(20.0 * log10(v));
+	l->max_momentary = finite_or_nan(r->loud_max_m[ch]);
+	l->max_short_term = finite_or_nan(r->loud_max_s[ch]);
+}
+
+static int summarise_share(void *arg, int worker, int n_workers)
+{
+	struct recorder *r = arg;
+	int ch;
+
+	for (ch = worker; ch < r->n_channels; ch += n_workers)
+		loudness_summarise(r, ch);
+	return 0;
+}
+
 /* Worker w of n closes and hashes its share of the segment's files. */
 static int close_share(void *arg, int worker, int n_workers)
 {
@@ -277,6 +393,8 @@ static int close_share(void *arg, int worker, int n_workers)
 		f->close_ret = 0;
 		if (!f->enc)
 			continue;
+		if (f->ops->set_loudness)
+			f->ops->set_loudness(f->enc, &r->seg_loud[f->channel]);
 		f->close_ret = f->ops->close(f->enc);
 		f->enc = NULL;
 		if (sha256_file(f->path, f->sha256) < 0)
@@ -296,9 +414,12 @@ static void close_segment(struct recorder *r, int clean)
 	int i, ret, bad = 0;
 
 	if (r->pool.n_workers > 0) {
+		encode_pool_fork(&r->pool, summarise_share, r);
+		encode_pool_join(&r->pool);
 		encode_pool_fork(&r->pool, close_share, r);
 		encode_pool_join(&r->pool);
 	} else {
+		summarise_share(r, 0, 1);
 		close_share(r, 0, 1);
 	}
 	for (i = 0; i < r->n_files; i++) {
@@ -310,6 +431,8 @@ static void close_segment(struct recorder *r, int clean)
 			.path = f->path, .channel = r->channels[f->channel].name, .format = f->ops->name,
 			.segment = r->segment, .first_frame = r->seg_first_frame, .frames = r->seg_frames,
 			.rate = r->rate, .sha256 = f->sha256[0] ? f->sha256 : "unreadable",
+			.reference = f->reference, .has_time_reference = 1, .time_reference = r->seg_time_ref,
+			.first_sample = r->seg_date, .loudness = r->loudness_on ? &r->seg_loud[f->channel] : NULL,
 		};
 	}
 	if (manifest_append_all(r->meeting_dir, r->closing, r->n_files, why, sizeof why) < 0)
@@ -322,9 +445,65 @@ static void close_segment(struct recorder *r, int clean)
 	timeline_write(r, r->seg_first_frame + r->seg_frames, fields);
 }
 
+/* ---- time references ------------------------------------------------------ */
+#define DAY_US 86400000000LL
+
+static int64_t realtime_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The recording's first sample in UTC: the block's JACK stamp carried over
+ * to the wall clock (now, less how long ago that was on JACK's clock), or
+ * now when the block has no stamp. */
+static void set_time_base(struct recorder *r, const struct capture_block *b)
+{
+	int64_t first_us = realtime_us();
+
+	if (b->usecs && r->clock_us) {
+		uint64_t jack_now = r->clock_us();
+		if (jack_now >= b->usecs && jack_now - b->usecs < 60 * 1000000ULL)
+			first_us -= (int64_t)(jack_now - b->usecs);
+	}
+	r->rec_day_us = first_us / DAY_US * DAY_US;
+	r->rec_ref0 = (uint64_t)llround((double)(first_us - r->rec_day_us) * r->rate / 1e6);
+	r->rec_frame0 = b->frame;
+}
+
+/* A segment starting on JACK frame `frame`: its time reference counted on
+ * from the last one in frames (JACK's frame time is 32 bits: differences
+ * are taken modulo 2^32, and a segment is at most a day), wrapped at
+ * midnight, and its UTC. */
+static void segment_time(struct recorder *r, uint64_t frame)
+{
+	const uint64_t per_day = 86400ULL * r->rate;
+	uint64_t days;
+
+	r->rec_ref0 += (uint32_t)((uint32_t)frame - (uint32_t)r->rec_frame0);
+	r->rec_frame0 = frame;
+	days = r->rec_ref0 / per_day;
+	r->seg_time_ref = r->rec_ref0 % per_day;
+	r->seg_first_us = r->rec_day_us + (int64_t)days * DAY_US + (int64_t)(r->seg_time_ref * 1000000ULL / r->rate);
+}
+
+/* Unique per file (bext OriginatorReference, 32 characters at most). */
+static void make_reference(char ref[33])
+{
+	uint64_t v;
+
+	if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t)sizeof v)
+		v = (uint64_t)realtime_us() ^ (uint64_t)(uintptr_t)ref;
+	snprintf(ref, 33, "TOLK-%016llx", (unsigned long long)v);
+}
+
 static int make_file(const char *path)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+	/* Read too: an encoder may check what it wrote before editing it in
+	 * place at close (the Opus tags page). */
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
 	if (fd >= 0)
 		fchmod(fd, 0640); /* whatever the umask */
 	return fd < 0 ? -errno : fd;
@@ -334,12 +513,17 @@ static int make_file(const char *path)
  * when any file of the set exists, the whole set takes -2, -3, ... */
 static int open_segment(struct recorder *r, uint64_t frame)
 {
-	char stamp[32], suffix[16] = "", fields[512];
-	int64_t ms = utc_now_ms();
+	char stamp[32], suffix[16] = "", fields[640], floor_language[TOLK_ID_MAX];
+	int64_t ms;
 	int k, i, j, ret, clash;
 
+	segment_time(r, frame);
+	ms = r->seg_first_us / 1000;
 	utc_format(ms, "%Y%m%dT%H%M%SZ", stamp, sizeof stamp);
 	utc_iso_ms(ms, r->seg_date);
+	pthread_mutex_lock(&r->lock);
+	snprintf(floor_language, sizeof floor_language, "%s", r->floor_language);
+	pthread_mutex_unlock(&r->lock);
 	for (k = 1;; k++) {
 		if (k > 1)
 			snprintf(suffix, sizeof suffix, "-%d", k);
@@ -358,17 +542,23 @@ static int open_segment(struct recorder *r, uint64_t frame)
 	for (i = 0; i < r->n_channels; i++)
 		for (j = 0; j < r->n_formats; j++) {
 			struct recorder_file *f = &r->files[r->n_files];
+			const struct recorder_channel *c = &r->channels[i];
 			char title[256], err[256];
 			struct encoder_info info = {
 				.rate = r->rate, .opus_bitrate = r->opus_bitrate,
 				.opus_complexity = r->opus_complexity,
-				.title = title, .language = r->channels[i].language, .date = r->seg_date,
-				.software = "tolk " TOLK_VERSION,
+				.title = title, .language = c->is_floor ? floor_language : c->language,
+				.date = r->seg_date, .software = "tolk " TOLK_VERSION,
+				.meeting = r->meeting, .channel = c->name, .channel_name = c->display,
+				.reference = f->reference, .has_time_reference = 1,
+				.time_reference = r->seg_time_ref, .first_sample_us = r->seg_first_us,
 			};
 
 			snprintf(f->path, sizeof f->path, "%s/%s_%s_%s%s.%s", r->meeting_dir, r->meeting,
 				 r->channels[i].name, stamp, suffix, r->formats[j]->ext);
-			snprintf(title, sizeof title, "%s %s", r->meeting, r->channels[i].name);
+			/* As the listener streams name it. */
+			snprintf(title, sizeof title, "%s: %s", r->meeting, c->display);
+			make_reference(f->reference);
 			f->ops = r->formats[j];
 			f->channel = i;
 			ret = make_file(f->path);
@@ -388,13 +578,18 @@ static int open_segment(struct recorder *r, uint64_t frame)
 	r->segment++;
 	r->seg_first_frame = frame;
 	r->seg_frames = 0;
+	loudness_restart(r);
 	pthread_mutex_lock(&r->lock);
 	if (r->n_notices < 8)
 		snprintf(r->notices[r->n_notices++], RECORDER_LINE_MAX, "recording %s: segment %d started (%s%s)",
 			 r->meeting, r->segment, stamp, suffix);
 	pthread_mutex_unlock(&r->lock);
-	snprintf(fields, sizeof fields, "\"event\":\"segment-start\",\"segment\":%d,\"stamp\":\"%s%s\"",
-		 r->segment, stamp, suffix);
+	/* The first sample's UTC and time reference, as every file of the
+	 * segment carries them (bext, tags, manifest). */
+	snprintf(fields, sizeof fields, "\"event\":\"segment-start\",\"segment\":%d,\"stamp\":\"%s%s\","
+		 "\"first_sample\":\"%s\",\"first_sample_us\":%lld,\"time_reference\":%llu,\"floor_language\":\"%s\"",
+		 r->segment, stamp, suffix, r->seg_date, (long long)r->seg_first_us,
+		 (unsigned long long)r->seg_time_ref, floor_language);
 	timeline_write(r, frame, fields);
 	keep_reserve(r);
 	return 0;
@@ -438,12 +633,15 @@ static void fail_recording(struct recorder *r, const char *what, int err)
 	r->state = RECORDER_FAILED;
 }
 
-/* One encoder pool worker's share of the chunk: every n-th Opus file. */
+/* One encoder pool worker's share of the chunk: every n-th Opus file,
+ * and the loudness of every n-th channel. */
 static int write_opus_share(void *arg, int worker, int n_workers)
 {
 	struct recorder *r = arg;
 	int i, k = 0, ret;
 
+	for (i = worker; i < r->n_channels; i += n_workers)
+		loudness_add(r, i, r->job_chans ? r->job_chans[i] + r->job_off : r->silence, r->job_take);
 	for (i = 0; i < r->n_files; i++) {
 		struct recorder_file *f = &r->files[i];
 		if (f->ops != &encoder_opus || k++ % n_workers != worker)
@@ -483,6 +681,8 @@ static int write_frames(struct recorder *r, float *const *chans, uint32_t n)
 				continue;
 			ret = f->ops->write(f->enc, chans ? chans[f->channel] + off : r->silence, take);
 		}
+		for (i = 0; !pooled && i < r->n_channels; i++)
+			loudness_add(r, i, chans ? chans[i] + off : r->silence, take);
 		if (pooled) {
 			int pool_ret = encode_pool_join(&r->pool), w;
 			if (ret >= 0 && pool_ret < 0) {
@@ -496,6 +696,7 @@ static int write_frames(struct recorder *r, float *const *chans, uint32_t n)
 			fail_recording(r, r->files[i - 1].path, -ret);
 			return ret;
 		}
+		r->loud_phase = (uint32_t)((r->loud_phase + take) % r->loud_block);
 		r->seg_frames += take;
 		r->frames_recorded += take;
 		off += take;
@@ -511,8 +712,9 @@ static int write_frames(struct recorder *r, float *const *chans, uint32_t n)
 	return 0;
 }
 
-static int begin_recording(struct recorder *r, uint64_t frame)
+static int begin_recording(struct recorder *r, const struct capture_block *b)
 {
+	const uint64_t frame = b->frame;
 	char path[RECORDER_PATH_MAX], fields[512];
 	int ret;
 
@@ -524,6 +726,7 @@ static int begin_recording(struct recorder *r, uint64_t frame)
 	}
 	r->segment = r->first_segment;
 	r->frames_recorded = 0;
+	set_time_base(r, b);
 	snprintf(fields, sizeof fields, "\"event\":\"record-start\",\"meeting\":\"%s\",\"rate\":%u,"
 		 "\"channels\":%d,\"formats\":%d%s", r->meeting, r->rate, r->n_channels, r->n_formats,
 		 r->first_segment ? ",\"continued\":true" : "");
@@ -549,7 +752,7 @@ static void process_block(struct recorder *r, const struct capture_block *b)
 	for (ch = 0; ch < r->n_channels; ch++)
 		ptrs[ch] = r->scratch + (size_t)ch * RECORDER_CHUNK;
 	if (r->state == RECORDER_ARMING) {
-		if (begin_recording(r, b->frame) < 0)
+		if (begin_recording(r, b) < 0)
 			goto discard;
 		r->next_block_frame = b->frame;
 	}
@@ -1051,6 +1254,14 @@ uint64_t recorder_dropped(struct recorder *r)
 {
 	ASSERT_THREAD(THREAD_CONTROL);
 	return atomic_load(&r->capture.dropped_total);
+}
+
+void recorder_set_floor_language(struct recorder *r, const char *code)
+{
+	ASSERT_THREAD(THREAD_CONTROL);
+	pthread_mutex_lock(&r->lock);
+	snprintf(r->floor_language, sizeof r->floor_language, "%s", code);
+	pthread_mutex_unlock(&r->lock);
 }
 
 int recorder_take_notice(struct recorder *r, char *buf, size_t len)

@@ -10,6 +10,7 @@
 #ifndef TOLK_RECORDER_H
 #define TOLK_RECORDER_H
 
+#include <ebur128.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdatomic.h>
@@ -28,11 +29,14 @@
 
 struct recorder_channel {
 	char name[TOLK_PORT_NAME_MAX];     /* floor, en, mic_fr_1 */
-	char language[TOLK_ID_MAX];        /* "" for floor and mics */
+	char display[TOLK_NAME_MAX];       /* Français, floor, fr booth 1 mic: what titles say */
+	char language[TOLK_ID_MAX];        /* the channel's, the mic's booth's; "" for floor */
+	int is_floor;                      /* its language is the floor's at each segment's start */
 	int source;                        /* >= 0: output index; < 0: input -(source + 1) */
 };
 
 struct manifest_entry;
+struct segment_loudness;
 
 struct recorder_file {
 	const struct encoder_ops *ops;
@@ -41,6 +45,7 @@ struct recorder_file {
 	char path[RECORDER_PATH_MAX];
 	int close_ret;     /* what closing it said (the segment's close, on a worker) */
 	char sha256[65];   /* its digest once closed, "" when unreadable */
+	char reference[33]; /* bext OriginatorReference, iXML FILE_UID: unique per file */
 };
 
 enum recorder_state { RECORDER_STOPPED = 0, RECORDER_ARMING, RECORDER_RECORDING, RECORDER_FAILED };
@@ -49,6 +54,7 @@ struct recorder {
 	/* fixed at init (nothing here points into the config, which a reload
 	 * replaces while recording goes on) */
 	int opus_bitrate, opus_complexity;
+	int loudness_on;         /* recording.loudness */
 	char default_meeting[TOLK_MEETING_MAX];
 	char root[4096];
 	uint32_t rate;
@@ -62,6 +68,10 @@ struct recorder {
 	/* Listener streams fed from the same rings, or NULL. With streams the
 	 * rings stay armed whether recording or not. Set before recorder_run. */
 	struct streamer *streamer;
+	/* JACK's clock now (µs), the one capture blocks are stamped on, or
+	 * NULL: the first sample's UTC is then the time its block is read.
+	 * Set before recorder_run. */
+	uint64_t (*clock_us)(void);
 
 	pthread_t thread;
 	int thread_running;
@@ -72,6 +82,7 @@ struct recorder {
 	int req_start, req_stop, req_quit;
 	int req_after_segment;   /* a recording continued: its last segment so far */
 	char req_meeting[TOLK_MEETING_MAX];
+	char floor_language[TOLK_ID_MAX]; /* the floor's now, for the next segment's floor files */
 	char queue[RECORDER_QUEUE][RECORDER_LINE_MAX]; /* timeline lines waiting */
 	int n_queued;
 	char alarm[RECORDER_LINE_MAX];
@@ -102,7 +113,21 @@ struct recorder {
 	uint64_t seg_frames;
 	uint64_t frames_recorded;
 	uint64_t next_frame;     /* expected JACK frame of the next block */
-	char seg_date[40];       /* ISO UTC of the segment start */
+	char seg_date[40];       /* ISO UTC of the segment's first sample */
+	/* Time references: samples since 00:00 UTC, exact from frame to frame
+	 * across the recording's segments (counted, not read off a clock). */
+	int64_t rec_day_us;      /* 00:00 UTC of the day the recording began, µs */
+	uint64_t rec_ref0;       /* its first sample's samples since then */
+	uint64_t rec_frame0;     /* and its JACK frame */
+	uint64_t seg_time_ref;   /* this segment's first sample: samples since its day's 00:00 */
+	int64_t seg_first_us;    /* and its UTC, µs */
+	/* The segment's loudness per channel, measured as it is written;
+	 * NULL entries when recording.loudness is off. */
+	ebur128_state **loud;
+	double *loud_max_m, *loud_max_s;
+	struct segment_loudness *seg_loud; /* [n_channels], at the segment's end */
+	uint32_t loud_block;     /* frames in 100 ms: M and S are read at each */
+	uint32_t loud_phase;     /* frames of the segment into the current 100 ms */
 	int timeline_fd;
 	uint64_t dropped_seen;
 	uint32_t xruns_seen;
@@ -159,6 +184,10 @@ double recorder_seconds_left(struct recorder *r);
 double recorder_backlog_seconds(struct recorder *r);
 /* Frames dropped (all channels alike) since the engine started. Thread: control. */
 uint64_t recorder_dropped(struct recorder *r);
+
+/* The floor's language now: the next segment's floor files carry it.
+ * Thread: control. */
+void recorder_set_floor_language(struct recorder *r, const char *code);
 
 /* Takes the oldest pending notice (segment start, ...), if any (1). Thread: control. */
 int recorder_take_notice(struct recorder *r, char *buf, size_t len);

@@ -81,6 +81,9 @@ static int on_process(jack_nframes_t frames, void *arg)
 	const uint64_t start = clock_ns(CLOCK_MONOTONIC), cpu_start = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	struct rt_plan *p = atomic_load_explicit(&js->rt_plan, memory_order_acquire);
 	struct snapshot *s;
+	jack_nframes_t cycle_frame;
+	jack_time_t cycle_usecs = 0, next_usecs;
+	float period_usecs;
 	int i, t;
 
 	ASSERT_THREAD(THREAD_RT);
@@ -93,13 +96,17 @@ static int on_process(jack_nframes_t frames, void *arg)
 	s = exchange_rt_begin(p->exchange);
 	router_process(p->router, s, p->in_buf, p->out_buf, frames);
 	exchange_rt_end(p->exchange);
+	/* When this period's first frame began, on JACK's clock: the
+	 * recorder turns it into the UTC time of a segment's first sample. */
+	if (p->n_taps && jack_get_cycle_times(js->client, &cycle_frame, &cycle_usecs, &next_usecs, &period_usecs) != 0)
+		cycle_usecs = 0;
 	for (t = 0; t < p->n_taps; t++) {
 		struct capture *c = p->taps[t].capture;
 		for (i = 0; i < c->n_channels; i++) {
 			int src = p->taps[t].source[i];
 			p->taps[t].buf[i] = src >= 0 ? p->out_buf[src] : p->in_buf[-src - 1];
 		}
-		capture_push(c, p->taps[t].buf, frames, jack_last_frame_time(js->client));
+		capture_push(c, p->taps[t].buf, frames, jack_last_frame_time(js->client), cycle_usecs);
 	}
 #ifdef TOLK_RT_INJECT_MALLOC
 	{
@@ -573,6 +580,13 @@ int jack_shell_add_capture(struct jack_shell *js, struct capture *capture, const
 {
 	ASSERT_THREAD(THREAD_CONTROL);
 	return jack_shell_plan_add_capture(js->plan, capture, sources);
+}
+
+uint64_t jack_shell_clock_us(void)
+{
+	/* Needs no client: JACK's clock, the one the process callback's
+	 * cycle times are on. */
+	return jack_get_time();
 }
 
 uint64_t jack_shell_frame_now(const struct jack_shell *js)

@@ -112,6 +112,9 @@ void jack_shell_plan_discard(struct jack_shell *js, struct rt_plan *plan);
 int jack_shell_switch(struct jack_shell *js, struct rt_plan *plan, int timeout_ms,
 		      void (*note)(void *user, const char *line), void *user);
 
+/* JACK's clock now, in microseconds: what capture blocks' usecs are
+ * measured on. Thread: any. */
+uint64_t jack_shell_clock_us(void);
 /* The current JACK frame, for timeline events from the control thread. Thread: control. */
 uint64_t jack_shell_frame_now(const struct jack_shell *js);
 

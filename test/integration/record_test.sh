@@ -108,10 +108,76 @@ for ext in wav flac opus; do
 	check "tones in the $ext files: floor en fr de mic_fr_1 mic_fr_2" " 440 440 600 silence 600 760" "$got"
 done
 
-check "Opus tags: TITLE, LANGUAGE, DATE, ENCODER" "4" \
-	"$(opusinfo "$(files take1 opus | of fr)" 2>/dev/null | grep -cE 'TITLE=take1 fr|LANGUAGE=fr|DATE=20|ENCODER=tolk')"
-check "FLAC tags through libsndfile" "yes" \
-	"$(sndfile-info "$(files take1 flac | of fr)" | grep -q 'title *: take1 fr' && echo yes)"
+# ---- files that describe themselves (issue 19) ------------------------------
+tl="$REC/take1/timeline.jsonl"
+seg_ref=$(grep '"event":"segment-start"' "$tl" | head -1 | grep -o '"time_reference":[0-9]*' | cut -d: -f2)
+seg_first=$(grep '"event":"segment-start"' "$tl" | head -1 | grep -o '"first_sample":"[^"]*"' | cut -d'"' -f4)
+check_true "the timeline gives the segment's first sample and time reference" "$seg_ref $seg_first" \
+	test -n "$seg_ref" -a -n "$seg_first"
+# samples since midnight UTC of the first sample, as its UTC time says
+ms_of_day=$(date -u -d "$seg_first" +%s%3N); ms_of_day=$(( ms_of_day % 86400000 ))
+check_true "the time reference is the first sample's samples since 00:00 UTC ($seg_ref vs $seg_first)" \
+	"$seg_ref" test $(( (seg_ref / 48 - ms_of_day) * (seg_ref / 48 - ms_of_day) )) -le 1
+
+fr_wav=$(files take1 wav | of fr)
+mi() { mediainfo --Output="$1" "$2"; }
+check "mediainfo: bext Originator, Description (meeting, code, name)" "Tolk|take1: fr Francais" \
+	"$(mi 'General;%Producer%|%Description%' "$fr_wav")"
+check "mediainfo: bext OriginationDate/Time is the first sample's" \
+	"$(date -u -d "$seg_first" '+%Y-%m-%d %H:%M:%S')" "$(mi 'General;%Encoded_Date%' "$fr_wav")"
+check "mediainfo: the time reference comes from bext" "Container (bext)" "$(mi 'Audio;%Delay_Source%' "$fr_wav")"
+refs=""
+for f in $(files take1 wav); do refs="$refs $(mi 'Audio;%Delay%' "$f")"; done
+check "mediainfo: every WAV of the segment has the same time reference (ms)" "1" \
+	"$(echo $refs | tr ' ' '\n' | sort -u | wc -l)"
+check_true "mediainfo: and it is the timeline's ($refs vs $seg_ref samples)" "$refs" \
+	awk -v d="$(echo $refs | cut -d" " -f1)" -v r="$seg_ref" 'BEGIN { x = d * 48 - r; exit !(x < 1 && x > -1) }'
+check "mediainfo: OriginatorReference unique per file" "6" \
+	"$(for f in $(files take1 wav); do mediainfo --Full --Language=raw "$f" | grep '^Producer_Reference '; done | sort -u | wc -l)"
+check_true "mediainfo: bext loudness of fr (LoudnessValue, MaxTruePeakLevel)" "$(mediainfo "$fr_wav" | grep -E 'Loudness|TruePeak')" \
+	sh -c "mediainfo '$fr_wav' | grep -qE 'LoudnessValue *: -[0-9]' && mediainfo '$fr_wav' | grep -qE 'MaxTruePeakLevel *: -[0-9]'"
+lufs_ours=$(grep -F "\"file\":\"$(basename "$fr_wav")\"" "$REC/take1/manifest.jsonl" | grep -o '"integrated":[-0-9.]*' | cut -d: -f2)
+lufs_ffmpeg=$(ffmpeg -nostats -i "$fr_wav" -af ebur128 -f null - 2>&1 | awk '/Integrated loudness/ { getline; print $2 }')
+check_true "manifest loudness of fr agrees with ffmpeg's ebur128 within 0.3 LU ($lufs_ours vs $lufs_ffmpeg)" "$lufs_ours" \
+	awk -v a="$lufs_ours" -v b="$lufs_ffmpeg" 'BEGIN { exit !(a != "" && b != "" && (a - b) < 0.3 && (b - a) < 0.3) }'
+nopass=""
+for f in $(files take1 wav); do
+	mediaconch -p contrib/mediaconch/tolk-archive-wav.xml "$f" | grep -q '^pass!' || nopass="$nopass $(basename "$f")"
+done
+check "mediaconch: every WAV passes contrib/mediaconch/tolk-archive-wav.xml (bext required)" "" "$nopass"
+check_true "mediaconch: a plain WAV without bext fails that policy" "" \
+	sh -c "sox -n -r 48000 -b 24 '$TMP/plain.wav' synth 0.1 sine 440 && mediaconch -p contrib/mediaconch/tolk-archive-wav.xml '$TMP/plain.wav' | grep -q '^fail!'"
+check_true "iXML names the project, the track and its language" "$(grep -ao '<BWFXML>.*' "$fr_wav" | head -c 300)" \
+	sh -c "grep -aq '<PROJECT>take1</PROJECT>' '$fr_wav' && grep -aq '<NAME>fr</NAME>' '$fr_wav' && grep -aq 'LANGUAGE=fr' '$fr_wav'"
+
+tags() { ffprobe -v error -show_entries "$1" -of default=noprint_wrappers=1 "$2"; }
+fr_flac=$(files take1 flac | of fr)
+fr_opus=$(files take1 opus | of fr)
+want_tags="TAG:TITLE=take1: Français
+TAG:LANGUAGE=fr
+TAG:MEETING=take1
+TAG:CHANNEL=fr
+TAG:TIME_REFERENCE=$seg_ref"
+check "ffprobe: FLAC tags TITLE (the name, as streams), LANGUAGE, MEETING, CHANNEL, TIME_REFERENCE" "$want_tags" \
+	"$(tags format_tags "$fr_flac" | grep -E '^TAG:(TITLE|LANGUAGE|MEETING|CHANNEL|TIME_REFERENCE)=')"
+check "ffprobe: Opus tags, the same" "$want_tags" \
+	"$(tags stream_tags "$fr_opus" | grep -E '^TAG:(TITLE|LANGUAGE|MEETING|CHANNEL|TIME_REFERENCE)=')"
+check_true "ffprobe: DATE is the first sample's UTC" "$(tags format_tags "$fr_flac" | grep DATE)" \
+	sh -c "ffprobe -v error -show_entries format_tags=DATE -of csv=p=0 '$fr_flac' | grep -qx '$seg_first'"
+check "floor files carry the floor's language (en), not an empty one" "LANGUAGE=en LANGUAGE=en" \
+	"$(tags format_tags "$(files take1 flac | of floor)" | grep -o 'LANGUAGE=.*') $(tags stream_tags "$(files take1 opus | of floor)" | grep -o 'LANGUAGE=.*')"
+gain=$(opusinfo "$fr_opus" | grep -o 'R128_TRACK_GAIN=-*[0-9]*' | cut -d= -f2)
+check_true "Opus: R128_TRACK_GAIN = (-23 LUFS - integrated) in Q7.8 ($gain for $lufs_ours LUFS)" "$gain" \
+	awk -v g="$gain" -v l="$lufs_ours" 'BEGIN { x = g - (-23 - l) * 256; exit !(g != "" && x < 20 && x > -20) }'
+check "Opus: the edited tags page still passes opusinfo and ffmpeg" "ok" \
+	"$(opusinfo "$fr_opus" >/dev/null 2>&1 && ffmpeg -v error -i "$fr_opus" -f null - 2>&1 | grep -c . | grep -qx 0 && echo ok)"
+check "Opus: de (silent) has no R128_TRACK_GAIN: nothing to measure" "0" \
+	"$(opusinfo "$(files take1 opus | of de)" | grep -c R128_TRACK_GAIN)"
+check "manifest: every file has the segment's time reference" "18" \
+	"$(grep -c "\"time_reference\":$seg_ref,\"first_sample\":\"$seg_first\"" "$REC/take1/manifest.jsonl")"
+check "manifest: loudness per file; silence is null, not a number" "yes" \
+	"$(grep -F "_de_" "$REC/take1/manifest.jsonl" | grep -q '"integrated":null' && echo yes)"
+
 tl="$REC/take1/timeline.jsonl"
 check "events carry the recording: start, segment, stop" "3" \
 	"$(json events | grep -oE '"text":"(record start \(meeting given\)|recording take1: segment 1 started|record stop)' | sort -u | wc -l)"
@@ -185,6 +251,12 @@ for fmt in wav flac; do
 done
 check "segments of all channels start on the same frame" "yes" \
 	"$(grep -o '"first_frame":[0-9]*' "$REC/segs/manifest.json" | sort | uniq -c | awk '{print $1}' | sort -u | tr -d '\n' | grep -qx "$(( $(files segs wav | wc -l) / n_seg * 2 ))" && echo yes)"
+# Each segment's time reference is the last one's plus its frames: the
+# files of a channel butt together in a DAW to the sample.
+check "time references run on from segment to segment, to the sample" "" \
+	"$(grep '"channel":"floor","format":"flac"' "$REC/segs/manifest.jsonl" |
+	   sed -E 's/.*"frames":([0-9]+).*"time_reference":([0-9]+).*/\2 \1/' |
+	   awk 'NR > 1 && $1 != want { printf " segment %d: %d, not %d", NR, $1, want } { want = ($1 + $2) % (86400 * 48000) }')"
 $B/tolk-verify "$REC/segs" >/dev/null && pass "tolk-verify passes the segmented archive" || fail "tolk-verify segments" "failed"
 
 # ---- kill -9 while recording ----------------------------------------------------------

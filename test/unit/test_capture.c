@@ -47,7 +47,7 @@ static void test_capture_waits_until_armed(void **unused)
 	(void)unused;
 
 	assert_int_equal(capture_init(&c, 2, 1024), 0);
-	capture_push(&c, chans, 64, 1000);
+	capture_push(&c, chans, 64, 1000, 0);
 	assert_int_equal(capture_next(&c, &b), -EAGAIN);
 	assert_int_equal(atomic_load(&c.dropped_total), 0);
 	capture_free(&c);
@@ -69,8 +69,8 @@ static void test_capture_blocks_in_order(void **unused)
 		a[i] = (float)i;
 		z[i] = (float)-i;
 	}
-	capture_push(&c, chans, 100, 5000);
-	capture_push(&c, chans, 50, 5100);
+	capture_push(&c, chans, 100, 5000, 0);
+	capture_push(&c, chans, 50, 5100, 0);
 	assert_int_equal(capture_next(&c, &b), 0);
 	assert_int_equal(b.frame, 5000);
 	assert_int_equal(b.frames, 100);
@@ -98,9 +98,9 @@ static void test_capture_drops_all_channels_and_says_where(void **unused)
 	assert_int_equal(capture_init(&c, 3, 1024), 0);
 	atomic_store(&c.armed, 1);
 	for (i = 0; i < 4; i++)
-		capture_push(&c, chans, 256, 256 * (uint64_t)i); /* fills the 1024-frame rings */
-	capture_push(&c, chans, 256, 1024);                      /* no room: dropped */
-	capture_push(&c, chans, 256, 1280);                      /* dropped too */
+		capture_push(&c, chans, 256, 256 * (uint64_t)i, 0); /* fills the 1024-frame rings */
+	capture_push(&c, chans, 256, 1024, 0);                      /* no room: dropped */
+	capture_push(&c, chans, 256, 1280, 0);                      /* dropped too */
 	assert_int_equal(atomic_load(&c.dropped_total), 512);
 	assert_int_equal(atomic_load(&c.high_water), 1024);
 	for (i = 0; i < 4; i++) {
@@ -114,7 +114,7 @@ static void test_capture_drops_all_channels_and_says_where(void **unused)
 	/* Nothing half-written: every channel ring is empty again. */
 	for (i = 0; i < 3; i++)
 		assert_int_equal(ring_fill(&c.rings[i]), 0);
-	capture_push(&c, chans, 256, 1536);
+	capture_push(&c, chans, 256, 1536, 0);
 	assert_int_equal(capture_next(&c, &b), 0);
 	assert_int_equal(b.frame, 1536);
 	assert_int_equal(b.dropped, 512); /* the silence goes just before it */
