@@ -86,8 +86,9 @@ $(BUILD)/tolkctl: $(BUILD)/tools/tolkctl.o $(BUILD)/tools/top_view.o $(BUILD)/to
 	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ -lm -o $@
 
 $(BUILD)/tolk-verify: $(BUILD)/tools/tolk_verify.o $(BUILD)/tools/manifest_reader.o $(BUILD)/tools/json_reader.o \
-                     $(BUILD)/engine/core/sha256.o $(BUILD)/engine/disk/sha256_file.o
-	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $$($(PKG_CONFIG) --libs libcrypto) -o $@
+                     $(BUILD)/engine/core/sha256.o $(BUILD)/engine/disk/sha256_file.o \
+                     $(BUILD)/engine/disk/manifest_signature.o
+	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $$($(PKG_CONFIG) --libs libcrypto libsodium) -o $@
 
 # Built-in plugins: one C file each, one shared object each, nothing
 # exported but the descriptor.

@@ -16,6 +16,7 @@
 
 #include "core/thread_role.h"
 #include "core/utc_time.h"
+#include "disk/manifest_signature.h"
 #include "disk/recovery.h"
 #include "engine.h"
 
@@ -318,6 +319,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		goto out_config;
 	}
+	/* Every manifest written is signed with it: a key that others can
+	 * read is no proof, so such a file stops the start. */
+	if (manifest_signing_open(e->cfg->recording.signing_key, err, sizeof err) < 0) {
+		fprintf(stderr, "tolk: %s\n", err);
+		goto out_config;
+	}
 	if (opt.check_only) {
 		printf("%s: ok (%d languages, %d booths, %d consoles)\n", opt.config,
 		       e->cfg->n_languages, e->cfg->n_booths, e->cfg->n_mics);
@@ -404,6 +411,7 @@ out_fds:
 		close(wake[1]);
 	}
 out_config:
+	manifest_signing_close();
 	insert_host_close(&e->plugins);
 	config_free(e->cfg);
 	free(e->cfg);

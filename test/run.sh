@@ -57,6 +57,7 @@ suite plugins-no-alloc build/test/plugin_no_alloc build/plugins/*.so
 suite integration-engine bash test/integration/engine_test.sh
 suite integration-console bash test/integration/console_test.sh
 suite integration-record bash test/integration/record_test.sh
+suite integration-archive bash test/integration/archive_test.sh
 suite integration-recfault bash test/integration/recfault_test.sh
 suite integration-access bash test/integration/access_test.sh
 suite integration-alarms bash test/integration/alarm_test.sh

@@ -18,6 +18,7 @@ int manifest_each(const char *text, void (*each)(void *user, const struct manife
 			.file = text_of(member(f, "file")),
 			.sha256 = text_of(member(f, "sha256")),
 			.frames = text_of(member(f, "frames")),
+			.bytes = text_of(member(f, "bytes")),
 		};
 		each(user, &e);
 		n++;

@@ -7,6 +7,7 @@ struct manifest_entry {
 	const char *file;   /* as written: a plain name in the meeting folder, or not */
 	const char *sha256; /* "-" when missing */
 	const char *frames; /* "-" when missing */
+	const char *bytes;  /* the file's length; "-" in manifests older than it */
 };
 
 /* Calls each() for every file listed in text. Returns the number of files,

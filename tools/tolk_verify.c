@@ -5,6 +5,13 @@
  * there and matches, 1 on any mismatch or missing file, 2 when there is
  * no manifest to read.
  *
+ * tolk-verify --key PUBLIC DIR: the same, and first each manifest.json's
+ * Ed25519 signature (manifest.json.sig) with that public key: a manifest
+ * edited and re-hashed after it was written fails here.
+ *
+ * tolk-verify --keygen FILE: a new signing key pair, FILE (secret, 0600)
+ * and FILE.pub, for recording.signing_key.
+ *
  * tolk-verify --audit FILE: walks audit.jsonl's hash chain (each line's
  * "prev" is the SHA-256 of the line before it) and names the first line
  * where it breaks. 0 good, 1 broken, 2 unreadable. */
@@ -18,6 +25,7 @@
 #include <unistd.h>
 
 #include "../engine/core/sha256.h"
+#include "../engine/disk/manifest_signature.h"
 #include "../engine/disk/sha256_file.h"
 #include "manifest_reader.h"
 
@@ -43,12 +51,15 @@ static char *read_all(const char *path)
 struct tally {
 	int ok, bad, manifests;
 	const char *dir;
+	int keyed;                                /* --key given */
+	unsigned char pk[SIGNATURE_PUBLIC_BYTES];
 };
 
 static void check_file(void *user, const struct manifest_entry *e)
 {
 	struct tally *t = user;
 	char path[8192], hex[65];
+	struct stat st;
 	int ret;
 
 	if (strchr(e->file, '/')) { /* a manifest names files in its own folder only */
@@ -57,6 +68,11 @@ static void check_file(void *user, const struct manifest_entry *e)
 		return;
 	}
 	snprintf(path, sizeof path, "%s/%s", t->dir, e->file);
+	if (strcmp(e->bytes, "-") && stat(path, &st) == 0 && (long long)st.st_size != atoll(e->bytes)) {
+		printf("MISMATCH  %s (%lld bytes, manifest %s)\n", path, (long long)st.st_size, e->bytes);
+		t->bad++;
+		return;
+	}
 	ret = sha256_file(path, hex);
 	if (ret == -ENOENT) {
 		printf("MISSING   %s\n", path);
@@ -73,6 +89,31 @@ static void check_file(void *user, const struct manifest_entry *e)
 	}
 }
 
+/* manifest.json's bytes against manifest.json.sig and the public key. */
+static void check_signature(struct tally *t, const char *path, const char *text)
+{
+	char sig_path[8200];
+	unsigned char sig[SIGNATURE_BYTES + 1];
+	ssize_t n = -1;
+	int fd;
+
+	snprintf(sig_path, sizeof sig_path, "%s.sig", path);
+	fd = open(sig_path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, sig, sizeof sig);
+		close(fd);
+	}
+	if (fd < 0) {
+		printf("UNSIGNED  %s (no %s)\n", path, sig_path);
+		t->bad++;
+	} else if (n != SIGNATURE_BYTES || signing_verify(t->pk, text, strlen(text), sig) < 0) {
+		printf("BAD SIGNATURE %s (changed since it was signed, or not signed with this key)\n", path);
+		t->bad++;
+	} else {
+		printf("SIGNED    %s (Ed25519, the key given)\n", path);
+	}
+}
+
 /* Checks one meeting folder. Returns -1 when its manifest is unreadable. */
 static int verify_meeting(const char *dir, struct tally *t)
 {
@@ -85,6 +126,8 @@ static int verify_meeting(const char *dir, struct tally *t)
 	if (!text)
 		return -1;
 	t->dir = dir;
+	if (t->keyed)
+		check_signature(t, path, text);
 	n = manifest_each(text, check_file, t);
 	free(text);
 	if (n < 0) {
@@ -155,20 +198,42 @@ static int verify_audit(const char *path)
 
 int main(int argc, char **argv)
 {
-	struct tally t = { 0, 0, 0, NULL };
+	struct tally t = { 0 };
 	struct dirent *d;
 	DIR *dir;
 
 	if (argc == 3 && !strcmp(argv[1], "--audit"))
 		return verify_audit(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "--keygen")) {
+		char why[512];
+		if (signing_keygen(argv[2], why, sizeof why) < 0) {
+			fprintf(stderr, "tolk-verify: %s\n", why);
+			return 2;
+		}
+		printf("wrote %s (secret key, mode 0600: recording.signing_key) and %s.pub (public key, for "
+		       "tolk-verify --key)\n", argv[2], argv[2]);
+		return 0;
+	}
+	if (argc == 4 && !strcmp(argv[1], "--key")) {
+		char why[512];
+		if (signing_public_load(argv[2], t.pk, why, sizeof why) < 0) {
+			fprintf(stderr, "tolk-verify: %s\n", why);
+			return 2;
+		}
+		t.keyed = 1;
+		argv += 2;
+		argc -= 2;
+	}
 	if (argc != 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		fprintf(argc == 2 ? stdout : stderr,
-			"usage: tolk-verify DIR | tolk-verify --audit FILE\n"
-			"Checks every file of a Tolk archive against its manifest.json (SHA-256).\n"
+			"usage: tolk-verify [--key PUBLIC] DIR | tolk-verify --audit FILE | tolk-verify --keygen FILE\n"
+			"Checks every file of a Tolk archive against its manifest.json (SHA-256 and length).\n"
 			"DIR is a meeting folder, or a recordings folder of meeting folders.\n"
+			"--key checks each manifest.json's signature (manifest.json.sig) with that public key.\n"
+			"--keygen writes a new Ed25519 key pair: FILE (secret, 0600) and FILE.pub.\n"
 			"--audit walks an audit.jsonl's hash chain and names the line where it breaks.\n"
-			"Exit status: 0 all good, 1 a file is missing or differs (or the chain is\n"
-			"broken), 2 no manifest (or the file cannot be read).\n");
+			"Exit status: 0 all good, 1 a file is missing or differs, a signature is bad or\n"
+			"missing (or the chain is broken), 2 no manifest (or a file cannot be read).\n");
 		return argc == 2 ? 0 : 2;
 	}
 	if (verify_meeting(argv[1], &t) < 0) {

@@ -7,10 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../core/sha256.h"
 #include "encoder.h"
+#include "manifest_signature.h"
 #include "sha256_file.h"
 #include "../core/thread_role.h"
 
@@ -73,14 +75,16 @@ static int manifest_line(const struct manifest_entry *m, char *line)
 	const char *base = strrchr(m->path, '/') ? strrchr(m->path, '/') + 1 : m->path;
 	char hex[65] = "", more[512];
 	int hashed = m->sha256 ? (snprintf(hex, sizeof hex, "%s", m->sha256), 0) : sha256_file(m->path, hex);
+	struct stat st;
+	long long bytes = stat(m->path, &st) == 0 ? (long long)st.st_size : -1;
 	int n;
 
 	describe(m, more, sizeof more);
 	n = snprintf(line, MANIFEST_LINE_MAX,
 		     "{\"file\":\"%.255s\",\"channel\":\"%s\",\"format\":\"%s\",\"segment\":%d,\"first_frame\":%llu,"
-		     "\"frames\":%llu,\"duration_s\":%.3f,\"sha256\":\"%s\"%s%s}\n",
+		     "\"frames\":%llu,\"duration_s\":%.3f,\"bytes\":%lld,\"sha256\":\"%s\"%s%s}\n",
 		     base, m->channel, m->format, m->segment, (unsigned long long)m->first_frame,
-		     (unsigned long long)m->frames, m->rate ? (double)m->frames / m->rate : 0.0,
+		     (unsigned long long)m->frames, m->rate ? (double)m->frames / m->rate : 0.0, bytes,
 		     hashed == 0 && *hex ? hex : "unreadable", more, m->recovered ? ",\"recovered\":true" : "");
 	return n < MANIFEST_LINE_MAX ? n : MANIFEST_LINE_MAX - 1;
 }
@@ -168,6 +172,13 @@ int manifest_rewrite(const char *dir, const char *meeting, uint32_t rate)
 		ret = -errno;
 	if (ret)
 		unlink(tmp_path);
+	/* Signed as it now is, under the same lock: the next rewrite cannot
+	 * come between. */
+	if (!ret && manifest_signing_on()) {
+		char sig_path[MANIFEST_PATH_MAX + 8];
+		snprintf(sig_path, sizeof sig_path, "%s.sig", json_path);
+		ret = manifest_sign_file(json_path, sig_path);
+	}
 out_in:
 	fclose(in); /* the lock last: the rename is done under it */
 	return ret;

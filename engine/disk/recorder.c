@@ -439,7 +439,7 @@ static void close_segment(struct recorder *r, int clean)
 		set_alarm(r, "%s", why);
 	r->n_files = 0;
 	if ((ret = manifest_rewrite(r->meeting_dir, r->meeting, r->rate)) < 0)
-		set_alarm(r, "cannot rewrite %s/manifest.json: %s", r->meeting_dir, strerror(-ret));
+		set_alarm(r, "cannot rewrite (or sign) %s/manifest.json: %s", r->meeting_dir, strerror(-ret));
 	snprintf(fields, sizeof fields, "\"event\":\"segment-end\",\"segment\":%d,\"frames\":%llu%s", r->segment,
 		 (unsigned long long)r->seg_frames, bad ? ",\"error\":true" : "");
 	timeline_write(r, r->seg_first_frame + r->seg_frames, fields);
