@@ -299,6 +299,23 @@ static const char *web_run(void *user, const char *token_name, const char *peer,
 	return e->reply.buf ? e->reply.buf : "{\"ok\":false,\"error\":\"no reply\"}";
 }
 
+/* A path the Archive view turned away ("..", a link out, ...): audited
+ * as a refusal of that token, through the flood gate. */
+static void web_archive_refused(void *user, const char *token_name, const char *peer, const char *what,
+				const char *why)
+{
+	struct engine *e = user;
+	char actor[200], who[128], command[320];
+	int64_t now = utc_now_ms();
+
+	snprintf(who, sizeof who, "web %s from %.64s", token_name, peer);
+	if (!refusal_audit_admit(&e->refusals, who, now))
+		return;
+	snprintf(actor, sizeof actor, "\"token\":\"%s\",\"address\":\"%.64s\"", token_name, peer);
+	snprintf(command, sizeof command, "GET %.300s", what);
+	refusal_audit_write(&e->refusals, now, "web", actor, who, "archive", command, why);
+}
+
 /* One live frame for the page: what status, meters and record status
  * say, read without touching the audit (reading changes nothing). */
 static void web_frame_of(void *user, const char *booth, struct json_writer *w)
@@ -352,6 +369,9 @@ int open_web(struct engine *e, const struct config *cfg, const char *keep_token)
 		fprintf(stderr, "tolk: %s\n", err);
 		return -1;
 	}
+	snprintf(e->web.archive_root, sizeof e->web.archive_root, "%s",
+		 e->opt && e->opt->record_dir ? e->opt->record_dir : cfg->recording.dir);
+	e->web.refused = web_archive_refused;
 	if (e->web.token_made)
 		log_line("web: control-room page at %s?token=%s (technician token made up at start, shown once; "
 			 "set web.tokens.technician to keep one)", e->web.url, e->web.technician);

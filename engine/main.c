@@ -353,6 +353,7 @@ int main(int argc, char **argv)
 		goto out_state;
 	}
 	control_socket_set_admit(&e->control, socket_admit, socket_refused, socket_seen, ROLE_TECHNICIAN, e);
+	e->opt = &opt;
 	/* A network port only when the room asks for one. */
 	if (e->cfg->osc.enabled &&
 	    osc_open(&e->osc, e->cfg, &e->state, &e->au->router, osc_run, e, err, sizeof err) < 0) {
@@ -362,7 +363,6 @@ int main(int argc, char **argv)
 	if (e->cfg->web.enabled && open_web(e, e->cfg, NULL) < 0)
 		goto out_control;
 
-	e->opt = &opt;
 	e->control_path = control_path;
 	e->started_ms = started_ms;
 	e->wake_fd = wake[1];

@@ -12,6 +12,8 @@
 #include <time.h>
 #include <arpa/inet.h>
 
+#include "archive_http.h"
+
 /* The pages, embedded at build time (engine/web/page_blob.S): the
  * control room's, and the interpreter's console. */
 extern const char tolk_page_html[];
@@ -463,6 +465,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return reply_text(c, MHD_HTTP_FORBIDDEN, "this token opens its booth's consoles: /console/<booth>/<n>\n");
 	if (!strcmp(method, "GET") && (!strcmp(url, "/") || !strcmp(url, "/index.html")))
 		return serve_page(ws, c, how, token, "/", tolk_page_html, tolk_page_html_len);
+	if (*ws->archive_root) {
+		enum MHD_Result ret;
+		char why[160];
+		if (archive_http_serve(c, ws->archive_root, url, method, &ret, why, sizeof why)) {
+			if (*why && ws->refused) {
+				peer_of(c, peer, sizeof peer);
+				ws->refused(ws->user, name, peer, url, why);
+			}
+			return ret;
+		}
+	}
 	return reply_text(c, MHD_HTTP_NOT_FOUND, "not here\n");
 }
 

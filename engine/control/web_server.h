@@ -78,6 +78,11 @@ struct web_server {
 	char *tls_cert, *tls_key;     /* the PEM files' contents, while the daemon runs */
 	struct web_conn conns[WEB_CONNECTIONS_MAX];
 	int n_conns;
+	/* The Archive view's folder (archive_http.h), set after web_open; ""
+	 * serves no archive. A request it turns away goes to refused, for
+	 * the audit (what was asked, and why not). */
+	char archive_root[4096];
+	void (*refused)(void *user, const char *token_name, const char *peer, const char *what, const char *why);
 };
 
 /* Listens on cfg's address. A missing technician token is made up (from

@@ -2,7 +2,9 @@
 # Integration test of the archive as auditors meet it, on a real JACK
 # server: a signed manifest (recording.signing_key) checked by tolk-verify
 # --key and by openssl, and caught when a file or the manifest is changed;
-# the key file's own checks at start-up.
+# the key file's own checks at start-up; the Archive view over HTTP (curl:
+# tokens, ranges, traversal) and in Debian's chromium (test/web/archive_test.mjs:
+# lanes, a click that plays from the right moment).
 set -u
 cd "$(dirname "$0")/../.."
 
@@ -25,7 +27,16 @@ out=$($V --keygen "$TMP/sign.key" 2>&1); rc=$?
 check "--keygen never overwrites a key (exit 2, saying so)" "2 yes" \
 	"$rc $(grep -q 'never overwritten' <<<"$out" && echo yes)"
 
+PORT=$((18100 + RANDOM % 800))
+TECH=tech-$RANDOM-$RANDOM-token
+OBS=obs-$RANDOM-$RANDOM-token
+FR=fr-$RANDOM-$RANDOM-token
 sed "s|  mics: true|  mics: true\n  signing_key: $TMP/sign.key|" test/integration/record_room.yaml >"$TMP/room.yaml"
+cat >>"$TMP/room.yaml" <<YAML
+web:
+  listen: "127.0.0.1:$PORT"
+  tokens: { technician: "$TECH", observer: "$OBS", booths: { fr: "$FR" } }
+YAML
 
 start_jackd
 chmod 0640 "$TMP/sign.key"
@@ -51,6 +62,8 @@ start_tones tolk:floor_main:440 tolk:mic_fr_1:600
 json record start signed >/dev/null
 wait_for 10 sh -c "$B/tolkctl --control '$SOCK' --json record status | grep -q '\"state\":\"recording\"'"
 sleep 2
+ctl mic fr 1 on >/dev/null # fr: the floor's 440 Hz, then the mic's 600 Hz from here
+sleep 3
 ctl record stop >/dev/null
 wait_for 10 test -s "$REC/signed/manifest.json.sig"
 wait_for 10 sh -c "$B/tolkctl --control '$SOCK' --json record status | grep -q '\"state\":\"stopped\"'"
@@ -101,6 +114,59 @@ $V --keygen "$TMP/other.key" >/dev/null
 rm -rf "$REC/signed"; cp -a "$TMP/pristine" "$REC/signed"
 out=$($V --key "$TMP/other.key.pub" "$REC/signed"); rc=$?
 check "another key's public half does not pass it" "1" "$rc"
+
+rm -rf "$REC/signed"; cp -a "$TMP/pristine" "$REC/signed"
+
+# ---- the Archive view over HTTP --------------------------------------------
+BASE="http://127.0.0.1:$PORT"
+get() { curl -s -o "$TMP/body" -w '%{http_code}' --path-as-is "$@"; }
+check "/api/archive: the technician token" "200" "$(get -H "Authorization: Bearer $TECH" "$BASE/api/archive")"
+check "lists the meeting, signed" "yes" "$(grep -q '"name":"signed"[^}]*"signed":true' "$TMP/body" && echo yes)"
+check "/api/archive: the observer token too" "200" "$(get -H "Authorization: Bearer $OBS" "$BASE/api/archive")"
+check "/api/archive: an interpreter's token is refused" "403" "$(get -H "Authorization: Bearer $FR" "$BASE/api/archive")"
+check "/api/archive: no token, no archive" "401" "$(get "$BASE/api/archive")"
+opus=$(basename "$(ls "$REC"/signed/*_fr_*.opus)")
+size=$(stat -c %s "$REC/signed/$opus")
+code=$(curl -s -D "$TMP/headers" -o "$TMP/body" -w '%{http_code}' -H "Authorization: Bearer $OBS" -r 100-1123 \
+	"$BASE/archive/signed/$opus")
+check "a range of an Opus file: 206 Partial Content" "206" "$code"
+check "with its Content-Range and Accept-Ranges" "yes" \
+	"$(grep -qi "^Content-Range: bytes 100-1123/$size" "$TMP/headers" && grep -qi '^Accept-Ranges: bytes' "$TMP/headers" && echo yes)"
+check "and exactly those bytes" "same" "$(dd if="$REC/signed/$opus" bs=1 skip=100 count=1024 status=none | cmp -s - "$TMP/body" && echo same)"
+check "the whole file without a range: 200, audio/ogg" "200 yes" \
+	"$(get -H "Authorization: Bearer $OBS" "$BASE/archive/signed/$opus") $(cmp -s "$TMP/body" "$REC/signed/$opus" && echo yes)"
+check "a range past the end: 416" "416" "$(get -H "Authorization: Bearer $OBS" -r "$((size + 10))-" "$BASE/archive/signed/$opus")"
+ln -s /etc/passwd "$REC/signed/passwd.opus"
+ln -s /etc "$REC/outside"
+before=$(grep -c 'GET /archive/' "$REC/audit.jsonl" 2>/dev/null)
+for path in "/archive/../../etc/passwd" "/archive/signed/../../../etc/passwd" "/archive/%2e%2e/%2e%2e/etc/passwd" \
+	"/archive/signed/..%2f..%2f..%2fetc%2fpasswd" "/archive//etc/passwd" "/archive/signed//etc/passwd" \
+	"/archive/%252e%252e/etc/passwd" "/archive/signed/passwd.opus" "/archive/outside/passwd" \
+	"/archive/signed/.manifest.json.tmp" "/archive/signed/%2fetc%2fpasswd"; do
+	code=$(get -H "Authorization: Bearer $TECH" "$BASE$path")
+	[ "$code" = 404 ] && ! grep -q 'root:' "$TMP/body" || fail "traversal $path" "$code $(head -c 80 "$TMP/body")"
+	echo "$path -> $code" >>"$TMP/traversal"
+	sleep 0.25 # within the audit's burst a second: each in full, none summed up
+done
+check "11 traversal attempts ('..', encoded, absolute, links out, hidden): all 404" "11" "$(grep -c ' -> 404$' "$TMP/traversal")"
+wait_for 3 sh -c "[ \$(grep -c 'GET /archive/' '$REC/audit.jsonl') -ge $((before + 11)) ]"
+check "each refusal has an audit line (refused, the path, the token, the reason)" "11" \
+	"$(grep '"command":"GET /archive/' "$REC/audit.jsonl" | grep '"result":"refused"' |
+	   grep '"token":"technician"' | grep -c '"error":"')"
+check_true "a link out is named as such" "$(grep 'passwd.opus' "$REC/audit.jsonl" | tail -1)" \
+	sh -c "grep 'GET /archive/signed/passwd.opus' '$REC/audit.jsonl' | grep -q '\"error\":\"a link\"'"
+rm "$REC/signed/passwd.opus" "$REC/outside"
+
+# ---- the Archive view in a browser -------------------------------------------
+sh test/web/install.sh >/dev/null
+mkdir -p build/test
+BASE="$BASE" TECH="$TECH" OBS="$OBS" REC="$REC" SHOT="$(pwd)/build/test/archive-page.png" \
+	node test/web/archive_test.mjs >"$TMP/web.out" 2>&1
+rc=$?
+cat "$TMP/web.out" | grep -v '^\[  PASSED\|^\[  FAILED  \] [0-9]* test'
+ok=$((ok + $(grep -c '^\[       OK' "$TMP/web.out")))
+bad=$((bad + $(grep -c '^\[  FAILED  \] [^0-9]' "$TMP/web.out")))
+[ $rc -ne 0 ] && ! grep -q '^\[  FAILED' "$TMP/web.out" && fail "the browser test runs" "exit $rc: $(tail -5 "$TMP/web.out")"
 
 check_true "engine still running" "" kill -0 "$TOLK_PID"
 finish

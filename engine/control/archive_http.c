@@ -1,0 +1,284 @@
+#include "archive_http.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../core/json_writer.h"
+
+/* One level of a path as the archive names things, or not. */
+static int plain_name(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > 255 || s[0] == '.')
+		return 0;
+	for (i = 0; i < len; i++) {
+		const char ch = s[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+		      ch == '_' || ch == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *type, const char *body,
+				 size_t len)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result ret;
+
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result not_found(struct MHD_Connection *c)
+{
+	static const char text[] = "not in the archive\n";
+	return send_text(c, MHD_HTTP_NOT_FOUND, "text/plain; charset=utf-8", text, sizeof text - 1);
+}
+
+/* The "time" of a timeline's first line (the recording's start), or "". */
+static void first_time(int dir_fd, char *out, size_t len)
+{
+	char line[1024], *t, *end;
+	int fd = openat(dir_fd, "timeline.jsonl", O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	ssize_t n;
+
+	out[0] = '\0';
+	if (fd < 0)
+		return;
+	n = read(fd, line, sizeof line - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	line[n] = '\0';
+	if ((t = strstr(line, "\"time\":\"")) && (end = strchr(t + 8, '"')) && (size_t)(end - t - 8) < len)
+		snprintf(out, len, "%.*s", (int)(end - t - 8), t + 8);
+}
+
+struct meeting_row {
+	char name[256];
+	char start[40];
+	long long mtime;
+	int has_manifest, signed_;
+};
+
+static int newest_first(const void *a, const void *b)
+{
+	const struct meeting_row *x = a, *y = b;
+	int by_start = strcmp(y->start, x->start);
+
+	return by_start ? by_start : (y->mtime > x->mtime) - (y->mtime < x->mtime);
+}
+
+static enum MHD_Result list_meetings(struct MHD_Connection *c, const char *root)
+{
+	struct meeting_row *rows = calloc(ARCHIVE_MEETINGS_MAX, sizeof *rows);
+	struct json_writer w;
+	struct dirent *d;
+	enum MHD_Result ret;
+	int root_fd, n = 0, i;
+	DIR *dir;
+
+	if (!rows)
+		return MHD_NO;
+	root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dir = root_fd >= 0 ? fdopendir(root_fd) : NULL;
+	while (dir && (d = readdir(dir)) && n < ARCHIVE_MEETINGS_MAX) {
+		struct stat st;
+		int fd;
+		if (!plain_name(d->d_name, strlen(d->d_name)))
+			continue;
+		fd = openat(root_fd, d->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) == 0) {
+			struct meeting_row *m = &rows[n++];
+			snprintf(m->name, sizeof m->name, "%s", d->d_name);
+			m->mtime = (long long)st.st_mtime;
+			first_time(fd, m->start, sizeof m->start);
+			m->has_manifest = faccessat(fd, "manifest.json", R_OK, AT_SYMLINK_NOFOLLOW) == 0;
+			m->signed_ = faccessat(fd, "manifest.json.sig", R_OK, AT_SYMLINK_NOFOLLOW) == 0;
+		}
+		close(fd);
+	}
+	if (dir)
+		closedir(dir); /* and root_fd with it */
+	else if (root_fd >= 0)
+		close(root_fd);
+	qsort(rows, (size_t)n, sizeof *rows, newest_first);
+	jw_init(&w);
+	jw_raw(&w, "{\"ok\":true,\"meetings\":[");
+	for (i = 0; i < n; i++) {
+		jw_raw(&w, i ? ",{\"name\":" : "{\"name\":");
+		jw_string(&w, rows[i].name);
+		jw_key(&w, "start", 0);
+		jw_string(&w, rows[i].start);
+		jw_printf(&w, ",\"manifest\":%s,\"signed\":%s}", rows[i].has_manifest ? "true" : "false",
+			  rows[i].signed_ ? "true" : "false");
+	}
+	jw_raw(&w, "]}");
+	ret = w.failed ? MHD_NO : send_text(c, MHD_HTTP_OK, "application/json", w.buf, w.len);
+	jw_free(&w);
+	free(rows);
+	return ret;
+}
+
+static const char *type_of(const char *name)
+{
+	static const struct {
+		const char *ext, *type;
+	} types[] = {
+		{ ".opus", "audio/ogg; codecs=opus" }, { ".flac", "audio/flac" }, { ".wav", "audio/wav" },
+		{ ".json", "application/json" },       { ".jsonl", "application/x-ndjson" },
+		{ ".sig", "application/octet-stream" }, { ".provenance.json", "application/json" },
+	};
+	const char *dot = strrchr(name, '.');
+	size_t i;
+
+	for (i = 0; dot && i < sizeof types / sizeof types[0]; i++)
+		if (!strcmp(dot, types[i].ext))
+			return types[i].type;
+	return "application/octet-stream";
+}
+
+/* "bytes=a-b", "bytes=a-", "bytes=-n" into [*from, *to] of size bytes.
+ * 1 a range, 0 none (or several: the whole file), -1 unsatisfiable. */
+static int parse_range(const char *h, uint64_t size, uint64_t *from, uint64_t *to)
+{
+	unsigned long long a, b;
+	char *end;
+
+	if (!h || strncmp(h, "bytes=", 6) || strchr(h, ','))
+		return 0;
+	h += 6;
+	if (*h == '-') {
+		b = strtoull(h + 1, &end, 10);
+		if (end == h + 1 || *end || b == 0)
+			return -1;
+		*from = b >= size ? 0 : size - b;
+		*to = size - 1;
+		return size ? 1 : -1;
+	}
+	a = strtoull(h, &end, 10);
+	if (end == h || *end != '-')
+		return 0;
+	h = end + 1;
+	b = *h ? strtoull(h, &end, 10) : size - 1;
+	if ((*h && *end) || a >= size || b < a)
+		return -1;
+	*from = a;
+	*to = b >= size ? size - 1 : b;
+	return 1;
+}
+
+static enum MHD_Result serve_file(struct MHD_Connection *c, int fd, const struct stat *st, const char *name)
+{
+	const char *range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
+	uint64_t size = (uint64_t)st->st_size, from = 0, to = size ? size - 1 : 0;
+	int ranged = parse_range(range, size, &from, &to);
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	char value[96];
+
+	if (ranged < 0) {
+		close(fd);
+		r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+		if (!r)
+			return MHD_NO;
+		snprintf(value, sizeof value, "bytes */%" PRIu64, size);
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, value);
+		ret = MHD_queue_response(c, MHD_HTTP_RANGE_NOT_SATISFIABLE, r);
+		MHD_destroy_response(r);
+		return ret;
+	}
+	/* The descriptor is the response's now: libmicrohttpd closes it. */
+	r = MHD_create_response_from_fd_at_offset64(size ? to - from + 1 : 0, fd, from);
+	if (!r) {
+		close(fd);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type_of(name));
+	MHD_add_response_header(r, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "private, no-cache");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	if (ranged) {
+		snprintf(value, sizeof value, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, from, to, size);
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, value);
+	}
+	ret = MHD_queue_response(c, ranged ? MHD_HTTP_PARTIAL_CONTENT : MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* /archive/<meeting>/<file>, resolved level by level inside root. */
+static enum MHD_Result open_archive_file(struct MHD_Connection *c, const char *root, const char *path,
+					 char *refused, size_t len)
+{
+	const char *slash = strchr(path, '/');
+	char meeting[256];
+	struct stat st;
+	int root_fd, dir_fd, fd;
+
+	if (!slash || !plain_name(path, (size_t)(slash - path)) || !plain_name(slash + 1, strlen(slash + 1))) {
+		snprintf(refused, len, "not a plain /archive/<meeting>/<file> path");
+		return not_found(c);
+	}
+	snprintf(meeting, sizeof meeting, "%.*s", (int)(slash - path), path);
+	root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0)
+		return not_found(c);
+	dir_fd = openat(root_fd, meeting, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	close(root_fd);
+	if (dir_fd < 0) {
+		if (errno == ELOOP || errno == ENOTDIR)
+			snprintf(refused, len, "the meeting is a link or not a folder");
+		return not_found(c);
+	}
+	fd = openat(dir_fd, slash + 1, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 && errno == ELOOP)
+		snprintf(refused, len, "a link");
+	close(dir_fd);
+	if (fd < 0)
+		return not_found(c);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(refused, len, "not a regular file");
+		close(fd);
+		return not_found(c);
+	}
+	return serve_file(c, fd, &st, slash + 1);
+}
+
+int archive_http_serve(struct MHD_Connection *c, const char *root, const char *url, const char *method,
+		       enum MHD_Result *ret, char *refused, size_t refused_len)
+{
+	const int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+
+	refused[0] = '\0';
+	if (!strcmp(url, "/api/archive")) {
+		*ret = get ? list_meetings(c, root)
+			   : send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "GET only\n", 9);
+		return 1;
+	}
+	if (strncmp(url, "/archive/", 9))
+		return 0;
+	if (!get) {
+		*ret = send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "GET only\n", 9);
+		return 1;
+	}
+	*ret = open_archive_file(c, root, url + 9, refused, refused_len);
+	return 1;
+}
