@@ -81,11 +81,17 @@ $(BUILD)/engine/web/console_blob.o: engine/web/page_blob.S engine/web/console.ht
 $(BUILD)/tolk: $(ENGINE_OBJ) $(CORE_OBJ) $(WEB_OBJ)
 	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) -lm -o $@
 
-$(BUILD)/tolkctl: $(BUILD)/tools/tolkctl.o $(BUILD)/tools/top_view.o $(BUILD)/tools/json_reader.o \
-                  $(BUILD)/engine/control/control_socket.o
-	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ -lm -o $@
+# tolkctl cuts clips itself (tolkctl clip): the archive's encoders and the
+# clip cutter come with it.
+CLIP_OBJ := $(addprefix $(BUILD)/engine/disk/,clip.o wav_encoder.o flac_encoder.o ogg_opus_encoder.o \
+              libopusenc_encoder.o encoder_fd.o encoder_tags.o sha256_file.o) \
+            $(addprefix $(BUILD)/engine/core/,json_writer.o utc_time.o sha256.o)
+CLIP_PKGS := sndfile flac opus ogg libopusenc libebur128 libcrypto
+$(BUILD)/tolkctl: $(BUILD)/tools/tolkctl.o $(BUILD)/tools/top_view.o $(BUILD)/tools/clip_command.o \
+                  $(BUILD)/engine/core/json_reader.o $(BUILD)/engine/control/control_socket.o $(CLIP_OBJ)
+	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $$($(PKG_CONFIG) --libs $(CLIP_PKGS)) -lm -o $@
 
-$(BUILD)/tolk-verify: $(BUILD)/tools/tolk_verify.o $(BUILD)/tools/manifest_reader.o $(BUILD)/tools/json_reader.o \
+$(BUILD)/tolk-verify: $(BUILD)/tools/tolk_verify.o $(BUILD)/tools/manifest_reader.o $(BUILD)/engine/core/json_reader.o \
                      $(BUILD)/engine/core/sha256.o $(BUILD)/engine/disk/sha256_file.o \
                      $(BUILD)/engine/disk/manifest_signature.o
 	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $$($(PKG_CONFIG) --libs libcrypto libsodium) -o $@
@@ -134,7 +140,7 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit
 FUZZ_SRC_config   := $(CORE_SRC)
 FUZZ_SRC_command  := $(CORE_SRC)
 FUZZ_SRC_osc      := $(CORE_SRC) engine/control/osc_server.c
-FUZZ_SRC_manifest := tools/manifest_reader.c tools/json_reader.c
+FUZZ_SRC_manifest := tools/manifest_reader.c engine/core/json_reader.c
 
 FUZZ_HDRS    := test/fuzz/fuzz_room.h $(wildcard engine/core/*.h)
 

@@ -2,7 +2,7 @@
 
 #include <stddef.h>
 
-#include "json_reader.h"
+#include "../engine/core/json_reader.h"
 
 int manifest_each(const char *text, void (*each)(void *user, const struct manifest_entry *e), void *user)
 {

@@ -14,7 +14,8 @@
 #include <unistd.h>
 
 #include "../engine/control/control_socket.h"
-#include "json_reader.h"
+#include "../engine/core/json_reader.h"
+#include "clip_command.h"
 #include "text_columns.h"
 #include "top_view.h"
 
@@ -239,6 +240,31 @@ static int engine_user(const char *name)
 	return 0;
 }
 
+/* The engine's recordings folder, from record status, for tolkctl clip. */
+struct clip_ask {
+	const char *path;
+	int timeout_ms;
+};
+
+static int ask_recordings_dir(void *user, char *dir, size_t len)
+{
+	const struct clip_ask *a = user;
+	char *reply = malloc(REPLY_MAX);
+	struct jnode *root = NULL, *d;
+	int ret = -1;
+
+	if (reply && request(a->path, "record status", reply, REPLY_MAX, a->timeout_ms, NULL) == 0 &&
+	    (root = json_parse(reply)) && (d = member(member(root, "recording"), "dir")) && d->type == J_STRING) {
+		snprintf(dir, len, "%s", d->text);
+		ret = 0;
+	} else if (reply && root) {
+		fprintf(stderr, "tolkctl clip: the engine did not say where its recordings are; use --dir\n");
+	}
+	jfree(root);
+	free(reply);
+	return ret;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -261,6 +287,9 @@ static void usage(FILE *f)
 		"  slower BOOTH N              ask the speaker to slow down (anonymous)\n"
 		"  help BOOTH N                call the technician\n"
 		"  help                        the commands this engine knows\n"
+		"  clip MEETING CHANNEL FROM TO [--format wav|flac|opus] [--out FILE] [--dir DIR]\n"
+		"                              a sample-exact clip of the archive, cut here, with\n"
+		"                              FILE.provenance.json (FROM, TO: UTC or +offset)\n"
 		"\n"
 		"  -C, --control PATH   engine's control socket (default as tolk's)\n"
 		"  -n, --name CLIENT    engine's client name, for the default path (default tolk)\n"
@@ -316,6 +345,10 @@ int main(int argc, char **argv)
 	else if (control_default_path(name, path, sizeof path) < 0) {
 		fprintf(stderr, "tolkctl: default control path too long; use --control\n");
 		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[optind], "clip")) {
+		struct clip_ask ask = { path, timeout_ms };
+		return clip_command(argc - optind, argv + optind, ask_recordings_dir, &ask);
 	}
 	if (!strcmp(argv[optind], "top")) {
 		if (optind + 1 != argc) {

@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "json_reader.h"
+#include "../engine/core/json_reader.h"
 #include "text_columns.h"
 
 #define BAR_WIDTH 30

@@ -53,6 +53,8 @@ static void describe(const struct manifest_entry *m, char *out, size_t len)
 	out[0] = '\0';
 	if (m->reference)
 		at += (size_t)snprintf(out + at, len - at, ",\"reference\":\"%s\"", m->reference);
+	if (m->language && *m->language && at < len)
+		at += (size_t)snprintf(out + at, len - at, ",\"language\":\"%s\"", m->language);
 	if (m->has_time_reference && at < len)
 		at += (size_t)snprintf(out + at, len - at, ",\"time_reference\":%llu",
 				       (unsigned long long)m->time_reference);

@@ -26,6 +26,7 @@ struct manifest_entry {
 	const char *sha256;    /* its hex digest when already known, else NULL: hashed here */
 	/* What the file says of itself, when known (a recovered file may not). */
 	const char *reference;         /* bext OriginatorReference, or NULL */
+	const char *language;          /* as its tags say, or NULL */
 	int has_time_reference;
 	uint64_t time_reference;       /* samples since 00:00 UTC of its first sample */
 	const char *first_sample;      /* its UTC, ISO 8601, or NULL */

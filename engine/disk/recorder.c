@@ -432,6 +432,8 @@ static void close_segment(struct recorder *r, int clean)
 			.segment = r->segment, .first_frame = r->seg_first_frame, .frames = r->seg_frames,
 			.rate = r->rate, .sha256 = f->sha256[0] ? f->sha256 : "unreadable",
 			.reference = f->reference, .has_time_reference = 1, .time_reference = r->seg_time_ref,
+			.language = r->channels[f->channel].is_floor ? r->seg_floor_language
+								     : r->channels[f->channel].language,
 			.first_sample = r->seg_date, .loudness = r->loudness_on ? &r->seg_loud[f->channel] : NULL,
 		};
 	}
@@ -524,6 +526,7 @@ static int open_segment(struct recorder *r, uint64_t frame)
 	pthread_mutex_lock(&r->lock);
 	snprintf(floor_language, sizeof floor_language, "%s", r->floor_language);
 	pthread_mutex_unlock(&r->lock);
+	snprintf(r->seg_floor_language, sizeof r->seg_floor_language, "%s", floor_language);
 	for (k = 1;; k++) {
 		if (k > 1)
 			snprintf(suffix, sizeof suffix, "-%d", k);

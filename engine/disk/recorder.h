@@ -114,6 +114,7 @@ struct recorder {
 	uint64_t frames_recorded;
 	uint64_t next_frame;     /* expected JACK frame of the next block */
 	char seg_date[40];       /* ISO UTC of the segment's first sample */
+	char seg_floor_language[TOLK_ID_MAX]; /* the floor's language at its start */
 	/* Time references: samples since 00:00 UTC, exact from frame to frame
 	 * across the recording's segments (counted, not read off a clock). */
 	int64_t rec_day_us;      /* 00:00 UTC of the day the recording began, µs */

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../tools/json_reader.h"
+#include "../../engine/core/json_reader.h"
 #include "../../tools/manifest_reader.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

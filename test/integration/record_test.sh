@@ -259,6 +259,57 @@ check "time references run on from segment to segment, to the sample" "" \
 	   awk 'NR > 1 && $1 != want { printf " segment %d: %d, not %d", NR, $1, want } { want = ($1 + $2) % (86400 * 48000) }')"
 $B/tolk-verify "$REC/segs" >/dev/null && pass "tolk-verify passes the segmented archive" || fail "tolk-verify segments" "failed"
 
+# ---- clips (tolkctl clip) ----------------------------------------------------
+# From 1.2 s to 2.0 s: across the boundary at 1.5 s. Every sample must be
+# the recorded one: sox joins the sources and cuts the same samples.
+flacs=$(files segs flac | of floor)
+# shellcheck disable=SC2086
+want=$(sox $flacs -t s32 - trim 57600s 38400s | md5sum | cut -d' ' -f1)
+$B/tolkctl --control "$SOCK2" clip segs floor +1.2 +2 --out "$TMP/clip.wav" >/dev/null 2>"$TMP/clip.err"
+check "tolkctl clip across a segment boundary: 38400 frames" "38400" "$(soxi -s "$TMP/clip.wav" 2>/dev/null)"
+check "every sample is the recorded one (sox on the joined sources agrees)" "$want" \
+	"$(sox "$TMP/clip.wav" -t s32 - | md5sum | cut -d' ' -f1)"
+read -r _ breaks _ < <($B/test/filetone --ramp-period 256 "$TMP/clip.wav")
+check "the ramp runs on through the clip" "0" "$breaks"
+prov="$TMP/clip.wav.provenance.json"
+check "provenance: two sources, with the manifest's hashes, checked" "2 2" \
+	"$(grep -o '"sha256_checked":true' "$prov" | wc -l) $(for h in $(grep -o '"file":"[^"]*","sha256":"[0-9a-f]*"' "$prov" | grep -o '[0-9a-f]\{64\}'); do
+		grep -c "$h" "$REC/segs/manifest.json"; done | paste -sd+ | bc)"
+check "provenance: the clip's own hash" "$(sha256sum "$TMP/clip.wav" | cut -d' ' -f1)" \
+	"$(grep -o '"sha256":"[0-9a-f]*"' "$prov" | head -1 | cut -d'"' -f4)"
+ref0=$(grep '"channel":"floor","format":"flac"' "$REC/segs/manifest.jsonl" | head -1 | grep -o '"time_reference":[0-9]*' | cut -d: -f2)
+check "the clip's bext time reference is its first sample's" "$(( ref0 + 57600 ))" \
+	"$(mediainfo --Output='Audio;%Delay%' "$TMP/clip.wav" | awk '{ printf "%.0f", $1 * 48 }')"
+# The same moment as UTC: the sample that time names, whatever the ms.
+first=$(grep '"channel":"floor","format":"flac"' "$REC/segs/manifest.jsonl" | head -1 | grep -o '"first_sample":"[^"]*"' | cut -d'"' -f4)
+t_ms=$(( $(date -u -d "$first" +%s%3N) + 1234 ))
+utc="$(date -u -d "@$((t_ms / 1000))" +%Y-%m-%dT%H:%M:%S).$(printf %03d $((t_ms % 1000)))Z"
+abs_first=$(( $(date -u -d "$first" +%s) / 86400 * 86400 * 48000 + ref0 ))
+abs_t=$(( t_ms / 1000 * 48000 + (t_ms % 1000) * 48 ))
+skip=$(( abs_t - abs_first ))
+# shellcheck disable=SC2086
+want=$(sox $flacs -t s32 - trim ${skip}s 24000s | md5sum | cut -d' ' -f1)
+$B/tolkctl --control "$SOCK2" clip segs floor "$utc" "+$(( (skip + 24000) / 48000 )).$(printf %06d $(( (skip + 24000) % 48000 * 1000000 / 48000 )))" \
+	--format flac --out "$TMP/clip-utc.flac" >/dev/null 2>>"$TMP/clip.err"
+check "a clip from a UTC time starts on the sample recorded then ($utc: frame $skip)" "$want" \
+	"$(sox "$TMP/clip-utc.flac" -t s32 - 2>/dev/null | md5sum | cut -d' ' -f1)"
+check "the FLAC clip has its tags (TIME_REFERENCE, CHANNEL)" "2" \
+	"$(ffprobe -v error -show_entries format_tags -of default "$TMP/clip-utc.flac" | grep -cE "TAG:TIME_REFERENCE=$(( (abs_t) % (86400 * 48000) ))|TAG:CHANNEL=floor")"
+$B/tolkctl --control "$SOCK2" clip segs floor +0.5 +1 --format opus --out "$TMP/clip.opus" >/dev/null 2>>"$TMP/clip.err"
+check "an Opus clip: opusinfo accepts it, ffmpeg decodes its 24000 frames" "24000" \
+	"$(opusinfo "$TMP/clip.opus" >/dev/null 2>&1 && ffmpeg -v error -i "$TMP/clip.opus" -f s16le -ac 1 -ar 48000 - | wc -c | awk '{ print $1 / 2 }')"
+out=$($B/tolkctl --control "$SOCK2" clip segs floor +0.5 +1 --out "$TMP/clip.wav" 2>&1); rc=$?
+check "a clip never overwrites (exit 1, saying so)" "1 yes" "$rc $(grep -q 'never overwrites' <<<"$out" && echo yes)"
+out=$($B/tolkctl --control "$SOCK2" clip segs floor +0.5 +99 --out "$TMP/clip2.wav" 2>&1); rc=$?
+check "a clip past the recording is refused, saying where it lies" "1 yes" "$rc $(grep -q 'must lie within the recording' <<<"$out" && echo yes)"
+cp -a "$REC/segs" "$TMP/segs-copy"
+printf '\x01' | dd of="$(echo $flacs | cut -d' ' -f2)" bs=1 seek=5000 conv=notrunc status=none
+out=$($B/tolkctl --control "$SOCK2" clip segs floor +1.2 +2 --out "$TMP/clip3.wav" 2>&1); rc=$?
+check "a source changed since it was recorded: no clip" "1 yes no" \
+	"$rc $(grep -q 'does not match the manifest' <<<"$out" && echo yes) $(test -e "$TMP/clip3.wav" && echo yes || echo no)"
+rm -rf "$REC/segs"; mv "$TMP/segs-copy" "$REC/segs"
+[ -s "$TMP/clip.err" ] && fail "tolkctl clip said nothing on stderr" "$(cat "$TMP/clip.err")"
+
 # ---- kill -9 while recording ----------------------------------------------------------
 
 start_tolk crash "$TMP/crash.sock" --config test/integration/record_room.yaml || fail "crash engine starts" "$(cat "$TMP/crash.log")"

@@ -1,4 +1,4 @@
-/* A small JSON reader for the tools (tolkctl, tolk-verify): enough for the
+/* A small JSON reader (tolkctl, tolk-verify, the clip cutter): enough for the
  * engine's replies and the archive manifest. */
 #ifndef TOLK_JSON_READER_H
 #define TOLK_JSON_READER_H
