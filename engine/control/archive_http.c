@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,13 @@
 #include <unistd.h>
 
 #include "../core/json_writer.h"
+#include "../disk/clip.h"
+
+#ifdef TOLK_VERSION
+#define TOLK_VERSION_TEXT TOLK_VERSION
+#else
+#define TOLK_VERSION_TEXT "0.1.0"
+#endif
 
 /* One level of a path as the archive names things, or not. */
 static int plain_name(const char *s, size_t len)
@@ -260,6 +269,217 @@ static enum MHD_Result open_archive_file(struct MHD_Connection *c, const char *r
 		return not_found(c);
 	}
 	return serve_file(c, fd, &st, slash + 1);
+}
+
+/* ---- clips on request --------------------------------------------------- */
+
+struct archive_clip_job {
+	struct MHD_Connection *conn;
+	_Atomic int done;      /* the cut is over (ret, why set) */
+	_Atomic int refs;      /* the helper thread and the request */
+	int resumed, answered;
+	int ret;
+	char why[1024];
+	char tmp_dir[256], path[600], filename[320];
+	char meeting_dir[4400], channel[256], from[64], to[64], format[8];
+};
+
+static void job_cleanup(struct archive_clip_job *j)
+{
+	char prov[700];
+
+	snprintf(prov, sizeof prov, "%s.provenance.json", j->path);
+	unlink(j->path);
+	unlink(prov);
+	if (*j->tmp_dir)
+		rmdir(j->tmp_dir);
+}
+
+static void job_unref(struct archive_clip_job *j)
+{
+	if (atomic_fetch_sub(&j->refs, 1) == 1) {
+		job_cleanup(j);
+		free(j);
+	}
+}
+
+static void *cut_clip(void *arg)
+{
+	struct archive_clip_job *j = arg;
+	struct clip_request rq = { .meeting_dir = j->meeting_dir, .channel = j->channel, .from = j->from,
+				   .to = j->to, .format = j->format, .software = "tolk " TOLK_VERSION_TEXT };
+
+	pthread_setname_np(pthread_self(), "tolk-clip");
+	j->ret = clip_cut(&rq, j->path, j->why, sizeof j->why);
+	atomic_store_explicit(&j->done, 1, memory_order_release);
+	job_unref(j);
+	return NULL;
+}
+
+static const char *arg_of(struct MHD_Connection *c, const char *key)
+{
+	const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
+	return v ? v : "";
+}
+
+static enum MHD_Result start_clip(struct archive_clips *clips, struct MHD_Connection *c, const char *root,
+				  struct archive_clip_job **slot, char *refused, size_t len)
+{
+	const char *meeting = arg_of(c, "meeting"), *channel = arg_of(c, "channel"), *format = arg_of(c, "format");
+	const char *from = arg_of(c, "from"), *to = arg_of(c, "to"), *tmp = getenv("TMPDIR");
+	struct archive_clip_job *j;
+	pthread_attr_t attr;
+	pthread_t thread;
+	char text[160];
+
+	if (!*format)
+		format = "wav";
+	if (!plain_name(meeting, strlen(meeting)) || !plain_name(channel, strlen(channel))) {
+		snprintf(refused, len, "a clip's meeting and channel are plain names");
+		return not_found(c);
+	}
+	if ((strcmp(format, "wav") && strcmp(format, "flac") && strcmp(format, "opus")) || !*from || !*to ||
+	    strlen(from) >= 64 || strlen(to) >= 64) {
+		snprintf(text, sizeof text, "a clip needs meeting, channel, from and to (format wav, flac or opus)\n");
+		return send_text(c, MHD_HTTP_BAD_REQUEST, "text/plain; charset=utf-8", text, strlen(text));
+	}
+	if (clips->n == ARCHIVE_CLIPS_MAX) {
+		snprintf(text, sizeof text, "%d clips are being cut; try again in a moment\n", ARCHIVE_CLIPS_MAX);
+		return send_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8", text, strlen(text));
+	}
+	if (!(j = calloc(1, sizeof *j)))
+		return MHD_NO;
+	j->conn = c;
+	snprintf(j->meeting_dir, sizeof j->meeting_dir, "%s/%s", root, meeting);
+	snprintf(j->channel, sizeof j->channel, "%s", channel);
+	snprintf(j->from, sizeof j->from, "%s", from);
+	snprintf(j->to, sizeof j->to, "%s", to);
+	snprintf(j->format, sizeof j->format, "%s", format);
+	snprintf(j->tmp_dir, sizeof j->tmp_dir, "%s/tolk-clip-XXXXXX", tmp && *tmp && strlen(tmp) < 200 ? tmp : "/tmp");
+	snprintf(j->filename, sizeof j->filename, "%s_%s_clip.%s", meeting, channel, format);
+	if (!mkdtemp(j->tmp_dir)) {
+		free(j);
+		snprintf(text, sizeof text, "no room for a clip: %s\n", strerror(errno));
+		return send_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8", text, strlen(text));
+	}
+	snprintf(j->path, sizeof j->path, "%s/%s", j->tmp_dir, j->filename);
+	atomic_store(&j->refs, 2);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&thread, &attr, cut_clip, j) != 0) {
+		pthread_attr_destroy(&attr);
+		rmdir(j->tmp_dir);
+		free(j);
+		return MHD_NO;
+	}
+	pthread_attr_destroy(&attr);
+	clips->jobs[clips->n++] = j;
+	*slot = j;
+	MHD_suspend_connection(c);
+	return MHD_YES;
+}
+
+static void forget_job(struct archive_clips *clips, struct archive_clip_job *j)
+{
+	int i;
+
+	for (i = 0; i < clips->n; i++)
+		if (clips->jobs[i] == j) {
+			clips->jobs[i] = clips->jobs[--clips->n];
+			return;
+		}
+}
+
+static enum MHD_Result answer_clip(struct archive_clips *clips, struct MHD_Connection *c, struct archive_clip_job *j)
+{
+	char prov_path[700], prov[8192], disposition[400], text[1200];
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	struct stat st;
+	ssize_t n = 0;
+	int fd, pfd;
+	unsigned status;
+
+	forget_job(clips, j);
+	j->answered = 1;
+	if (!atomic_load_explicit(&j->done, memory_order_acquire)) {
+		snprintf(text, sizeof text, "the server is stopping\n");
+		return send_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8", text, strlen(text));
+	}
+	if (j->ret < 0) {
+		status = j->ret == -ENOENT ? MHD_HTTP_NOT_FOUND : j->ret == -EBADMSG ? MHD_HTTP_CONFLICT
+			 : j->ret == -EINVAL || j->ret == -ERANGE ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_INTERNAL_SERVER_ERROR;
+		snprintf(text, sizeof text, "%s\n", j->why);
+		return send_text(c, status, "text/plain; charset=utf-8", text, strlen(text));
+	}
+	snprintf(prov_path, sizeof prov_path, "%s.provenance.json", j->path);
+	fd = open(j->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if ((pfd = open(prov_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+		n = read(pfd, prov, sizeof prov - 1);
+		close(pfd);
+	}
+	prov[n > 0 ? n : 0] = '\0';
+	prov[strcspn(prov, "\n")] = '\0';
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return MHD_NO;
+	}
+	r = MHD_create_response_from_fd64((uint64_t)st.st_size, fd);
+	if (!r) {
+		close(fd);
+		return MHD_NO;
+	}
+	snprintf(disposition, sizeof disposition, "attachment; filename=\"%s\"", j->filename);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type_of(j->filename));
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_DISPOSITION, disposition);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	if (*prov)
+		MHD_add_response_header(r, "X-Tolk-Provenance", prov);
+	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+int archive_clip_serve(struct archive_clips *clips, struct MHD_Connection *c, const char *root, const char *url,
+		       struct archive_clip_job **job, enum MHD_Result *ret, char *refused, size_t refused_len)
+{
+	refused[0] = '\0';
+	if (strcmp(url, "/api/clip"))
+		return 0;
+	*ret = *job ? answer_clip(clips, c, *job) : start_clip(clips, c, root, job, refused, refused_len);
+	return 1;
+}
+
+void archive_clips_poll(struct archive_clips *clips)
+{
+	int i;
+
+	for (i = 0; i < clips->n; i++) {
+		struct archive_clip_job *j = clips->jobs[i];
+		if (!j->resumed && atomic_load_explicit(&j->done, memory_order_acquire)) {
+			j->resumed = 1;
+			MHD_resume_connection(j->conn);
+		}
+	}
+}
+
+void archive_clip_release(struct archive_clips *clips, struct archive_clip_job *job)
+{
+	forget_job(clips, job);
+	job_unref(job);
+}
+
+void archive_clips_stop(struct archive_clips *clips)
+{
+	int i;
+
+	for (i = 0; i < clips->n; i++)
+		if (!clips->jobs[i]->resumed) {
+			clips->jobs[i]->resumed = 1;
+			MHD_resume_connection(clips->jobs[i]->conn);
+		}
 }
 
 int archive_http_serve(struct MHD_Connection *c, const char *root, const char *url, const char *method,

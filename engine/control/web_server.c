@@ -35,11 +35,12 @@ struct web_stream {
 	int suspended;
 };
 
-/* A POST being read. */
+/* A POST being read, or a clip being cut for a GET. */
 struct upload {
 	char body[BODY_MAX + 1];
 	size_t len;
 	int too_big;
+	struct archive_clip_job *clip;
 };
 
 /* Constant time: how long a guess matched says nothing. */
@@ -465,6 +466,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return reply_text(c, MHD_HTTP_FORBIDDEN, "this token opens its booth's consoles: /console/<booth>/<n>\n");
 	if (!strcmp(method, "GET") && (!strcmp(url, "/") || !strcmp(url, "/index.html")))
 		return serve_page(ws, c, how, token, "/", tolk_page_html, tolk_page_html_len);
+	if (*ws->archive_root && !strcmp(method, "GET") && !strcmp(url, "/api/clip")) {
+		enum MHD_Result ret;
+		char why[160];
+		if (!u && !(u = *state = calloc(1, sizeof *u)))
+			return MHD_NO;
+		archive_clip_serve(&ws->clips, c, ws->archive_root, url, &u->clip, &ret, why, sizeof why);
+		if (*why && ws->refused) {
+			peer_of(c, peer, sizeof peer);
+			ws->refused(ws->user, name, peer, url, why);
+		}
+		return ret;
+	}
 	if (*ws->archive_root) {
 		enum MHD_Result ret;
 		char why[160];
@@ -481,9 +494,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 static void request_done(void *cls, struct MHD_Connection *c, void **state, enum MHD_RequestTerminationCode why)
 {
-	(void)cls;
+	struct web_server *ws = cls;
+	struct upload *u = *state;
+
 	(void)c;
 	(void)why;
+	if (u && u->clip)
+		archive_clip_release(&ws->clips, u->clip);
 	free(*state);
 	*state = NULL;
 }
@@ -608,7 +625,13 @@ int web_timeout_ms(const struct web_server *ws)
 {
 	MHD_UNSIGNED_LONG_LONG t;
 
-	if (!ws->daemon || MHD_get_timeout(ws->daemon, &t) != MHD_YES)
+	if (!ws->daemon)
+		return -1;
+	/* A clip being cut: look for its end often (it has no descriptor to
+	 * wake the loop). */
+	if (ws->clips.n)
+		return 20;
+	if (MHD_get_timeout(ws->daemon, &t) != MHD_YES)
 		return -1;
 	return t > 1000 ? 1000 : (int)t;
 }
@@ -617,6 +640,7 @@ void web_service(struct web_server *ws)
 {
 	if (ws->daemon) {
 		sweep_strangers(ws);
+		archive_clips_poll(&ws->clips);
 		MHD_run(ws->daemon);
 	}
 }
@@ -666,7 +690,8 @@ void web_close(struct web_server *ws)
 	int i;
 
 	if (ws->daemon) {
-		/* Suspended streams must be resumed before the daemon stops. */
+		/* Suspended streams and clips must be resumed before the daemon stops. */
+		archive_clips_stop(&ws->clips);
 		for (i = 0; i < ws->n_streams; i++)
 			if (ws->streams[i]->suspended) {
 				ws->streams[i]->suspended = 0;

@@ -10,6 +10,7 @@
 #ifndef TOLK_WEB_SERVER_H
 #define TOLK_WEB_SERVER_H
 
+#include "archive_http.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -82,6 +83,7 @@ struct web_server {
 	 * serves no archive. A request it turns away goes to refused, for
 	 * the audit (what was asked, and why not). */
 	char archive_root[4096];
+	struct archive_clips clips;   /* clips being cut for requests */
 	void (*refused)(void *user, const char *token_name, const char *peer, const char *what, const char *why);
 };
 

@@ -80,7 +80,7 @@ check "the secret key is in no status, log or audit" "0" \
 	"$( (json status; json record status; cat "$TMP/tolk.log" "$REC/audit.jsonl" "$REC"/signed/*.json*) 2>/dev/null | grep -c -F "$secret")"
 
 cp -a "$REC/signed" "$TMP/pristine"
-flac=$(ls "$REC"/signed/*_fr_*.flac | head -1)
+flac=$(ls "$REC"/signed/signed_fr_*.flac | head -1)
 printf '\x55' | dd of="$flac" bs=1 seek=$(( $(stat -c %s "$flac") / 2 )) conv=notrunc status=none
 out=$($V --key "$TMP/sign.key.pub" "$REC/signed"); rc=$?
 check "one byte of a FLAC flipped: caught (exit 1), the file named" "1 yes" \
@@ -100,7 +100,7 @@ check "re-hashed manifest: --key catches it (exit 1), naming manifest.json" "1 y
 	"$rc $(grep -q "^BAD SIGNATURE $REC/signed/manifest.json" <<<"$out" && echo yes)"
 
 rm -rf "$REC/signed"; cp -a "$TMP/pristine" "$REC/signed"
-gone=$(ls "$REC"/signed/*_de_*.opus | head -1)
+gone=$(ls "$REC"/signed/signed_de_*.opus | head -1)
 rm "$gone"
 out=$($V --key "$TMP/sign.key.pub" "$REC/signed"); rc=$?
 check "a file missing: caught (exit 1), the file named" "1 yes" "$rc $(grep -q "^MISSING   $gone" <<<"$out" && echo yes)"
@@ -125,7 +125,7 @@ check "lists the meeting, signed" "yes" "$(grep -q '"name":"signed"[^}]*"signed"
 check "/api/archive: the observer token too" "200" "$(get -H "Authorization: Bearer $OBS" "$BASE/api/archive")"
 check "/api/archive: an interpreter's token is refused" "403" "$(get -H "Authorization: Bearer $FR" "$BASE/api/archive")"
 check "/api/archive: no token, no archive" "401" "$(get "$BASE/api/archive")"
-opus=$(basename "$(ls "$REC"/signed/*_fr_*.opus)")
+opus=$(basename "$(ls "$REC"/signed/signed_fr_*.opus)")
 size=$(stat -c %s "$REC/signed/$opus")
 code=$(curl -s -D "$TMP/headers" -o "$TMP/body" -w '%{http_code}' -H "Authorization: Bearer $OBS" -r 100-1123 \
 	"$BASE/archive/signed/$opus")
@@ -156,6 +156,27 @@ check "each refusal has an audit line (refused, the path, the token, the reason)
 check_true "a link out is named as such" "$(grep 'passwd.opus' "$REC/audit.jsonl" | tail -1)" \
 	sh -c "grep 'GET /archive/signed/passwd.opus' '$REC/audit.jsonl' | grep -q '\"error\":\"a link\"'"
 rm "$REC/signed/passwd.opus" "$REC/outside"
+
+# ---- clips from the web ------------------------------------------------------
+code=$(curl -s -D "$TMP/headers" -o "$TMP/web-clip.wav" -w '%{http_code}' -H "Authorization: Bearer $OBS" \
+	"$BASE/api/clip?meeting=signed&channel=fr&from=%2B1&to=%2B2.5&format=wav")
+check "GET /api/clip: 200, as a download" "200 yes" \
+	"$code $(grep -qi '^Content-Disposition: attachment; filename="signed_fr_clip.wav"' "$TMP/headers" && echo yes)"
+fr_flac=$(ls "$REC"/signed/signed_fr_*.flac)
+check "the web clip holds the recorded samples from +1 s to +2.5 s" \
+	"$(sox "$fr_flac" -t s32 - trim 48000s 72000s | md5sum | cut -d' ' -f1)" \
+	"$(sox "$TMP/web-clip.wav" -t s32 - 2>/dev/null | md5sum | cut -d' ' -f1)"
+check "its provenance comes with it (X-Tolk-Provenance: the clip's hash, the source's)" "yes yes" \
+	"$(grep -i '^X-Tolk-Provenance:' "$TMP/headers" | grep -q "\"sha256\":\"$(sha256sum "$TMP/web-clip.wav" | cut -d' ' -f1)\"" && echo yes) \
+$(grep -i '^X-Tolk-Provenance:' "$TMP/headers" | grep -q "$(sha256sum "$fr_flac" | cut -d' ' -f1)" && echo yes)"
+check "a clip past the recording: 400, saying why" "400 yes" \
+	"$(get -H "Authorization: Bearer $OBS" "$BASE/api/clip?meeting=signed&channel=fr&from=%2B1&to=%2B99") $(grep -q 'must lie within' "$TMP/body" && echo yes)"
+check "a clip of another folder: 404" "404" \
+	"$(get -H "Authorization: Bearer $OBS" "$BASE/api/clip?meeting=..&channel=fr&from=%2B1&to=%2B2")"
+check "a clip without its times: 400" "400" "$(get -H "Authorization: Bearer $OBS" "$BASE/api/clip?meeting=signed&channel=fr")"
+check "an interpreter's token cuts no clip" "403" \
+	"$(get -H "Authorization: Bearer $FR" "$BASE/api/clip?meeting=signed&channel=fr&from=%2B1&to=%2B2")"
+check "no temporary clip is left behind" "" "$(ls -d "${TMPDIR:-/tmp}"/tolk-clip-* 2>/dev/null)"
 
 # ---- the Archive view in a browser -------------------------------------------
 sh test/web/install.sh >/dev/null

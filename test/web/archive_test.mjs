@@ -88,6 +88,16 @@ try {
   const hzBefore = await hear();
   check("a click before the mic went on plays the floor's 440 Hz", Math.abs(hzBefore - 440) < 15, `${hzBefore} Hz`);
   check("the page says what is playing", /Playing fr from/.test(await page.textContent("#playing")));
+  // A clip of fr from where the player is, as a download.
+  await page.fill("#clip-to", new Date(model.on - 200).toISOString());
+  const [download] = await Promise.all([page.waitForEvent("download", { timeout: 10000 }), page.click("#clip-get")]);
+  const saved = `${process.env.REC}/../browser-clip.wav`;
+  await download.saveAs(saved);
+  const { readFileSync } = await import("node:fs");
+  const bytes = readFileSync(saved);
+  const expectFrames = Math.round(1.0 * 48000);
+  check("Download clip gives a WAV of the chosen second", bytes.subarray(0, 4).toString() === "RIFF" &&
+    Math.abs((bytes.length - 44) / 3 - expectFrames) < 2000, `${bytes.length} bytes, name ${download.suggestedFilename()}`);
   if (SHOT) await page.screenshot({ path: SHOT, fullPage: true });
 } catch (e) {
   check("the archive page test runs", false, String(e));
