@@ -85,7 +85,7 @@ $(BUILD)/tolk: $(ENGINE_OBJ) $(CORE_OBJ) $(WEB_OBJ)
 # clip cutter come with it.
 CLIP_OBJ := $(addprefix $(BUILD)/engine/disk/,clip.o wav_encoder.o flac_encoder.o ogg_opus_encoder.o \
               libopusenc_encoder.o encoder_fd.o encoder_tags.o sha256_file.o) \
-            $(addprefix $(BUILD)/engine/core/,json_writer.o utc_time.o sha256.o)
+            $(addprefix $(BUILD)/engine/core/,clip_time.o json_writer.o utc_time.o sha256.o)
 CLIP_PKGS := sndfile flac opus ogg libopusenc libebur128 libcrypto
 $(BUILD)/tolkctl: $(BUILD)/tools/tolkctl.o $(BUILD)/tools/top_view.o $(BUILD)/tools/clip_command.o \
                   $(BUILD)/engine/core/json_reader.o $(BUILD)/engine/control/control_socket.o $(CLIP_OBJ)

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../core/clip_time.h"
 #include "../core/json_reader.h"
 #include "../core/json_writer.h"
 #include "../core/utc_time.h"
@@ -49,84 +50,6 @@ static char *read_text(const char *path)
 	return text;
 }
 
-/* "2026-12-02T11:42:00.250Z" into ms since 1970; -1 when it is not that. */
-static long long iso_ms(const char *s)
-{
-	struct tm tm = { 0 };
-	int y, mo, d, h, mi, sec, n = 0;
-	double frac = 0;
-
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6)
-		return -1;
-	s += n;
-	if (*s == '.') {
-		char *end;
-		frac = strtod(s, &end);
-		s = end;
-	}
-	if (*s == 'Z')
-		s++;
-	if (*s)
-		return -1;
-	tm = (struct tm){ .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi, .tm_sec = sec };
-	return (long long)timegm(&tm) * 1000 + llround(frac * 1000);
-}
-
-/* "1:02:03.5", "2:03", "123.25" into seconds; -1 when it is not that. */
-static double clock_seconds(const char *s)
-{
-	double part[3], v;
-	int n = 0;
-	char *end;
-
-	while (n < 3) {
-		if (!isdigit((unsigned char)*s))
-			return -1;
-		v = strtod(s, &end);
-		part[n++] = v;
-		s = end;
-		if (*s != ':')
-			break;
-		if (v != floor(v))
-			return -1; /* only the seconds have a fraction */
-		s++;
-	}
-	if (*s)
-		return -1;
-	if (n == 1)
-		return part[0];
-	if (n == 2)
-		return part[1] < 60 ? part[0] * 60 + part[1] : -1;
-	return part[1] < 60 && part[2] < 60 ? part[0] * 3600 + part[1] * 60 + part[2] : -1;
-}
-
-int clip_parse_time(const char *when, long long first_sample, unsigned rate, long long *sample)
-{
-	const long long per_day = 86400LL * rate;
-	long long ms, day, tod;
-	double secs;
-
-	if (!when || !*when || !rate)
-		return -EINVAL;
-	if (when[0] == '+') {
-		if ((secs = clock_seconds(when + 1)) < 0)
-			return -EINVAL;
-		*sample = first_sample + llround(secs * rate);
-		return 0;
-	}
-	if ((ms = iso_ms(when)) >= 0) {
-		/* Whole seconds exactly, the fraction rounded to a sample. */
-		*sample = ms / 1000 * (long long)rate + llround((double)(ms % 1000) * rate / 1000.0);
-		return 0;
-	}
-	if ((secs = clock_seconds(when)) < 0 || secs >= 86400 || !strchr(when, ':'))
-		return -EINVAL;
-	day = first_sample / per_day * per_day;
-	tod = llround(secs * rate);
-	*sample = day + tod < first_sample - (long long)rate ? day + per_day + tod : day + tod;
-	return 0;
-}
-
 /* The channel's lossless files from the manifest, in time order. */
 static int read_sources(const char *dir, const char *channel, unsigned *rate, struct clip_source **out,
 			char *why, size_t len)
@@ -160,7 +83,7 @@ static int read_sources(const char *dir, const char *channel, unsigned *rate, st
 	for (pass = 0; pass < 2; pass++)
 		for (f = files->child; f && n < CLIP_SOURCES_MAX; f = f->next) {
 			const char *first = text_of(member(f, "first_sample"));
-			long long ms = iso_ms(first), start;
+			long long ms = clip_iso_ms(first), start;
 			if (strcmp(text_of(member(f, "channel")), channel) ||
 			    strcmp(text_of(member(f, "format")), pass ? "wav" : "flac") || ms < 0 ||
 			    !strcmp(text_of(member(f, "time_reference")), "-"))

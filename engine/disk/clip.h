@@ -33,8 +33,4 @@ struct clip_request {
  * reason in why (nothing left behind). */
 int clip_cut(const struct clip_request *rq, const char *out_path, char *why, size_t len);
 
-/* The sample (samples since 1970 at rate) that `when` names, given the
- * meeting's first sample; 0 or -EINVAL. Exposed for the unit test. */
-int clip_parse_time(const char *when, long long first_sample, unsigned rate, long long *sample);
-
 #endif

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <math.h>
 #include <ogg/ogg.h>
+#include <unistd.h>
 
 #include "../../engine/disk/encoder.h"
 
@@ -45,7 +46,7 @@ struct stream_facts {
 	int head_alone, tags_alone, bos_pages, eos_pages, eos_last;
 	int64_t last_granule, max_page_span;
 	int pages, packets, sequence_ok, granule_monotonic;
-	char vendor[64], title[64], language[16];
+	char vendor[64], title[64], language[16], time_reference[24], r128[16];
 };
 
 static uint32_t le32(const unsigned char *p)
@@ -71,6 +72,10 @@ static void read_tags(struct stream_facts *f, const unsigned char *p, long len)
 			snprintf(f->title, sizeof f->title, "%.*s", (int)clen - 6, c + 6);
 		if (!strncmp(c, "LANGUAGE=", 9))
 			snprintf(f->language, sizeof f->language, "%.*s", (int)clen - 9, c + 9);
+		if (!strncmp(c, "TIME_REFERENCE=", 15))
+			snprintf(f->time_reference, sizeof f->time_reference, "%.*s", (int)clen - 15, c + 15);
+		if (!strncmp(c, "R128_TRACK_GAIN=", 16))
+			snprintf(f->r128, sizeof f->r128, "%.*s", (int)clen - 16, c + 16);
 		at += 4 + clen;
 	}
 }
@@ -312,6 +317,69 @@ static void test_sink_failure(void **state)
 	free(x);
 }
 
+/* An archive file: its tags name the time reference, and the loudness
+ * told at close goes into the tags page in place (RFC 7845's
+ * R128_TRACK_GAIN, Q7.8 dB to -23 LUFS); the page's checksum is right
+ * (read_stream asserts every page's) and nothing after it moved. */
+static void test_track_gain_in_place(void **state)
+{
+	FILE *tmp = tmpfile();
+	struct encoder_info info = {
+		.fd = -1, .rate = 48000, .opus_bitrate = 32000, .opus_complexity = 3, .title = "unit: Français",
+		.language = "fr", .date = "2026-12-02T09:00:00.000Z", .software = "tolk test", .meeting = "unit",
+		.channel = "fr", .channel_name = "Français", .reference = "TOLK-0", .has_time_reference = 1,
+		.time_reference = 1555200000,
+	};
+	const struct segment_loudness loud = { -20.0, 3.0, -6.0, -18.0, -19.0 };
+	float *x = tone(48000, 48000);
+	struct capture c = { 0 };
+	struct stream_facts f;
+	char err[256];
+	long size;
+	void *enc;
+
+	(void)state;
+	assert_non_null(tmp);
+	info.fd = dup(fileno(tmp));
+	enc = encoder_opus.open(&info, err, sizeof err);
+	assert_non_null(enc);
+	assert_int_equal(encoder_opus.write(enc, x, 48000), 0);
+	encoder_opus.set_loudness(enc, &loud);
+	assert_int_equal(encoder_opus.close(enc), 0);
+	assert_int_equal(fseek(tmp, 0, SEEK_END), 0);
+	size = ftell(tmp);
+	rewind(tmp);
+	c.data = malloc((size_t)size);
+	assert_non_null(c.data);
+	assert_int_equal(fread(c.data, 1, (size_t)size, tmp), (size_t)size);
+	c.len = (size_t)size;
+	read_stream(&c, &f);
+	assert_string_equal(f.time_reference, "1555200000");
+	assert_string_equal(f.r128, "-768");
+	assert_string_equal(f.language, "fr");
+	assert_true(f.tags_alone);
+	assert_true(f.sequence_ok);
+	assert_int_equal(f.last_granule, f.pre_skip + 48000);
+	free(c.data);
+	free(x);
+	fclose(tmp);
+}
+
+/* Silence has no loudness: no R128_TRACK_GAIN, and the room stays zeros. */
+static void test_no_gain_for_silence(void **state)
+{
+	const struct segment_loudness none = { NAN, NAN, NAN, NAN, NAN };
+	int gain = 12345;
+
+	(void)state;
+	assert_int_equal(encoder_r128_gain(&none, &gain), 0);
+	assert_int_equal(gain, 12345);
+	assert_int_equal(encoder_r128_gain(&(struct segment_loudness){ -23.0, 0, 0, 0, 0 }, &gain), 1);
+	assert_int_equal(gain, 0);
+	assert_int_equal(encoder_r128_gain(&(struct segment_loudness){ -300.0, 0, 0, 0, 0 }, &gain), 1);
+	assert_int_equal(gain, 32767); /* held inside Q7.8 */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -321,6 +389,8 @@ int main(void)
 		cmocka_unit_test(test_stream_pages),
 		cmocka_unit_test(test_sync_flushes),
 		cmocka_unit_test(test_sink_failure),
+		cmocka_unit_test(test_track_gain_in_place),
+		cmocka_unit_test(test_no_gain_for_silence),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
