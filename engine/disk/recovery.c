@@ -281,14 +281,25 @@ out:
 	return frames;
 }
 
-/* The segment and first frame the timeline gave the segment of `stamp`. */
-static void segment_of(const char *dir, const char *stamp, int *segment, uint64_t *first_frame)
+/* What the timeline said of the segment of `stamp`: its number, first
+ * frame, and (from engines that write them) its first sample's UTC and
+ * time reference, which the recovered files' manifest lines carry too. */
+struct segment_facts {
+	int has_time_reference;
+	uint64_t time_reference;
+	char first_sample[40];
+	char floor_language[32];
+};
+
+static void segment_of(const char *dir, const char *stamp, int *segment, uint64_t *first_frame,
+		       struct segment_facts *facts)
 {
 	char path[RECOVERY_PATH_MAX + 32], line[1024], want[96];
 	FILE *f;
 
 	*segment = 0;
 	*first_frame = 0;
+	memset(facts, 0, sizeof *facts);
 	snprintf(path, sizeof path, "%s/timeline.jsonl", dir);
 	snprintf(want, sizeof want, "\"stamp\":\"%s\"", stamp);
 	if (!(f = fopen(path, "re")))
@@ -301,6 +312,14 @@ static void segment_of(const char *dir, const char *stamp, int *segment, uint64_
 			*segment = atoi(s + 10);
 		if ((fr = strstr(line, "\"frame\":")))
 			*first_frame = strtoull(fr + 8, NULL, 10);
+		if ((s = strstr(line, "\"time_reference\":"))) {
+			facts->time_reference = strtoull(s + 17, NULL, 10);
+			facts->has_time_reference = 1;
+		}
+		if ((s = strstr(line, "\"first_sample\":\"")))
+			sscanf(s + 16, "%39[^\"]", facts->first_sample);
+		if ((s = strstr(line, "\"floor_language\":\"")))
+			sscanf(s + 18, "%31[^\"]", facts->floor_language);
 	}
 	fclose(f);
 }
@@ -350,6 +369,7 @@ static int mend(struct lost_file *l, int *segment, uint64_t *first_frame, uint64
 {
 	char path[RECOVERY_PATH_MAX + 330], channel[128], stamp[64], format[8], why[512];
 	struct manifest_entry m;
+	struct segment_facts facts;
 	long long frames;
 	int channels = 0, rate = 48000, ret;
 	sf_count_t header = 0;
@@ -369,10 +389,14 @@ static int mend(struct lost_file *l, int *segment, uint64_t *first_frame, uint64
 	}
 	if (frames < 0)
 		return -EIO;
-	segment_of(l->dir, stamp, segment, first_frame);
+	segment_of(l->dir, stamp, segment, first_frame, &facts);
 	m = (struct manifest_entry){ .path = path, .channel = channel, .format = format, .segment = *segment,
 				     .first_frame = *first_frame, .frames = (uint64_t)frames, .rate = (uint32_t)rate,
-				     .recovered = 1 };
+				     .recovered = 1, .has_time_reference = facts.has_time_reference,
+				     .time_reference = facts.time_reference,
+				     .first_sample = *facts.first_sample ? facts.first_sample : NULL,
+				     .language = !strcmp(channel, "floor") && *facts.floor_language ? facts.floor_language
+												     : NULL };
 	*frames_out = (uint64_t)frames;
 	*rate_out = rate;
 	return manifest_append(l->dir, &m, why, sizeof why);

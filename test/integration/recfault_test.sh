@@ -135,6 +135,9 @@ check_true "and any period lost or repeated came with an xrun in the timeline" \
 # shellcheck disable=SC2046
 check_true "every mended file decodes (soxi, opusinfo)" "" decodes $(ls "$REC"/k9/*.wav "$REC"/k9/*.flac "$REC"/k9/*.opus)
 check "the manifest lists all 18, marked recovered" "18" "$(grep -c '"recovered":true' "$REC/k9/manifest.json")"
+tr=$(grep '"event":"segment-start"' "$REC/k9/timeline.jsonl" | head -1 | grep -o '"time_reference":[0-9]*')
+check "recovered files keep their segment's time reference (from the timeline)" "18" \
+	"$(grep '"recovered":true' "$REC/k9/manifest.json" | grep -c "${tr:-none},\"first_sample\":\"")"
 check_true "tolk-verify passes" "$($B/tolk-verify "$REC/k9" 2>&1 | tail -1)" sh -c "$B/tolk-verify '$REC/k9' >/dev/null"
 check_true "the timeline says what was recovered" "" grep -q '"event":"recovered","segment":1,"files":18' "$REC/k9/timeline.jsonl"
 finish
