@@ -84,7 +84,7 @@ $(BUILD)/tolk: $(ENGINE_OBJ) $(CORE_OBJ) $(WEB_OBJ)
 # tolkctl cuts clips itself (tolkctl clip): the archive's encoders and the
 # clip cutter come with it.
 CLIP_OBJ := $(addprefix $(BUILD)/engine/disk/,clip.o wav_encoder.o flac_encoder.o ogg_opus_encoder.o \
-              libopusenc_encoder.o encoder_fd.o encoder_tags.o sha256_file.o) \
+              libopusenc_encoder.o encoder_fd.o encoder_tags.o encoder_s24.o sha256_file.o whole_file.o) \
             $(addprefix $(BUILD)/engine/core/,clip_time.o json_writer.o utc_time.o sha256.o)
 CLIP_PKGS := sndfile flac opus ogg libopusenc libebur128 libcrypto
 $(BUILD)/tolkctl: $(BUILD)/tools/tolkctl.o $(BUILD)/tools/top_view.o $(BUILD)/tools/clip_command.o \
@@ -93,7 +93,7 @@ $(BUILD)/tolkctl: $(BUILD)/tools/tolkctl.o $(BUILD)/tools/top_view.o $(BUILD)/to
 
 $(BUILD)/tolk-verify: $(BUILD)/tools/tolk_verify.o $(BUILD)/tools/manifest_reader.o $(BUILD)/engine/core/json_reader.o \
                      $(BUILD)/engine/core/sha256.o $(BUILD)/engine/disk/sha256_file.o \
-                     $(BUILD)/engine/disk/manifest_signature.o
+                     $(BUILD)/engine/disk/manifest_signature.o $(BUILD)/engine/disk/whole_file.o
 	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $$($(PKG_CONFIG) --libs libcrypto libsodium) -o $@
 
 # Built-in plugins: one C file each, one shared object each, nothing

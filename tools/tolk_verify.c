@@ -27,26 +27,8 @@
 #include "../engine/core/sha256.h"
 #include "../engine/disk/manifest_signature.h"
 #include "../engine/disk/sha256_file.h"
+#include "../engine/disk/whole_file.h"
 #include "manifest_reader.h"
-
-static char *read_all(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *text = NULL;
-	long len;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-	    (text = malloc((size_t)len + 1)) && fread(text, 1, (size_t)len, f) == (size_t)len)
-		text[len] = '\0';
-	else {
-		free(text);
-		text = NULL;
-	}
-	fclose(f);
-	return text;
-}
 
 struct tally {
 	int ok, bad, manifests;
@@ -122,7 +104,7 @@ static int verify_meeting(const char *dir, struct tally *t)
 	int n;
 
 	snprintf(path, sizeof path, "%s/manifest.json", dir);
-	text = read_all(path);
+	text = whole_file_read(path);
 	if (!text)
 		return -1;
 	t->dir = dir;
@@ -154,7 +136,7 @@ static int line_prev(const char *line, size_t len, char hex[65])
 
 static int verify_audit(const char *path)
 {
-	char *text = read_all(path), want[65], got[65], broken[256] = "";
+	char *text = whole_file_read(path), want[65], got[65], broken[256] = "";
 	const char *line, *nl;
 	long n = 0, before = 0;
 	int chained = 0;

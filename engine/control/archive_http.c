@@ -14,6 +14,7 @@
 
 #include "../core/json_writer.h"
 #include "../disk/clip.h"
+#include "http_reply.h"
 
 #ifdef TOLK_VERSION
 #define TOLK_VERSION_TEXT TOLK_VERSION
@@ -40,17 +41,7 @@ static int plain_name(const char *s, size_t len)
 static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *type, const char *body,
 				 size_t len)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
-	enum MHD_Result ret;
-
-	if (!r)
-		return MHD_NO;
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ret;
+	return http_reply(c, status, type, body, len, MHD_RESPMEM_MUST_COPY);
 }
 
 static enum MHD_Result not_found(struct MHD_Connection *c)

@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 
 #include "archive_http.h"
+#include "http_reply.h"
 
 /* The pages, embedded at build time (engine/web/page_blob.S): the
  * control room's, and the interpreter's console. */
@@ -104,20 +105,7 @@ static const char *token_of(struct MHD_Connection *c, char *how)
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type, const char *body,
 			     size_t len, enum MHD_ResponseMemoryMode mode)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, mode);
-	enum MHD_Result ret;
-
-	if (!r)
-		return MHD_NO;
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
-	if (status == MHD_HTTP_UNAUTHORIZED)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"tolk\"");
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ret;
+	return http_reply(c, status, type, body, len, mode);
 }
 
 static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, const char *text)

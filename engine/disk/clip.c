@@ -20,6 +20,7 @@
 #include "../core/utc_time.h"
 #include "encoder.h"
 #include "sha256_file.h"
+#include "whole_file.h"
 
 #define CLIP_CHUNK 8192
 #define CLIP_SOURCES_MAX 4096
@@ -30,25 +31,6 @@ struct clip_source {
 	long long start;     /* its first sample, samples since 1970 */
 	long long frames;
 };
-
-static char *read_text(const char *path)
-{
-	FILE *f = fopen(path, "rbe");
-	char *text = NULL;
-	long len;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-	    (text = malloc((size_t)len + 1)) && fread(text, 1, (size_t)len, f) == (size_t)len)
-		text[len] = '\0';
-	else {
-		free(text);
-		text = NULL;
-	}
-	fclose(f);
-	return text;
-}
 
 /* The channel's lossless files from the manifest, in time order. */
 static int read_sources(const char *dir, const char *channel, unsigned *rate, struct clip_source **out,
@@ -61,7 +43,7 @@ static int read_sources(const char *dir, const char *channel, unsigned *rate, st
 	int n = 0, i, j, pass;
 
 	snprintf(path, sizeof path, "%s/manifest.json", dir);
-	if (!(text = read_text(path))) {
+	if (!(text = whole_file_read(path))) {
 		snprintf(why, len, "%s: %s", path, strerror(errno ? errno : EIO));
 		return -ENOENT;
 	}

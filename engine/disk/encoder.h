@@ -75,6 +75,14 @@ struct encoder_ops {
 	int (*close)(void *enc);
 };
 
+/* The 24-bit samples of every lossless archive file (FLAC and WAV hold the
+ * same ones): each float scaled by 2^23, rounded, held inside 24 bits (a
+ * sample past full scale is the loudest there is; one that is not a number
+ * is silence), then shifted left by `shift` (WAV through libsndfile wants
+ * them left-justified in 32 bits). *buf grows to n as needed (it and *cap
+ * are the caller's, freed by it). 0 or -ENOMEM. */
+int encoder_s24(const float *pcm, uint32_t n, unsigned shift, int32_t **buf, uint32_t *cap);
+
 /* For the encoders that write their own bytes (the Ogg Opus ones): all of
  * p, or the errno that stopped it. */
 int encoder_write_all(int fd, const unsigned char *p, size_t len);

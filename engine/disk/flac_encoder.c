@@ -10,7 +10,6 @@
 #include <FLAC/metadata.h>
 #include <FLAC/stream_encoder.h>
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +17,7 @@
 
 #include "encoder.h"
 
-#define FLAC_BITS 24
+#define FLAC_BITS 24 /* encoder_s24's */
 #define FLAC_LEVEL 5
 
 struct flac_file {
@@ -26,7 +25,7 @@ struct flac_file {
 	FLAC__StreamMetadata *tags;
 	int fd;
 	int failed_errno;
-	FLAC__int32 *ints;
+	int32_t *ints;     /* the block as 24-bit samples (FLAC__int32 is int32_t) */
 	uint32_t n_ints;
 };
 
@@ -137,28 +136,9 @@ fail:
 static int flac_write(void *enc, const float *pcm, uint32_t frames)
 {
 	struct flac_file *e = enc;
-	const float full = (float)(1 << (FLAC_BITS - 1));
-	uint32_t i;
 
-	if (frames > e->n_ints) {
-		FLAC__int32 *more = realloc(e->ints, frames * sizeof *more);
-		if (!more)
-			return -ENOMEM;
-		e->ints = more;
-		e->n_ints = frames;
-	}
-	/* As libsndfile did: scaled by 2^23, rounded, held inside 24 bits
-	 * (a sample past full scale is the loudest one there is; one that is
-	 * not a number is silence). */
-	for (i = 0; i < frames; i++) {
-		float v = pcm[i] * full;
-		if (v >= full - 1.0f)
-			e->ints[i] = (FLAC__int32)full - 1;
-		else if (v <= -full)
-			e->ints[i] = -(FLAC__int32)full;
-		else
-			e->ints[i] = v == v ? (FLAC__int32)lrintf(v) : 0;
-	}
+	if (encoder_s24(pcm, frames, 0, &e->ints, &e->n_ints) < 0)
+		return -ENOMEM;
 	if (!FLAC__stream_encoder_process(e->fse, (const FLAC__int32 *const *)&e->ints, frames))
 		return -(e->failed_errno ? e->failed_errno : EIO);
 	return 0;

@@ -26,7 +26,7 @@ struct wav_file {
 	SNDFILE *sf;
 	int failed_errno;
 	SF_BROADCAST_INFO bext;
-	int *ints;         /* the block as 24-bit samples, left-justified */
+	int32_t *ints;     /* the block as 24-bit samples, left-justified */
 	uint32_t n_ints;
 };
 
@@ -195,25 +195,12 @@ static void *wav_open(const struct encoder_info *info, char *err, size_t errlen)
 static int wav_write(void *enc, const float *pcm, uint32_t frames)
 {
 	struct wav_file *e = enc;
-	const float full = 8388608.0f;
-	uint32_t i;
 
-	if (frames > e->n_ints) {
-		int *more = realloc(e->ints, frames * sizeof *more);
-		if (!more)
-			return -ENOMEM;
-		e->ints = more;
-		e->n_ints = frames;
-	}
-	/* 24 bits as the FLAC files make them (scaled by 2^23, rounded, held
-	 * inside the range): libsndfile's own float path scales by 2^31 - 1
-	 * and can land a step low, and the formats of one archive must hold
-	 * the same samples. */
-	for (i = 0; i < frames; i++) {
-		float v = pcm[i] * full;
-		int s24 = v >= full - 1.0f ? 8388607 : v <= -full ? -8388608 : v == v ? (int)lrintf(v) : 0;
-		e->ints[i] = (int)((unsigned)s24 << 8);
-	}
+	/* The FLAC files' samples: libsndfile's own float path scales by
+	 * 2^31 - 1 and can land a step low, and the formats of one archive
+	 * must hold the same samples. */
+	if (encoder_s24(pcm, frames, 8, &e->ints, &e->n_ints) < 0)
+		return -ENOMEM;
 	errno = 0;
 	if (sf_writef_int(e->sf, e->ints, frames) != (sf_count_t)frames) {
 		e->failed_errno = errno ? errno : EIO;
