@@ -374,8 +374,10 @@ fi
 # into the test's own folder).
 NOREC="$TMP/norec"
 PORT=$((19000 + RANDOM % 800))
+OSC_PORT=$((PORT + 1000))
 sed -e "s/@PORT@/$PORT/" -e "s/@OBSERVER@/observer-$RANDOM-$RANDOM-token/" -e "s/autostart: false/autostart: true/" \
 	test/integration/web_room.yaml >"$TMP/norec.yaml"
+printf 'osc:\n  listen: "127.0.0.1:%s"\n  consoles: { fr: ["127.0.0.1"] }\n' "$OSC_PORT" >>"$TMP/norec.yaml"
 $B/tolk --server "$SERVER" --name norec --control "$TMP/norec.sock" --record-dir "$NOREC" --no-record \
 	--config "$TMP/norec.yaml" 2>>"$TMP/norec.log" &
 NOREC_PID=$!
@@ -391,6 +393,11 @@ if wait_for 10 $B/tolkctl --control "$TMP/norec.sock" status; then
 	web=$(curl -s -X POST -H "Authorization: Bearer $TOKEN" --data 'record start secret' "http://127.0.0.1:$PORT/api/command")
 	check "--no-record: the web page's record start is refused too" "yes" \
 		"$(echo "$web" | grep -q 'recording is disabled for this run (--no-record)' && echo yes)"
+	# OSC drives consoles only: there is no message that records, and
+	# anything that tries gets an error back, not a recording.
+	osc_out=$($B/test/osc_client -w 300 127.0.0.1 "$OSC_PORT" /tolk/record/start s secret)
+	osc_out="$osc_out $($B/test/osc_client -w 300 127.0.0.1 "$OSC_PORT" /tolk/fr/1/record s start)"
+	check "--no-record: OSC has no way to start a recording (errors back)" "2" "$(grep -o '/error s' <<<"$osc_out" | wc -l)"
 	check "--no-record: autostart did not record either" "yes" \
 		"$($B/tolkctl --control "$TMP/norec.sock" --json record status | grep -q '"state":"disabled"' && echo yes)"
 	check "--no-record: the refusals are audited (in the state folder)" "2" \
