@@ -133,7 +133,9 @@ static void test_recording_keys(void **unused)
 		"  buffer_seconds: 4\n"
 		"  autostart: no\n"
 		"  channels: [floor, fr]\n"
-		"  mics: true\n";
+		"  mics: true\n"
+		"  loudness: false\n"
+		"  signing_key: /etc/tolk/archive.key\n";
 	struct config cfg;
 	char err[TOLK_ERROR_MAX];
 	(void)unused;
@@ -150,6 +152,8 @@ static void test_recording_keys(void **unused)
 	assert_int_equal(cfg.recording.n_channels, 2);
 	assert_string_equal(cfg.recording.channels[1], "fr");
 	assert_true(cfg.recording.mics);
+	assert_false(cfg.recording.loudness);
+	assert_string_equal(cfg.recording.signing_key, "/etc/tolk/archive.key");
 	config_free(&cfg);
 }
 
@@ -425,7 +429,7 @@ static const struct bad_case bad_cases[] = {
 	  "bad.yaml:4:24: channels must be all or a list of floor and language codes" },
 	{ HEAD LANGS "recording: { path: /tmp }\n",
 	  "bad.yaml:4:14: unknown key 'path' in recording (expected one of: dir, formats, opus_bitrate, opus_complexity, "
-	  "segment_minutes, buffer_seconds, autostart, channels, mics)" },
+	  "segment_minutes, buffer_seconds, autostart, channels, mics, loudness, signing_key)" },
 	{ HEAD LANGS "control: { technicians: root }\n", "bad.yaml:4:25: technicians must be a list, not a scalar" },
 	{ HEAD LANGS "control: { technicians: [\"a/b\"] }\n", "bad.yaml:4:26: 'a/b' is not a user name or @group" },
 	{ HEAD LANGS "control: { admins: [root] }\n",
