@@ -84,7 +84,8 @@ $(BUILD)/tolk: $(ENGINE_OBJ) $(CORE_OBJ) $(WEB_OBJ)
 # tolkctl cuts clips itself (tolkctl clip): the archive's encoders and the
 # clip cutter come with it.
 CLIP_OBJ := $(addprefix $(BUILD)/engine/disk/,clip.o wav_encoder.o flac_encoder.o ogg_opus_encoder.o \
-              libopusenc_encoder.o encoder_fd.o encoder_tags.o encoder_s24.o sha256_file.o whole_file.o) \
+              libopusenc_encoder.o encoder_fd.o encoder_tags.o encoder_s24.o segment_loudness.o sha256_file.o \
+              whole_file.o) \
             $(addprefix $(BUILD)/engine/core/,clip_time.o json_writer.o utc_time.o sha256.o)
 CLIP_PKGS := sndfile flac opus ogg libopusenc libebur128 libcrypto
 $(BUILD)/tolkctl: $(BUILD)/tools/tolkctl.o $(BUILD)/tools/top_view.o $(BUILD)/tools/clip_command.o \
@@ -189,6 +190,11 @@ $(BUILD)/test/unit/test_ogg_opus: test/unit/test_ogg_opus.c $(OPUS_TEST_SRC) eng
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $(SAN) $$($(PKG_CONFIG) --cflags $(OPUS_TEST_PKGS)) $< $(OPUS_TEST_SRC) \
 		$$($(PKG_CONFIG) --libs $(OPUS_TEST_PKGS)) -lcmocka -lm -o $@
+
+$(BUILD)/test/unit/test_segment_loudness: test/unit/test_segment_loudness.c engine/disk/segment_loudness.c \
+                                          engine/disk/segment_loudness.h
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $(SAN) $< engine/disk/segment_loudness.c -lebur128 -lcmocka -lm -o $@
 
 $(BUILD)/test/unit/test_sha256_file: test/unit/test_sha256_file.c engine/disk/sha256_file.c engine/core/sha256.c
 	@mkdir -p $(@D)

@@ -1,7 +1,6 @@
 #include "clip.h"
 
 #include <ctype.h>
-#include <ebur128.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -19,6 +18,7 @@
 #include "../core/json_writer.h"
 #include "../core/utc_time.h"
 #include "encoder.h"
+#include "segment_loudness.h"
 #include "sha256_file.h"
 #include "whole_file.h"
 
@@ -207,7 +207,7 @@ int clip_cut(const struct clip_request *rq, const char *out_path, char *why, siz
 	const struct encoder_ops *ops = format_of(rq->format);
 	struct clip_source *src = NULL;
 	struct segment_loudness loud = { NAN, NAN, NAN, NAN, NAN };
-	ebur128_state *meter = NULL;
+	struct segment_meter meter = { 0 };
 	float *buf = NULL;
 	int *ints = NULL;
 	void *enc = NULL;
@@ -252,8 +252,7 @@ int clip_cut(const struct clip_request *rq, const char *out_path, char *why, siz
 	}
 	buf = malloc(CLIP_CHUNK * sizeof *buf);
 	ints = malloc(CLIP_CHUNK * sizeof *ints);
-	meter = ebur128_init(1, rate, EBUR128_MODE_I | EBUR128_MODE_LRA | EBUR128_MODE_TRUE_PEAK | EBUR128_MODE_HISTOGRAM);
-	if (!buf || !ints || !meter) {
+	if (!buf || !ints || segment_meter_init(&meter, rate) < 0) {
 		snprintf(why, len, "out of memory");
 		ret = -ENOMEM;
 		goto out;
@@ -313,7 +312,7 @@ int clip_cut(const struct clip_request *rq, const char *out_path, char *why, siz
 				ret = -EIO;
 				break;
 			}
-			ebur128_add_frames_float(meter, buf, (size_t)take);
+			segment_meter_add(&meter, buf, (uint32_t)take);
 			if ((ret = ops->write(enc, buf, (uint32_t)take)) < 0)
 				snprintf(why, len, "%s: %s", out_path, strerror(-ret));
 			at += take;
@@ -321,15 +320,7 @@ int clip_cut(const struct clip_request *rq, const char *out_path, char *why, siz
 		if (sf)
 			sf_close(sf);
 	}
-	{
-		double v;
-		if (ebur128_loudness_global(meter, &v) == EBUR128_SUCCESS && isfinite(v))
-			loud.integrated = v;
-		if (ebur128_loudness_range(meter, &v) == EBUR128_SUCCESS && isfinite(loud.integrated))
-			loud.range = v;
-		if (ebur128_true_peak(meter, 0, &v) == EBUR128_SUCCESS && v > 0)
-			loud.true_peak = 20 * log10(v);
-	}
+	segment_meter_result(&meter, &loud);
 	if (ops->set_loudness)
 		ops->set_loudness(enc, &loud);
 	i = ops->close(enc);
@@ -344,8 +335,7 @@ int clip_cut(const struct clip_request *rq, const char *out_path, char *why, siz
 	if (ret)
 		unlink(out_path);
 out:
-	if (meter)
-		ebur128_destroy(&meter);
+	segment_meter_free(&meter);
 	free(buf);
 	free(ints);
 	free(src);

@@ -94,12 +94,9 @@ static void release(struct recorder *r)
 {
 	int i;
 
-	for (i = 0; r->loud && i < r->n_channels; i++)
-		if (r->loud[i])
-			ebur128_destroy(&r->loud[i]);
-	free(r->loud);
-	free(r->loud_max_m);
-	free(r->loud_max_s);
+	for (i = 0; r->meters && i < r->n_channels; i++)
+		segment_meter_free(&r->meters[i]);
+	free(r->meters);
 	free(r->seg_loud);
 	capture_free(&r->capture);
 	free(r->channels);
@@ -125,7 +122,6 @@ int recorder_init(struct recorder *r, const struct config *cfg, const char *root
 	r->opus_bitrate = rc->opus_bitrate;
 	r->opus_complexity = rc->opus_complexity;
 	r->loudness_on = rc->loudness;
-	r->loud_block = rate / 10 ? rate / 10 : 1;
 	snprintf(r->floor_language, sizeof r->floor_language, "%s", cfg->floor_language);
 	snprintf(r->default_meeting, sizeof r->default_meeting, "%s", cfg->meeting);
 	snprintf(r->root, sizeof r->root, "%s", root && *root ? root : rc->dir);
@@ -146,12 +142,10 @@ int recorder_init(struct recorder *r, const struct config *cfg, const char *root
 	r->pub_files = calloc((size_t)(r->n_channels * r->n_formats), sizeof *r->pub_files);
 	r->scratch = calloc((size_t)r->n_channels * RECORDER_CHUNK, sizeof *r->scratch);
 	r->silence = calloc(RECORDER_CHUNK, sizeof *r->silence);
-	r->loud = calloc((size_t)r->n_channels + 1, sizeof *r->loud);
-	r->loud_max_m = calloc((size_t)r->n_channels + 1, sizeof *r->loud_max_m);
-	r->loud_max_s = calloc((size_t)r->n_channels + 1, sizeof *r->loud_max_s);
+	r->meters = rc->loudness ? calloc((size_t)r->n_channels + 1, sizeof *r->meters) : NULL;
 	r->seg_loud = calloc((size_t)r->n_channels + 1, sizeof *r->seg_loud);
-	if (!r->files || !r->closing || !r->pub_files || !r->scratch || !r->silence || !r->loud ||
-	    !r->loud_max_m || !r->loud_max_s || !r->seg_loud)
+	if (!r->files || !r->closing || !r->pub_files || !r->scratch || !r->silence ||
+	    (rc->loudness && !r->meters) || !r->seg_loud)
 		goto fail_nomem;
 	ret = capture_init(&r->capture, r->n_channels, (uint32_t)ceil(rc->buffer_seconds * rate));
 	if (ret < 0) {
@@ -298,78 +292,27 @@ static void release_reserve(struct recorder *r)
 }
 
 /* ---- the segment's loudness ---------------------------------------------
- * Every recorded channel is measured as it is written (EBU R128 with
- * libebur128: integrated, range, true peak; momentary and short-term read
- * every 100 ms for their maxima), from its segment's first sample to its
- * last, so that bext, the Opus tags and the manifest can say it at close.
- * It runs beside the encoders: each worker measures every n-th channel. */
-#define LOUDNESS_MODE (EBUR128_MODE_I | EBUR128_MODE_LRA | EBUR128_MODE_TRUE_PEAK | EBUR128_MODE_M | \
-		       EBUR128_MODE_S | EBUR128_MODE_HISTOGRAM)
+ * Every recorded channel is measured as it is written (segment_loudness.h),
+ * from its segment's first sample to its last, so that bext, the Opus tags
+ * and the manifest can say it at close. It runs beside the encoders: each
+ * worker measures every n-th channel. */
 
 /* A new measurement per channel for a new segment. */
 static void loudness_restart(struct recorder *r)
 {
 	int ch;
 
-	r->loud_phase = 0;
-	for (ch = 0; ch < r->n_channels; ch++) {
-		if (r->loud[ch])
-			ebur128_destroy(&r->loud[ch]);
+	for (ch = 0; r->meters && ch < r->n_channels; ch++) {
+		segment_meter_free(&r->meters[ch]);
 		/* Out of memory: that channel's loudness is "not measured". */
-		r->loud[ch] = r->loudness_on ? ebur128_init(1, r->rate, LOUDNESS_MODE) : NULL;
-		r->loud_max_m[ch] = r->loud_max_s[ch] = -HUGE_VAL;
+		segment_meter_init(&r->meters[ch], r->rate);
 	}
 }
 
-/* n frames of channel ch, cut where each 100 ms ends (the phase all
- * channels share, moved on by the caller once every channel has them). */
 static void loudness_add(struct recorder *r, int ch, const float *pcm, uint32_t n)
 {
-	ebur128_state *st = r->loud[ch];
-	uint32_t phase = r->loud_phase;
-	double v;
-
-	if (!st)
-		return;
-	while (n > 0) {
-		uint32_t piece = r->loud_block - phase < n ? r->loud_block - phase : n;
-		ebur128_add_frames_float(st, pcm, piece);
-		pcm += piece;
-		n -= piece;
-		phase += piece;
-		if (phase == r->loud_block) {
-			phase = 0;
-			if (ebur128_loudness_momentary(st, &v) == EBUR128_SUCCESS && v > r->loud_max_m[ch])
-				r->loud_max_m[ch] = v;
-			if (ebur128_loudness_shortterm(st, &v) == EBUR128_SUCCESS && v > r->loud_max_s[ch])
-				r->loud_max_s[ch] = v;
-		}
-	}
-}
-
-static double finite_or_nan(double v)
-{
-	return isfinite(v) ? v : NAN;
-}
-
-/* Channel ch's segment, summed up into seg_loud[ch]. */
-static void loudness_summarise(struct recorder *r, int ch)
-{
-	struct segment_loudness *l = &r->seg_loud[ch];
-	ebur128_state *st = r->loud[ch];
-	double v;
-
-	*l = (struct segment_loudness){ NAN, NAN, NAN, NAN, NAN };
-	if (!st)
-		return;
-	if (ebur128_loudness_global(st, &v) == EBUR128_SUCCESS)
-		l->integrated = finite_or_nan(v);
-	if (ebur128_loudness_range(st, &v) == EBUR128_SUCCESS && isfinite(l->integrated))
-		l->range = finite_or_nan(v);
-	if (ebur128_true_peak(st, 0, &v) == EBUR128_SUCCESS && v > 0)
-		l->true_peak = finite_or_nan(20.0 * log10(v));
-	l->max_momentary = finite_or_nan(r->loud_max_m[ch]);
-	l->max_short_term = finite_or_nan(r->loud_max_s[ch]);
+	if (r->meters)
+		segment_meter_add(&r->meters[ch], pcm, n);
 }
 
 static int summarise_share(void *arg, int worker, int n_workers)
@@ -378,7 +321,10 @@ static int summarise_share(void *arg, int worker, int n_workers)
 	int ch;
 
 	for (ch = worker; ch < r->n_channels; ch += n_workers)
-		loudness_summarise(r, ch);
+		if (r->meters)
+			segment_meter_result(&r->meters[ch], &r->seg_loud[ch]);
+		else
+			r->seg_loud[ch] = (struct segment_loudness){ NAN, NAN, NAN, NAN, NAN };
 	return 0;
 }
 
@@ -699,7 +645,6 @@ static int write_frames(struct recorder *r, float *const *chans, uint32_t n)
 			fail_recording(r, r->files[i - 1].path, -ret);
 			return ret;
 		}
-		r->loud_phase = (uint32_t)((r->loud_phase + take) % r->loud_block);
 		r->seg_frames += take;
 		r->frames_recorded += take;
 		off += take;

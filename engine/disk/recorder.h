@@ -10,7 +10,6 @@
 #ifndef TOLK_RECORDER_H
 #define TOLK_RECORDER_H
 
-#include <ebur128.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdatomic.h>
@@ -22,6 +21,7 @@
 #include "../core/config.h"
 #include "../core/json_writer.h"
 #include "encode_pool.h"
+#include "segment_loudness.h"
 
 #define RECORDER_LINE_MAX 768
 #define RECORDER_QUEUE 256
@@ -122,13 +122,11 @@ struct recorder {
 	uint64_t rec_frame0;     /* and its JACK frame */
 	uint64_t seg_time_ref;   /* this segment's first sample: samples since its day's 00:00 */
 	int64_t seg_first_us;    /* and its UTC, µs */
-	/* The segment's loudness per channel, measured as it is written;
-	 * NULL entries when recording.loudness is off. */
-	ebur128_state **loud;
-	double *loud_max_m, *loud_max_s;
-	struct segment_loudness *seg_loud; /* [n_channels], at the segment's end */
-	uint32_t loud_block;     /* frames in 100 ms: M and S are read at each */
-	uint32_t loud_phase;     /* frames of the segment into the current 100 ms */
+	/* The segment's loudness per channel, measured as it is written
+	 * (NULL when recording.loudness is off), and what it came to at the
+	 * segment's end. */
+	struct segment_meter *meters;      /* [n_channels] */
+	struct segment_loudness *seg_loud; /* [n_channels] */
 	int timeline_fd;
 	uint64_t dropped_seen;
 	uint32_t xruns_seen;
