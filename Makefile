@@ -5,6 +5,7 @@ PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 LIBDIR     ?= $(PREFIX)/lib
 PLUGINDIR  ?= $(LIBDIR)/tolk/plugins
+DATADIR    ?= $(PREFIX)/share
 DESTDIR    ?=
 CC         ?= cc
 PKG_CONFIG ?= pkg-config
@@ -241,10 +242,13 @@ install: all
 	install -m 0755 $(BUILD)/tolk $(BUILD)/tolkctl $(BUILD)/tolk-verify $(DESTDIR)$(BINDIR)/
 	install -d $(DESTDIR)$(PLUGINDIR)
 	install -m 0755 $(PLUGINS) $(DESTDIR)$(PLUGINDIR)/
+	install -d $(DESTDIR)$(DATADIR)/tolk/mediaconch
+	install -m 0644 contrib/mediaconch/tolk-archive-wav.xml $(DESTDIR)$(DATADIR)/tolk/mediaconch/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/tolk $(DESTDIR)$(BINDIR)/tolkctl $(DESTDIR)$(BINDIR)/tolk-verify
 	rm -f $(PLUGIN_SRC:plugins/%.c=$(DESTDIR)$(PLUGINDIR)/%.so)
+	rm -f $(DESTDIR)$(DATADIR)/tolk/mediaconch/tolk-archive-wav.xml
 
 clean:
 	rm -rf $(BUILD)
