@@ -294,8 +294,8 @@ static void release_reserve(struct recorder *r)
 /* ---- the segment's loudness ---------------------------------------------
  * Every recorded channel is measured as it is written (segment_loudness.h),
  * from its segment's first sample to its last, so that bext, the Opus tags
- * and the manifest can say it at close. It runs beside the encoders: each
- * worker measures every n-th channel. */
+ * and the manifest can say it at close. The disk thread measures, beside
+ * the Opus workers. */
 
 /* A new measurement per channel for a new segment. */
 static void loudness_restart(struct recorder *r)
@@ -582,15 +582,11 @@ static void fail_recording(struct recorder *r, const char *what, int err)
 	r->state = RECORDER_FAILED;
 }
 
-/* One encoder pool worker's share of the chunk: every n-th Opus file,
- * and the loudness of every n-th channel. */
+/* One encoder pool worker's share of the chunk: every n-th Opus file. */
 static int write_opus_share(void *arg, int worker, int n_workers)
 {
 	struct recorder *r = arg;
 	int i, k = 0, ret;
-
-	for (i = worker; i < r->n_channels; i += n_workers)
-		loudness_add(r, i, r->job_chans ? r->job_chans[i] + r->job_off : r->silence, r->job_take);
 	for (i = 0; i < r->n_files; i++) {
 		struct recorder_file *f = &r->files[i];
 		if (f->ops != &encoder_opus || k++ % n_workers != worker)
@@ -630,7 +626,10 @@ static int write_frames(struct recorder *r, float *const *chans, uint32_t n)
 				continue;
 			ret = f->ops->write(f->enc, chans ? chans[f->channel] + off : r->silence, take);
 		}
-		for (i = 0; !pooled && i < r->n_channels; i++)
+		/* The loudness here, while the workers encode Opus: FLAC leaves
+		 * this thread the lighter load, and the chunk is done when the
+		 * slower side is. */
+		for (i = 0; i < r->n_channels; i++)
 			loudness_add(r, i, chans ? chans[i] + off : r->silence, take);
 		if (pooled) {
 			int pool_ret = encode_pool_join(&r->pool), w;
