@@ -71,6 +71,26 @@ void segment_meter_free(struct segment_meter *m)
  * Phase 0 is the samples themselves (its only tap is the centre one).
  * Four outputs at a time with SSE2 (every x86-64 has it), the same sums
  * one at a time elsewhere. A value that is not a number never wins. */
+/* Samples [from, n) one at a time. */
+static float phases_peak_scalar(const struct segment_meter *m, const float *x, uint32_t from, uint32_t n, float peak)
+{
+	uint32_t i;
+	int p, k;
+
+	for (i = from; i < n; i++) {
+		float a = fabsf(x[i]);
+		peak = a > peak ? a : peak;
+		for (p = 1; p < m->tp_factor; p++) {
+			float acc = 0.0f;
+			for (k = 0; k < TRUE_PEAK_TAPS; k++)
+				acc += m->tp_coef[p][k] * x[(int)i - k];
+			acc = fabsf(acc);
+			peak = acc > peak ? acc : peak;
+		}
+	}
+	return peak;
+}
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 
@@ -94,37 +114,12 @@ static float phases_peak(const struct segment_meter *m, const float *x, uint32_t
 	_mm_storeu_ps(lanes, best);
 	for (k = 0; k < 4; k++)
 		peak = lanes[k] > peak ? lanes[k] : peak;
-	for (; i < n; i++) {
-		float a = fabsf(x[i]);
-		peak = a > peak ? a : peak;
-		for (p = 1; p < m->tp_factor; p++) {
-			float acc = 0.0f;
-			for (k = 0; k < TRUE_PEAK_TAPS; k++)
-				acc += m->tp_coef[p][k] * x[(int)i - k];
-			acc = fabsf(acc);
-			peak = acc > peak ? acc : peak;
-		}
-	}
-	return peak;
+	return phases_peak_scalar(m, x, i, n, peak);
 }
 #else
 static float phases_peak(const struct segment_meter *m, const float *x, uint32_t n, float peak)
 {
-	uint32_t i;
-	int p, k;
-
-	for (i = 0; i < n; i++) {
-		float a = fabsf(x[i]);
-		peak = a > peak ? a : peak;
-		for (p = 1; p < m->tp_factor; p++) {
-			float acc = 0.0f;
-			for (k = 0; k < TRUE_PEAK_TAPS; k++)
-				acc += m->tp_coef[p][k] * x[(int)i - k];
-			acc = fabsf(acc);
-			peak = acc > peak ? acc : peak;
-		}
-	}
-	return peak;
+	return phases_peak_scalar(m, x, 0, n, peak);
 }
 #endif
 
