@@ -74,7 +74,8 @@ int clip_command(int argc, char **argv, clip_ask_dir ask, void *user)
 	printf("wrote %s and %s.provenance.json\n", out, out);
 	return CLIP_OK;
 usage:
-	fprintf(stderr, "usage: tolkctl clip MEETING CHANNEL FROM TO [--format wav|flac|opus] [--out FILE] [--dir RECORDINGS]\n"
+	fprintf(stderr, "usage: tolkctl clip MEETING CHANNEL FROM TO [--format wav|flac|opus] [--out FILE]\n"
+			"                    [--dir RECORDINGS]\n"
 			"  FROM, TO: UTC (2026-12-02T11:42:00.25Z, or 11:42:00.25 on the meeting's day)\n"
 			"            or offsets from the meeting's first sample (+90, +1:30, +1:02:03.5)\n");
 	return CLIP_USAGE;

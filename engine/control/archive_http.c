@@ -38,16 +38,9 @@ static int plain_name(const char *s, size_t len)
 	return 1;
 }
 
-static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *type, const char *body,
-				 size_t len)
-{
-	return http_reply(c, status, type, body, len, MHD_RESPMEM_MUST_COPY);
-}
-
 static enum MHD_Result not_found(struct MHD_Connection *c)
 {
-	static const char text[] = "not in the archive\n";
-	return send_text(c, MHD_HTTP_NOT_FOUND, "text/plain; charset=utf-8", text, sizeof text - 1);
+	return http_reply_text(c, MHD_HTTP_NOT_FOUND, "not in the archive\n");
 }
 
 /* The "time" of a timeline's first line (the recording's start), or "". */
@@ -131,7 +124,7 @@ static enum MHD_Result list_meetings(struct MHD_Connection *c, const char *root)
 			  rows[i].signed_ ? "true" : "false");
 	}
 	jw_raw(&w, "]}");
-	ret = w.failed ? MHD_NO : send_text(c, MHD_HTTP_OK, "application/json", w.buf, w.len);
+	ret = w.failed ? MHD_NO : http_reply(c, MHD_HTTP_OK, "application/json", w.buf, w.len, MHD_RESPMEM_MUST_COPY);
 	jw_free(&w);
 	free(rows);
 	return ret;
@@ -144,7 +137,7 @@ static const char *type_of(const char *name)
 	} types[] = {
 		{ ".opus", "audio/ogg; codecs=opus" }, { ".flac", "audio/flac" }, { ".wav", "audio/wav" },
 		{ ".json", "application/json" },       { ".jsonl", "application/x-ndjson" },
-		{ ".sig", "application/octet-stream" }, { ".provenance.json", "application/json" },
+		{ ".sig", "application/octet-stream" },
 	};
 	const char *dot = strrchr(name, '.');
 	size_t i;
@@ -332,11 +325,11 @@ static enum MHD_Result start_clip(struct archive_clips *clips, struct MHD_Connec
 	if ((strcmp(format, "wav") && strcmp(format, "flac") && strcmp(format, "opus")) || !*from || !*to ||
 	    strlen(from) >= 64 || strlen(to) >= 64) {
 		snprintf(text, sizeof text, "a clip needs meeting, channel, from and to (format wav, flac or opus)\n");
-		return send_text(c, MHD_HTTP_BAD_REQUEST, "text/plain; charset=utf-8", text, strlen(text));
+		return http_reply_text(c, MHD_HTTP_BAD_REQUEST, text);
 	}
 	if (clips->n == ARCHIVE_CLIPS_MAX) {
 		snprintf(text, sizeof text, "%d clips are being cut; try again in a moment\n", ARCHIVE_CLIPS_MAX);
-		return send_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8", text, strlen(text));
+		return http_reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, text);
 	}
 	if (!(j = calloc(1, sizeof *j)))
 		return MHD_NO;
@@ -351,7 +344,7 @@ static enum MHD_Result start_clip(struct archive_clips *clips, struct MHD_Connec
 	if (!mkdtemp(j->tmp_dir)) {
 		free(j);
 		snprintf(text, sizeof text, "no room for a clip: %s\n", strerror(errno));
-		return send_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain; charset=utf-8", text, strlen(text));
+		return http_reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, text);
 	}
 	snprintf(j->path, sizeof j->path, "%s/%s", j->tmp_dir, j->filename);
 	atomic_store(&j->refs, 2);
@@ -395,13 +388,13 @@ static enum MHD_Result answer_clip(struct archive_clips *clips, struct MHD_Conne
 	j->answered = 1;
 	if (!atomic_load_explicit(&j->done, memory_order_acquire)) {
 		snprintf(text, sizeof text, "the server is stopping\n");
-		return send_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8", text, strlen(text));
+		return http_reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, text);
 	}
 	if (j->ret < 0) {
 		status = j->ret == -ENOENT ? MHD_HTTP_NOT_FOUND : j->ret == -EBADMSG ? MHD_HTTP_CONFLICT
 			 : j->ret == -EINVAL || j->ret == -ERANGE ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_INTERNAL_SERVER_ERROR;
 		snprintf(text, sizeof text, "%s\n", j->why);
-		return send_text(c, status, "text/plain; charset=utf-8", text, strlen(text));
+		return http_reply_text(c, status, text);
 	}
 	snprintf(prov_path, sizeof prov_path, "%s.provenance.json", j->path);
 	fd = open(j->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -481,13 +474,13 @@ int archive_http_serve(struct MHD_Connection *c, const char *root, const char *u
 	refused[0] = '\0';
 	if (!strcmp(url, "/api/archive")) {
 		*ret = get ? list_meetings(c, root)
-			   : send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "GET only\n", 9);
+			   : http_reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "GET only\n");
 		return 1;
 	}
 	if (strncmp(url, "/archive/", 9))
 		return 0;
 	if (!get) {
-		*ret = send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "GET only\n", 9);
+		*ret = http_reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "GET only\n");
 		return 1;
 	}
 	*ret = open_archive_file(c, root, url + 9, refused, refused_len);

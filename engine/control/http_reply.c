@@ -1,5 +1,7 @@
 #include "http_reply.h"
 
+#include <string.h>
+
 enum MHD_Result http_reply(struct MHD_Connection *c, unsigned status, const char *type, const char *body, size_t len,
 			   enum MHD_ResponseMemoryMode mode)
 {
@@ -17,4 +19,9 @@ enum MHD_Result http_reply(struct MHD_Connection *c, unsigned status, const char
 	ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+enum MHD_Result http_reply_text(struct MHD_Connection *c, unsigned status, const char *text)
+{
+	return http_reply(c, status, "text/plain; charset=utf-8", text, strlen(text), MHD_RESPMEM_MUST_COPY);
 }

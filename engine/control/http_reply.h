@@ -10,4 +10,7 @@
 enum MHD_Result http_reply(struct MHD_Connection *c, unsigned status, const char *type, const char *body, size_t len,
 			   enum MHD_ResponseMemoryMode mode);
 
+/* A line of plain text, copied. */
+enum MHD_Result http_reply_text(struct MHD_Connection *c, unsigned status, const char *text);
+
 #endif

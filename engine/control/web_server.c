@@ -102,17 +102,6 @@ static const char *token_of(struct MHD_Connection *c, char *how)
 	return NULL;
 }
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type, const char *body,
-			     size_t len, enum MHD_ResponseMemoryMode mode)
-{
-	return http_reply(c, status, type, body, len, mode);
-}
-
-static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, const char *text)
-{
-	return reply(c, status, "text/plain; charset=utf-8", text, strlen(text), MHD_RESPMEM_MUST_COPY);
-}
-
 /* ---- the event stream ------------------------------------------------- */
 
 static void forget_stream(void *cls)
@@ -167,7 +156,7 @@ static enum MHD_Result open_stream(struct web_server *ws, struct MHD_Connection 
 	enum MHD_Result ret;
 
 	if (ws->n_streams == WEB_STREAMS_MAX)
-		return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "too many pages open\n");
+		return http_reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "too many pages open\n");
 	s = calloc(1, sizeof *s);
 	if (!s)
 		return MHD_NO;
@@ -293,7 +282,7 @@ static enum MHD_Result serve_page(struct web_server *ws, struct MHD_Connection *
 		MHD_destroy_response(r);
 		return ret;
 	}
-	return reply(c, MHD_HTTP_OK, "text/html; charset=utf-8", page, len, MHD_RESPMEM_PERSISTENT);
+	return http_reply(c, MHD_HTTP_OK, "text/html; charset=utf-8", page, len, MHD_RESPMEM_PERSISTENT);
 }
 
 /* How often a header occurs in the request. */
@@ -371,13 +360,13 @@ static enum MHD_Result serve_console(struct web_server *ws, struct MHD_Connectio
 	long n;
 
 	if (!slash || (size_t)(slash - (url + 9)) >= sizeof want)
-		return reply_text(c, MHD_HTTP_NOT_FOUND, "a console is /console/<booth>/<n>\n");
+		return http_reply_text(c, MHD_HTTP_NOT_FOUND, "a console is /console/<booth>/<n>\n");
 	snprintf(want, sizeof want, "%.*s", (int)(slash - (url + 9)), url + 9);
 	n = strtol(slash + 1, &end, 10);
 	if (*end || n < 1 || n > TOLK_MAX_CONSOLES)
-		return reply_text(c, MHD_HTTP_NOT_FOUND, "a console is /console/<booth>/<n>\n");
+		return http_reply_text(c, MHD_HTTP_NOT_FOUND, "a console is /console/<booth>/<n>\n");
 	if (role == ROLE_INTERPRETER ? strcmp(booth, want) != 0 : role != ROLE_TECHNICIAN)
-		return reply_text(c, MHD_HTTP_FORBIDDEN, "this token may not open that console\n");
+		return http_reply_text(c, MHD_HTTP_FORBIDDEN, "this token may not open that console\n");
 	return serve_page(ws, c, how, token, url, tolk_console_html, tolk_console_html_len);
 }
 
@@ -397,7 +386,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (header_times(c, MHD_HTTP_HEADER_CONTENT_LENGTH) > 1 ||
 		    (header_times(c, MHD_HTTP_HEADER_CONTENT_LENGTH) &&
 		     header_times(c, MHD_HTTP_HEADER_TRANSFER_ENCODING)))
-			return reply_text(c, MHD_HTTP_BAD_REQUEST, "one Content-Length, and not with Transfer-Encoding\n");
+			return http_reply_text(c, MHD_HTTP_BAD_REQUEST, "one Content-Length, and not with Transfer-Encoding\n");
 		u = calloc(1, sizeof *u);
 		if (!u)
 			return MHD_NO;
@@ -417,16 +406,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	token = token_of(c, &how);
 	role = role_of(ws, token, &name, &booth);
 	if (role == ROLE_NONE)
-		return reply_text(c, MHD_HTTP_UNAUTHORIZED,
+		return http_reply_text(c, MHD_HTTP_UNAUTHORIZED,
 				  token ? "wrong token\n" : "a token is needed: Authorization: Bearer <token>\n");
 	web_conn_authed(ws, c);
 	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
 		/* A token in the address is for opening the page, never for a
 		 * change: addresses end up in logs and histories. */
 		if (how == 'q')
-			return reply_text(c, MHD_HTTP_FORBIDDEN, "the token goes in a header or the cookie, not the address\n");
+			return http_reply_text(c, MHD_HTTP_FORBIDDEN, "the token goes in a header or the cookie, not the address\n");
 		if (!same_origin(ws, c, how))
-			return reply_text(c, MHD_HTTP_FORBIDDEN, "this request comes from another page (Origin)\n");
+			return http_reply_text(c, MHD_HTTP_FORBIDDEN, "this request comes from another page (Origin)\n");
 	}
 	if (!strncmp(url, "/console/", 9) && !strcmp(method, "GET"))
 		return serve_console(ws, c, url, role, booth, how, token);
@@ -436,22 +425,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		char body[160];
 		snprintf(body, sizeof body, "{\"ok\":true,\"role\":\"%s\"%s%s%s}", name, booth ? ",\"booth\":\"" : "",
 			 booth ? booth : "", booth ? "\"" : "");
-		return reply(c, MHD_HTTP_OK, "application/json", body, strlen(body), MHD_RESPMEM_MUST_COPY);
+		return http_reply(c, MHD_HTTP_OK, "application/json", body, strlen(body), MHD_RESPMEM_MUST_COPY);
 	}
 	if (!strcmp(url, "/api/command")) {
 		if (strcmp(method, "POST") || !u)
-			return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "POST a command line\n");
+			return http_reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "POST a command line\n");
 		if (u->too_big || memchr(u->body, '\n', u->len) || memchr(u->body, '\0', u->len))
-			return reply_text(c, MHD_HTTP_BAD_REQUEST, "one command line, at most 1024 bytes\n");
+			return http_reply_text(c, MHD_HTTP_BAD_REQUEST, "one command line, at most 1024 bytes\n");
 		u->body[u->len] = '\0';
 		peer_of(c, peer, sizeof peer);
 		out = ws->execute(ws->user, name, peer, role, u->body);
-		return reply(c, strstr(out, "\"error\":\"permission denied") ? MHD_HTTP_FORBIDDEN : MHD_HTTP_OK,
+		return http_reply(c, strstr(out, "\"error\":\"permission denied") ? MHD_HTTP_FORBIDDEN : MHD_HTTP_OK,
 			     "application/json", out, strlen(out), MHD_RESPMEM_MUST_COPY);
 	}
 	/* The control room's page is not an interpreter's. */
 	if (role == ROLE_INTERPRETER)
-		return reply_text(c, MHD_HTTP_FORBIDDEN, "this token opens its booth's consoles: /console/<booth>/<n>\n");
+		return http_reply_text(c, MHD_HTTP_FORBIDDEN, "this token opens its booth's consoles: /console/<booth>/<n>\n");
 	if (!strcmp(method, "GET") && (!strcmp(url, "/") || !strcmp(url, "/index.html")))
 		return serve_page(ws, c, how, token, "/", tolk_page_html, tolk_page_html_len);
 	if (*ws->archive_root && !strcmp(method, "GET") && !strcmp(url, "/api/clip")) {
@@ -477,7 +466,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return ret;
 		}
 	}
-	return reply_text(c, MHD_HTTP_NOT_FOUND, "not here\n");
+	return http_reply_text(c, MHD_HTTP_NOT_FOUND, "not here\n");
 }
 
 static void request_done(void *cls, struct MHD_Connection *c, void **state, enum MHD_RequestTerminationCode why)
