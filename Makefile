@@ -244,11 +244,15 @@ install: all
 	install -m 0755 $(PLUGINS) $(DESTDIR)$(PLUGINDIR)/
 	install -d $(DESTDIR)$(DATADIR)/tolk/mediaconch
 	install -m 0644 contrib/mediaconch/tolk-archive-wav.xml $(DESTDIR)$(DATADIR)/tolk/mediaconch/
+	install -d $(DESTDIR)$(DATADIR)/tolk/prometheus
+	install -m 0644 contrib/prometheus/tolk-alerts.yml contrib/prometheus/tolk-alerts.test.yml \
+		$(DESTDIR)$(DATADIR)/tolk/prometheus/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/tolk $(DESTDIR)$(BINDIR)/tolkctl $(DESTDIR)$(BINDIR)/tolk-verify
 	rm -f $(PLUGIN_SRC:plugins/%.c=$(DESTDIR)$(PLUGINDIR)/%.so)
 	rm -f $(DESTDIR)$(DATADIR)/tolk/mediaconch/tolk-archive-wav.xml
+	rm -f $(DESTDIR)$(DATADIR)/tolk/prometheus/tolk-alerts.yml $(DESTDIR)$(DATADIR)/tolk/prometheus/tolk-alerts.test.yml
 
 clean:
 	rm -rf $(BUILD)

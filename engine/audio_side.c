@@ -320,10 +320,10 @@ static int read_stream(void *user, int i, const char **mount, char *why, size_t 
 	return streamer_up(s, i);
 }
 
-/* Ten times a second: the readings for the alarm rules (core/alarm_rules.c). */
-void check_alarms(struct engine *e)
+/* What the audio side reads now: for the alarm rules and the metrics. */
+void alarm_readings_of(struct engine *e, struct alarm_readings *in)
 {
-	struct alarm_readings in = {
+	*in = (struct alarm_readings){
 		.now_ms = utc_now_ms(),
 		.audio_up = e->audio_up,
 		.xruns = xrun_log_count(&e->jack.xruns),
@@ -334,8 +334,15 @@ void check_alarms(struct engine *e)
 		.n_streams = e->au->streamer ? e->au->streamer->n : 0,
 		.stream = read_stream, .stream_user = e->au->streamer,
 	};
-
 	if (e->au->rec)
-		in.failures = recorder_failures(e->au->rec, &in.failed_now);
+		in->failures = recorder_failures(e->au->rec, &in->failed_now);
+}
+
+/* Ten times a second: the alarm rules (core/alarm_rules.c). */
+void check_alarms(struct engine *e)
+{
+	struct alarm_readings in;
+
+	alarm_readings_of(e, &in);
 	alarm_rules_check(&e->alarm_rules, &e->alarms, e->cfg, &e->state, &in);
 }

@@ -372,6 +372,7 @@ int open_web(struct engine *e, const struct config *cfg, const char *keep_token)
 	snprintf(e->web.archive_root, sizeof e->web.archive_root, "%s",
 		 e->opt && e->opt->record_dir ? e->opt->record_dir : cfg->recording.dir);
 	e->web.refused = web_archive_refused;
+	e->web.metrics = metrics_of;
 	if (e->web.token_made)
 		log_line("web: control-room page at %s?token=%s (technician token made up at start, shown once; "
 			 "set web.tokens.technician to keep one)", e->web.url, e->web.technician);

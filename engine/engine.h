@@ -205,6 +205,11 @@ void audio_close(struct engine *e);
 void audio_lost(struct engine *e);
 void audio_retry(struct engine *e);
 void check_alarms(struct engine *e);
+void alarm_readings_of(struct engine *e, struct alarm_readings *in);
+
+/* ---- metrics.c ---- */
+/* GET /metrics: the room's Prometheus exposition, into w. */
+void metrics_of(void *user, struct json_writer *w);
 
 /* ---- midi_consoles.c ---- */
 /* The MIDI events the process callback queued, as commands. */

@@ -370,6 +370,42 @@ static enum MHD_Result serve_console(struct web_server *ws, struct MHD_Connectio
 	return serve_page(ws, c, how, token, url, tolk_console_html, tolk_console_html_len);
 }
 
+/* GET /metrics: Prometheus's scrape, for the technician's and observer's
+ * tokens and the scrape token of web.tokens.metrics, which opens nothing
+ * else. A read like any status: not audited line by line. */
+static enum MHD_Result serve_metrics(struct web_server *ws, struct MHD_Connection *c, const char *method,
+				     enum role role, const char *token)
+{
+	enum MHD_Result ret;
+
+	if (role != ROLE_TECHNICIAN && role != ROLE_OBSERVER &&
+	    !(token && *ws->metrics_token && same_token(token, ws->metrics_token))) {
+		struct MHD_Response *r;
+		const char *why = !token ? "a token is needed: Authorization: Bearer <token>\n"
+			       : role == ROLE_NONE ? "wrong token\n" : "this token may not read the metrics\n";
+		r = MHD_create_response_from_buffer(strlen(why), (void *)why, MHD_RESPMEM_PERSISTENT);
+		if (!r)
+			return MHD_NO;
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"tolk\"");
+		ret = MHD_queue_response(c, role == ROLE_INTERPRETER ? MHD_HTTP_FORBIDDEN : MHD_HTTP_UNAUTHORIZED, r);
+		MHD_destroy_response(r);
+		return ret;
+	}
+	web_conn_authed(ws, c);
+	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+		return http_reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "GET the metrics\n");
+	ws->metrics_text.len = 0;
+	ws->metrics_text.failed = 0;
+	if (ws->metrics_text.buf)
+		ws->metrics_text.buf[0] = '\0';
+	ws->metrics(ws->user, &ws->metrics_text);
+	if (ws->metrics_text.failed || !ws->metrics_text.buf)
+		return http_reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+	return http_reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", ws->metrics_text.buf,
+			  ws->metrics_text.len, MHD_RESPMEM_MUST_COPY);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 				  const char *version, const char *data, size_t *size, void **state)
 {
@@ -405,6 +441,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	}
 	token = token_of(c, &how);
 	role = role_of(ws, token, &name, &booth);
+	if (!strcmp(url, "/metrics") && ws->metrics)
+		return serve_metrics(ws, c, method, role, token);
+	if (role == ROLE_NONE && token && *ws->metrics_token && same_token(token, ws->metrics_token))
+		return http_reply_text(c, MHD_HTTP_FORBIDDEN, "the metrics token is for GET /metrics only\n");
 	if (role == ROLE_NONE)
 		return http_reply_text(c, MHD_HTTP_UNAUTHORIZED,
 				  token ? "wrong token\n" : "a token is needed: Authorization: Bearer <token>\n");
@@ -522,6 +562,8 @@ int web_open(struct web_server *ws, const struct cfg_web *cfg, const struct conf
 	for (i = 0; i < WEB_STREAMS_MAX; i++)
 		jw_init(&ws->views[i].live);
 	snprintf(ws->observer, sizeof ws->observer, "%s", cfg->observer);
+	snprintf(ws->metrics_token, sizeof ws->metrics_token, "%s", cfg->metrics);
+	jw_init(&ws->metrics_text);
 	/* The interpreters' tokens, with their booths' ids: the page server
 	 * keeps its own copy, whatever becomes of the config. */
 	ws->booths = calloc((size_t)cfg->n_booth_tokens + 1, sizeof *ws->booths);
@@ -678,6 +720,7 @@ void web_close(struct web_server *ws)
 	}
 	for (i = 0; i < WEB_STREAMS_MAX; i++)
 		jw_free(&ws->views[i].live);
+	jw_free(&ws->metrics_text);
 	free(ws->booths);
 	free(ws->tls_cert);
 	if (ws->tls_key) /* a secret: not left in freed memory */

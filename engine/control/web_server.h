@@ -63,6 +63,7 @@ struct web_view {
 struct web_server {
 	struct MHD_Daemon *daemon;
 	char technician[WEB_TOKEN_MAX], observer[WEB_TOKEN_MAX];
+	char metrics_token[WEB_TOKEN_MAX]; /* GET /metrics only; "" none */
 	struct web_booth_token *booths;
 	int n_booths;
 	int token_made;               /* the technician token was made up here */
@@ -85,6 +86,10 @@ struct web_server {
 	char archive_root[4096];
 	struct archive_clips clips;   /* clips being cut for requests */
 	void (*refused)(void *user, const char *token_name, const char *peer, const char *what, const char *why);
+	/* GET /metrics: the Prometheus text, into w; NULL serves none. Set
+	 * after web_open. Thread: control. */
+	void (*metrics)(void *user, struct json_writer *w);
+	struct json_writer metrics_text; /* the last scrape's, reused */
 };
 
 /* Listens on cfg's address. A missing technician token is made up (from

@@ -66,6 +66,7 @@ static void step(struct alarm_tracker *t, struct alarm *a, int64_t now, int hold
 		if (a->raised_ms < 0 && now - a->true_since_ms >= raise_after) {
 			a->raised_ms = now;
 			a->acked = 0;
+			a->ever_raised = 1;
 			if (t->notify)
 				t->notify(t->user, a, 1);
 		}

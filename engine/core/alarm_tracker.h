@@ -21,6 +21,7 @@ struct alarm {
 	int64_t raised_ms;       /* when raised, or -1 */
 	int seen;                /* stated this tick */
 	int acked;               /* a technician has seen it (until raised again) */
+	int ever_raised;         /* raised at least once: the metrics show it, 0 once cleared */
 };
 
 struct alarm_tracker {

@@ -1295,6 +1295,8 @@ static int web_token_key(struct loader *ld, const char *key, yaml_node_t *k, yam
 	(void)k;
 	if (!strcmp(key, "technician"))
 		return web_token(ld, v, key, w->technician, sizeof w->technician);
+	if (!strcmp(key, "metrics"))
+		return web_token(ld, v, key, w->metrics, sizeof w->metrics);
 	return web_token(ld, v, key, w->observer, sizeof w->observer);
 }
 
@@ -1341,7 +1343,7 @@ static int tokens_equal(const void *a, const void *b)
 	int i;
 
 	if (strcmp(x->technician, y->technician) || strcmp(x->observer, y->observer) ||
-	    x->n_booth_tokens != y->n_booth_tokens)
+	    strcmp(x->metrics, y->metrics) || x->n_booth_tokens != y->n_booth_tokens)
 		return 0;
 	for (i = 0; i < x->n_booth_tokens; i++)
 		if (strcmp(x->booth_tokens[i], y->booth_tokens[i]))
@@ -1352,6 +1354,7 @@ static int tokens_equal(const void *a, const void *b)
 static const struct cfg_key token_keys[] = {
 	OWN("technician", web_token_key, NULL),
 	OWN("observer", web_token_key, NULL),
+	OWN("metrics", web_token_key, NULL),
 	OWN("booths", web_booth_tokens, NULL),
 };
 static const struct cfg_table tokens_table = TABLE("tokens", token_keys);
@@ -1524,6 +1527,33 @@ static int root_meeting(struct loader *ld, const char *key, yaml_node_t *k, yaml
 	return 0;
 }
 
+/* room: the room's name for the metrics and the incidents. Without it,
+ * the config file's name without its extension (council.yaml: council),
+ * as systemd's tolk@council.service reads /etc/tolk/council.yaml. */
+static int root_room(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *n, void *base)
+{
+	struct config *cfg = base;
+	const char *slash = strrchr(ld->name, '/'), *file = slash ? slash + 1 : ld->name, *dot;
+	int err;
+	(void)key;
+	(void)k;
+
+	if (!n) {
+		dot = strchr(file, '.');
+		snprintf(cfg->room, sizeof cfg->room, "%.*s", (int)(dot ? dot - file : (ptrdiff_t)strlen(file)), file);
+		if (!config_meeting_ok(cfg->room))
+			snprintf(cfg->room, sizeof cfg->room, "tolk");
+		return 0;
+	}
+	if ((err = expect(ld, n, YAML_SCALAR_NODE, "room")))
+		return err;
+	if (!config_meeting_ok(scalar(n)))
+		return fail(ld, n, "room '%s' must be 1 to %zu letters, digits, '-', '_' and '.' (not first)",
+			    scalar(n), sizeof cfg->room - 1);
+	strcpy(cfg->room, scalar(n));
+	return 0;
+}
+
 static int root_languages(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *n, void *base)
 {
 	(void)base;
@@ -1656,11 +1686,12 @@ static int root_stream(struct loader *ld, const char *key, yaml_node_t *k, yaml_
  * stronger role without anyone deciding it. */
 static int web_tokens_distinct(struct loader *ld, yaml_node_t *n, const struct cfg_web *w)
 {
-	const char *all[2 + TOLK_BOOTHS_MAX];
+	const char *all[3 + TOLK_BOOTHS_MAX];
 	int i, j, k = 0;
 
 	all[k++] = w->technician;
 	all[k++] = w->observer;
+	all[k++] = w->metrics;
 	for (i = 0; i < w->n_booth_tokens && k < (int)(sizeof all / sizeof all[0]); i++)
 		all[k++] = w->booth_tokens[i];
 	for (i = 0; i < k; i++)
@@ -1751,6 +1782,7 @@ static int root_control(struct loader *ld, const char *key, yaml_node_t *k, yaml
 					   .offset = offsetof(struct config, field), .stage = st }
 static const struct cfg_key root_keys[] = {
 	{ .key = "meeting", .kind = KEY_OWN, .parse = root_meeting, .stage = 0 },
+	{ .key = "room", .kind = KEY_OWN, .parse = root_room, .stage = 0 },
 	{ .key = "floor", .kind = KEY_OWN, .parse = root_floor, .stage = 1 },
 	{ .key = "languages", .kind = KEY_OWN, .parse = root_languages, .stage = 0 },
 	{ .key = "booths", .kind = KEY_OWN, .parse = root_booths, .stage = 1 },

@@ -172,6 +172,7 @@ struct cfg_web {
 	char port[16];
 	char technician[128];
 	char observer[128];
+	char metrics[128];  /* tokens.metrics: GET /metrics only, for a Prometheus scrape */
 	/* tls: the page over HTTPS, from these PEM files (read at start) */
 	char tls_cert_file[4096], tls_key_file[4096];
 	/* tokens.booths: an interpreter's token per booth, by booth index ("" none) */
@@ -217,6 +218,7 @@ struct cfg_consoles {
 struct config {
 	char source[256];   /* the file's name, for messages after loading */
 	char meeting[TOLK_MEETING_MAX];
+	char room[TOLK_MEETING_MAX]; /* room:, else the file's name: metrics and incidents say it */
 	char (*floor_inputs)[TOLK_ID_MAX];
 	int n_floor_inputs;
 	char floor_language[TOLK_ID_MAX];

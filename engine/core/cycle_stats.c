@@ -14,6 +14,7 @@ void cycle_stats_init(struct cycle_stats *c)
 	atomic_init(&c->overruns, 0);
 	atomic_init(&c->wall_overruns, 0);
 	atomic_init(&c->max_cpu_ns, 0);
+	atomic_init(&c->sum_ns, 0);
 	c->rate = 0;
 }
 
@@ -55,6 +56,7 @@ void cycle_stats_add(struct cycle_stats *c, uint64_t wall_ns, uint64_t cpu_ns, u
 
 	atomic_fetch_add_explicit(&c->bucket[bucket_of(wall_ns)], 1, memory_order_relaxed);
 	store_max(&c->max_ns, wall_ns);
+	atomic_fetch_add_explicit(&c->sum_ns, wall_ns, memory_order_relaxed);
 	store_max(&c->max_cpu_ns, cpu_ns);
 	atomic_store_explicit(&c->frames, frames, memory_order_relaxed);
 	if (c->rate && cpu_ns * c->rate > period)
@@ -74,6 +76,7 @@ void cycle_stats_read(const struct cycle_stats *c, struct cycle_summary *s)
 	s->overruns = atomic_load_explicit((_Atomic uint64_t *)&c->overruns, memory_order_relaxed);
 	s->wall_overruns = atomic_load_explicit((_Atomic uint64_t *)&c->wall_overruns, memory_order_relaxed);
 	s->max_cpu_ns = (double)atomic_load_explicit((_Atomic uint64_t *)&c->max_cpu_ns, memory_order_relaxed);
+	s->sum_ns = (double)atomic_load_explicit((_Atomic uint64_t *)&c->sum_ns, memory_order_relaxed);
 	for (i = 0; i < CYCLE_STATS_BUCKETS; i++) {
 		counts[i] = atomic_load_explicit((_Atomic uint32_t *)&c->bucket[i], memory_order_relaxed);
 		total += counts[i];

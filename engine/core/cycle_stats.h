@@ -24,6 +24,7 @@ struct cycle_stats {
 	_Atomic uint64_t overruns;      /* cycles whose CPU time passed their period */
 	_Atomic uint64_t wall_overruns; /* cycles past their period by the wall clock */
 	_Atomic uint64_t max_cpu_ns;
+	_Atomic uint64_t sum_ns;        /* every cycle's wall time: a summary's _sum */
 };
 
 void cycle_stats_init(struct cycle_stats *c);
@@ -42,6 +43,7 @@ struct cycle_summary {
 	uint32_t frames;
 	uint64_t overruns, wall_overruns;
 	double max_cpu_ns;
+	double sum_ns;
 };
 
 /* Any thread. */

@@ -1191,6 +1191,17 @@ unsigned recorder_failures(struct recorder *r, int *failed_now)
 	return n;
 }
 
+const char *recorder_state_name(struct recorder *r)
+{
+	enum recorder_state st;
+
+	ASSERT_THREAD(THREAD_CONTROL);
+	pthread_mutex_lock(&r->lock);
+	st = r->pub_state;
+	pthread_mutex_unlock(&r->lock);
+	return state_name(st);
+}
+
 double recorder_backlog_seconds(struct recorder *r)
 {
 	ASSERT_THREAD(THREAD_CONTROL);

@@ -181,6 +181,8 @@ double recorder_seconds_left(struct recorder *r);
 /* Seconds of audio captured and not yet taken by the disk thread: how far
  * the recorder is behind. Thread: control. */
 double recorder_backlog_seconds(struct recorder *r);
+/* "stopped", "starting", "recording" or "failed", as status says. Thread: control. */
+const char *recorder_state_name(struct recorder *r);
 /* Frames dropped (all channels alike) since the engine started. Thread: control. */
 uint64_t recorder_dropped(struct recorder *r);
 

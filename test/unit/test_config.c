@@ -313,7 +313,7 @@ static const struct bad_case bad_cases[] = {
 	{ "", "bad.yaml:1:1: the configuration is empty" },
 	{ "- a\n- b\n", "bad.yaml:1:1: the configuration must be a mapping, not a list" },
 	{ HEAD LANGS "colour: blue\n", "bad.yaml:4:1: unknown key 'colour' (expected one of: "
-				      "meeting, floor, languages, booths, connect, phones, inserts, recording, control, alarms, osc, web, stream, "
+				      "meeting, room, floor, languages, booths, connect, phones, inserts, recording, control, alarms, osc, web, stream, "
 				      "consoles, midi)" },
 	{ HEAD LANGS "booths: [{ id: fr, outputs: [fr] }]\n"
 		     "web: { listen: 8080, tokens: { booths: { en: abcdefghijklmnopqrstuvwxyz } } }\n",
@@ -322,6 +322,11 @@ static const struct bad_case bad_cases[] = {
 		     "web: { listen: 8080, tokens: { technician: abcdefghijklmnopqrstuvwxyz, "
 		     "booths: { fr: abcdefghijklmnopqrstuvwxyz } } }\n",
 	  "bad.yaml:5:6: web: the same token is given for two roles; each role (and each booth) needs its own" },
+	{ HEAD LANGS "web: { listen: 8080, tokens: { observer: abcdefghijklmnopqrstuvwxyz, "
+		     "metrics: abcdefghijklmnopqrstuvwxyz } }\n",
+	  "bad.yaml:4:6: web: the same token is given for two roles; each role (and each booth) needs its own" },
+	{ HEAD LANGS "web: { listen: 8080, tokens: { metrics: short } }\n",
+	  "bad.yaml:4:41: the metrics token must be 16 to 127 characters" },
 	{ HEAD LANGS "consoles: { shift_minutes: 0 }\n", "bad.yaml:4:28: shift_minutes must be between 1 and 600, not 0" },
 	{ HEAD LANGS "stream: { mount_prefix: /c }\n",
 	  "bad.yaml:4:9: stream needs icecast.password_file (the password is never written in the config or on a command line)" },
@@ -336,7 +341,7 @@ static const struct bad_case bad_cases[] = {
 	{ HEAD LANGS "web: { listen: 8080, tokens: { observer: \"has space in it, long\" } }\n",
 	  "bad.yaml:4:42: the observer token may hold only printable ASCII, without spaces, ';', ',', '\"' or '\\'" },
 	{ HEAD LANGS "web: { listen: 8080, tokens: { root: abcdefghijklmnopqrstuvwxyz } }\n",
-	  "bad.yaml:4:32: unknown key 'root' in tokens (expected one of: technician, observer, booths)" },
+	  "bad.yaml:4:32: unknown key 'root' in tokens (expected one of: technician, observer, metrics, booths)" },
 	{ HEAD LANGS "web: { listen: \"0.0.0.0:99999\" }\n",
 	  "bad.yaml:4:16: listen '0.0.0.0:99999' must be host:port or a port (1-65535)" },
 	{ HEAD LANGS "meeting: n\n", "bad.yaml:4:1: duplicate key 'meeting'" },
