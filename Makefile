@@ -6,6 +6,8 @@ BINDIR     ?= $(PREFIX)/bin
 LIBDIR     ?= $(PREFIX)/lib
 PLUGINDIR  ?= $(LIBDIR)/tolk/plugins
 DATADIR    ?= $(PREFIX)/share
+MANDIR     ?= $(DATADIR)/man
+SYSTEMDUNITDIR ?= $(LIBDIR)/systemd/system
 DESTDIR    ?=
 CC         ?= cc
 PKG_CONFIG ?= pkg-config
@@ -16,7 +18,7 @@ CONFIG     ?= channels.yaml
 VERSION    := 0.1.0
 BUILD      := build
 PKGS       := jack yaml-0.1 sndfile flac opus ogg libopusenc libcrypto libsodium libebur128 liblo lilv-0 lv2 \
-              libmicrohttpd shout
+              libmicrohttpd shout libsystemd
 
 # Flags every build needs, whatever the user's CFLAGS.
 TOLK_CFLAGS := -std=c11 -Wall -Wextra -D_GNU_SOURCE -DTOLK_VERSION='"$(VERSION)"' -pthread \
@@ -46,7 +48,7 @@ PLUGIN_LIBS_leveller := -lebur128
 UNIT_SRC    := $(wildcard test/unit/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/unit/%)
 TEST_CLIENTS := $(BUILD)/test/tonegen $(BUILD)/test/probe $(BUILD)/test/filetone $(BUILD)/test/osc_client \
-                $(BUILD)/test/sockhold $(BUILD)/test/midi_client \
+                $(BUILD)/test/sockhold $(BUILD)/test/midi_client $(BUILD)/test/notify_listen \
                 $(BUILD)/bench/latency_probe \
                 $(BUILD)/test/continuity \
                 $(BUILD)/test/rtguard.so $(BUILD)/test/tolk-rtinject
@@ -244,6 +246,8 @@ install: all
 	install -m 0755 $(PLUGINS) $(DESTDIR)$(PLUGINDIR)/
 	install -d $(DESTDIR)$(DATADIR)/tolk/mediaconch
 	install -m 0644 contrib/mediaconch/tolk-archive-wav.xml $(DESTDIR)$(DATADIR)/tolk/mediaconch/
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	install -m 0644 contrib/systemd/tolk@.service $(DESTDIR)$(SYSTEMDUNITDIR)/
 	install -d $(DESTDIR)$(DATADIR)/tolk/prometheus
 	install -m 0644 contrib/prometheus/tolk-alerts.yml contrib/prometheus/tolk-alerts.test.yml \
 		$(DESTDIR)$(DATADIR)/tolk/prometheus/
@@ -252,6 +256,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/tolk $(DESTDIR)$(BINDIR)/tolkctl $(DESTDIR)$(BINDIR)/tolk-verify
 	rm -f $(PLUGIN_SRC:plugins/%.c=$(DESTDIR)$(PLUGINDIR)/%.so)
 	rm -f $(DESTDIR)$(DATADIR)/tolk/mediaconch/tolk-archive-wav.xml
+	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/tolk@.service
 	rm -f $(DESTDIR)$(DATADIR)/tolk/prometheus/tolk-alerts.yml $(DESTDIR)$(DATADIR)/tolk/prometheus/tolk-alerts.test.yml
 
 clean:

@@ -84,6 +84,18 @@ struct audio {
 	int *loudness_sources;
 };
 
+/* systemd's notifications (service_notify.c). Thread: control. */
+struct service_notify {
+	int enabled;            /* NOTIFY_SOCKET set */
+	int ready;              /* READY=1 sent */
+	int64_t ping_every_ms;  /* half of WATCHDOG_USEC; 0 no watchdog */
+	int64_t next_ping_ms, last_ping_ms;
+	uint64_t cycles_seen;   /* the process callback's count at the last ping */
+	int stall_told;
+	char status[256];       /* the STATUS= last sent */
+	int64_t next_status_ms;
+};
+
 struct engine {
 	/* control: the room and what the control paths act on */
 	struct config *cfg;
@@ -135,6 +147,7 @@ struct engine {
 	int hup_pending;
 	int reloads_waiting;
 	int64_t last_reload_ms;
+	struct service_notify service;  /* control */
 	/* control: the recording to resume when the audio is back */
 	int resume_recording;
 	char resume_meeting[TOLK_MEETING_MAX];
@@ -145,6 +158,9 @@ struct engine {
 /* A line for the log (stderr), whole. Thread: any. */
 void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_text(const char *line);
+/* At start: when stderr is the journal's stream (JOURNAL_STREAM), lines
+ * carry syslog priority prefixes instead of a timestamp. */
+void log_detect_journal(void);
 /* Why the audio side cannot start: the terminal at start, the log later. */
 void say(struct engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void timeline_event(struct engine *e, const char *fields);
@@ -206,6 +222,14 @@ void audio_lost(struct engine *e);
 void audio_retry(struct engine *e);
 void check_alarms(struct engine *e);
 void alarm_readings_of(struct engine *e, struct alarm_readings *in);
+
+/* ---- service_notify.c ---- */
+/* From the environment systemd gives (NOTIFY_SOCKET, WATCHDOG_USEC). */
+void service_init(struct engine *e);
+/* Every control loop turn: READY once the ports are up, STATUS when it
+ * changes, WATCHDOG while both loops run. */
+void service_tick(struct engine *e);
+void service_stopping(struct engine *e);
 
 /* ---- metrics.c ---- */
 /* GET /metrics: the room's Prometheus exposition, into w. */

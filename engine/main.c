@@ -207,6 +207,7 @@ static int control_loop(struct engine *e, int signal_fd, int wake_fd)
 			e->last_alarm_tick = utc_now_ms();
 		}
 		control_socket_push(&e->control, next_event, e);
+		service_tick(e);
 	}
 }
 
@@ -301,6 +302,8 @@ int main(int argc, char **argv)
 	const int64_t started_ms = utc_now_ms();
 
 	thread_role_set(THREAD_CONTROL);
+	log_detect_journal();
+	jack_shell_log_to(log_text);
 	if (getenv("TOLK_THREAD_STRICT"))
 		tolk_thread_strict = !!atoi(getenv("TOLK_THREAD_STRICT"));
 	if (parse_options(argc, argv, &opt) < 0)
@@ -388,8 +391,10 @@ int main(int argc, char **argv)
 	if (status != EXIT_CLEAN)
 		goto out_control;
 	autostart_recording(e);
+	service_init(e);
 
 	status = control_loop(e, signal_fd, wake[0]);
+	service_stopping(e);
 
 	audio_close(e);
 out_control:

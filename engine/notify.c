@@ -4,25 +4,99 @@
  * Thread: control, but log_line and log_text (any). */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "core/thread_role.h"
 #include "core/utc_time.h"
 #include "engine.h"
 
+/* Set once at start (log_detect_journal): stderr is systemd's journal. */
+static int journal_stream;
+
+void log_detect_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	/* The variable is inherited by children too: only the stream it names
+	 * is the journal's (sd_journal_stream_fd(3), systemd.exec(5)). */
+	journal_stream = js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
+			 (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+/* The alarms that mean the room's audio or its archive is harmed now:
+ * errors in the journal; the other alarms are warnings. */
+static const char *const severe_alarms[] = { "jack-down", "recording-failed", "recording-drop", "disk-low",
+					     "live-silent", NULL };
+
+/* Lines by how they begin, and their syslog priority (3 err, 4 warning,
+ * 5 notice); anything else is 6, info. */
+static const struct {
+	const char *start;
+	int priority;
+} line_priorities[] = {
+	{ "BUG: ", 3 },
+	{ "JACK server went away", 3 },
+	{ "poll failed", 3 },
+	{ "recording not started", 3 },
+	{ "cannot ", 4 },
+	{ "jack: ", 4 },
+	{ "warning", 4 },
+	{ "note: cannot", 4 },
+	{ "reload: the JACK server did not", 4 },
+	{ "cleared ", 5 },
+	{ "stream-up ", 5 },
+	{ "refused ", 5 },
+	{ "JACK server is back", 5 },
+};
+
+static int priority_of(const char *line)
+{
+	size_t i;
+
+	if (!strncmp(line, "ALARM: ", 7)) {
+		if (strncmp(line + 7, "alarm ", 6))
+			return 3; /* the engine's own: the audit, a recording not resumed */
+		for (i = 0; severe_alarms[i]; i++) {
+			size_t n = strlen(severe_alarms[i]);
+			if (!strncmp(line + 13, severe_alarms[i], n) && (line[13 + n] == ' ' || line[13 + n] == ':' ||
+									   !line[13 + n]))
+				return 3;
+		}
+		return 4;
+	}
+	for (i = 0; i < sizeof line_priorities / sizeof line_priorities[0]; i++)
+		if (!strncasecmp(line, line_priorities[i].start, strlen(line_priorities[i].start)))
+			return line_priorities[i].priority;
+	return 6;
+}
+
 void log_line(const char *fmt, ...)
 {
-	char when[UTC_ISO_MAX];
+	char when[UTC_ISO_MAX], *line = NULL;
 	va_list ap;
+	int n;
 
-	utc_iso_ms(utc_now_ms(), when);
-	flockfile(stderr); /* one line whole, whichever thread writes it */
-	fprintf(stderr, "%s tolk: ", when);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	n = vasprintf(&line, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	if (n < 0)
+		line = NULL;
+	flockfile(stderr); /* one line whole, whichever thread writes it */
+	if (journal_stream) {
+		/* The journal stamps the time itself, and reads the priority. */
+		fprintf(stderr, "<%d>tolk: %s\n", line ? priority_of(line) : 3, line ? line : "(out of memory)");
+	} else {
+		utc_iso_ms(utc_now_ms(), when);
+		fprintf(stderr, "%s tolk: %s\n", when, line ? line : "(out of memory)");
+	}
 	funlockfile(stderr);
+	free(line);
 }
 
 /* A whole line for the log, from any thread (the recovery helper too). */

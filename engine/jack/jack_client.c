@@ -15,13 +15,28 @@
 #include "../core/thread_role.h"
 
 static _Atomic int quiet_errors;
+static void (*_Atomic jack_log)(const char *line);
 
 /* libjack reports on stderr; while Tolk waits for a server to come back,
- * one failed attempt a second is not news. */
+ * one failed attempt a second is not news. Through the engine's log when
+ * it gave one, so that the journal reads the line's priority. */
 static void on_jack_error(const char *msg)
 {
-	if (!atomic_load(&quiet_errors))
-		fprintf(stderr, "jack: %s\n", msg);
+	void (*log)(const char *line) = atomic_load(&jack_log);
+	char line[512];
+
+	if (atomic_load(&quiet_errors))
+		return;
+	snprintf(line, sizeof line, "jack: %s", msg);
+	if (log)
+		log(line);
+	else
+		fprintf(stderr, "%s\n", line);
+}
+
+void jack_shell_log_to(void (*log)(const char *line))
+{
+	atomic_store(&jack_log, log);
 }
 
 void jack_shell_quiet(int quiet)

@@ -81,6 +81,8 @@ int jack_shell_open(struct jack_shell *js, const struct config *cfg, const char 
 
 /* Hold back libjack's own messages (1) or let them through (0). Thread: control. */
 void jack_shell_quiet(int quiet);
+/* libjack's messages, as "jack: ..." lines, to this log (any thread). */
+void jack_shell_log_to(void (*log)(const char *line));
 
 /* Thread: control. */
 uint32_t jack_shell_sample_rate(const struct jack_shell *js);
