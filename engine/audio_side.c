@@ -99,6 +99,27 @@ int open_loudness(struct engine *e, struct audio *a, const struct config *cfg)
 	return 0;
 }
 
+/* The distribution channels' last minute, for incidents: the floor's
+ * output and each language's. None under --no-record. */
+int open_preroll(struct engine *e, struct audio *a, const struct config *cfg)
+{
+	int i;
+
+	if (e->opt->no_record)
+		return 0;
+	a->preroll = calloc(1, sizeof *a->preroll);
+	a->preroll_sources = calloc((size_t)cfg->n_languages + 1, sizeof *a->preroll_sources);
+	if (!a->preroll || !a->preroll_sources)
+		return -ENOMEM;
+	for (i = -1; i < cfg->n_languages; i++)
+		a->preroll_sources[i + 1] = config_output_of_language(cfg, i);
+	if (preroll_init(a->preroll, cfg->n_languages + 1, jack_shell_sample_rate(&e->jack),
+			 cfg->incidents.pre_seconds + cfg->incidents.post_seconds + 2) < 0 ||
+	    preroll_run(a->preroll) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 /* The router with its first snapshot (from st), and every insert loaded,
  * instantiated and activated: all before the realtime thread sees them. */
 int open_mixing(struct engine *e, struct audio *a, const struct config *cfg, const struct state *st,
@@ -158,6 +179,11 @@ void audio_free(struct audio *a)
 		free(a->loudness);
 	}
 	free(a->loudness_sources);
+	if (a->preroll) {
+		preroll_free(a->preroll);
+		free(a->preroll);
+	}
+	free(a->preroll_sources);
 	if (a->rec) {
 		recorder_shutdown(a->rec);
 		recorder_free(a->rec);
@@ -221,10 +247,12 @@ int audio_open(struct engine *e, int quiet)
 			 e->au->rack.n_inserts, e->au->rack.mic_latency + e->au->rack.output_latency,
 			 e->cfg->hearing.ceiling_dbspl, e->cfg->hearing.dbspl_at_0dbfs);
 	if (ret == 0 && (ret = open_recorder(e, e->au, e->cfg, err, sizeof err)) == 0 &&
-	    (ret = open_loudness(e, e->au, e->cfg)) < 0)
-		snprintf(err, sizeof err, "cannot start the loudness meter");
+	    ((ret = open_loudness(e, e->au, e->cfg)) < 0 || (ret = open_preroll(e, e->au, e->cfg)) < 0))
+		snprintf(err, sizeof err, "cannot start the loudness meter or the incidents' pre-roll");
 	if (ret == 0 && (jack_shell_add_capture(&e->jack, &e->au->rec->capture, e->au->rec_sources) < 0 ||
-			 jack_shell_add_capture(&e->jack, &e->au->loudness->capture, e->au->loudness_sources) < 0)) {
+			 jack_shell_add_capture(&e->jack, &e->au->loudness->capture, e->au->loudness_sources) < 0 ||
+			 (e->au->preroll &&
+			  jack_shell_add_capture(&e->jack, &e->au->preroll->capture, e->au->preroll_sources) < 0))) {
 		snprintf(err, sizeof err, "out of memory");
 		ret = -ENOMEM;
 	}
@@ -261,6 +289,7 @@ void audio_lost(struct engine *e)
 	struct json_writer w;
 
 	log_line("JACK server went away: %s", e->jack.shutdown_reason);
+	incidents_audio_going(e); /* what the pre-roll holds, before it goes */
 	event_log_add(&e->events, utc_now_ms(), EVENT_ALARM, "", 0, "the JACK server went away");
 	e->resume_recording = e->au->rec &&
 			      recorder_running(e->au->rec, e->resume_meeting, sizeof e->resume_meeting, &e->resume_segment);

@@ -129,8 +129,7 @@ static void write_streams(void *user, struct json_writer *w)
 	streamer_status(user, w);
 }
 
-/* What a command may reach in this engine, as it is now. */
-static void command_context_of(struct engine *e, struct command_context *ctx)
+void engine_command_context(struct engine *e, struct command_context *ctx)
 {
 	*ctx = (struct command_context){
 		.state = &e->state, .events = &e->events, .router = e->audio_up ? &e->au->router : NULL,
@@ -144,6 +143,7 @@ static void command_context_of(struct engine *e, struct command_context *ctx)
 		.reload = reload, .reload_user = e,
 		.streams = e->audio_up && e->au->streamer ? write_streams : NULL, .streams_user = e->au->streamer,
 		.cycles = e->audio_up ? &e->jack.cycles : NULL,
+		.incidents = incidents_iface_of(e),
 		.rate = e->audio_up ? jack_shell_sample_rate(&e->jack) : 0,
 	};
 }
@@ -160,8 +160,9 @@ enum command_outcome run_command(struct engine *e, const struct origin *o, const
 	enum command_outcome outcome;
 	char why[400];
 
-	command_context_of(e, &ctx);
+	engine_command_context(e, &ctx);
 	ctx.now_ms = utc_now_ms();
+	e->current = o;
 	e->reply.len = 0;
 	if (e->reply.buf)
 		e->reply.buf[0] = '\0';
@@ -176,6 +177,7 @@ enum command_outcome run_command(struct engine *e, const struct origin *o, const
 	} else {
 		outcome = command_execute(&ctx, line, &e->reply);
 	}
+	e->current = NULL;
 	/* A refusal is audited; past a small burst from one source in a
 	 * second it is counted instead, and the count audited once. */
 	if (quiet && outcome != COMMAND_ERROR && command_is_read_only(line)) {
@@ -324,7 +326,7 @@ static void web_frame_of(void *user, const char *booth, struct json_writer *w)
 	struct command_context ctx;
 	int b, n;
 
-	command_context_of(e, &ctx);
+	engine_command_context(e, &ctx);
 	ctx.now_ms = utc_now_ms();
 	ctx.log = NULL;
 	if (booth) {

@@ -35,10 +35,12 @@
 #include "core/state.h"
 #include "disk/recorder.h"
 #include "disk/streamer.h"
+#include "disk/whole_file.h"
 #include "inserts/insert_host.h"
 #include "jack/jack_client.h"
 #include "meters/hearing_log.h"
 #include "meters/loudness.h"
+#include "meters/preroll.h"
 
 #ifndef TOLK_VERSION
 #define TOLK_VERSION "0.1.0"
@@ -82,6 +84,8 @@ struct audio {
 	struct streamer *streamer;      /* listener streams, fed by the recorder; or NULL */
 	struct loudness *loudness;      /* has its own thread */
 	int *loudness_sources;
+	struct preroll *preroll;        /* incidents' audio; has its own thread; NULL under --no-record */
+	int *preroll_sources;
 };
 
 /* systemd's notifications (service_notify.c). Thread: control. */
@@ -148,6 +152,7 @@ struct engine {
 	int reloads_waiting;
 	int64_t last_reload_ms;
 	struct service_notify service;  /* control */
+	const struct origin *current;   /* control: the request being run, for who filed an incident */
 	/* control: the recording to resume when the audio is back */
 	int resume_recording;
 	char resume_meeting[TOLK_MEETING_MAX];
@@ -177,6 +182,9 @@ uint64_t next_event(void *user, uint64_t after, char **line, size_t *len);
 void note_thread_violations(struct engine *e);
 
 /* ---- dispatch.c ---- */
+struct command_context;
+/* What a command may reach in this engine, as it is now. */
+void engine_command_context(struct engine *e, struct command_context *ctx);
 /* Where a request comes from, as the audit and the role checks see it. */
 struct origin {
 	const char *via;     /* socket, osc, web, signal, coalesced */
@@ -215,6 +223,7 @@ int open_mixing(struct engine *e, struct audio *a, const struct config *cfg, con
 		size_t errlen);
 int open_recorder(struct engine *e, struct audio *a, const struct config *cfg, char *err, size_t errlen);
 int open_loudness(struct engine *e, struct audio *a, const struct config *cfg);
+int open_preroll(struct engine *e, struct audio *a, const struct config *cfg);
 void audio_free(struct audio *a);
 int audio_open(struct engine *e, int quiet);
 void audio_close(struct engine *e);
@@ -230,6 +239,20 @@ void service_init(struct engine *e);
  * changes, WATCHDOG while both loops run. */
 void service_tick(struct engine *e);
 void service_stopping(struct engine *e);
+
+/* ---- incidents.c ---- */
+#define INCIDENTS_PENDING_MAX 16
+const struct incidents_iface *incidents_iface_of(struct engine *e);
+/* Every control loop turn: incidents whose post_seconds have passed are
+ * collected, finished ones logged. */
+void incidents_tick(struct engine *e);
+/* The audio side is about to go (server lost, a reload with other
+ * channels): incidents take what the pre-roll has now. */
+void incidents_audio_going(struct engine *e);
+/* An alarm raised: incidents.auto may open one. */
+void incidents_on_alarm(struct engine *e, const struct alarm *a);
+/* At the end: what is pending is finished with what there is. */
+void incidents_stop(struct engine *e);
 
 /* ---- metrics.c ---- */
 /* GET /metrics: the room's Prometheus exposition, into w. */

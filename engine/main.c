@@ -207,6 +207,7 @@ static int control_loop(struct engine *e, int signal_fd, int wake_fd)
 			e->last_alarm_tick = utc_now_ms();
 		}
 		control_socket_push(&e->control, next_event, e);
+		incidents_tick(e);
 		service_tick(e);
 	}
 }
@@ -395,6 +396,7 @@ int main(int argc, char **argv)
 
 	status = control_loop(e, signal_fd, wake[0]);
 	service_stopping(e);
+	incidents_stop(e);
 
 	audio_close(e);
 out_control:

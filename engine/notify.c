@@ -221,6 +221,8 @@ void on_alarm(void *user, const struct alarm *a, int raised)
 		snprintf(text, sizeof text, "stream-up %s", a->subject); /* what the control room wants to read */
 	log_line("%s%s", raised ? "ALARM: " : "", text);
 	event_log_add(&e->events, utc_now_ms(), EVENT_ALARM, "", 0, text);
+	if (raised)
+		incidents_on_alarm(e, a);
 	jw_init(&w);
 	jw_raw(&w, "\"event\":\"alarm\",\"kind\":");
 	jw_string(&w, a->kind);

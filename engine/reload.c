@@ -136,7 +136,7 @@ static int reload_audio(struct engine *e, struct config *next, const struct stat
 {
 	struct audio *old = e->au, *a = calloc(1, sizeof *a);
 	struct rt_plan *plan = NULL;
-	int *in_map = NULL, *out_map = NULL, keep_rec, keep_loud, ret, segment = 0, running = 0;
+	int *in_map = NULL, *out_map = NULL, keep_rec, keep_loud, keep_pre, ret, segment = 0, running = 0;
 	char meeting[TOLK_MEETING_MAX] = "";
 
 	if (!a)
@@ -160,8 +160,16 @@ static int reload_audio(struct engine *e, struct config *next, const struct stat
 	if (!keep_rec && (ret = open_recorder(e, a, next, err, errlen)) < 0)
 		goto fail;
 	keep_loud = languages_same(e->cfg, next);
+	/* The pre-roll goes on through a reload that keeps the channels (and
+	 * the incidents' window): an incident being collected keeps its audio. */
+	keep_pre = keep_loud && next->incidents.pre_seconds == e->cfg->incidents.pre_seconds &&
+		   next->incidents.post_seconds == e->cfg->incidents.post_seconds;
 	if (!keep_loud && (ret = open_loudness(e, a, next)) < 0) {
 		snprintf(err, errlen, "cannot start the loudness meter");
+		goto fail;
+	}
+	if (!keep_pre && (ret = open_preroll(e, a, next)) < 0) {
+		snprintf(err, errlen, "cannot start the incidents' pre-roll");
 		goto fail;
 	}
 	plan = jack_shell_plan(&e->jack, next, &a->router, &a->exchange, err, errlen);
@@ -175,7 +183,10 @@ static int reload_audio(struct engine *e, struct config *next, const struct stat
 	}
 	if (jack_shell_plan_add_capture(plan, keep_rec ? &old->rec->capture : &a->rec->capture, a->rec_sources) < 0 ||
 	    jack_shell_plan_add_capture(plan, keep_loud ? &old->loudness->capture : &a->loudness->capture,
-					keep_loud ? old->loudness_sources : a->loudness_sources) < 0) {
+					keep_loud ? old->loudness_sources : a->loudness_sources) < 0 ||
+	    ((keep_pre ? old->preroll : a->preroll) &&
+	     jack_shell_plan_add_capture(plan, keep_pre ? &old->preroll->capture : &a->preroll->capture,
+					 keep_pre ? old->preroll_sources : a->preroll_sources) < 0)) {
 		snprintf(err, errlen, "out of memory");
 		ret = -ENOMEM;
 		goto fail;
@@ -231,6 +242,13 @@ static int reload_audio(struct engine *e, struct config *next, const struct stat
 		old->loudness = NULL;
 		old->loudness_sources = NULL;
 	}
+	if (keep_pre) {
+		a->preroll = old->preroll;
+		a->preroll_sources = old->preroll_sources;
+		old->preroll = NULL;
+		old->preroll_sources = NULL;
+	} else
+		incidents_audio_going(e); /* the old channels' audio, before their pre-roll goes */
 	audio_free(old);
 	free(old);
 	e->au = a;

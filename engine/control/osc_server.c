@@ -149,7 +149,8 @@ static void on_message(struct osc_server *o, const char *path, const char *types
 	} else if (!strcmp(verb, "handover")) {
 		WANT("i");
 		snprintf(line, sizeof line, "handover %s %d %d", booth, n, argv[0]->i);
-	} else if (!strcmp(verb, "slower") || !strcmp(verb, "help") || !strcmp(verb, "subscribe")) {
+	} else if (!strcmp(verb, "slower") || !strcmp(verb, "help") || !strcmp(verb, "problem") ||
+		   !strcmp(verb, "subscribe")) {
 		WANT("");
 		snprintf(line, sizeof line, "%s %s %d", verb, booth, n);
 	} else {

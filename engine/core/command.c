@@ -10,6 +10,7 @@
 
 #include "command_util.h"
 #include "console_view.h"
+#include "incident_commands.h"
 #include "insert_commands.h"
 #include "thread_role.h"
 #include "utc_time.h"
@@ -851,6 +852,11 @@ const struct command_def commands[] = {
 	{ "help", cmd_help, "help <booth> <n> | help", "help", ROLES_CONSOLE, 1 },
 	{ "console", cmd_console, "console <booth> <n>", "*", ROLES_CONSOLE, 0 },
 	{ "handover-request", cmd_handover_request, "handover-request <booth> <n>", NULL, ROLES_CONSOLE, 0 },
+	{ "problem", cmd_problem, "problem <booth> <n>", NULL, ROLES_CONSOLE, 0 },
+	{ "incident", cmd_incident,
+	  "incident <what happened> [--severity low|medium|high] [--channel <code>]... | incident <id>", NULL,
+	  ROLES_CONTROL, 0 },
+	{ "incidents", cmd_incidents, "incidents", "*", ROLES_CONTROL, 0 },
 };
 
 const size_t N_COMMANDS = sizeof commands / sizeof commands[0];

@@ -29,6 +29,17 @@ struct recorder_iface {
 	double (*backlog)(void *user);
 };
 
+struct incident_request;
+
+/* Incident reports, as the command path sees them; the engine files them. */
+struct incidents_iface {
+	void *user;
+	/* Files one; writes the whole reply. 0, or -errno (refused). */
+	int (*open)(void *user, const struct incident_request *rq, struct json_writer *reply);
+	/* One (id) or all (NULL), as the whole reply. 0, or -errno. */
+	int (*show)(void *user, const char *id, struct json_writer *reply);
+};
+
 struct command_context {
 	struct state *state;
 	struct event_log *events; /* may be NULL: no events kept */
@@ -56,6 +67,7 @@ struct command_context {
 	 * Returns 0, or -errno when refused (nothing changed). May be NULL. */
 	int (*reload)(void *user, struct json_writer *reply);
 	void *reload_user;
+	const struct incidents_iface *incidents; /* may be NULL */
 	/* Told of every change that was applied, in words, for the log. */
 	void (*log)(void *user, const char *line);
 	void *log_user;

@@ -1420,6 +1420,58 @@ static const struct cfg_key consoles_keys[] = {
 };
 static const struct cfg_table consoles_table = TABLE("consoles", consoles_keys);
 
+/* ---- incidents -------------------------------------------------------- */
+
+const char *const config_alarm_kinds[] = { "jack-down", "live-silent", "both-open", "floor-silent", "clipping",
+					   "no-pivot", "xrun", "recording-drop", "recording-failed",
+					   "recording-behind", "disk-low", "stream-down", NULL };
+
+/* auto: [jack-down, recording-drop, ...]: each an alarm kind, once. */
+static int incidents_auto(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *base)
+{
+	struct cfg_incidents *in = base;
+	int err, i, j, kind;
+	(void)key;
+	(void)k;
+
+	if ((err = expect(ld, v, YAML_SEQUENCE_NODE, "auto")))
+		return err;
+	if (seq_len(v) > INCIDENT_AUTO_MAX)
+		return fail(ld, v, "auto lists at most %d alarm kinds", INCIDENT_AUTO_MAX);
+	in->n_auto = 0;
+	for (i = 0; i < seq_len(v); i++) {
+		yaml_node_t *n = seq_at(ld, v, i);
+		if ((err = parse_choice(ld, n, "alarm kind", config_alarm_kinds, &kind)))
+			return err;
+		for (j = 0; j < in->n_auto; j++)
+			if (!strcmp(in->auto_kinds[j], config_alarm_kinds[kind]))
+				return fail(ld, n, "alarm kind '%s' is listed twice", config_alarm_kinds[kind]);
+		snprintf(in->auto_kinds[in->n_auto++], sizeof in->auto_kinds[0], "%s", config_alarm_kinds[kind]);
+	}
+	return 0;
+}
+
+static int incidents_auto_equal(const void *a, const void *b)
+{
+	const struct cfg_incidents *x = a, *y = b;
+	int i;
+
+	if (x->n_auto != y->n_auto)
+		return 0;
+	for (i = 0; i < x->n_auto; i++)
+		if (strcmp(x->auto_kinds[i], y->auto_kinds[i]))
+			return 0;
+	return 1;
+}
+
+static const struct cfg_key incidents_keys[] = {
+	NUMBER("pre_seconds", struct cfg_incidents, pre_seconds, 0, 120, 30),
+	NUMBER("post_seconds", struct cfg_incidents, post_seconds, 0, 60, 10),
+	TEXT("command", struct cfg_incidents, command, ""),
+	OWN("auto", incidents_auto, incidents_auto_equal),
+};
+static const struct cfg_table incidents_table = TABLE("incidents", incidents_keys);
+
 /* ---- midi ------------------------------------------------------------ */
 
 /* consoles: all, or a list of "<booth>/<n>". */
@@ -1481,6 +1533,7 @@ static const struct cfg_key midi_map_keys[] = {
 	WHOLE("handover", struct cfg_midi_map, handover, 0, 127, 65),
 	WHOLE("slower", struct cfg_midi_map, slower, 0, 127, 66),
 	WHOLE("help", struct cfg_midi_map, help, 0, 127, 67),
+	WHOLE("problem", struct cfg_midi_map, problem, 0, 127, 68),
 	WHOLE("volume_cc", struct cfg_midi_map, volume_cc, 0, 127, 7),
 };
 static const struct cfg_table midi_map_table = TABLE("midi map", midi_map_keys);
@@ -1711,6 +1764,24 @@ static int root_consoles(struct loader *ld, const char *key, yaml_node_t *k, yam
 	return n ? load_table(ld, n, &consoles_table, &cfg->consoles) : 0;
 }
 
+static int root_incidents(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *n, void *base)
+{
+	struct config *cfg = base;
+	int err;
+	(void)key;
+	(void)k;
+
+	table_defaults(&incidents_table, &cfg->incidents);
+	if (!n)
+		return 0;
+	if ((err = load_table(ld, n, &incidents_table, &cfg->incidents)))
+		return err;
+	if (*cfg->incidents.command && cfg->incidents.command[0] != '/')
+		return fail(ld, find_key(ld, n, "command"), "incidents.command must be an absolute path, not '%s'",
+			    cfg->incidents.command);
+	return 0;
+}
+
 static int root_midi(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *n, void *base)
 {
 	struct cfg_midi *m = &((struct config *)base)->midi;
@@ -1728,7 +1799,7 @@ static int root_midi(struct loader *ld, const char *key, yaml_node_t *k, yaml_no
 		return err;
 	/* One note, one function: a button must not do two things. */
 	const int notes[] = { map->mic, map->cough, map->output_a, map->output_b, map->output_c, map->handover,
-			      map->slower, map->help };
+			      map->slower, map->help, map->problem };
 	for (i = 0; i < sizeof notes / sizeof notes[0]; i++)
 		for (j = 0; j < i; j++)
 			if (notes[i] == notes[j])
@@ -1798,6 +1869,7 @@ static const struct cfg_key root_keys[] = {
 	SECTION("stream", root_stream, &stream_table, stream, 4),
 	SECTION("consoles", root_consoles, &consoles_table, consoles, 3),
 	SECTION("midi", root_midi, &midi_table, midi, 3),
+	SECTION("incidents", root_incidents, &incidents_table, incidents, 3),
 };
 static const struct cfg_table root_table = TABLE(NULL, root_keys);
 #define ROOT_STAGES 5

@@ -198,7 +198,7 @@ struct cfg_stream {
 /* JACK MIDI control surfaces for consoles: which notes and CC do what.
  * Off unless a midi: section is given. */
 struct cfg_midi_map {
-	int mic, cough, output_a, output_b, output_c, handover, slower, help; /* notes */
+	int mic, cough, output_a, output_b, output_c, handover, slower, help, problem; /* notes */
 	int volume_cc;
 };
 
@@ -208,6 +208,16 @@ struct cfg_midi {
 	int *mics;          /* otherwise the consoles listed, as mic indices */
 	int n_mics;
 	struct cfg_midi_map map;
+};
+
+/* Incident reports: how much audio around one, the alarms that open one
+ * by themselves, and a site's hook run on each finished folder. */
+#define INCIDENT_AUTO_MAX 16
+struct cfg_incidents {
+	double pre_seconds, post_seconds;
+	char command[4096];           /* "" none */
+	char auto_kinds[INCIDENT_AUTO_MAX][24];
+	int n_auto;
 };
 
 /* What every interpreter's console shows. */
@@ -241,7 +251,12 @@ struct config {
 	struct cfg_stream stream;
 	struct cfg_consoles consoles;
 	struct cfg_midi midi;
+	struct cfg_incidents incidents;
 };
+
+/* The alarm kinds the engine raises, NULL-terminated: what
+ * incidents.auto may name. */
+extern const char *const config_alarm_kinds[];
 
 /* The chain that applies: a booth's or language's own, else the default. */
 const struct cfg_chain *config_mic_chain(const struct config *cfg, int booth);

@@ -34,6 +34,8 @@ int midi_command(const struct cfg_midi_map *map, const struct state *st, int b, 
 		snprintf(line, len, "slower %s %d", booth, n);
 	else if (note == map->help)
 		snprintf(line, len, "help %s %d", booth, n);
+	else if (note == map->problem)
+		snprintf(line, len, "problem %s %d", booth, n);
 	else
 		return 0;
 	return 1;

@@ -22,6 +22,8 @@ enum thread_role {
 	THREAD_LOUDNESS = 1 << 5,    /* R128 loudness of the language channels */
 	THREAD_STREAM = 1 << 6,      /* the listener streams' network sender */
 	THREAD_RECOVERY = 1 << 7,    /* mends what an unclean stop left open, at start */
+	THREAD_PREROLL = 1 << 8,     /* keeps the last minute of the distribution channels */
+	THREAD_INCIDENT = 1 << 9,    /* finishes an incident's folder: audio, report, hook */
 };
 
 extern _Thread_local enum thread_role tolk_thread_role;

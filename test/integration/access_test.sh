@@ -35,7 +35,7 @@ out=$(as_user nobody nogroup status); rc=$?
 check "observer: status allowed" "0" "$rc"
 out=$(as_user nobody nogroup --json mic fr 1 on); rc=$?
 check "observer: cannot switch a mic" \
-	'1:{"ok":false,"error":"permission denied: an observer may use status, events, meters, record status, inserts, exposure, help and console only"}' "$rc:$out"
+	'1:{"ok":false,"error":"permission denied: an observer may use status, events, meters, record status, inserts, exposure, help, console and incidents only"}' "$rc:$out"
 out=$(as_user nobody nogroup --json record start x); rc=$?
 check "observer: cannot start a recording" "1" "$rc"
 out=$(as_user 4242 4242 --json status); rc=$?

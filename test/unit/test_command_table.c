@@ -71,7 +71,12 @@ static void test_roles(void **unused)
 	assert_false(command_permits(ROLE_OBSERVER, NULL, "help fr 1", why, sizeof why)); /* a signal */
 	assert_false(command_permits(ROLE_OBSERVER, NULL, "record start", why, sizeof why));
 	assert_string_equal(why, "permission denied: an observer may use status, events, meters, record status, "
-				 "inserts, exposure, help and console only");
+				 "inserts, exposure, help, console and incidents only");
+	assert_true(command_permits(ROLE_OBSERVER, NULL, "incidents", why, sizeof why));
+	assert_false(command_permits(ROLE_OBSERVER, NULL, "incident the fr channel crackles", why, sizeof why));
+	assert_true(command_permits(ROLE_INTERPRETER, "fr", "problem fr 1", why, sizeof why));
+	assert_false(command_permits(ROLE_INTERPRETER, "fr", "problem de 1", why, sizeof why));
+	assert_false(command_permits(ROLE_INTERPRETER, "fr", "incident x", why, sizeof why));
 	assert_false(command_permits(ROLE_NONE, NULL, "status", why, sizeof why));
 	/* An interpreter: its own booth's consoles, nothing else, ever. */
 	assert_true(command_permits(ROLE_INTERPRETER, "fr", "mic fr 1 on", why, sizeof why));

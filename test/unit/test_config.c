@@ -314,7 +314,7 @@ static const struct bad_case bad_cases[] = {
 	{ "- a\n- b\n", "bad.yaml:1:1: the configuration must be a mapping, not a list" },
 	{ HEAD LANGS "colour: blue\n", "bad.yaml:4:1: unknown key 'colour' (expected one of: "
 				      "meeting, room, floor, languages, booths, connect, phones, inserts, recording, control, alarms, osc, web, stream, "
-				      "consoles, midi)" },
+				      "consoles, midi, incidents)" },
 	{ HEAD LANGS "booths: [{ id: fr, outputs: [fr] }]\n"
 		     "web: { listen: 8080, tokens: { booths: { en: abcdefghijklmnopqrstuvwxyz } } }\n",
 	  "bad.yaml:5:42: tokens.booths names 'en', which is not a booth" },

@@ -122,12 +122,27 @@ try {
     { timeout: 5000 });
   check("Stop recording stops", true);
 
+  // ---- Report incident: a folder with the evidence ----------------------------
+  await page.fill("#incident-text", "fr crackled\nfor a minute");
+  await page.selectOption("#incident-severity", "high");
+  await page.selectOption("#incident-channel", "fr");
+  await page.click("#incident-report");
+  await page.waitForFunction(() => document.querySelector("#incident-result").textContent.startsWith("Incident "),
+    null, { timeout: 5000 });
+  const filed = JSON.parse(ctl("--json", "incidents")).incidents.pop();
+  check("Report incident files one: the text, severity and channel as given",
+    filed.text === "fr crackled for a minute" && filed.severity === "high" && filed.channels.join() === "fr" &&
+    filed.via === "web" && filed.actor.token === "technician", JSON.stringify(filed).slice(0, 300));
+  check("the page says which incident and where",
+    (await page.textContent("#incident-result")).includes(filed.id));
+
   // ---- an observer sees, but has no buttons ----------------------------------
   const obs = await browser.newPage();
   await obs.goto(`${BASE}/?token=${process.env.OBSERVER}`);
   await obs.waitForSelector("[data-channel]", { timeout: 5000 });
   check("an observer sees the board without the technician's buttons",
-    (await obs.isHidden("#rec-start")) && (await obs.textContent("#role")) === "observer");
+    (await obs.isHidden("#rec-start")) && (await obs.isHidden("#incident-report")) &&
+    (await obs.textContent("#role")) === "observer");
 } catch (e) {
   check("the page test ran to the end", false, String(e));
 } finally {
