@@ -53,7 +53,7 @@ TEST_CLIENTS := $(BUILD)/test/tonegen $(BUILD)/test/probe $(BUILD)/test/filetone
                 $(BUILD)/test/continuity \
                 $(BUILD)/test/rtguard.so $(BUILD)/test/tolk-rtinject
 
-.PHONY: all deps run test bench fuzz soak unit integration test-clients install uninstall clean
+.PHONY: all deps run test bench fuzz soak unit integration test-clients install uninstall clean man deb
 
 all: $(BUILD)/tolk $(BUILD)/tolkctl $(BUILD)/tolk-verify $(PLUGINS)
 
@@ -232,22 +232,37 @@ $(BUILD)/test/tolk-rtinject: $(filter-out $(BUILD)/engine/jack/jack_client.o,$(E
 
 test-clients: $(TEST_CLIENTS)
 
+# Man pages: scdoc sources in docs/man, roff in build/man.
+SCDOC      ?= scdoc
+MAN_SRC    := $(wildcard docs/man/*.scd)
+MAN_PAGES  := $(MAN_SRC:docs/man/%.scd=$(BUILD)/man/%)
+
+man: $(MAN_PAGES)
+
+$(BUILD)/man/%: docs/man/%.scd
+	@mkdir -p $(@D)
+	$(SCDOC) <$< >$@
+
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(BUILD)/test/ring_stress $(BUILD)/test/plugin_no_alloc \
-		test-clients $(FUZZ_TARGETS:%=$(BUILD)/test/replay_%) \
+		test-clients man $(FUZZ_TARGETS:%=$(BUILD)/test/replay_%) \
 		CFLAGS='$(CFLAGS) -Werror'
 	@sh test/web/install.sh
 	@sh test/run.sh
 
-install: all
+install: all man
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(BUILD)/tolk $(BUILD)/tolkctl $(BUILD)/tolk-verify $(DESTDIR)$(BINDIR)/
 	install -d $(DESTDIR)$(PLUGINDIR)
 	install -m 0755 $(PLUGINS) $(DESTDIR)$(PLUGINDIR)/
 	install -d $(DESTDIR)$(DATADIR)/tolk/mediaconch
 	install -m 0644 contrib/mediaconch/tolk-archive-wav.xml $(DESTDIR)$(DATADIR)/tolk/mediaconch/
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -m 0644 $(filter %.1,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(filter %.5,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man5/
 	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
-	install -m 0644 contrib/systemd/tolk@.service $(DESTDIR)$(SYSTEMDUNITDIR)/
+	sed 's|/usr/bin/tolk|$(BINDIR)/tolk|' contrib/systemd/tolk@.service >$(DESTDIR)$(SYSTEMDUNITDIR)/tolk@.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/tolk@.service
 	install -d $(DESTDIR)$(DATADIR)/tolk/prometheus
 	install -m 0644 contrib/prometheus/tolk-alerts.yml contrib/prometheus/tolk-alerts.test.yml \
 		$(DESTDIR)$(DATADIR)/tolk/prometheus/
@@ -257,6 +272,8 @@ uninstall:
 	rm -f $(PLUGIN_SRC:plugins/%.c=$(DESTDIR)$(PLUGINDIR)/%.so)
 	rm -f $(DESTDIR)$(DATADIR)/tolk/mediaconch/tolk-archive-wav.xml
 	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/tolk@.service
+	rm -f $(patsubst %.1,$(DESTDIR)$(MANDIR)/man1/%.1,$(filter %.1,$(notdir $(MAN_PAGES)))) \
+	      $(patsubst %.5,$(DESTDIR)$(MANDIR)/man5/%.5,$(filter %.5,$(notdir $(MAN_PAGES))))
 	rm -f $(DESTDIR)$(DATADIR)/tolk/prometheus/tolk-alerts.yml $(DESTDIR)$(DATADIR)/tolk/prometheus/tolk-alerts.test.yml
 
 clean:

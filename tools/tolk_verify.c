@@ -214,6 +214,7 @@ int main(int argc, char **argv)
 			"--key checks each manifest.json's signature (manifest.json.sig) with that public key.\n"
 			"--keygen writes a new Ed25519 key pair: FILE (secret, 0600) and FILE.pub.\n"
 			"--audit walks an audit.jsonl's hash chain and names the line where it breaks.\n"
+			"-h, --help prints this.\n"
 			"Exit status: 0 all good, 1 a file is missing or differs, a signature is bad or\n"
 			"missing (or the chain is broken), 2 no manifest (or a file cannot be read).\n");
 		return argc == 2 ? 0 : 2;
