@@ -276,6 +276,19 @@ uninstall:
 	      $(patsubst %.5,$(DESTDIR)$(MANDIR)/man5/%.5,$(filter %.5,$(notdir $(MAN_PAGES))))
 	rm -f $(DESTDIR)$(DATADIR)/tolk/prometheus/tolk-alerts.yml $(DESTDIR)$(DATADIR)/tolk/prometheus/tolk-alerts.test.yml
 
+# A Debian package (debian/, debhelper), built from a copy of the source
+# tree in build/deb so that nothing lands beside the checkout: the .deb,
+# .changes and .buildinfo are left in build/deb.
+DEB_SRC := $(BUILD)/deb/tolk-$(VERSION)
+
+deb:
+	rm -rf $(BUILD)/deb
+	mkdir -p $(DEB_SRC)
+	git ls-files -z --cached --others --exclude-standard | \
+		xargs -0 sh -c 'for f; do [ -e "$$f" ] && cp --parents -- "$$f" $(DEB_SRC)/; done' sh
+	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b
+	@ls $(BUILD)/deb/*.deb
+
 clean:
 	rm -rf $(BUILD)
 

@@ -77,6 +77,7 @@ suite integration-metrics bash test/integration/metrics_test.sh
 suite integration-service bash test/integration/service_test.sh
 suite integration-incident bash test/integration/incident_test.sh
 suite man-pages bash test/integration/man_test.sh
+suite debian-package bash test/integration/deb_test.sh
 suite integration-rtguard bash test/integration/rtguard_test.sh
 suite soak-short env SOAK_HOURS=0.5 SOAK_MINUTES=1.5 SOAK_SEGMENT_MINUTES=10 bash test/soak/soak.sh
 

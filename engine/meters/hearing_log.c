@@ -52,7 +52,8 @@ static int last_lines(struct hearing_log *h, int day, off_t from,
 		return f ? -ENOMEM : -errno;
 	}
 	if (from > 0 && fseeko(f, from, SEEK_SET) == 0)
-		(void)getline(&line, &cap, f); /* a partial line */
+		if (getline(&line, &cap, f) < 0) /* a partial line */
+			clearerr(f);
 	snprintf(key, sizeof key, "\"day\":\"%04d-%02d-%02d\"", day / 10000, day / 100 % 100, day % 100);
 	while (getline(&line, &cap, f) > 0) {
 		if (!strstr(line, key))
