@@ -41,6 +41,11 @@ check "CC 7 sets the volume across -60..0 dB (64: -29.8 dB)" "-29.8" "$(console 
 play +100 90,3c,7f +300 >/dev/null
 check "note 60 again takes the mic off" "false" "$(console mic)"
 
+play +100 90,44,7f +300 >/dev/null
+check_true "note 68: a technical problem, a draft incident for fr/1" "$(ctl --json incidents | head -c 300)" \
+	wait_for 3 sh -c "$B/tolkctl --control '$SOCK' --json incidents |
+		grep -q '\"actor\":{\"midi\":\"fr/1\"},\"opened_by\":\"console\",\"draft\":true'"
+
 AUDIT="$TMP/rec/audit.jsonl"
 check "the audit names the MIDI console" "yes" \
 	"$(grep -q '"via":"midi","actor":{"midi":"fr/1"},"command":"mic fr 1 on","result":"ok"' "$AUDIT" && echo yes)"

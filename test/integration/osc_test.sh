@@ -45,6 +45,9 @@ check "the refusal is audited with the peer" "1" \
 	"$(grep -c '"via":"osc","actor":{"address":"127.0.0.2:[0-9]*"},"command":"mic fr 2 on","result":"refused"' "$TMP/rec/audit.jsonl")"
 check "and logged" "1" "$(grep -c 'refused OSC 127.0.0.2' "$TMP/tolk.log")"
 
+osc /tolk/fr/1/problem >/dev/null
+check_true "/tolk/fr/1/problem: a technical problem, a draft incident" "$($B/tolkctl --control "$SOCK" --json incidents | head -c 300)" \
+	sh -c "$B/tolkctl --control '$SOCK' --json incidents | grep -q '\"via\":\"osc\".*\"opened_by\":\"console\",\"draft\":true'"
 check "wrong type" "/tolk/fr/1/error s 'mic takes 'i', not 's''" "$(osc /tolk/fr/1/mic s on)"
 check "unknown command" "/tolk/fr/1/error s 'unknown command'" "$(osc /tolk/fr/1/launch)"
 check "unknown path" "/tolk/error s 'unknown address: expected /tolk/<booth>/<n>/<command>'" "$(osc /elsewhere i 1)"

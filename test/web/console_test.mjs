@@ -147,6 +147,13 @@ try {
   await p1.waitForFunction(() => document.querySelector("#signals").textContent.includes("seen by the technician"),
     null, { timeout: 2000 });
   check("Help reaches the technician, and the ack shows on the console", true);
+  await p1.tap("#problem");
+  await p1.waitForFunction(() => document.querySelector("#signals").textContent.includes("waiting"), null,
+    { timeout: 2000 });
+  const drafts = JSON.parse(ctl("--json", "incidents")).incidents.filter((i) => i.draft);
+  check("Technical problem files a draft incident for this console, by the booth's token",
+    drafts.length === 1 && drafts[0].text === "technical problem reported from console fr/1" &&
+    drafts[0].actor.token === "booth:fr", JSON.stringify(drafts).slice(0, 300));
 
   // ---- a phone in portrait ---------------------------------------------------------
   const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });
