@@ -211,7 +211,7 @@ static void head_json(struct engine *e, struct incident *inc)
 	const struct config *cfg = e->cfg;
 	struct json_writer *w = &inc->head;
 	char sha[65] = "";
-	int i, any = 0;
+	int i;
 
 	jw_key(w, "id", 1);
 	jw_string(w, inc->id);
@@ -275,22 +275,7 @@ static void head_json(struct engine *e, struct incident *inc)
 	jw_key(w, "recording", 0);
 	command_json(e, "record status", w);
 	jw_key(w, "alarms", 0);
-	jw_raw(w, "[");
-	for (i = 0; i < e->alarms.n; i++) {
-		const struct alarm *a = &e->alarms.alarms[i];
-		if (a->raised_ms < 0)
-			continue;
-		jw_raw(w, any++ ? ",{" : "{");
-		jw_key(w, "kind", 1);
-		jw_string(w, a->kind);
-		jw_key(w, "subject", 0);
-		jw_string(w, a->subject);
-		write_time(w, "since", a->raised_ms);
-		jw_key(w, "detail", 0);
-		jw_string(w, a->detail);
-		jw_raw(w, "}");
-	}
-	jw_raw(w, "]");
+	command_write_alarms(w, &e->alarms);
 }
 
 /* The channels an incident is about: the named ones, else those with

@@ -241,26 +241,8 @@ static enum command_outcome cmd_status(struct command_context *ctx, int argc, ch
 	jw_key(w, "signals", 0);
 	write_signals(ctx, w);
 	if (ctx->alarms) {
-		int any = 0;
 		jw_key(w, "alarms", 0);
-		jw_raw(w, "[");
-		for (i = 0; i < ctx->alarms->n; i++) {
-			const struct alarm *a = &ctx->alarms->alarms[i];
-			if (a->raised_ms < 0)
-				continue;
-			jw_raw(w, any++ ? ",{" : "{");
-			jw_key(w, "kind", 1);
-			jw_string(w, a->kind);
-			jw_key(w, "subject", 0);
-			jw_string(w, a->subject);
-			jw_key(w, "since", 0);
-			write_time(w, a->raised_ms);
-			jw_key(w, "detail", 0);
-			jw_string(w, a->detail);
-			jw_printf(w, ",\"acked\":%s", a->acked ? "true" : "false");
-			jw_raw(w, "}");
-		}
-		jw_raw(w, "]");
+		command_write_alarms(w, ctx->alarms);
 	}
 	if (ctx->recorder) {
 		jw_key(w, "recording", 0);
@@ -291,6 +273,30 @@ static enum command_outcome cmd_status(struct command_context *ctx, int argc, ch
 	}
 	jw_raw(w, "}");
 	return COMMAND_DONE;
+}
+
+void command_write_alarms(struct json_writer *w, const struct alarm_tracker *t)
+{
+	int i, any = 0;
+
+	jw_raw(w, "[");
+	for (i = 0; i < t->n; i++) {
+		const struct alarm *a = &t->alarms[i];
+		if (a->raised_ms < 0)
+			continue;
+		jw_raw(w, any++ ? ",{" : "{");
+		jw_key(w, "kind", 1);
+		jw_string(w, a->kind);
+		jw_key(w, "subject", 0);
+		jw_string(w, a->subject);
+		jw_key(w, "since", 0);
+		write_time(w, a->raised_ms);
+		jw_key(w, "detail", 0);
+		jw_string(w, a->detail);
+		jw_printf(w, ",\"acked\":%s", a->acked ? "true" : "false");
+		jw_raw(w, "}");
+	}
+	jw_raw(w, "]");
 }
 
 static enum command_outcome cmd_record(struct command_context *ctx, int argc, char **argv,

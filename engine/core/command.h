@@ -86,6 +86,8 @@ enum command_outcome {
 enum command_outcome command_execute(struct command_context *ctx, const char *line,
 				     struct json_writer *reply);
 
+/* The alarms raised now, as status lists them: a JSON list. */
+void command_write_alarms(struct json_writer *w, const struct alarm_tracker *t);
 /* One event as a JSON object, as `events` and event streams show it. */
 void command_write_event(struct json_writer *w, const struct event *e);
 

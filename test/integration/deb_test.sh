@@ -11,19 +11,9 @@
 set -u
 cd "$(dirname "$0")/../.."
 
-ok=0
-bad=0
+. test/integration/results.sh
 TMP=$(mktemp -d /tmp/tolk-debtest.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
-pass() { echo "[       OK ] $1"; ok=$((ok + 1)); }
-fail() { echo "[  FAILED  ] $1: $2"; bad=$((bad + 1)); }
-check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected '$2', got '$3'"; fi; }
-check_true() { local name=$1 detail=$2; shift 2; if "$@"; then pass "$name"; else fail "$name" "$detail"; fi; }
-finish() {
-	echo "[  PASSED  ] $ok test(s)."
-	[ $bad -eq 0 ] || { echo "[  FAILED  ] $bad test(s)"; exit 1; }
-	exit 0
-}
 
 VERSION=$(sed -n 's/^VERSION *:= *//p' Makefile)
 make --no-print-directory deb >"$TMP/deb.out" 2>&1

@@ -29,19 +29,15 @@ ls "\$1" >"$TMP/hook.ls"
 exit 3
 EOF
 chmod +x "$TMP/hook.sh"
-cat >"$TMP/council.yaml" <<EOF
-meeting: itest-incident
-floor: { inputs: [main], language: en }
-languages:
-  - { code: en, name: English }
-  - { code: fr, name: "Français" }
-booths:
-  - { id: fr, outputs: [fr], understands: [en], consoles: 2 }
+{
+	room_two_languages itest-incident
+	cat <<EOF
 recording: { formats: [flac], autostart: true }
 alarms: { live_silent_db: -50, live_silent_seconds: 1, floor_silent_db: -50, floor_silent_seconds: 1, clear_seconds: 0.5 }
 incidents: { pre_seconds: $PRE, post_seconds: $POST, auto: [floor-silent], command: "$TMP/hook.sh" }
 web: { listen: "127.0.0.1:$PORT", tokens: { technician: "$TECH" } }
 EOF
+} >"$TMP/council.yaml"
 # field JSON KEY: a string or number member's value
 field() { grep -o "\"$2\":\"\?[^\",}]*" <<<"$1" | head -1 | sed 's/.*:"\?//'; }
 complete() { grep -q '"state":"complete"' "$1/incident.json" 2>/dev/null; }

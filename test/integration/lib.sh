@@ -3,6 +3,7 @@
 # recorded in PIDS and stopped by its PID on exit.
 B=build
 TMP=$(mktemp -d /tmp/tolk-itest.XXXXXX)
+. "$(dirname "${BASH_SOURCE[0]}")/results.sh"
 
 # Server names come from a small pool, one flock each, rather than being
 # made up anew: jackd sometimes leaves its slot in the shared registry
@@ -23,8 +24,6 @@ if [ -z "$SERVER" ]; then
 	exit 1
 fi
 PIDS=()
-ok=0
-bad=0
 
 export JACK_NO_START_SERVER=1
 export JACK_NO_AUDIO_RESERVATION=1
@@ -54,40 +53,6 @@ cleanup() {
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
-
-pass() { echo "[       OK ] $1"; ok=$((ok + 1)); }
-fail() { echo "[  FAILED  ] $1: $2"; bad=$((bad + 1)); }
-
-# check NAME EXPECTED ACTUAL
-check() {
-	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected '$2', got '$3'"; fi
-}
-
-# check_true NAME DETAIL COMMAND...: passes when the command succeeds
-check_true() {
-	local name=$1 detail=$2
-	shift 2
-	if "$@"; then pass "$name"; else fail "$name" "$detail"; fi
-}
-
-wait_for() { # wait_for SECONDS COMMAND...: until the command succeeds
-	local end=$((SECONDS + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.05
-	done
-}
-
-# The summary line test/run.sh reads, and the exit status.
-finish() {
-	echo "[  PASSED  ] $ok test(s)."
-	if [ $bad -ne 0 ]; then
-		echo "[  FAILED  ] $bad test(s)"
-		exit 1
-	fi
-	exit 0
-}
 
 launch_jackd() {
 	jackd -n "$SERVER" -d dummy -r 48000 -p 256 >"$TMP/jackd.log" 2>&1 &
@@ -188,4 +153,18 @@ check_continuity() {
 		check_true "$port: any period lost or repeated was JACK's xrun, not tolk's ($why)" "$why" \
 			slips_explained "$1" "$slips"
 	done < <(grep '^tolk:' "$2")
+}
+
+# room_two_languages MEETING: a small room's first lines (en and fr, a fr
+# booth of two consoles), for a test to add its own sections to.
+room_two_languages() {
+	cat <<EOF
+meeting: $1
+floor: { inputs: [main], language: en }
+languages:
+  - { code: en, name: English }
+  - { code: fr, name: "Français" }
+booths:
+  - { id: fr, outputs: [fr], understands: [en], consoles: 2 }
+EOF
 }

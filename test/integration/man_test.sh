@@ -7,14 +7,10 @@
 set -u
 cd "$(dirname "$0")/../.."
 
+. test/integration/results.sh
 B=build
-ok=0
-bad=0
 TMP=$(mktemp -d /tmp/tolk-mantest.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
-pass() { echo "[       OK ] $1"; ok=$((ok + 1)); }
-fail() { echo "[  FAILED  ] $1: $2"; bad=$((bad + 1)); }
-check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected '$2', got '$3'"; fi; }
 
 for page in tolk.1 tolkctl.1 tolk-verify.1 tolk.yaml.5; do
 	if [ ! -s "$B/man/$page" ]; then
@@ -71,8 +67,4 @@ for t in "${!tables[@]}"; do
 	fi
 done
 
-echo "[  PASSED  ] $ok test(s)."
-if [ $bad -ne 0 ]; then
-	echo "[  FAILED  ] $bad test(s)"
-	exit 1
-fi
+finish

@@ -22,19 +22,15 @@ SCRAPE=scrape-$RANDOM-$RANDOM-token
 ctl() { $B/tolkctl --control "$SOCK" "$@"; }
 
 # The file is council.yaml and names no room: the room is "council".
-cat >"$TMP/council.yaml" <<EOF
-meeting: itest-metrics
-floor: { inputs: [main], language: en }
-languages:
-  - { code: en, name: English }
-  - { code: fr, name: "Français" }
-booths:
-  - { id: fr, outputs: [fr], understands: [en], consoles: 2 }
+{
+	room_two_languages itest-metrics
+	cat <<EOF
 recording: { formats: [flac], autostart: true }
 web:
   listen: "127.0.0.1:$PORT"
   tokens: { technician: "$TECH", observer: "$OBSERVER", metrics: "$SCRAPE" }
 EOF
+} >"$TMP/council.yaml"
 
 # get TOKEN PATH: the status code, the body in $TMP/body
 get() {

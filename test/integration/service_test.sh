@@ -16,17 +16,13 @@ cd "$(dirname "$0")/../.."
 
 SOCK="$TMP/tolk.sock"
 NOTIFY="$TMP/notify.sock"
-cat >"$TMP/council.yaml" <<EOF
-meeting: itest-service
-floor: { inputs: [main], language: en }
-languages:
-  - { code: en, name: English }
-  - { code: fr, name: "Français" }
-booths:
-  - { id: fr, outputs: [fr], understands: [en], consoles: 2 }
+{
+	room_two_languages itest-service
+	cat <<EOF
 recording: { formats: [flac], autostart: true }
 alarms: { floor_silent_db: -50, floor_silent_seconds: 1, clear_seconds: 0.5 }
 EOF
+} >"$TMP/council.yaml"
 
 $B/test/notify_listen "$NOTIFY" >"$TMP/notify.out" 2>&1 &
 PIDS+=("$!")
