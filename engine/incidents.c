@@ -46,6 +46,7 @@ extern char **environ;
 #define INCIDENT_AUTO_GAP_MS (10 * 60 * 1000) /* one automatic incident per alarm and subject */
 #define INCIDENT_HOOK_SECONDS 60
 #define INCIDENT_TAIL_BYTES (4 << 20) /* of the audit and the timeline, read for the window */
+#define INCIDENTS_LISTED 50           /* `incidents` shows the newest; "older" counts the rest */
 
 struct incident {
 	char id[24];
@@ -765,6 +766,9 @@ static int file_incident(struct engine *e, struct incident_request *rq, const ch
 	jw_string(reply, inc->id);
 	jw_key(reply, "folder", 0);
 	jw_string(reply, inc->dir);
+	write_time(reply, "time", inc->time_ms);
+	jw_key(reply, "text", 0);
+	jw_string(reply, inc->rq.text);
 	jw_key(reply, "severity", 0);
 	jw_string(reply, incident_severity_name(inc->rq.severity));
 	jw_printf(reply, ",\"draft\":%s", inc->rq.draft ? "true" : "false");
@@ -788,22 +792,29 @@ static int iface_open(void *user, const struct incident_request *rq, struct json
 	return file_incident(e, &copy, o ? o->via : "engine", o && o->actor ? o->actor : "", reply);
 }
 
-/* The folders, oldest first: their incident.json as they are. */
+static int is_incident_folder(const struct dirent *d)
+{
+	return d->d_name[0] != '.' && strchr(d->d_name, '-') != NULL;
+}
+
+/* The folders, oldest first (the last INCIDENTS_LISTED of them): their
+ * incident.json as they are. */
 static int iface_show(void *user, const char *id, struct json_writer *reply)
 {
 	struct engine *e = user;
 	char root[4300], path[4700];
 	struct dirent **names = NULL;
-	int n, i, any = 0, found = 0;
+	int n, i, any = 0, found = 0, older;
 
 	snprintf(root, sizeof root, "%s/incidents", log_dir(e, e->cfg));
-	n = scandir(root, &names, NULL, alphasort);
+	n = scandir(root, &names, is_incident_folder, alphasort);
+	older = !id && n > INCIDENTS_LISTED ? n - INCIDENTS_LISTED : 0;
 	jw_raw(reply, id ? "{\"ok\":true,\"incident\":" : "{\"ok\":true,\"incidents\":[");
 	for (i = 0; i < n; i++) {
 		const char *name = names[i]->d_name, *dash = strchr(name, '-');
 		char *json;
 		size_t len;
-		if (*name == '.' || !dash || (id && strcmp(dash + 1, id))) {
+		if (i < older || (id && strcmp(dash + 1, id))) {
 			free(names[i]);
 			continue;
 		}
@@ -831,7 +842,10 @@ static int iface_show(void *user, const char *id, struct json_writer *reply)
 		command_error(reply, "incident: no incident '%s' (incidents lists them)", id);
 		return -ENOENT;
 	}
-	jw_raw(reply, id ? "}" : "]}");
+	if (id)
+		jw_raw(reply, "}");
+	else
+		jw_printf(reply, "],\"older\":%d}", older);
 	return 0;
 }
 

@@ -91,6 +91,37 @@ static void print_console_reply(const struct jnode *root)
 	printf("\n");
 }
 
+/* One incident on a line: id, time, severity, state, channels, text. */
+static void print_incident_line(const struct jnode *i)
+{
+	printf("%s  %.19s  %-6s %-10s%s ", text_of(member(i, "id")), text_of(member(i, "time")),
+	       text_of(member(i, "severity")), text_of(member(i, "state")), json_is_true(member(i, "draft")) ? " DRAFT" : "");
+	print_inline(member(i, "channels") ? member(i, "channels") : i);
+	printf("  %s\n", text_of(member(i, "text")));
+}
+
+/* incidents, incident ID and incident TEXT: the lines a technician reads. */
+static void print_incidents(const struct jnode *root)
+{
+	const struct jnode *list = member(root, "incidents"), *one = member(root, "incident"), *c;
+
+	if (list) {
+		for (c = list->child; c; c = c->next)
+			print_incident_line(c);
+		if (!list->child)
+			printf("no incidents\n");
+		if (member(root, "older") && strcmp(text_of(member(root, "older")), "0"))
+			printf("(%s older ones not shown)\n", text_of(member(root, "older")));
+		return;
+	}
+	print_incident_line(one);
+	printf("folder %s\n", text_of(member(root, "folder") ? member(root, "folder") : member(one, "folder")));
+	if (!strcmp(text_of(member(one, "state")), "complete"))
+		printf("read %s/report.md\n", text_of(member(root, "folder") ? member(root, "folder") : member(one, "folder")));
+	else
+		printf("collecting: complete in %s s\n", text_of(member(one, "complete_in_seconds")));
+}
+
 static void print_status(const struct jnode *root)
 {
 	const struct jnode *c, *con, *sig;
@@ -419,6 +450,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tolkctl: %s\n", text_of(member(root, "error")));
 	else if (!strcmp(argv[optind], "status"))
 		print_status(root);
+	else if (!strcmp(argv[optind], "incidents") || !strcmp(argv[optind], "incident") ||
+		 !strcmp(argv[optind], "problem"))
+		print_incidents(root);
 	else if (member(root, "booth") && member(root, "n") && member(root, "channel"))
 		print_console_reply(root);
 	else
