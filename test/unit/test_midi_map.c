@@ -5,7 +5,7 @@
 
 #include "../../engine/core/midi_map.h"
 
-static const struct cfg_midi_map MAP = { 60, 61, 62, 63, 64, 65, 66, 67, 7 };
+static const struct cfg_midi_map MAP = { 60, 61, 62, 63, 64, 65, 66, 67, 68, 7 };
 
 static int line_of(const struct state *st, uint8_t status, uint8_t d1, uint8_t d2, char *line)
 {
@@ -37,6 +37,8 @@ static void test_notes_and_controller(void **unused)
 	assert_string_equal(line, "output fr 1 B");
 	assert_true(line_of(&st, 0x90, 65, 127, line));
 	assert_string_equal(line, "handover-request fr 1");
+	assert_true(line_of(&st, 0x90, 68, 127, line));
+	assert_string_equal(line, "problem fr 1");
 	assert_true(line_of(&st, 0x90, 67, 127, line));
 	assert_string_equal(line, "help fr 1");
 	assert_true(line_of(&st, 0xB0, 7, 127, line));
