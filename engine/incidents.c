@@ -59,6 +59,7 @@ struct incident {
 	char audit_path[4300];
 	char codes[INCIDENT_CHANNELS_MAX][TOLK_ID_MAX]; /* the channels, for the thread */
 	char command[4096];         /* incidents.command, "" none */
+	char room[TOLK_MEETING_MAX];
 	/* audio: pre-roll channels (language + 1; 0 the floor) */
 	int has_audio;
 	char no_audio[160];
@@ -521,32 +522,68 @@ static void copy_window(const char *src, const char *dir, const char *name, int6
 
 /* ---- the site's hook ----------------------------------------------------- */
 
+/* The hook's environment: the engine's, less what systemd gave the engine
+ * alone (a hook must not feed the watchdog or speak for the service), and
+ * own: the incident's id, severity and room. */
+static char **hook_environment(char *own[4])
+{
+	static const char *const drop[] = { "NOTIFY_SOCKET=", "WATCHDOG_USEC=", "WATCHDOG_PID=", "LISTEN_FDS=",
+					     "LISTEN_PID=", NULL };
+	char **env;
+	size_t n = 0, k = 0, i, d;
+
+	while (environ[n])
+		n++;
+	if (!(env = calloc(n + 4, sizeof *env)))
+		return NULL;
+	for (i = 0; i < n; i++) {
+		for (d = 0; drop[d] && strncmp(environ[i], drop[d], strlen(drop[d])); d++)
+			;
+		if (!drop[d] && strncmp(environ[i], "TOLK_INCIDENT", 13))
+			env[k++] = environ[i];
+	}
+	for (i = 0; i < 3 && own[i]; i++)
+		env[k++] = own[i];
+	return env;
+}
+
 /* Runs incidents.command with the folder as its argument, its output and
  * exit status to the log; at most a minute. */
 static void run_hook(struct incident *inc)
 {
-	char *argv[] = { inc->command, inc->dir, NULL }, buf[512], *p, *nl;
+	char *argv[] = { inc->command, inc->dir, NULL }, buf[512], *p, *nl, **env;
+	char id[64], severity[48], room[TOLK_MEETING_MAX + 24], *own[4] = { id, severity, room, NULL };
 	posix_spawn_file_actions_t fa;
 	int out[2], status = 0, waited = 0;
 	size_t have = 0;
 	pid_t pid;
 
+	snprintf(id, sizeof id, "TOLK_INCIDENT_ID=%s", inc->id);
+	snprintf(severity, sizeof severity, "TOLK_INCIDENT_SEVERITY=%s", incident_severity_name(inc->rq.severity));
+	snprintf(room, sizeof room, "TOLK_INCIDENT_ROOM=%s", inc->room);
+	if (!(env = hook_environment(own))) {
+		snprintf(inc->hook, sizeof inc->hook, "not run: out of memory");
+		return;
+	}
+
 	if (pipe2(out, O_CLOEXEC) < 0) {
 		snprintf(inc->hook, sizeof inc->hook, "not run: %s", strerror(errno));
+		free(env);
 		return;
 	}
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, out[1], 2);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	if ((errno = posix_spawn(&pid, inc->command, &fa, NULL, argv, environ))) {
+	errno = posix_spawn(&pid, inc->command, &fa, NULL, argv, env);
+	posix_spawn_file_actions_destroy(&fa);
+	free(env);
+	if (errno) {
 		snprintf(inc->hook, sizeof inc->hook, "not run: %s", strerror(errno));
-		posix_spawn_file_actions_destroy(&fa);
 		close(out[0]);
 		close(out[1]);
 		return;
 	}
-	posix_spawn_file_actions_destroy(&fa);
 	close(out[1]);
 	for (;;) {
 		struct pollfd pf = { out[0], POLLIN, 0 };
@@ -686,6 +723,7 @@ static int file_incident(struct engine *e, struct incident_request *rq, const ch
 	snprintf(inc->via, sizeof inc->via, "%s", via);
 	snprintf(inc->actor, sizeof inc->actor, "%s", actor);
 	snprintf(inc->command, sizeof inc->command, "%s", cfg->incidents.command);
+	snprintf(inc->room, sizeof inc->room, "%s", cfg->room);
 	snprintf(inc->audit_path, sizeof inc->audit_path, "%s", e->audit.path);
 	jw_init(&inc->head);
 	jw_init(&inc->report);

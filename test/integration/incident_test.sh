@@ -24,7 +24,7 @@ TECH=tech-$RANDOM-$RANDOM-token
 ctl() { $B/tolkctl --control "$SOCK" "$@"; }
 cat >"$TMP/hook.sh" <<EOF
 #!/bin/sh
-echo "ticket for \$1"
+echo "ticket for \$1 (\$TOLK_INCIDENT_ID, \$TOLK_INCIDENT_SEVERITY, room \$TOLK_INCIDENT_ROOM, notify=<\${NOTIFY_SOCKET:-}>)"
 ls "\$1" >"$TMP/hook.ls"
 exit 3
 EOF
@@ -47,7 +47,9 @@ part() {
 }
 
 start_jackd
-start_tolk tolk "$SOCK" --config "$TMP/council.yaml" || { fail "tolk starts" "$(cat "$TMP/tolk.log")"; finish; }
+# A NOTIFY_SOCKET nobody listens on: the hook must not inherit it.
+NOTIFY_SOCKET="$TMP/nobody.sock" start_tolk tolk "$SOCK" --config "$TMP/council.yaml" ||
+	{ fail "tolk starts" "$(cat "$TMP/tolk.log")"; finish; }
 start_tones tolk:floor_main:440
 $B/test/tonegen -s "$SERVER" -n frmic tolk:mic_fr_1:600 >"$TMP/frmic.out" 2>&1 &
 FRMIC=$!
@@ -113,7 +115,7 @@ check "the clip: fr/1's 600 Hz before it fell silent" 600 "$(part "$DIR/audio/fr
 check "the clip: silence from then on, through the report and after" silence \
 	"$(part "$DIR/audio/fr.flac" "$(awk -v t="$tone_end" 'BEGIN { printf "%.2f", t + 0.4 }')" "=$((PRE + POST))")"
 check_true "the hook ran with the folder; its output and exit status are in the log" "$(grep "incident $ID" "$TMP/tolk.log")" \
-	sh -c "grep -q 'incident $ID: $TMP/hook.sh says: ticket for $DIR' '$TMP/tolk.log' &&
+	sh -c "grep -qF 'incident $ID: $TMP/hook.sh says: ticket for $DIR ($ID, high, room council, notify=<>)' '$TMP/tolk.log' &&
 		grep -q 'incident $ID complete: .*incidents.command: exit 3' '$TMP/tolk.log' && grep -q report.md '$TMP/hook.ls'"
 
 # incidents.auto: the floor falls silent.
