@@ -349,6 +349,15 @@ static int read_stream(void *user, int i, const char **mount, char *why, size_t 
 	return streamer_up(s, i);
 }
 
+const char *jack_server_name(const struct engine *e)
+{
+	const char *env = getenv("JACK_DEFAULT_SERVER");
+
+	if (e->opt && e->opt->server)
+		return e->opt->server;
+	return env && *env ? env : "default";
+}
+
 /* What the audio side reads now: for the alarm rules and the metrics. */
 void alarm_readings_of(struct engine *e, struct alarm_readings *in)
 {

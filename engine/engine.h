@@ -231,6 +231,8 @@ void audio_lost(struct engine *e);
 void audio_retry(struct engine *e);
 void check_alarms(struct engine *e);
 void alarm_readings_of(struct engine *e, struct alarm_readings *in);
+/* The JACK server as libjack picks it: --server, JACK_DEFAULT_SERVER, "default". */
+const char *jack_server_name(const struct engine *e);
 
 /* ---- service_notify.c ---- */
 /* From the environment systemd gives (NOTIFY_SOCKET, WATCHDOG_USEC). */

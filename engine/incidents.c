@@ -256,8 +256,7 @@ static void head_json(struct engine *e, struct incident *inc)
 	jw_key(w, "jack", 0);
 	jw_raw(w, "{");
 	jw_key(w, "server", 1);
-	jw_string(w, e->opt->server ? e->opt->server : getenv("JACK_DEFAULT_SERVER") ? getenv("JACK_DEFAULT_SERVER")
-										  : "default");
+	jw_string(w, jack_server_name(e));
 	jw_printf(w, ",\"up\":%s", e->audio_up ? "true" : "false");
 	if (e->audio_up) {
 		struct cycle_summary c;
@@ -380,9 +379,9 @@ static void report_md(struct engine *e, struct incident *inc)
 		struct cycle_summary c;
 		cycle_stats_read(&e->jack.cycles, &c);
 		jw_printf(w, "- **JACK:** server %s, %u Hz, %u-frame period, up\n",
-			  e->opt->server ? e->opt->server : "default", jack_shell_sample_rate(&e->jack), c.frames);
+			  jack_server_name(e), jack_shell_sample_rate(&e->jack), c.frames);
 	} else {
-		jw_printf(w, "- **JACK:** server %s is DOWN\n", e->opt->server ? e->opt->server : "default");
+		jw_printf(w, "- **JACK:** server %s is DOWN\n", jack_server_name(e));
 	}
 	jw_printf(w, "\n## What happened\n\n%s\n\n## What the engine saw\n\n", inc->rq.text);
 	for (i = 0; i < e->alarms.n; i++) {

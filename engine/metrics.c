@@ -2,8 +2,6 @@
  * writes them in Prometheus's text format. The same readings the alarm
  * rules take (alarm_readings_of), and what only the metrics show: process
  * times, stream byte counts, limiter interventions. Thread: control. */
-#include <stdlib.h>
-
 #include "core/room_metrics.h"
 #include "core/thread_role.h"
 #include "engine.h"
@@ -48,11 +46,10 @@ void metrics_of(void *user, struct json_writer *w)
 	struct engine *e = user;
 	struct alarm_readings in;
 	struct cycle_summary cycles;
-	const char *server = e->opt && e->opt->server ? e->opt->server : getenv("JACK_DEFAULT_SERVER");
 	struct metrics_readings r = {
 		.version = TOLK_VERSION,
 		.start_time_seconds = (double)e->started_ms / 1000.0,
-		.jack_server = server && *server ? server : "default",
+		.jack_server = jack_server_name(e),
 		.in = &in,
 		.alarms = &e->alarms,
 		.recording_state = recording_state_of(e),

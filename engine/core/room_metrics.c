@@ -134,12 +134,27 @@ static void channel_source(const struct config *cfg, const struct state *st, int
 	}
 }
 
+/* The output meters of the floor, then the languages: the channels a
+ * listener can be given. */
+static void level_family(const struct labels *l, const struct config *cfg, const struct metrics_readings *r,
+			 const char *name, const char *help, int peak_not_rms)
+{
+	float peak, rms;
+	int lang;
+
+	family(l->w, name, "gauge", help);
+	for (lang = -1; lang < cfg->n_languages; lang++) {
+		const char *pairs[] = { "channel", lang < 0 ? "floor" : cfg->languages[lang].code, NULL };
+		r->in->meter(r->in->meter_user, 1, config_output_of_language(cfg, lang), &peak, &rms);
+		sample(l, name, to_dbfs(peak_not_rms ? peak : rms), pairs);
+	}
+}
+
 static void write_channels(const struct labels *l, const struct config *cfg, const struct state *st,
 			   const struct metrics_readings *r)
 {
 	char source[TOLK_ID_MAX + 16];
 	const char *kind;
-	float peak, rms;
 	int lang;
 
 	family(l->w, "tolk_channel_info", "gauge",
@@ -159,20 +174,9 @@ static void write_channels(const struct labels *l, const struct config *cfg, con
 	}
 	if (!r->in->audio_up || !r->in->meter)
 		return;
-	/* The floor's own output first, then the languages: the channels a
-	 * listener can be given. */
-	family(l->w, "tolk_channel_rms_dbfs", "gauge", "RMS level of a distribution channel's output, dBFS (-Inf silent).");
-	for (lang = -1; lang < cfg->n_languages; lang++) {
-		const char *pairs[] = { "channel", lang < 0 ? "floor" : cfg->languages[lang].code, NULL };
-		r->in->meter(r->in->meter_user, 1, config_output_of_language(cfg, lang), &peak, &rms);
-		sample(l, "tolk_channel_rms_dbfs", to_dbfs(rms), pairs);
-	}
-	family(l->w, "tolk_channel_peak_dbfs", "gauge", "Sample peak of a distribution channel's output, dBFS (-Inf silent).");
-	for (lang = -1; lang < cfg->n_languages; lang++) {
-		const char *pairs[] = { "channel", lang < 0 ? "floor" : cfg->languages[lang].code, NULL };
-		r->in->meter(r->in->meter_user, 1, config_output_of_language(cfg, lang), &peak, &rms);
-		sample(l, "tolk_channel_peak_dbfs", to_dbfs(peak), pairs);
-	}
+	level_family(l, cfg, r, "tolk_channel_rms_dbfs", "RMS level of a distribution channel's output, dBFS (-Inf silent).", 0);
+	level_family(l, cfg, r, "tolk_channel_peak_dbfs", "Sample peak of a distribution channel's output, dBFS (-Inf silent).",
+		     1);
 	if (!r->loudness)
 		return;
 	family(l->w, "tolk_channel_short_term_loudness_lufs", "gauge",
