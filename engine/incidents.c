@@ -351,16 +351,15 @@ static const char *who(const char *actor, char *buf, size_t len)
 	return i ? buf : "the engine";
 }
 
-static void report_md(struct engine *e, struct incident *inc)
+/* report.md's first half, as the engine is at the report: who, what,
+ * the alarms active, JACK and the recording. */
+static void report_at_open(struct engine *e, struct incident *inc)
 {
 	const struct config *cfg = e->cfg;
-	struct json_writer *w = &inc->report, said, done;
+	struct json_writer *w = &inc->report;
 	char when[UTC_ISO_MAX], hhmmss[16], actor[sizeof inc->actor];
 	int i, any = 0;
 
-	jw_init(&said);
-	jw_init(&done);
-	window_events(e, inc, &said, &done);
 	utc_iso_ms(inc->time_ms, when);
 	jw_printf(w, "# Incident %s: %s\n\n", inc->id, inc->rq.text);
 	jw_printf(w, "- **When:** %s\n", when);
@@ -395,14 +394,11 @@ static void report_md(struct engine *e, struct incident *inc)
 	}
 	if (!any)
 		jw_raw(w, "No alarm was active at the report.\n");
-	if (said.len)
-		jw_printf(w, "\nAlarms, signals and notices in the 5 minutes before and the %g s after:\n\n%s",
-			  cfg->incidents.post_seconds, said.buf);
 	if (e->audio_up) {
 		struct cycle_summary c;
 		const uint32_t rate = jack_shell_sample_rate(&e->jack);
 		cycle_stats_read(&e->jack.cycles, &c);
-		jw_printf(w, "\nJACK reported %u xrun(s) since Tolk connected; Tolk's own cycles: %llu past their "
+		jw_printf(w, "\nJACK had reported %u xrun(s) since Tolk connected; Tolk's own cycles: %llu past their "
 			     "period in CPU time, p99 %.2f ms of a %.2f ms period.\n",
 			  xrun_log_count(&e->jack.xruns), (unsigned long long)c.overruns, c.p99_ns / 1e6,
 			  rate ? 1e3 * c.frames / rate : 0.0);
@@ -420,6 +416,21 @@ static void report_md(struct engine *e, struct incident *inc)
 	} else if (e->opt->no_record) {
 		jw_raw(w, "\nRecording is disabled for this run (--no-record).\n");
 	}
+}
+
+/* report.md's second half, once post_seconds have passed: the minutes
+ * around the report, what was done, the audio. */
+static void report_at_collect(struct engine *e, struct incident *inc)
+{
+	struct json_writer *w = &inc->report, said, done;
+	int i;
+
+	jw_init(&said);
+	jw_init(&done);
+	window_events(e, inc, &said, &done);
+	if (said.len)
+		jw_printf(w, "\nAlarms, signals and notices in the 5 minutes before and the %g s after:\n\n%s",
+			  e->cfg->incidents.post_seconds, said.buf);
 	jw_raw(w, "\n## What was done\n\n");
 	jw_raw(w, done.len ? "Changes in the 5 minutes before the report and the time after:\n\n" :
 			     "No change was made in the 5 minutes before the report or since.\n");
@@ -429,9 +440,8 @@ static void report_md(struct engine *e, struct incident *inc)
 	if (!inc->has_audio)
 		jw_printf(w, "No audio: %s.\n", inc->no_audio);
 	for (i = 0; inc->has_audio && i < inc->rq.n_channels; i++)
-		jw_printf(w, "- `audio/%s.flac`: %.1f s, the report at %.1f s into it%s\n",
-			  channel_code(cfg, inc->rq.channels[i]), (double)inc->frames / inc->rate,
-			  (double)inc->pre_frames / inc->rate,
+		jw_printf(w, "- `audio/%s.flac`: %.1f s, the report at %.1f s into it%s\n", inc->codes[i],
+			  (double)inc->frames / inc->rate, (double)inc->pre_frames / inc->rate,
 			  inc->real[i] < inc->frames ? " (silence where the pre-roll had nothing yet, or no longer)" : "");
 	jw_raw(w, "\nThe folder also holds `incident.json` (all of the above as data), `status.json`, "
 		  "`events.json`, `audit.jsonl` and, while recording, `timeline.jsonl`.\n");
@@ -754,6 +764,7 @@ static int file_incident(struct engine *e, struct incident_request *rq, const ch
 			snprintf(inc->timeline, sizeof inc->timeline, "%s/%s/timeline.jsonl", e->au->rec->root, meeting);
 	}
 	head_json(e, inc);
+	report_at_open(e, inc);
 	/* The state as it was at the report, and incident.json so far. */
 	jw_init(&st);
 	jw_raw(&st, "{\"status\":");
@@ -902,7 +913,7 @@ const struct incidents_iface *incidents_iface_of(struct engine *e)
 static void collect(struct engine *e, struct incident *inc)
 {
 	take_audio(e, inc);
-	report_md(e, inc);
+	report_at_collect(e, inc);
 	if (pthread_create(&inc->thread, NULL, finish_incident, inc) == 0) {
 		inc->started = 1;
 		return;
