@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../core/thread_role.h"
+#include "../core/touched_alloc.h"
 
 #define PREROLL_RING_SECONDS 2
 #define PREROLL_CHUNK 4096
@@ -32,8 +33,10 @@ int preroll_init(struct preroll *p, int n_channels, uint32_t rate, double second
 	p->scratch = calloc(PREROLL_CHUNK, sizeof *p->scratch);
 	if (!p->history || !p->scratch)
 		goto nomem;
+	/* Every page now: the memory a room needs is taken at the start, not
+	 * over its first minute (a soak sees the engine's size flat). */
 	for (i = 0; i < n_channels; i++)
-		if (!(p->history[i] = calloc(p->size, sizeof **p->history)))
+		if (!(p->history[i] = alloc_touched(p->size * sizeof **p->history)))
 			goto nomem;
 	if ((ret = capture_init(&p->capture, n_channels, PREROLL_RING_SECONDS * rate)) < 0) {
 		preroll_free(p);
