@@ -10,6 +10,9 @@
  *                 retry, memory locking, the alarm readings
  *   reload.c      a new config beside the running room, and the switch
  *   midi_consoles.c  MIDI buttons as commands, and their LEDs
+ *   incidents.c   incident folders: evidence, audio, report, the hook
+ *   metrics.c     GET /metrics: the readings for core/room_metrics.c
+ *   service_notify.c  systemd's READY, STATUS, WATCHDOG and STOPPING
  *
  * Thread: control, for every function declared here but log_line and
  * log_text (any thread). */
