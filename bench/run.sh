@@ -204,6 +204,7 @@ thread_ticks() {
 		tolk-opus-*) comm="encoders" ;;
 		tolk-disk) comm="disk" ;;
 		tolk-loudness) comm="loudness" ;;
+		tolk-preroll) comm="preroll" ;;
 		tolk) comm="control" ;;
 		tolk-jack) comm="jack-notify" ;;
 		esac
