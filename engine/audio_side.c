@@ -100,12 +100,13 @@ int open_loudness(struct engine *e, struct audio *a, const struct config *cfg)
 }
 
 /* The distribution channels' last minute, for incidents: the floor's
- * output and each language's. None under --no-record. */
+ * output and each language's. None under --no-record or with
+ * incidents.audio off. */
 int open_preroll(struct engine *e, struct audio *a, const struct config *cfg)
 {
 	int i;
 
-	if (e->opt->no_record)
+	if (e->opt->no_record || !cfg->incidents.audio)
 		return 0;
 	a->preroll = calloc(1, sizeof *a->preroll);
 	a->preroll_sources = calloc((size_t)cfg->n_languages + 1, sizeof *a->preroll_sources);

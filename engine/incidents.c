@@ -748,6 +748,8 @@ static int file_incident(struct engine *e, struct incident_request *rq, const ch
 		snprintf(inc->codes[i], sizeof inc->codes[i], "%s", channel_code(cfg, inc->rq.channels[i]));
 	if (e->opt->no_record) {
 		snprintf(inc->no_audio, sizeof inc->no_audio, "recording is disabled for this run (--no-record)");
+	} else if (!cfg->incidents.audio) {
+		snprintf(inc->no_audio, sizeof inc->no_audio, "incidents.audio is off in this room");
 	} else if (!e->audio_up || !e->au->preroll) {
 		snprintf(inc->no_audio, sizeof inc->no_audio, "the JACK server was down");
 	} else {

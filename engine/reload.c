@@ -163,7 +163,8 @@ static int reload_audio(struct engine *e, struct config *next, const struct stat
 	/* The pre-roll goes on through a reload that keeps the channels (and
 	 * the incidents' window): an incident being collected keeps its audio. */
 	keep_pre = keep_loud && next->incidents.pre_seconds == e->cfg->incidents.pre_seconds &&
-		   next->incidents.post_seconds == e->cfg->incidents.post_seconds;
+		   next->incidents.post_seconds == e->cfg->incidents.post_seconds &&
+		   next->incidents.audio == e->cfg->incidents.audio;
 	if (!keep_loud && (ret = open_loudness(e, a, next)) < 0) {
 		snprintf(err, errlen, "cannot start the loudness meter");
 		goto fail;

@@ -1467,6 +1467,7 @@ static int incidents_auto_equal(const void *a, const void *b)
 static const struct cfg_key incidents_keys[] = {
 	NUMBER("pre_seconds", struct cfg_incidents, pre_seconds, 0, 120, 30),
 	NUMBER("post_seconds", struct cfg_incidents, post_seconds, 0, 60, 10),
+	BOOL("audio", struct cfg_incidents, audio, 1),
 	TEXT("command", struct cfg_incidents, command, ""),
 	OWN("auto", incidents_auto, incidents_auto_equal),
 };

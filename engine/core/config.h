@@ -215,6 +215,7 @@ struct cfg_midi {
 #define INCIDENT_AUTO_MAX 16
 struct cfg_incidents {
 	double pre_seconds, post_seconds;
+	int audio;                    /* keep the pre-roll: incidents with their audio */
 	char command[4096];           /* "" none */
 	char auto_kinds[INCIDENT_AUTO_MAX][24];
 	int n_auto;

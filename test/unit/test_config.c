@@ -325,6 +325,14 @@ static const struct bad_case bad_cases[] = {
 	{ HEAD LANGS "web: { listen: 8080, tokens: { observer: abcdefghijklmnopqrstuvwxyz, "
 		     "metrics: abcdefghijklmnopqrstuvwxyz } }\n",
 	  "bad.yaml:4:6: web: the same token is given for two roles; each role (and each booth) needs its own" },
+	{ HEAD LANGS "incidents: { auto: [jack-down, nonsense] }\n",
+	  "bad.yaml:4:32: alarm kind 'nonsense' must be jack-down, live-silent, both-open, floor-silent, clipping, "
+	  "no-pivot, xrun, recording-drop, recording-failed, recording-behind, disk-low or stream-down" },
+	{ HEAD LANGS "incidents: { auto: [xrun, xrun] }\n", "bad.yaml:4:27: alarm kind 'xrun' is listed twice" },
+	{ HEAD LANGS "incidents: { command: hook.sh }\n",
+	  "bad.yaml:4:23: incidents.command must be an absolute path, not 'hook.sh'" },
+	{ HEAD LANGS "incidents: { audio: false, pre_seconds: 200 }\n",
+	  "bad.yaml:4:41: pre_seconds must be between 0 and 120, not 200" },
 	{ HEAD LANGS "web: { listen: 8080, tokens: { metrics: short } }\n",
 	  "bad.yaml:4:41: the metrics token must be 16 to 127 characters" },
 	{ HEAD LANGS "consoles: { shift_minutes: 0 }\n", "bad.yaml:4:28: shift_minutes must be between 1 and 600, not 0" },
