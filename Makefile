@@ -34,7 +34,7 @@ CORE_SRC    := $(wildcard engine/core/*.c)
 ENGINE_SRC  := $(wildcard engine/*.c) $(wildcard engine/jack/*.c) $(wildcard engine/control/*.c) \
                $(wildcard engine/disk/*.c) $(wildcard engine/meters/*.c) \
                $(wildcard engine/inserts/*.c)
-WEB_OBJ     := $(BUILD)/engine/web/page_blob.o $(BUILD)/engine/web/console_blob.o
+WEB_OBJ     := $(BUILD)/engine/web/page_blob.o $(BUILD)/engine/web/console_blob.o $(BUILD)/engine/web/listen_blob.o
 CORE_OBJ    := $(CORE_SRC:%.c=$(BUILD)/%.o)
 INSERT_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard engine/inserts/*.c))
 ENGINE_OBJ  := $(ENGINE_SRC:%.c=$(BUILD)/%.o)
@@ -50,7 +50,7 @@ UNIT_BIN    := $(UNIT_SRC:test/unit/%.c=$(BUILD)/test/unit/%)
 TEST_CLIENTS := $(BUILD)/test/tonegen $(BUILD)/test/probe $(BUILD)/test/filetone $(BUILD)/test/osc_client \
                 $(BUILD)/test/sockhold $(BUILD)/test/midi_client $(BUILD)/test/notify_listen \
                 $(BUILD)/bench/latency_probe \
-                $(BUILD)/test/continuity \
+                $(BUILD)/test/continuity $(BUILD)/test/rtp_listen \
                 $(BUILD)/test/rtguard.so $(BUILD)/test/tolk-rtinject
 
 .PHONY: all deps run test bench fuzz soak unit integration test-clients install uninstall clean man deb
@@ -72,7 +72,7 @@ $(BUILD)/engine/core/%.o: engine/core/%.c tools/check-core-includes.sh
 	$(CC) $(TOLK_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(CORE_CFLAGS) -MMD -MP -c $< -o $@
 
 # The pages go into the binary as they are (see engine/web/): the control
-# room's and the interpreter's console.
+# room's, the interpreter's console and the listener's page.
 $(BUILD)/engine/web/page_blob.o: engine/web/page_blob.S engine/web/page.html
 	@mkdir -p $(@D)
 	$(CC) -DPAGE_HTML='"engine/web/page.html"' -DPAGE_NAME=tolk_page_html -c $< -o $@
@@ -80,6 +80,10 @@ $(BUILD)/engine/web/page_blob.o: engine/web/page_blob.S engine/web/page.html
 $(BUILD)/engine/web/console_blob.o: engine/web/page_blob.S engine/web/console.html
 	@mkdir -p $(@D)
 	$(CC) -DPAGE_HTML='"engine/web/console.html"' -DPAGE_NAME=tolk_console_html -c $< -o $@
+
+$(BUILD)/engine/web/listen_blob.o: engine/web/page_blob.S engine/web/listen.html
+	@mkdir -p $(@D)
+	$(CC) -DPAGE_HTML='"engine/web/listen.html"' -DPAGE_NAME=tolk_listen_html -c $< -o $@
 
 $(BUILD)/tolk: $(ENGINE_OBJ) $(CORE_OBJ) $(WEB_OBJ)
 	$(CC) $(TOLK_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ $(PKG_LIBS) -lm -o $@

@@ -121,6 +121,32 @@ int open_preroll(struct engine *e, struct audio *a, const struct config *cfg)
 	return 0;
 }
 
+/* The chosen channels as RTP Opus: its sessions are the engine's, so
+ * sequence and timestamps go on from any sender before it. The thread
+ * starts with rtp_start, once no earlier sender runs. */
+int open_rtp(struct engine *e, struct audio *a, const struct config *cfg, char *err, size_t errlen)
+{
+	int ret;
+
+	if (!cfg->rtp.enabled)
+		return 0;
+	if (!(a->rtp = calloc(1, sizeof *a->rtp)))
+		return -ENOMEM;
+	if ((ret = rtp_sender_init(a->rtp, cfg, jack_shell_sample_rate(&e->jack), &e->rtp_sessions,
+				   jack_shell_clock_us, err, errlen)) < 0) {
+		free(a->rtp);
+		a->rtp = NULL;
+		return ret;
+	}
+	a->rtp_sources = a->rtp->sources;
+	return 0;
+}
+
+int rtp_start(struct audio *a)
+{
+	return a->rtp && !a->rtp->running ? rtp_sender_run(a->rtp) : 0;
+}
+
 /* The router with its first snapshot (from st), and every insert loaded,
  * instantiated and activated: all before the realtime thread sees them. */
 int open_mixing(struct engine *e, struct audio *a, const struct config *cfg, const struct state *st,
@@ -185,6 +211,14 @@ void audio_free(struct audio *a)
 		free(a->preroll);
 	}
 	free(a->preroll_sources);
+	if (a->rtp) {
+		if (a->rtp_sources != a->rtp->sources)
+			free(a->rtp_sources);
+		rtp_sender_free(a->rtp);
+		free(a->rtp);
+	} else {
+		free(a->rtp_sources);
+	}
 	if (a->rec) {
 		recorder_shutdown(a->rec);
 		recorder_free(a->rec);
@@ -250,7 +284,10 @@ int audio_open(struct engine *e, int quiet)
 	if (ret == 0 && (ret = open_recorder(e, e->au, e->cfg, err, sizeof err)) == 0 &&
 	    ((ret = open_loudness(e, e->au, e->cfg)) < 0 || (ret = open_preroll(e, e->au, e->cfg)) < 0))
 		snprintf(err, sizeof err, "cannot start the loudness meter or the incidents' pre-roll");
+	if (ret == 0)
+		ret = open_rtp(e, e->au, e->cfg, err, sizeof err);
 	if (ret == 0 && (jack_shell_add_capture(&e->jack, &e->au->rec->capture, e->au->rec_sources) < 0 ||
+			 (e->au->rtp && jack_shell_add_capture(&e->jack, &e->au->rtp->capture, e->au->rtp_sources) < 0) ||
 			 jack_shell_add_capture(&e->jack, &e->au->loudness->capture, e->au->loudness_sources) < 0 ||
 			 (e->au->preroll &&
 			  jack_shell_add_capture(&e->jack, &e->au->preroll->capture, e->au->preroll_sources) < 0))) {
@@ -263,6 +300,11 @@ int audio_open(struct engine *e, int quiet)
 		goto fail;
 	}
 	lock_rt_memory(&e->au->router, &e->au->rack);
+	if (rtp_start(e->au) < 0) {
+		say(e, "cannot start the RTP sender");
+		status = EXIT_USAGE;
+		goto fail;
+	}
 	if (jack_shell_start(&e->jack, &e->au->router, &e->au->exchange, link_note, e) < 0) {
 		say(e, "cannot activate the JACK client");
 		status = EXIT_JACK;
@@ -350,6 +392,11 @@ static int read_stream(void *user, int i, const char **mount, char *why, size_t 
 	return streamer_up(s, i);
 }
 
+static int read_rtp(void *user, int i, char *subject, size_t sublen, char *why, size_t whylen)
+{
+	return rtp_sender_failing(user, i, subject, sublen, why, whylen);
+}
+
 const char *jack_server_name(const struct engine *e)
 {
 	const char *env = getenv("JACK_DEFAULT_SERVER");
@@ -372,6 +419,8 @@ void alarm_readings_of(struct engine *e, struct alarm_readings *in)
 		.meter = read_meter, .meter_user = &e->au->router,
 		.n_streams = e->au->streamer ? e->au->streamer->n : 0,
 		.stream = read_stream, .stream_user = e->au->streamer,
+		.n_rtp = e->audio_up && e->au->rtp ? e->au->rtp->n_dest : 0,
+		.rtp = read_rtp, .rtp_user = e->au->rtp,
 	};
 	if (e->au->rec)
 		in->failures = recorder_failures(e->au->rec, &in->failed_now);

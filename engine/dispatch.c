@@ -129,6 +129,11 @@ static void write_streams(void *user, struct json_writer *w)
 	streamer_status(user, w);
 }
 
+static void write_rtp(void *user, struct json_writer *w)
+{
+	rtp_sender_status(user, w);
+}
+
 void engine_command_context(struct engine *e, struct command_context *ctx)
 {
 	*ctx = (struct command_context){
@@ -144,6 +149,8 @@ void engine_command_context(struct engine *e, struct command_context *ctx)
 		.streams = e->audio_up && e->au->streamer ? write_streams : NULL, .streams_user = e->au->streamer,
 		.cycles = e->audio_up ? &e->jack.cycles : NULL,
 		.incidents = incidents_iface_of(e),
+		.rtp = e->audio_up && e->au->rtp ? write_rtp : NULL, .rtp_user = e->au->rtp,
+		.rtp_secret = e->rtp_secret, .rtp_pin = e->rtp_pin,
 		.rate = e->audio_up ? jack_shell_sample_rate(&e->jack) : 0,
 	};
 }
@@ -375,6 +382,7 @@ int open_web(struct engine *e, const struct config *cfg, const char *keep_token)
 		 e->opt && e->opt->record_dir ? e->opt->record_dir : cfg->recording.dir);
 	e->web.refused = web_archive_refused;
 	e->web.metrics = metrics_of;
+	listeners_attach(e, cfg);
 	if (e->web.token_made)
 		log_line("web: control-room page at %s?token=%s (technician token made up at start, shown once; "
 			 "set web.tokens.technician to keep one)", e->web.url, e->web.technician);

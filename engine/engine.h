@@ -44,6 +44,7 @@
 #include "meters/hearing_log.h"
 #include "meters/loudness.h"
 #include "meters/preroll.h"
+#include "disk/rtp_sender.h"
 
 #ifndef TOLK_VERSION
 #define TOLK_VERSION "0.1.0"
@@ -89,6 +90,8 @@ struct audio {
 	int *loudness_sources;
 	struct preroll *preroll;        /* incidents' audio; has its own thread; NULL under --no-record */
 	int *preroll_sources;
+	struct rtp_sender *rtp;         /* RTP Opus for the phones; has its own thread; or NULL */
+	int *rtp_sources;               /* its channels' outputs in this audio side's plan */
 };
 
 /* systemd's notifications (service_notify.c). Thread: control. */
@@ -160,6 +163,11 @@ struct engine {
 	int resume_recording;
 	char resume_meeting[TOLK_MEETING_MAX];
 	int resume_segment;
+	/* control: each RTP channel's SSRC, sequence and timestamp, kept
+	 * across senders (reloads, a lost server); the mountpoints' pin and
+	 * secret, read from their files at start */
+	struct rtp_sessions rtp_sessions;
+	char rtp_pin[128], rtp_secret[128];
 };
 
 /* ---- notify.c ---- */
@@ -183,6 +191,13 @@ void link_note(void *user, const char *line);
 uint64_t next_event(void *user, uint64_t after, char **line, size_t *len);
 /* Calls from the wrong thread since the last look: logged as the bug they are. */
 void note_thread_violations(struct engine *e);
+
+/* ---- listeners.c ---- */
+/* The Janus mountpoints' pin and secret from their files (a made-up
+ * secret when none is given). 0, or -errno with the reason. Thread: control. */
+int listeners_read_secrets(struct engine *e, const struct config *cfg, char *err, size_t errlen);
+/* The listener page's data and script, on a page server just opened. Thread: control. */
+void listeners_attach(struct engine *e, const struct config *cfg);
 
 /* ---- dispatch.c ---- */
 struct command_context;
@@ -227,6 +242,9 @@ int open_mixing(struct engine *e, struct audio *a, const struct config *cfg, con
 int open_recorder(struct engine *e, struct audio *a, const struct config *cfg, char *err, size_t errlen);
 int open_loudness(struct engine *e, struct audio *a, const struct config *cfg);
 int open_preroll(struct engine *e, struct audio *a, const struct config *cfg);
+/* RTP for the phones, when rtp: says so: made, not yet running (rtp_start). */
+int open_rtp(struct engine *e, struct audio *a, const struct config *cfg, char *err, size_t errlen);
+int rtp_start(struct audio *a);
 void audio_free(struct audio *a);
 int audio_open(struct engine *e, int quiet);
 void audio_close(struct engine *e);

@@ -325,7 +325,8 @@ int main(int argc, char **argv)
 	}
 	/* Every manifest written is signed with it: a key that others can
 	 * read is no proof, so such a file stops the start. */
-	if (manifest_signing_open(e->cfg->recording.signing_key, err, sizeof err) < 0) {
+	if (manifest_signing_open(e->cfg->recording.signing_key, err, sizeof err) < 0 ||
+	    listeners_read_secrets(e, e->cfg, err, sizeof err) < 0) {
 		fprintf(stderr, "tolk: %s\n", err);
 		goto out_config;
 	}
@@ -424,6 +425,9 @@ out_config:
 	free(e->cfg);
 	free(e->au);
 out_free:
+	rtp_sessions_free(&e->rtp_sessions);
+	explicit_bzero(e->rtp_pin, sizeof e->rtp_pin);
+	explicit_bzero(e->rtp_secret, sizeof e->rtp_secret);
 	jw_free(&e->reply);
 	jw_free(&e->stream);
 	alarm_tracker_free(&e->alarms);

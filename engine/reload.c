@@ -125,6 +125,31 @@ static int languages_same(const struct config *a, const struct config *b)
 	return 1;
 }
 
+/* The running sender's channels, by code, in next's outputs: 1 with the
+ * new plan's sources in *sources, 0 when the channels differ, -ENOMEM. */
+static int rtp_follows(const struct rtp_sender *s, const struct config *next, int **sources)
+{
+	struct rtp_channel *ch = calloc(RTP_CHANNELS_MAX, sizeof *ch);
+	int n, k, same;
+
+	if (!ch || !(*sources = calloc((size_t)s->n + 1, sizeof **sources))) {
+		free(ch);
+		return -ENOMEM;
+	}
+	n = rtp_channels_of(next, ch);
+	same = n == s->n;
+	for (k = 0; same && k < n; k++) {
+		same = !strcmp(ch[k].code, s->out[k].ch.code);
+		(*sources)[k] = ch[k].output;
+	}
+	free(ch);
+	if (!same) {
+		free(*sources);
+		*sources = NULL;
+	}
+	return same;
+}
+
 /* The audio side for the new config, built beside the running one and
  * switched to in one realtime cycle. Channels and consoles whose ports,
  * sources and inserts stay go on sample for sample: the router takes over
@@ -136,7 +161,7 @@ static int reload_audio(struct engine *e, struct config *next, const struct stat
 {
 	struct audio *old = e->au, *a = calloc(1, sizeof *a);
 	struct rt_plan *plan = NULL;
-	int *in_map = NULL, *out_map = NULL, keep_rec, keep_loud, keep_pre, ret, segment = 0, running = 0;
+	int *in_map = NULL, *out_map = NULL, keep_rec, keep_loud, keep_pre, keep_rtp, ret, segment = 0, running = 0;
 	char meeting[TOLK_MEETING_MAX] = "";
 
 	if (!a)
@@ -173,6 +198,17 @@ static int reload_audio(struct engine *e, struct config *next, const struct stat
 		snprintf(err, errlen, "cannot start the incidents' pre-roll");
 		goto fail;
 	}
+	/* RTP goes on through a reload that sends the same channels the same
+	 * way (they may sit on other ports now); otherwise a new sender takes
+	 * over each channel's sequence and timestamps after the switch. */
+	if ((keep_rtp = old->rtp && config_section_equal(e->cfg, next, "rtp")) &&
+	    (ret = rtp_follows(old->rtp, next, &a->rtp_sources)) <= 0) {
+		if (ret < 0)
+			goto fail;
+		keep_rtp = 0;
+	}
+	if (!keep_rtp && (ret = open_rtp(e, a, next, err, errlen)) < 0)
+		goto fail;
 	plan = jack_shell_plan(&e->jack, next, &a->router, &a->exchange, err, errlen);
 	in_map = calloc((size_t)config_input_count(next) + 1, sizeof *in_map);
 	out_map = calloc((size_t)config_output_count(next) + 1, sizeof *out_map);
@@ -187,7 +223,9 @@ static int reload_audio(struct engine *e, struct config *next, const struct stat
 					keep_loud ? old->loudness_sources : a->loudness_sources) < 0 ||
 	    ((keep_pre ? old->preroll : a->preroll) &&
 	     jack_shell_plan_add_capture(plan, keep_pre ? &old->preroll->capture : &a->preroll->capture,
-					 keep_pre ? old->preroll_sources : a->preroll_sources) < 0)) {
+					 keep_pre ? old->preroll_sources : a->preroll_sources) < 0) ||
+	    ((keep_rtp ? old->rtp : a->rtp) &&
+	     jack_shell_plan_add_capture(plan, keep_rtp ? &old->rtp->capture : &a->rtp->capture, a->rtp_sources) < 0)) {
 		snprintf(err, errlen, "out of memory");
 		ret = -ENOMEM;
 		goto fail;
@@ -250,9 +288,18 @@ static int reload_audio(struct engine *e, struct config *next, const struct stat
 		old->preroll_sources = NULL;
 	} else
 		incidents_audio_going(e); /* the old channels' audio, before their pre-roll goes */
+	if (keep_rtp) {
+		a->rtp = old->rtp;
+		if (old->rtp_sources != old->rtp->sources)
+			free(old->rtp_sources);
+		old->rtp_sources = NULL;
+		old->rtp = NULL;
+	}
 	audio_free(old);
 	free(old);
 	e->au = a;
+	if (rtp_start(a) < 0)
+		log_line("ALARM: after the reload: the RTP sender did not start");
 	free(in_map);
 	free(out_map);
 	if (hearing_log_open(&a->hearing, next, &a->router, &a->rack, jack_shell_sample_rate(&e->jack),
@@ -311,7 +358,8 @@ static int reload_now(struct engine *e, struct json_writer *w)
 		return -ENOMEM;
 	}
 	if (config_load_file(next, e->opt->config, err, sizeof err) < 0 ||
-	    insert_host_check(&e->plugins, next, err, sizeof err) < 0) {
+	    insert_host_check(&e->plugins, next, err, sizeof err) < 0 ||
+	    listeners_read_secrets(e, next, err, sizeof err) < 0) {
 		command_error(w, "reload refused, the running configuration stays: %s", err);
 		free(next);
 		return -EINVAL;

@@ -73,6 +73,8 @@ suite integration-touch-console bash test/integration/touch_console_test.sh
 suite integration-midi bash test/integration/midi_test.sh
 suite integration-netjack bash test/integration/netjack_test.sh
 suite integration-stream bash test/integration/stream_test.sh
+suite integration-rtp bash test/integration/rtp_test.sh
+suite integration-listen bash test/integration/listen_test.sh
 suite integration-metrics bash test/integration/metrics_test.sh
 suite integration-service bash test/integration/service_test.sh
 suite integration-incident bash test/integration/incident_test.sh

@@ -331,6 +331,8 @@ static void usage(FILE *f)
 		"                              file an incident report with the evidence\n"
 		"  incident ID                 one incident report\n"
 		"  incidents                   every incident report\n"
+		"  janus-config [DEST]         the Janus Streaming plugin's mountpoints for this\n"
+		"                              room's RTP (janus.plugin.streaming.jcfg)\n"
 		"  help                        the commands this engine knows\n"
 		"  clip MEETING CHANNEL FROM TO [--format wav|flac|opus] [--out FILE] [--dir DIR]\n"
 		"                              a sample-exact clip of the archive, cut here, with\n"
@@ -453,6 +455,8 @@ int main(int argc, char **argv)
 	else if (!strcmp(argv[optind], "incidents") || !strcmp(argv[optind], "incident") ||
 		 !strcmp(argv[optind], "problem"))
 		print_incidents(root);
+	else if (!strcmp(argv[optind], "janus-config"))
+		fputs(text_of(member(root, "jcfg")), stdout); /* the file itself: > janus.plugin.streaming.jcfg */
 	else if (member(root, "booth") && member(root, "n") && member(root, "channel"))
 		print_console_reply(root);
 	else

@@ -21,6 +21,8 @@ extern const char tolk_page_html[];
 extern const unsigned int tolk_page_html_len;
 extern const char tolk_console_html[];
 extern const unsigned int tolk_console_html_len;
+extern const char tolk_listen_html[];
+extern const unsigned int tolk_listen_html_len;
 
 #define BODY_MAX 1024
 #define COOKIE "tolk_token"
@@ -406,6 +408,49 @@ static enum MHD_Result serve_metrics(struct web_server *ws, struct MHD_Connectio
 			  ws->metrics_text.len, MHD_RESPMEM_MUST_COPY);
 }
 
+/* /listen, its script and /api/listen: the delegates' page. Only GET,
+ * only these three, for whoever listen_may says; nothing else of the
+ * server opens to a listener. */
+static int is_listen_url(const char *url)
+{
+	return !strcmp(url, "/listen") || !strcmp(url, "/listen/") || !strcmp(url, "/listen/janus.js") ||
+	       !strcmp(url, "/api/listen");
+}
+
+static enum MHD_Result serve_listen(struct web_server *ws, struct MHD_Connection *c, const char *url,
+				    const char *method, enum role role, const char *token, char how)
+{
+	const int by_token = token && *ws->listener && same_token(token, ws->listener);
+
+	if (!ws->listen || ws->listen(ws->user, NULL) < 0)
+		return http_reply_text(c, MHD_HTTP_NOT_FOUND, "this room sends no audio for phones (no rtp: section)\n");
+	if (!ws->listen_open && !by_token && role != ROLE_TECHNICIAN && role != ROLE_OBSERVER)
+		return http_reply_text(c, token ? MHD_HTTP_FORBIDDEN : MHD_HTTP_UNAUTHORIZED,
+				       token ? "this token does not open the listener page\n"
+					     : "the listener page needs its link: /listen?token=<web.tokens.listener>\n");
+	web_conn_authed(ws, c);
+	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+		return http_reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "GET only\n");
+	if (!strcmp(url, "/listen/janus.js")) {
+		if (!ws->janus_js)
+			return http_reply_text(c, MHD_HTTP_NOT_FOUND, "install Debian's libjs-janus-gateway (" TOLK_JANUS_JS ")\n");
+		return http_reply(c, MHD_HTTP_OK, "text/javascript; charset=utf-8", ws->janus_js, ws->janus_js_len,
+				  MHD_RESPMEM_PERSISTENT);
+	}
+	if (!strcmp(url, "/api/listen")) {
+		ws->listen_text.len = 0;
+		ws->listen_text.failed = 0;
+		if (ws->listen_text.buf)
+			ws->listen_text.buf[0] = '\0';
+		ws->listen(ws->user, &ws->listen_text);
+		if (ws->listen_text.failed || !ws->listen_text.buf)
+			return http_reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+		return http_reply(c, MHD_HTTP_OK, "application/json", ws->listen_text.buf, ws->listen_text.len,
+				  MHD_RESPMEM_MUST_COPY);
+	}
+	return serve_page(ws, c, how, token, "/listen", tolk_listen_html, tolk_listen_html_len);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 				  const char *version, const char *data, size_t *size, void **state)
 {
@@ -443,6 +488,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	role = role_of(ws, token, &name, &booth);
 	if (!strcmp(url, "/metrics") && ws->metrics)
 		return serve_metrics(ws, c, method, role, token);
+	if (is_listen_url(url))
+		return serve_listen(ws, c, url, method, role, token, how);
+	if (role == ROLE_NONE && token && *ws->listener && same_token(token, ws->listener))
+		return http_reply_text(c, MHD_HTTP_FORBIDDEN, "the listener token opens /listen only\n");
 	if (role == ROLE_NONE && token && *ws->metrics_token && same_token(token, ws->metrics_token))
 		return http_reply_text(c, MHD_HTTP_FORBIDDEN, "the metrics token is for GET /metrics only\n");
 	if (role == ROLE_NONE)
@@ -564,6 +613,9 @@ int web_open(struct web_server *ws, const struct cfg_web *cfg, const struct conf
 	snprintf(ws->observer, sizeof ws->observer, "%s", cfg->observer);
 	snprintf(ws->metrics_token, sizeof ws->metrics_token, "%s", cfg->metrics);
 	jw_init(&ws->metrics_text);
+	snprintf(ws->listener, sizeof ws->listener, "%s", cfg->listener);
+	ws->listen_open = cfg->listen_open;
+	jw_init(&ws->listen_text);
 	/* The interpreters' tokens, with their booths' ids: the page server
 	 * keeps its own copy, whatever becomes of the config. */
 	ws->booths = calloc((size_t)cfg->n_booth_tokens + 1, sizeof *ws->booths);
@@ -721,6 +773,8 @@ void web_close(struct web_server *ws)
 	for (i = 0; i < WEB_STREAMS_MAX; i++)
 		jw_free(&ws->views[i].live);
 	jw_free(&ws->metrics_text);
+	jw_free(&ws->listen_text);
+	free(ws->janus_js);
 	free(ws->booths);
 	free(ws->tls_cert);
 	if (ws->tls_key) /* a secret: not left in freed memory */

@@ -90,7 +90,23 @@ struct web_server {
 	 * after web_open. Thread: control. */
 	void (*metrics)(void *user, struct json_writer *w);
 	struct json_writer metrics_text; /* the last scrape's, reused */
+	/* The listener's page (/listen): for the listener token, the control
+	 * room's tokens, or anyone (listen_open). janus_js is Debian's
+	 * libjs-janus-gateway as read at web_open (NULL: not installed);
+	 * listen writes /api/listen, or returns -ENOENT when the room sends
+	 * no RTP. Set after web_open. Thread: control. */
+	char listener[WEB_TOKEN_MAX];
+	int listen_open;
+	char *janus_js;
+	size_t janus_js_len;
+	int (*listen)(void *user, struct json_writer *w);
+	struct json_writer listen_text;
 };
+
+/* Where Debian's libjs-janus-gateway puts the gateway's JavaScript. */
+#ifndef TOLK_JANUS_JS
+#define TOLK_JANUS_JS "/usr/share/javascript/janus-gateway/janus.js"
+#endif
 
 /* Listens on cfg's address. A missing technician token is made up (from
  * getrandom) and left in ws->technician with token_made set, for the

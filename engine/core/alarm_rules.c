@@ -112,6 +112,13 @@ static void check_counters(struct alarm_rules *r, struct alarm_tracker *t, const
 		/* A stream comes back by itself: it is cleared as soon as it is up. */
 		alarm_state(t, in->now_ms, "stream-down", mount, !up, 3000, 0, detail);
 	}
+	for (i = 0; i < in->n_rtp; i++) {
+		char subject[ALARM_SUBJECT_MAX], why[80] = "";
+		int failing = in->rtp(in->rtp_user, i, subject, sizeof subject, why, sizeof why);
+		snprintf(detail, sizeof detail, "RTP to %.60s cannot be sent: %.60s", subject, why);
+		/* Raised once on the first failure, cleared when sends go through again. */
+		alarm_state(t, in->now_ms, "rtp-send", subject, failing, 0, clear, detail);
+	}
 	r->xruns_seen = in->xruns;
 	r->dropped_seen = in->dropped;
 	r->failures_seen = in->failures;

@@ -30,6 +30,11 @@ struct alarm_readings {
 	int n_streams;
 	int (*stream)(void *user, int i, const char **mount, char *why, size_t whylen);
 	void *stream_user;
+	/* RTP destinations: destination i as "host:port_base", whether its
+	 * sends fail now, and why. */
+	int n_rtp;
+	int (*rtp)(void *user, int i, char *subject, size_t sublen, char *why, size_t whylen);
+	void *rtp_user;
 };
 
 /* Counters as last seen: an alarm on "it went up" needs the last value. */

@@ -87,7 +87,7 @@ int capture_next(struct capture *c, struct capture_block *block)
 {
 	struct ring_vec v[2];
 
-	ASSERT_THREAD(THREAD_DISK | THREAD_LOUDNESS | THREAD_PREROLL); /* the capture's one reader */
+	ASSERT_THREAD(THREAD_DISK | THREAD_LOUDNESS | THREAD_PREROLL | THREAD_RTP); /* the capture's one reader */
 	if (ring_read_vector(&c->blocks, v) < sizeof *block)
 		return -EAGAIN;
 	/* Peek: the record is released with its samples. */

@@ -12,6 +12,7 @@
 #include "console_view.h"
 #include "incident_commands.h"
 #include "insert_commands.h"
+#include "rtp_stream.h"
 #include "thread_role.h"
 #include "utc_time.h"
 
@@ -251,6 +252,10 @@ static enum command_outcome cmd_status(struct command_context *ctx, int argc, ch
 	if (ctx->streams) {
 		jw_key(w, "streams", 0);
 		ctx->streams(ctx->streams_user, w);
+	}
+	if (ctx->rtp) {
+		jw_key(w, "rtp", 0);
+		ctx->rtp(ctx->rtp_user, w);
 	}
 	if (ctx->rack) {
 		jw_key(w, "latency", 0);
@@ -829,6 +834,46 @@ static enum command_outcome cmd_reload(struct command_context *ctx, int argc, ch
 	return ctx->reload(ctx->reload_user, w) < 0 ? COMMAND_ERROR : COMMAND_DONE;
 }
 
+/* janus-config [destination]: the Streaming plugin's mountpoints for
+ * this room, as text (tolkctl prints it as a file). */
+static enum command_outcome cmd_janus_config(struct command_context *ctx, int argc, char **argv,
+					     struct json_writer *w)
+{
+	const struct config *cfg = ctx->state->cfg;
+	struct json_writer text;
+	char *end;
+	long d = 1;
+
+	if (argc > 2) {
+		command_usage_error(w, "janus-config");
+		return COMMAND_ERROR;
+	}
+	if (!cfg->rtp.enabled) {
+		command_error(w, "janus-config: this room sends no RTP (no rtp: section in %s)", cfg->source);
+		return COMMAND_ERROR;
+	}
+	if (argc == 2 && ((d = strtol(argv[1], &end, 10)) < 1 || *end || d > cfg->rtp.n_destinations)) {
+		command_error(w, "janus-config: '%s' is not a destination: this room has %d (1..%d)", argv[1],
+			      cfg->rtp.n_destinations, cfg->rtp.n_destinations);
+		return COMMAND_ERROR;
+	}
+	jw_init(&text);
+	if (rtp_janus_config(cfg, (int)d - 1, ctx->rtp_secret ? ctx->rtp_secret : "", ctx->rtp_pin, &text) < 0 ||
+	    text.failed) {
+		jw_free(&text);
+		command_error(w, "janus-config: out of memory");
+		return COMMAND_ERROR;
+	}
+	jw_raw(w, "{\"ok\":true");
+	jw_key(w, "destination", 0);
+	jw_string(w, cfg->rtp.destinations[d - 1].host);
+	jw_key(w, "jcfg", 0);
+	jw_string(w, text.buf);
+	jw_raw(w, "}");
+	jw_free(&text);
+	return COMMAND_DONE;
+}
+
 /* The one command table: name, handler, usage (every form, " | " between
  * them), the form an observer may use (NULL: none; "*": any; else exactly
  * those words), and the roles that may run it at all. A new command is a
@@ -863,6 +908,8 @@ const struct command_def commands[] = {
 	  "incident <what happened> [--severity low|medium|high] [--channel <code>]... | incident <id>", NULL,
 	  ROLES_CONTROL, 0 },
 	{ "incidents", cmd_incidents, "incidents", "*", ROLES_CONTROL, 0 },
+	/* Not an observer's: it holds the mountpoints' secret and pin. */
+	{ "janus-config", cmd_janus_config, "janus-config [destination]", NULL, ROLE_BIT(ROLE_TECHNICIAN), 0 },
 };
 
 const size_t N_COMMANDS = sizeof commands / sizeof commands[0];

@@ -68,6 +68,11 @@ struct command_context {
 	int (*reload)(void *user, struct json_writer *reply);
 	void *reload_user;
 	const struct incidents_iface *incidents; /* may be NULL */
+	/* RTP for the phones: status.rtp (NULL: not sending), and the
+	 * mountpoints' secret and pin for janus-config ("" pin: none). */
+	void (*rtp)(void *user, struct json_writer *w);
+	void *rtp_user;
+	const char *rtp_secret, *rtp_pin;
 	/* Told of every change that was applied, in words, for the log. */
 	void (*log)(void *user, const char *line);
 	void *log_user;

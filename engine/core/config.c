@@ -1094,6 +1094,132 @@ static const struct cfg_key stream_keys[] = {
 };
 static const struct cfg_table stream_table = TABLE("stream", stream_keys);
 
+/* ---- rtp (listening on phones, through Janus) ---------------------- */
+
+static const struct cfg_key rtp_destination_keys[] = {
+	TEXT("host", struct cfg_rtp_destination, host, ""),
+	WHOLE("port_base", struct cfg_rtp_destination, port_base, 1024, 65534, 5002),
+	WHOLE("ttl", struct cfg_rtp_destination, ttl, 1, 255, 1),
+	TEXT("interface", struct cfg_rtp_destination, interface, ""),
+};
+static const struct cfg_table rtp_destination_table = TABLE("rtp destination", rtp_destination_keys);
+
+/* A numeric address: the sender resolves nothing, so what the config says
+ * is where the packets go, and a typo is caught here. */
+static int rtp_host_ok(const char *h)
+{
+	int dots = 0, colons = 0;
+
+	for (; *h; h++) {
+		if (*h == '.')
+			dots++;
+		else if (*h == ':')
+			colons++;
+		else if (!isxdigit((unsigned char)*h))
+			return 0;
+	}
+	return dots == 3 || colons >= 2;
+}
+
+static int rtp_destinations(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *base)
+{
+	struct cfg_rtp *r = base;
+	int i, err;
+	(void)key;
+	(void)k;
+
+	if ((err = expect(ld, v, YAML_SEQUENCE_NODE, "destinations")))
+		return err;
+	if (seq_len(v) < 1 || seq_len(v) > 16)
+		return fail(ld, v, "destinations needs 1 to 16 entries ({ host, port_base })");
+	free(r->destinations);
+	r->destinations = calloc((size_t)seq_len(v), sizeof *r->destinations);
+	if (!r->destinations)
+		return -ENOMEM;
+	for (i = 0; i < seq_len(v); i++) {
+		yaml_node_t *d = seq_at(ld, v, i);
+		struct cfg_rtp_destination *dst = &r->destinations[i];
+
+		table_defaults(&rtp_destination_table, dst);
+		r->n_destinations = i + 1;
+		if ((err = load_table(ld, d, &rtp_destination_table, dst)))
+			return err;
+		if (!*dst->host)
+			return fail(ld, d, "an rtp destination needs host (an IP address)");
+		if (!rtp_host_ok(dst->host))
+			return fail(ld, find_key(ld, d, "host"), "rtp host '%s' is not an IP address (names are not "
+				    "resolved: the packets go exactly where the config says)", dst->host);
+	}
+	return 0;
+}
+
+static int rtp_destinations_equal(const void *a, const void *b)
+{
+	const struct cfg_rtp *x = a, *y = b;
+	int i;
+
+	if (x->n_destinations != y->n_destinations)
+		return 0;
+	for (i = 0; i < x->n_destinations; i++)
+		if (!table_equal(&rtp_destination_table, &x->destinations[i], &y->destinations[i]))
+			return 0;
+	return 1;
+}
+
+static int rtp_channels(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *base)
+{
+	struct cfg_rtp *r = base;
+	(void)key;
+	(void)k;
+	return parse_channels(ld, v, "rtp", &r->all_channels, &r->channels, &r->n_channels);
+}
+
+static int rtp_channels_equal(const void *a, const void *b)
+{
+	const struct cfg_rtp *x = a, *y = b;
+	return x->all_channels == y->all_channels && config_ids_equal((const char(*)[TOLK_ID_MAX])x->channels,
+							       x->n_channels,
+							       (const char(*)[TOLK_ID_MAX])y->channels, y->n_channels);
+}
+
+static const struct cfg_key rtp_janus_keys[] = {
+	WHOLE("id_base", struct cfg_rtp, janus_id_base, 1, 1000000000, 1),
+	TEXT("url", struct cfg_rtp, janus_url, ""),
+	TEXT("pin_file", struct cfg_rtp, janus_pin_file, ""),
+	TEXT("secret_file", struct cfg_rtp, janus_secret_file, ""),
+};
+static const struct cfg_table rtp_janus_table = TABLE("janus", rtp_janus_keys);
+
+static int rtp_janus(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *base)
+{
+	struct cfg_rtp *r = base;
+	int err;
+	(void)key;
+	(void)k;
+
+	if ((err = load_table(ld, v, &rtp_janus_table, base)))
+		return err;
+	if (*r->janus_url && strncmp(r->janus_url, "http://", 7) && strncmp(r->janus_url, "https://", 8) &&
+	    strncmp(r->janus_url, "ws://", 5) && strncmp(r->janus_url, "wss://", 6) && r->janus_url[0] != '/')
+		return fail(ld, find_key(ld, v, "url"), "janus url '%s' must begin with http://, https://, ws://, "
+			    "wss:// or / (a path on this server's host)", r->janus_url);
+	return 0;
+}
+
+static int rtp_janus_equal(const void *a, const void *b)
+{
+	return table_equal(&rtp_janus_table, a, b);
+}
+
+static const struct cfg_key rtp_keys[] = {
+	OWN("destinations", rtp_destinations, rtp_destinations_equal),
+	OWN("channels", rtp_channels, rtp_channels_equal),
+	WHOLE("bitrate", struct cfg_rtp, bitrate, 6000, 256000, 48000),
+	WHOLE("payload_type", struct cfg_rtp, payload_type, 96, 127, 111),
+	OWN("janus", rtp_janus, rtp_janus_equal),
+};
+static const struct cfg_table rtp_table = TABLE("rtp", rtp_keys);
+
 /* ---- control -------------------------------------------------------- */
 
 static int control_list(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *base)
@@ -1297,6 +1423,8 @@ static int web_token_key(struct loader *ld, const char *key, yaml_node_t *k, yam
 		return web_token(ld, v, key, w->technician, sizeof w->technician);
 	if (!strcmp(key, "metrics"))
 		return web_token(ld, v, key, w->metrics, sizeof w->metrics);
+	if (!strcmp(key, "listener"))
+		return web_token(ld, v, key, w->listener, sizeof w->listener);
 	return web_token(ld, v, key, w->observer, sizeof w->observer);
 }
 
@@ -1343,7 +1471,7 @@ static int tokens_equal(const void *a, const void *b)
 	int i;
 
 	if (strcmp(x->technician, y->technician) || strcmp(x->observer, y->observer) ||
-	    strcmp(x->metrics, y->metrics) || x->n_booth_tokens != y->n_booth_tokens)
+	    strcmp(x->metrics, y->metrics) || strcmp(x->listener, y->listener) || x->n_booth_tokens != y->n_booth_tokens)
 		return 0;
 	for (i = 0; i < x->n_booth_tokens; i++)
 		if (strcmp(x->booth_tokens[i], y->booth_tokens[i]))
@@ -1355,6 +1483,7 @@ static const struct cfg_key token_keys[] = {
 	OWN("technician", web_token_key, NULL),
 	OWN("observer", web_token_key, NULL),
 	OWN("metrics", web_token_key, NULL),
+	OWN("listener", web_token_key, NULL),
 	OWN("booths", web_booth_tokens, NULL),
 };
 static const struct cfg_table tokens_table = TABLE("tokens", token_keys);
@@ -1406,10 +1535,15 @@ static int tls_equal(const void *a, const void *b)
 	return table_equal(&tls_table, a, b);
 }
 
+/* listen_page: token (web.tokens.listener, or the control room's) or
+ * open (anyone who reaches the server: the listener network's own page). */
+static const char *const listen_page_words[] = { "token", "open", NULL };
+
 static const struct cfg_key web_keys[] = {
 	OWN("listen", web_listen, listen_equal),
 	OWN("tokens", web_tokens, tokens_equal),
 	OWN("tls", web_tls, tls_equal),
+	CHOICE("listen_page", struct cfg_web, listen_open, listen_page_words, 0),
 };
 static const struct cfg_table web_table = TABLE("web", web_keys);
 
@@ -1424,7 +1558,7 @@ static const struct cfg_table consoles_table = TABLE("consoles", consoles_keys);
 
 const char *const config_alarm_kinds[] = { "jack-down", "live-silent", "both-open", "floor-silent", "clipping",
 					   "no-pivot", "xrun", "recording-drop", "recording-failed",
-					   "recording-behind", "disk-low", "stream-down", NULL };
+					   "recording-behind", "disk-low", "stream-down", "rtp-send", NULL };
 
 /* auto: [jack-down, recording-drop, ...]: each an alarm kind, once. */
 static int incidents_auto(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *v, void *base)
@@ -1740,12 +1874,13 @@ static int root_stream(struct loader *ld, const char *key, yaml_node_t *k, yaml_
  * stronger role without anyone deciding it. */
 static int web_tokens_distinct(struct loader *ld, yaml_node_t *n, const struct cfg_web *w)
 {
-	const char *all[3 + TOLK_BOOTHS_MAX];
+	const char *all[4 + TOLK_BOOTHS_MAX];
 	int i, j, k = 0;
 
 	all[k++] = w->technician;
 	all[k++] = w->observer;
 	all[k++] = w->metrics;
+	all[k++] = w->listener;
 	for (i = 0; i < w->n_booth_tokens && k < (int)(sizeof all / sizeof all[0]); i++)
 		all[k++] = w->booth_tokens[i];
 	for (i = 0; i < k; i++)
@@ -1753,6 +1888,34 @@ static int web_tokens_distinct(struct loader *ld, yaml_node_t *n, const struct c
 			if (*all[i] && !strcmp(all[i], all[j]))
 				return fail(ld, n, "web: the same token is given for two roles; each role (and each "
 					    "booth) needs its own");
+	return 0;
+}
+
+/* Channel k of the list on port_base + 2(k - 1): every port must exist. */
+static int root_rtp(struct loader *ld, const char *key, yaml_node_t *k, yaml_node_t *n, void *base)
+{
+	struct config *cfg = base;
+	struct cfg_rtp *r = &cfg->rtp;
+	int err, i, n_ch;
+	(void)key;
+	(void)k;
+
+	r->all_channels = 1;
+	table_defaults(&rtp_table, r);
+	table_defaults(&rtp_janus_table, r);
+	if (!n)
+		return 0;
+	if ((err = load_table(ld, n, &rtp_table, r)))
+		return err;
+	if (!r->n_destinations)
+		return fail(ld, n, "rtp needs destinations: [{ host: 127.0.0.1, port_base: 5002 }]");
+	n_ch = r->all_channels ? 1 + cfg->n_languages : r->n_channels;
+	for (i = 0; i < r->n_destinations; i++)
+		if (r->destinations[i].port_base + 2 * (n_ch - 1) > 65535)
+			return fail(ld, find_key(ld, n, "destinations"), "rtp destination %d: port_base %d leaves no "
+				    "port for channel %d (port_base + 2(k - 1) must stay below 65536)", i + 1,
+				    r->destinations[i].port_base, n_ch);
+	r->enabled = 1;
 	return 0;
 }
 
@@ -1868,6 +2031,7 @@ static const struct cfg_key root_keys[] = {
 	{ .key = "osc", .kind = KEY_OWN, .parse = root_osc, .stage = 3 }, /* compared by config_osc_equal */
 	SECTION("web", root_web, &web_table, web, 3),
 	SECTION("stream", root_stream, &stream_table, stream, 4),
+	SECTION("rtp", root_rtp, &rtp_table, rtp, 3),
 	SECTION("consoles", root_consoles, &consoles_table, consoles, 3),
 	SECTION("midi", root_midi, &midi_table, midi, 3),
 	SECTION("incidents", root_incidents, &incidents_table, incidents, 3),
@@ -2052,6 +2216,8 @@ void config_free(struct config *cfg)
 		free(cfg->connects[i].other);
 	free(cfg->recording.channels);
 	free(cfg->stream.channels);
+	free(cfg->rtp.channels);
+	free(cfg->rtp.destinations);
 	free(cfg->control.technicians);
 	free(cfg->control.observers);
 	free(cfg->osc.peers);

@@ -173,6 +173,8 @@ struct cfg_web {
 	char technician[128];
 	char observer[128];
 	char metrics[128];  /* tokens.metrics: GET /metrics only, for a Prometheus scrape */
+	char listener[128]; /* tokens.listener: the /listen page only */
+	int listen_open;    /* listen_page: open: /listen for anyone who reaches the server */
 	/* tls: the page over HTTPS, from these PEM files (read at start) */
 	char tls_cert_file[4096], tls_key_file[4096];
 	/* tokens.booths: an interpreter's token per booth, by booth index ("" none) */
@@ -193,6 +195,32 @@ struct cfg_stream {
 	int n_channels;
 	int bitrate;
 	int page_ms;               /* an Ogg page at least this often: the listeners' delay */
+};
+
+/* Low-delay listening on phones: channels as RTP Opus (RFC 7587) to
+ * gateways (Janus). Off unless an rtp: section is given. Channel k of
+ * the list goes to port_base + 2(k - 1) of every destination. */
+struct cfg_rtp_destination {
+	char host[256];       /* an address: unicast, or a multicast group */
+	int port_base;
+	int ttl;              /* multicast hops */
+	char interface[32];   /* multicast: the interface to send from; "" the routing table's */
+};
+
+struct cfg_rtp {
+	int enabled;
+	struct cfg_rtp_destination *destinations;
+	int n_destinations;
+	int all_channels;
+	char (*channels)[TOLK_ID_MAX];
+	int n_channels;
+	int bitrate;
+	int payload_type;
+	/* janus: what `tolkctl janus-config` writes and /listen opens */
+	int janus_id_base;          /* mountpoint id of channel k: id_base + k - 1 */
+	char janus_url[256];        /* the gateway's API as the phones reach it; "" same host, :8088/janus */
+	char janus_pin_file[4096];  /* the mountpoints' pin, read at start; "" none */
+	char janus_secret_file[4096]; /* the mountpoints' secret; "" a new random one per janus-config */
 };
 
 /* JACK MIDI control surfaces for consoles: which notes and CC do what.
@@ -250,6 +278,7 @@ struct config {
 	struct cfg_osc osc;
 	struct cfg_web web;
 	struct cfg_stream stream;
+	struct cfg_rtp rtp;
 	struct cfg_consoles consoles;
 	struct cfg_midi midi;
 	struct cfg_incidents incidents;

@@ -163,6 +163,8 @@ int config_diff(const struct config *was, const struct config *now, void (*say)(
 		tell(&d, "control (who may do what) changed");
 	if (!config_section_equal(was, now, "stream"))
 		tell(&d, "stream changed (the streams reconnect; recording goes on in a new segment)");
+	if (!config_section_equal(was, now, "rtp"))
+		tell(&d, "rtp changed (each channel's stream goes on with its SSRC, sequence and timestamps)");
 	if (!config_section_equal(was, now, "web"))
 		tell(&d, "web changed (the page restarts; open pages reconnect)");
 	if (!connects_equal(was, now))

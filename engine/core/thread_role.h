@@ -24,6 +24,7 @@ enum thread_role {
 	THREAD_RECOVERY = 1 << 7,    /* mends what an unclean stop left open, at start */
 	THREAD_PREROLL = 1 << 8,     /* keeps the last minute of the distribution channels */
 	THREAD_INCIDENT = 1 << 9,    /* finishes an incident's folder: audio, report, hook */
+	THREAD_RTP = 1 << 10,        /* RTP Opus for the phones: encodes and sends each 20 ms */
 };
 
 extern _Thread_local enum thread_role tolk_thread_role;

@@ -16,7 +16,7 @@
 #include "../core/router.h"
 #include "../core/snapshot.h"
 
-#define JACK_SHELL_TAPS 3
+#define JACK_SHELL_TAPS 4
 
 /* What the process callback works with: one room's ports, router and
  * captures. A reload builds a new plan beside the running one and
@@ -31,7 +31,7 @@ struct rt_plan {
 	const float **in_buf; /* per-cycle buffer pointers, preallocated */
 	float **out_buf;
 	int n_inputs, n_outputs;
-	/* Captures fed every cycle: the recorder's, the loudness meter's, the pre-roll's. */
+	/* Captures fed every cycle: the recorder's, the loudness meter's, the pre-roll's, RTP's. */
 	struct {
 		struct capture *capture;
 		const int *source;   /* per channel: output index, or -(input + 1) */

@@ -37,7 +37,7 @@ bad_config() { # bad_config NAME FILE-CONTENT EXPECTED-MESSAGE
 bad_config "malformed YAML" $'meeting: m\nfloor: [unclosed\n' \
 	"3:1: malformed YAML: did not find expected ',' or ']' while parsing a flow sequence"
 bad_config "unknown key" $'meeting: m\nfloor: { inputs: [main] }\nlanguages: [{ code: en }]\nrooms: 2\n' \
-	"4:1: unknown key 'rooms' (expected one of: meeting, room, floor, languages, booths, connect, phones, inserts, recording, control, alarms, osc, web, stream, consoles, midi, incidents)"
+	"4:1: unknown key 'rooms' (expected one of: meeting, room, floor, languages, booths, connect, phones, inserts, recording, control, alarms, osc, web, stream, rtp, consoles, midi, incidents)"
 bad_config "duplicate code" $'meeting: m\nfloor: { inputs: [main] }\nlanguages:\n  - { code: en }\n  - { code: en }\n' \
 	"5:13: duplicate language code 'en'"
 bad_config "duplicate booth id" $'meeting: m\nfloor: { inputs: [main] }\nlanguages: [{ code: en }]\nbooths:\n  - { id: en, outputs: [en] }\n  - { id: en, outputs: [en] }\n' \

@@ -50,8 +50,10 @@ declare -A tables=(
 	[web.tls]="$BASE"$'\nweb: { listen: 1, tls: { zzz: 1 } }'
 	[stream.icecast]="$BASE"$'\nstream: { icecast: { zzz: 1 } }'
 	[midi.map]="$BASE"$'\nmidi: { map: { zzz: 1 } }'
+	[rtp.destination]="$BASE"$'\nrtp: { destinations: [{ zzz: 1 }] }'
+	[rtp.janus]="$BASE"$'\nrtp: { destinations: [{ host: 127.0.0.1 }], janus: { zzz: 1 } }'
 )
-for s in recording control alarms osc web stream consoles midi incidents phones inserts; do
+for s in recording control alarms osc web stream rtp consoles midi incidents phones inserts; do
 	tables[$s]="$BASE"$'\n'"$s: { zzz: 1 }"
 done
 for t in "${!tables[@]}"; do

@@ -313,7 +313,7 @@ static const struct bad_case bad_cases[] = {
 	{ "", "bad.yaml:1:1: the configuration is empty" },
 	{ "- a\n- b\n", "bad.yaml:1:1: the configuration must be a mapping, not a list" },
 	{ HEAD LANGS "colour: blue\n", "bad.yaml:4:1: unknown key 'colour' (expected one of: "
-				      "meeting, room, floor, languages, booths, connect, phones, inserts, recording, control, alarms, osc, web, stream, "
+				      "meeting, room, floor, languages, booths, connect, phones, inserts, recording, control, alarms, osc, web, stream, rtp, "
 				      "consoles, midi, incidents)" },
 	{ HEAD LANGS "booths: [{ id: fr, outputs: [fr] }]\n"
 		     "web: { listen: 8080, tokens: { booths: { en: abcdefghijklmnopqrstuvwxyz } } }\n",
@@ -327,7 +327,7 @@ static const struct bad_case bad_cases[] = {
 	  "bad.yaml:4:6: web: the same token is given for two roles; each role (and each booth) needs its own" },
 	{ HEAD LANGS "incidents: { auto: [jack-down, nonsense] }\n",
 	  "bad.yaml:4:32: alarm kind 'nonsense' must be jack-down, live-silent, both-open, floor-silent, clipping, "
-	  "no-pivot, xrun, recording-drop, recording-failed, recording-behind, disk-low or stream-down" },
+	  "no-pivot, xrun, recording-drop, recording-failed, recording-behind, disk-low, stream-down or rtp-send" },
 	{ HEAD LANGS "incidents: { auto: [xrun, xrun] }\n", "bad.yaml:4:27: alarm kind 'xrun' is listed twice" },
 	{ HEAD LANGS "incidents: { command: hook.sh }\n",
 	  "bad.yaml:4:23: incidents.command must be an absolute path, not 'hook.sh'" },
@@ -349,7 +349,7 @@ static const struct bad_case bad_cases[] = {
 	{ HEAD LANGS "web: { listen: 8080, tokens: { observer: \"has space in it, long\" } }\n",
 	  "bad.yaml:4:42: the observer token may hold only printable ASCII, without spaces, ';', ',', '\"' or '\\'" },
 	{ HEAD LANGS "web: { listen: 8080, tokens: { root: abcdefghijklmnopqrstuvwxyz } }\n",
-	  "bad.yaml:4:32: unknown key 'root' in tokens (expected one of: technician, observer, metrics, booths)" },
+	  "bad.yaml:4:32: unknown key 'root' in tokens (expected one of: technician, observer, metrics, listener, booths)" },
 	{ HEAD LANGS "web: { listen: \"0.0.0.0:99999\" }\n",
 	  "bad.yaml:4:16: listen '0.0.0.0:99999' must be host:port or a port (1-65535)" },
 	{ HEAD LANGS "meeting: n\n", "bad.yaml:4:1: duplicate key 'meeting'" },
