@@ -270,6 +270,8 @@ install: all man
 	install -d $(DESTDIR)$(DATADIR)/tolk/prometheus
 	install -m 0644 contrib/prometheus/tolk-alerts.yml contrib/prometheus/tolk-alerts.test.yml \
 		$(DESTDIR)$(DATADIR)/tolk/prometheus/
+	install -d $(DESTDIR)$(DATADIR)/tolk/janus
+	install -m 0644 contrib/janus/janus.jcfg contrib/janus/janus.transport.http.jcfg $(DESTDIR)$(DATADIR)/tolk/janus/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/tolk $(DESTDIR)$(BINDIR)/tolkctl $(DESTDIR)$(BINDIR)/tolk-verify
@@ -279,6 +281,7 @@ uninstall:
 	rm -f $(patsubst %.1,$(DESTDIR)$(MANDIR)/man1/%.1,$(filter %.1,$(notdir $(MAN_PAGES)))) \
 	      $(patsubst %.5,$(DESTDIR)$(MANDIR)/man5/%.5,$(filter %.5,$(notdir $(MAN_PAGES))))
 	rm -f $(DESTDIR)$(DATADIR)/tolk/prometheus/tolk-alerts.yml $(DESTDIR)$(DATADIR)/tolk/prometheus/tolk-alerts.test.yml
+	rm -f $(DESTDIR)$(DATADIR)/tolk/janus/janus.jcfg $(DESTDIR)$(DATADIR)/tolk/janus/janus.transport.http.jcfg
 
 # A Debian package (debian/, debhelper), built from a copy of the source
 # tree in build/deb so that nothing lands beside the checkout: the .deb,

@@ -350,15 +350,21 @@ target "Opus per channel >= 1.5x libopusenc's speed (complexity 3)" \
 	"$(awk -v a="$ours" -v b="$theirs" 'BEGIN{print ((b > 0 && a / b >= 1.5) ? 1 : 0)}')" \
 	"$(awk -v a="$ours" -v b="$theirs" 'BEGIN{printf "%.0fx against %.0fx: %.2f times", a, b, (b > 0 ? a / b : 0)}')"
 
+# ---- 8. room to ear: RTP through Janus, beside Icecast ------------------------------
+
+echo
+echo "== Room to ear: fr/1's mic switched on, the tone found in chromium (WebAudio), ten times"
+bash bench/listen_delay.sh "$J/listen.jsonl"
+
 # ---- build/bench.json -----------------------------------------------------------------
 
 list() { [ -s "$1" ] && paste -sd, "$1" || true; }
 {
 	printf '{"tolk":"%s","cores":%s,"rate":48000,"record_seconds":%s,' "$(build/tolk --version | cut -d' ' -f2)" "$(nproc)" "$REC_SECONDS"
-	printf '"routing":[%s],"latency":[%s],"process":%s,"memory":%s,"recording":[%s],"live127":[%s],"opus":[%s],"targets":[%s]}\n' \
+	printf '"routing":[%s],"latency":[%s],"process":%s,"memory":%s,"recording":[%s],"live127":[%s],"opus":[%s],"listen":[%s],"targets":[%s]}\n' \
 		"$(list "$J/routing.jsonl")" "$(list "$J/latency.jsonl")" "$(cat "$J/process.jsonl" 2>/dev/null || echo null)" \
 		"$(cat "$J/memory.jsonl" 2>/dev/null || echo null)" "$(list "$J/recording.jsonl")" "$(list "$J/live127.jsonl")" \
-		"$(list "$J/opus.jsonl")" "$(list "$J/targets.jsonl")"
+		"$(list "$J/opus.jsonl")" "$(list "$J/listen.jsonl")" "$(list "$J/targets.jsonl")"
 } >build/bench.json
 echo
 echo "Written: build/bench.json"

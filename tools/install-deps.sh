@@ -9,7 +9,7 @@ PACKAGES="gcc make pkg-config libc6-dev jackd2 libjack-jackd2-dev libyaml-dev li
 libsndfile1-dev libopus-dev libogg-dev libssl-dev libopusenc-dev libebur128-dev liblo-dev liblilv-dev lv2-dev sndfile-programs sox opus-tools
 tmux util-linux gdb procps binutils x42-plugins clang libclang-rt-dev libmicrohttpd-dev chromium iproute2
 libshout-dev icecast2 curl ffmpeg jack-capture libflac-dev libsodium-dev mediainfo mediaconch openssl
-prometheus libsystemd-dev scdoc man-db groff-base
+prometheus libsystemd-dev scdoc man-db groff-base janus libjs-janus-gateway
 debhelper dpkg-dev lintian debootstrap"
 
 # The web page test runs Node.js (playwright-core from npm); Debian's

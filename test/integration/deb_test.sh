@@ -31,7 +31,7 @@ dpkg-deb -c "$DEB" | awk '{print $NF}' >"$TMP/contents"
 for f in ./usr/bin/tolk ./usr/bin/tolkctl ./usr/bin/tolk-verify ./usr/lib/tolk/plugins/hearing_limiter.so \
 	./lib/systemd/system/tolk@.service ./usr/share/man/man1/tolk.1.gz ./usr/share/man/man1/tolkctl.1.gz \
 	./usr/share/man/man1/tolk-verify.1.gz ./usr/share/man/man5/tolk.yaml.5.gz \
-	./usr/share/tolk/prometheus/tolk-alerts.yml ./usr/share/doc/tolk/copyright; do
+	./usr/share/tolk/prometheus/tolk-alerts.yml ./usr/share/tolk/janus/janus.jcfg ./usr/share/doc/tolk/copyright; do
 	check_true "the package holds $f" "" grep -qx -- "$f" "$TMP/contents"
 done
 depends=$(dpkg-deb -f "$DEB" Depends)
