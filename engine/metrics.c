@@ -24,6 +24,20 @@ static void stream_of(void *user, int i, struct stream_reading *out)
 	pthread_mutex_unlock(&s->lock);
 }
 
+static void rtp_of(void *user, int i, struct rtp_reading *out)
+{
+	struct rtp_sender *s = user;
+	const int d = i / s->n, k = i % s->n;
+	char why[8];
+
+	out->channel = s->out[k].ch.code;
+	rtp_sender_failing(s, d, out->destination, sizeof out->destination, why, sizeof why);
+	out->packets = atomic_load(&s->out[k].packets[d]);
+	out->bytes = atomic_load(&s->out[k].bytes[d]);
+	out->destination_errors = atomic_load(&s->dest[d].errors);
+	out->first = k == 0;
+}
+
 static double interventions_of(void *user, int mic)
 {
 	const struct insert_rack *rack = user;
@@ -69,6 +83,15 @@ void metrics_of(void *user, struct json_writer *w)
 		if (e->au->streamer) {
 			r.stream = stream_of;
 			r.stream_user = e->au->streamer;
+		}
+		if (e->au->rtp && e->au->rtp->n) {
+			double median, max;
+			rtp_sender_delay(e->au->rtp, &median, &max);
+			r.n_rtp = e->au->rtp->n * e->au->rtp->n_dest;
+			r.rtp = rtp_of;
+			r.rtp_user = e->au->rtp;
+			r.rtp_delay_median = median / 1000;
+			r.rtp_delay_max = max / 1000;
 		}
 		if (e->au->rack.prepared) {
 			r.interventions = interventions_of;

@@ -484,6 +484,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*size = 0;
 		return MHD_YES;
 	}
+	/* Browsers ask for it by themselves, with whatever cookie they hold. */
+	if (!strcmp(url, "/favicon.ico"))
+		return http_reply_text(c, MHD_HTTP_NOT_FOUND, "no icon\n");
 	token = token_of(c, &how);
 	role = role_of(ws, token, &name, &booth);
 	if (!strcmp(url, "/metrics") && ws->metrics)

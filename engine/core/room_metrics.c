@@ -283,6 +283,41 @@ static void write_streams(const struct labels *l, const struct metrics_readings 
 	}
 }
 
+static void write_rtp(const struct labels *l, const struct metrics_readings *r)
+{
+	struct rtp_reading x;
+	int i;
+
+	if (!r->rtp || !r->n_rtp || !r->in->audio_up)
+		return;
+	family(l->w, "tolk_rtp_packets_total", "counter", "RTP packets sent, per channel and destination.");
+	for (i = 0; i < r->n_rtp; i++) {
+		r->rtp(r->rtp_user, i, &x);
+		const char *pairs[] = { "channel", x.channel, "destination", x.destination, NULL };
+		sample(l, "tolk_rtp_packets_total", (double)x.packets, pairs);
+	}
+	family(l->w, "tolk_rtp_bytes_total", "counter", "RTP bytes sent (headers and Opus), per channel and destination.");
+	for (i = 0; i < r->n_rtp; i++) {
+		r->rtp(r->rtp_user, i, &x);
+		const char *pairs[] = { "channel", x.channel, "destination", x.destination, NULL };
+		sample(l, "tolk_rtp_bytes_total", (double)x.bytes, pairs);
+	}
+	family(l->w, "tolk_rtp_send_errors_total", "counter", "RTP sends that failed, per destination.");
+	for (i = 0; i < r->n_rtp; i++) {
+		r->rtp(r->rtp_user, i, &x);
+		if (!x.first)
+			continue; /* one series per destination */
+		const char *pairs[] = { "destination", x.destination, NULL };
+		sample(l, "tolk_rtp_send_errors_total", (double)x.destination_errors, pairs);
+	}
+	single(l, "tolk_rtp_delay_median_seconds", "gauge",
+	       "From a sample leaving the router to its RTP packet on the wire: the median of the last packets.",
+	       r->rtp_delay_median);
+	single(l, "tolk_rtp_delay_max_seconds", "gauge",
+	       "From a sample leaving the router to its RTP packet on the wire: the worst of the last packets.",
+	       r->rtp_delay_max);
+}
+
 void room_metrics_write(struct json_writer *w, const struct config *cfg, const struct state *st,
 			const struct metrics_readings *r)
 {
@@ -295,4 +330,5 @@ void room_metrics_write(struct json_writer *w, const struct config *cfg, const s
 	write_alarms(&l, r);
 	write_recording(&l, r);
 	write_streams(&l, r);
+	write_rtp(&l, r);
 }

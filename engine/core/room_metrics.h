@@ -27,6 +27,15 @@ struct stream_reading {
 	uint64_t dropped_bytes;
 };
 
+/* One RTP channel at one destination as the metrics show it. */
+struct rtp_reading {
+	const char *channel;
+	char destination[ALARM_SUBJECT_MAX]; /* host:port_base, as rtp-send names it */
+	uint64_t packets, bytes;
+	uint64_t destination_errors;         /* sends to that destination that failed */
+	int first;                           /* the destination's first channel */
+};
+
 struct metrics_readings {
 	const char *version;
 	double start_time_seconds;         /* the engine's start, Unix time */
@@ -47,6 +56,12 @@ struct metrics_readings {
 	/* stream i, for i < in->n_streams */
 	void (*stream)(void *user, int i, struct stream_reading *out);
 	void *stream_user;
+	/* RTP: reading i, for i < n_rtp (destination-major); the delay from
+	 * router to wire, median and worst of the last packets (s) */
+	int n_rtp;
+	void (*rtp)(void *user, int i, struct rtp_reading *out);
+	void *rtp_user;
+	double rtp_delay_median, rtp_delay_max;
 	/* the hearing limiter's interventions on a console's phones since
 	 * its chain was made (< 0: not known); NULL none */
 	double (*interventions)(void *user, int mic);

@@ -79,7 +79,7 @@ check "janus loads the three mountpoints, each bound to 127.0.0.1" "3" \
 check "janus loads no other plugin than streaming" "janus.plugin.streaming" \
 	"$(curl -s -X POST -d '{"janus":"info","transaction":"t"}' http://127.0.0.1:$JPORT/janus | python3 -c "import json,sys; print(' '.join(sorted(json.load(sys.stdin)['plugins'])))")"
 check "janus's admin API is off" "000" "$(curl -s -m 2 -o /dev/null -w '%{http_code}' http://127.0.0.1:7088/admin)"
-jports=$(ss -H -ltnp | grep "\"janus\"" | awk '{print $4}' | sort | tr '\n' ' ')
+jports=$(ss -H -ltnp | grep "pid=$(cat "$JD/pid")," | awk '{print $4}' | sort | tr '\n' ' ')
 check "janus listens on loopback only ($jports)" "127.0.0.1:$JPORT " "$jports"
 
 # ---- who may open /listen ----
@@ -97,6 +97,14 @@ api=$(curl -s -H "Authorization: Bearer $LISTENER" http://127.0.0.1:$WEB/api/lis
 check "/api/listen: each channel's name, mountpoint and whether an interpreter is on it" \
 	"floor:Floor:700:False en:English:701:False fr:Français:702:True" \
 	"$(echo "$api" | python3 -c "import json,sys; print(' '.join('%s:%s:%d:%s' % (c['code'], c['name'], c['mountpoint'], c['live']) for c in json.load(sys.stdin)['channels']))")"
+
+# ---- Prometheus sees the streams ----
+curl -s -H "Authorization: Bearer $TECHNICIAN" http://127.0.0.1:$WEB/metrics >"$TMP/metrics.txt"
+check "promtool check metrics accepts /metrics with the RTP series" "" "$(promtool check metrics <"$TMP/metrics.txt" 2>&1)"
+check_true "tolk_rtp_packets_total counts fr's packets to 127.0.0.1:$BASE" "$(grep '^tolk_rtp' "$TMP/metrics.txt" | head -3)" \
+	awk -v want="tolk_rtp_packets_total{room=\"room\",channel=\"fr\",destination=\"127.0.0.1:$BASE\"}" '$1 == want && $2 > 10 { ok = 1 } END { exit !ok }' "$TMP/metrics.txt"
+check_true "tolk_rtp_delay_median_seconds and _max_seconds give the delay" "$(grep '^tolk_rtp_delay' "$TMP/metrics.txt")" \
+	test "$(grep -c '^tolk_rtp_delay_m[a-z]*_seconds{' "$TMP/metrics.txt")" -eq 2
 
 # ---- the page, in chromium ----
 BASE_URL="http://127.0.0.1:$WEB" LISTENER="$LISTENER" SOCK="$SOCK" B="$(pwd)/$B" RESTART="$JD/restart" \
