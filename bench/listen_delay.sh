@@ -21,27 +21,12 @@ ICE=$((20300 + RANDOM % 100))
 LISTENER="listen-$RANDOM-$RANDOM-token"
 PASSWORD="pw-$RANDOM-$RANDOM-secret"
 JD="$TMP/janus"
-IC=$(mktemp -d /tmp/tolk-icecast.XXXXXX)
-chmod 755 "$IC"
-mkdir -m 777 "$IC/log"
-trap '[ -f "$JD/pid" ] && stop_pid "$(cat "$JD/pid")"; cleanup; rm -rf "$IC"' EXIT
-
+. test/integration/icecast.sh
 printf '%s\n' "$PASSWORD" >"$TMP/icecast.pw"
-cat >"$IC/icecast.xml" <<XML
-<icecast>
-  <limits><clients>20</clients><sources>8</sources><queue-size>524288</queue-size>
-    <source-timeout>10</source-timeout><burst-size>65535</burst-size></limits>
-  <authentication><source-password>$PASSWORD</source-password>
-    <admin-user>admin</admin-user><admin-password>$PASSWORD-admin</admin-password></authentication>
-  <hostname>127.0.0.1</hostname>
-  <http-headers><header name="Access-Control-Allow-Origin" value="*" /></http-headers>
-  <listen-socket><port>$ICE</port><bind-address>127.0.0.1</bind-address></listen-socket>
-  <paths><logdir>$IC/log</logdir><webroot>/usr/share/icecast2/web</webroot>
-    <adminroot>/usr/share/icecast2/admin</adminroot></paths>
-  <logging><errorlog>error.log</errorlog><accesslog>access.log</accesslog><loglevel>2</loglevel></logging>
-  <security><chroot>0</chroot><changeowner><user>nobody</user><group>nogroup</group></changeowner></security>
-</icecast>
-XML
+# Its CORS header lets the page's analyser read the stream.
+icecast_config "$ICE" "$PASSWORD" '
+  <http-headers><header name="Access-Control-Allow-Origin" value="*" /></http-headers>'
+trap '[ -f "$JD/pid" ] && stop_pid "$(cat "$JD/pid")"; cleanup; rm -rf "$IC"' EXIT
 icecast2 -c "$IC/icecast.xml" >"$IC/out.log" 2>&1 &
 PIDS+=("$!")
 wait_for 10 curl -s -o /dev/null "http://127.0.0.1:$ICE/status-json.xsl" || { echo "  icecast2 did not start: $(cat "$IC/out.log")"; exit 0; }

@@ -1,4 +1,5 @@
 #include "control_socket.h"
+#include "../core/utc_time.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -188,14 +189,6 @@ void control_socket_set_admit(struct control_socket *cs, control_admit admit, co
 	cs->seen = seen;
 	cs->top = top;
 	cs->admit_user = user;
-}
-
-static int64_t monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int control_socket_pollfds(const struct control_socket *cs, struct pollfd *fds, int max)

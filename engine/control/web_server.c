@@ -1,4 +1,5 @@
 #include "web_server.h"
+#include "../core/utc_time.h"
 
 #include <errno.h>
 #include <microhttpd.h>
@@ -186,14 +187,6 @@ static enum MHD_Result open_stream(struct web_server *ws, struct MHD_Connection 
  * connect however slowly it trickles its headers. A new stranger beyond
  * the limit pushes out the oldest, so that a flood of them cannot keep a
  * technician's connection from making its request. */
-static int64_t monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static struct web_conn *conn_of(struct web_server *ws, const struct MHD_Connection *c)
 {
 	int i;
@@ -372,6 +365,23 @@ static enum MHD_Result serve_console(struct web_server *ws, struct MHD_Connectio
 	return serve_page(ws, c, how, token, url, tolk_console_html, tolk_console_html_len);
 }
 
+/* A writer kept between requests, emptied for the next. */
+static void reuse(struct json_writer *w)
+{
+	w->len = 0;
+	w->failed = 0;
+	if (w->buf)
+		w->buf[0] = '\0';
+}
+
+/* What the engine wrote into w, as the reply. */
+static enum MHD_Result reply_written(struct MHD_Connection *c, const struct json_writer *w, const char *type)
+{
+	if (w->failed || !w->buf)
+		return http_reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+	return http_reply(c, MHD_HTTP_OK, type, w->buf, w->len, MHD_RESPMEM_MUST_COPY);
+}
+
 /* GET /metrics: Prometheus's scrape, for the technician's and observer's
  * tokens and the scrape token of web.tokens.metrics, which opens nothing
  * else. A read like any status: not audited line by line. */
@@ -397,15 +407,9 @@ static enum MHD_Result serve_metrics(struct web_server *ws, struct MHD_Connectio
 	web_conn_authed(ws, c);
 	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
 		return http_reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "GET the metrics\n");
-	ws->metrics_text.len = 0;
-	ws->metrics_text.failed = 0;
-	if (ws->metrics_text.buf)
-		ws->metrics_text.buf[0] = '\0';
+	reuse(&ws->metrics_text);
 	ws->metrics(ws->user, &ws->metrics_text);
-	if (ws->metrics_text.failed || !ws->metrics_text.buf)
-		return http_reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
-	return http_reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", ws->metrics_text.buf,
-			  ws->metrics_text.len, MHD_RESPMEM_MUST_COPY);
+	return reply_written(c, &ws->metrics_text, "text/plain; version=0.0.4; charset=utf-8");
 }
 
 /* /listen, its script and /api/listen: the delegates' page. Only GET,
@@ -438,15 +442,9 @@ static enum MHD_Result serve_listen(struct web_server *ws, struct MHD_Connection
 				  MHD_RESPMEM_PERSISTENT);
 	}
 	if (!strcmp(url, "/api/listen")) {
-		ws->listen_text.len = 0;
-		ws->listen_text.failed = 0;
-		if (ws->listen_text.buf)
-			ws->listen_text.buf[0] = '\0';
+		reuse(&ws->listen_text);
 		ws->listen(ws->user, &ws->listen_text);
-		if (ws->listen_text.failed || !ws->listen_text.buf)
-			return http_reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
-		return http_reply(c, MHD_HTTP_OK, "application/json", ws->listen_text.buf, ws->listen_text.len,
-				  MHD_RESPMEM_MUST_COPY);
+		return reply_written(c, &ws->listen_text, "application/json");
 	}
 	return serve_page(ws, c, how, token, "/listen", tolk_listen_html, tolk_listen_html_len);
 }

@@ -10,6 +10,18 @@ int64_t utc_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t monotonic_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t monotonic_ms(void)
+{
+	return monotonic_us() / 1000;
+}
+
 void utc_format(int64_t ms, const char *fmt, char *buf, size_t len)
 {
 	time_t secs = (time_t)(ms / 1000);

@@ -1,4 +1,5 @@
 #include "rtp_sender.h"
+#include "../core/utc_time.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -192,22 +193,14 @@ fail:
 	return ret;
 }
 
-/* The sessions' clock: the system's monotonic one, which runs on while
- * no JACK server does (JACK's own clock is for the delay). */
-static int64_t monotonic_us(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
-}
-
 /* A whole frame of every channel is there: each one encoded and sent to
  * every destination at once. */
 static void send_frame(struct rtp_sender *s)
 {
 	uint8_t packet[RTP_PACKET_MAX];
 	int k, d;
+	/* The sessions' clock runs on while no JACK server does (JACK's own
+	 * clock is for the delay). */
 	int64_t now = monotonic_us();
 	int failed[16] = { 0 };
 

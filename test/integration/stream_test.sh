@@ -14,26 +14,9 @@ SOCK="$TMP/tolk.sock"
 FREQS=440,600
 PORT=$((18200 + RANDOM % 700))
 PASSWORD="pw-$RANDOM-$RANDOM-secret"
-# icecast2 run as root drops to nobody: its folder must be open to it.
-IC=$(mktemp -d /tmp/tolk-icecast.XXXXXX)
-chmod 755 "$IC"
-mkdir -m 777 "$IC/log"
-trap 'cleanup; rm -rf "$IC"' EXIT
+. test/integration/icecast.sh
 printf '%s\n' "$PASSWORD" >"$TMP/icecast.pw"
-cat >"$IC/icecast.xml" <<XML
-<icecast>
-  <limits><clients>20</clients><sources>8</sources><queue-size>524288</queue-size>
-    <source-timeout>10</source-timeout><burst-size>65535</burst-size></limits>
-  <authentication><source-password>$PASSWORD</source-password>
-    <admin-user>admin</admin-user><admin-password>$PASSWORD-admin</admin-password></authentication>
-  <hostname>127.0.0.1</hostname>
-  <listen-socket><port>$PORT</port><bind-address>127.0.0.1</bind-address></listen-socket>
-  <paths><logdir>$IC/log</logdir><webroot>/usr/share/icecast2/web</webroot>
-    <adminroot>/usr/share/icecast2/admin</adminroot></paths>
-  <logging><errorlog>error.log</errorlog><accesslog>access.log</accesslog><loglevel>2</loglevel></logging>
-  <security><chroot>0</chroot><changeowner><user>nobody</user><group>nogroup</group></changeowner></security>
-</icecast>
-XML
+icecast_config "$PORT" "$PASSWORD"
 start_icecast() {
 	icecast2 -c "$IC/icecast.xml" >"$IC/out.log" 2>&1 &
 	ICECAST_PID=$!
