@@ -228,7 +228,7 @@ $(BUILD)/test/rtguard.so: test/rtguard/rtguard.c
 
 $(BUILD)/test/rtinject/jack_client.o: engine/jack/jack_client.c
 	@mkdir -p $(@D)
-	$(CC) $(TOLK_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -DTOLK_RT_INJECT_MALLOC -c $< -o $@
+	$(CC) $(TOLK_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -DTOLK_RT_INJECT_MALLOC -c $< -o $@
 
 $(BUILD)/test/tolk-rtinject: $(filter-out $(BUILD)/engine/jack/jack_client.o,$(ENGINE_OBJ)) $(CORE_OBJ) $(WEB_OBJ) \
                              $(BUILD)/test/rtinject/jack_client.o
@@ -299,4 +299,4 @@ deb:
 clean:
 	rm -rf $(BUILD)
 
--include $(CORE_OBJ:.o=.d) $(ENGINE_OBJ:.o=.d) $(wildcard $(BUILD)/tools/*.d) $(wildcard $(BUILD)/bench/*.d)
+-include $(CORE_OBJ:.o=.d) $(ENGINE_OBJ:.o=.d) $(BUILD)/test/rtinject/jack_client.d $(wildcard $(BUILD)/tools/*.d) $(wildcard $(BUILD)/bench/*.d)

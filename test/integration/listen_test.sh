@@ -30,7 +30,7 @@ recording: { formats: [flac], autostart: false }
 rtp:
   destinations: [{ host: 127.0.0.1, port_base: $BASE }]
   channels: all
-  janus: { url: "http://127.0.0.1:$JPORT/janus", id_base: 700 }
+  janus: { url: "http://127.0.0.1:$JPORT/janus", id_base: 700, pin_file: "$TMP/listen.pin" }
 web:
   listen: 127.0.0.1:$WEB
   tokens: { technician: $TECHNICIAN, observer: $OBSERVER, listener: $LISTENER }
@@ -55,8 +55,15 @@ SH
 chmod +x "$JD/restart"
 trap '[ -f "$JD/pid" ] && stop_pid "$(cat "$JD/pid")"; cleanup' EXIT
 
-start_jackd
+PIN="pin$RANDOM$RANDOM"
+printf '%s\n' "$PIN" >"$TMP/listen.pin"
+chmod 0644 "$TMP/listen.pin"
 room >"$TMP/room.yaml"
+check "a pin file others may read stops the start (exit 2, with the reason)" \
+	"2 tolk: rtp janus pin_file $TMP/listen.pin: others may read it (chmod o-rwx)" \
+	"$($B/tolk --check "$TMP/room.yaml" >/dev/null 2>"$TMP/check.err"; echo "$? $(cat "$TMP/check.err")")"
+chmod 0600 "$TMP/listen.pin"
+start_jackd
 start_tolk tolk "$SOCK" --config "$TMP/room.yaml" || { fail "tolk starts" "$(cat "$TMP/tolk.log")"; finish; }
 start_tones tolk:floor_main:440:0.3 tolk:mic_fr_1:600:0.3
 $B/tolkctl --control "$SOCK" mic fr 1 on >/dev/null
@@ -70,6 +77,9 @@ check "each mountpoint listens on the address Tolk sends to, and has a secret" "
 	"$(grep -c 'iface = "127.0.0.1"' "$JD/janus.plugin.streaming.jcfg") $(grep -c 'codec = "opus"' "$JD/janus.plugin.streaming.jcfg") $(grep -c '^	secret = "[0-9a-f]\{32\}"' "$JD/janus.plugin.streaming.jcfg")"
 check "an observer may not read it (it holds the secret)" "403" \
 	"$(curl -s -o /dev/null -w '%{http_code}' -X POST -d 'janus-config' -H "Authorization: Bearer $OBSERVER" http://127.0.0.1:$WEB/api/command)"
+check "every mountpoint has the pin" "3" "$(grep -c "^	pin = \"$PIN\"" "$JD/janus.plugin.streaming.jcfg")"
+check "the pin never shows in status, the log or the audit" "0" \
+	"$({ $B/tolkctl --control "$SOCK" --json status; cat "$TMP/tolk.log" "$TMP/rec/audit.jsonl"; } | grep -c "$PIN")"
 check "the secret never shows in status or the log" "0" \
 	"$({ $B/tolkctl --control "$SOCK" --json status; cat "$TMP/tolk.log"; } | grep -c "$(grep -o '^	secret = "[0-9a-f]*' "$JD/janus.plugin.streaming.jcfg" | head -1 | cut -d'"' -f2)")"
 
@@ -85,6 +95,8 @@ check "janus listens on loopback only ($jports)" "127.0.0.1:$JPORT " "$jports"
 # ---- who may open /listen ----
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 check "/listen without a token: 401" "401" "$(code http://127.0.0.1:$WEB/listen)"
+check "/api/listen without a token: 401, and no pin" "401 0" \
+	"$(code http://127.0.0.1:$WEB/api/listen) $(curl -s http://127.0.0.1:$WEB/api/listen | grep -c "$PIN")"
 check "/listen with the listener token: 200" "200" "$(code -H "Authorization: Bearer $LISTENER" http://127.0.0.1:$WEB/listen)"
 check "the listener token opens nothing else (/): 403" "403" "$(code -H "Authorization: Bearer $LISTENER" http://127.0.0.1:$WEB/)"
 check "... nor /api/command" "403" "$(code -X POST -d 'mic fr 1 off' -H "Authorization: Bearer $LISTENER" http://127.0.0.1:$WEB/api/command)"

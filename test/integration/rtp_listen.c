@@ -1,12 +1,14 @@
 /* rtp_listen: receives RTP on UDP ports of 127.0.0.1 (or a multicast
  * group) for a while and says what came, per port, for the RTP test:
- *   rtp_listen [-g GROUP] -t SECONDS PORT...
+ *   rtp_listen [-v] [-g GROUP [-i INTERFACE]] -t SECONDS PORT...
+ * -v tells each marked packet and each timestamp step not one frame (stderr).
  * Prints "ready" once bound, then per port one line:
  *   port P packets N ssrcs K ssrc S pt PT seq_breaks B ts_odd T ts_jumps J markers M bytes_min X bytes_max Y
  * seq_breaks: packets whose sequence number is not the last one's + 1;
  * ts_odd: timestamp steps that are not a whole, positive number of 960s;
  * ts_jumps: steps of more than one frame (a pause, told by time). */
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -39,13 +41,19 @@ int main(int argc, char **argv)
 {
 	struct port_seen p[PORTS] = { 0 };
 	struct pollfd fds[PORTS];
-	const char *group = NULL;
+	const char *group = NULL, *iface = NULL;
 	double seconds = 3, end;
-	int n = 0, i, opt;
+	int n = 0, i, opt, verbose = 0;
 
-	while ((opt = getopt(argc, argv, "g:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "g:i:t:v")) != -1) {
+		if (opt == 'v') {
+			verbose = 1;
+			continue;
+		}
 		if (opt == 'g')
 			group = optarg;
+		else if (opt == 'i')
+			iface = optarg;
 		else if (opt == 't')
 			seconds = atof(optarg);
 		else
@@ -64,7 +72,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		if (group) {
-			struct ip_mreqn m = { 0 };
+			struct ip_mreqn m = { .imr_ifindex = iface ? (int)if_nametoindex(iface) : 0 };
 			inet_pton(AF_INET, group, &m.imr_multiaddr);
 			if (setsockopt(p[n].fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof m) < 0) {
 				fprintf(stderr, "rtp_listen: join %s: %s\n", group, strerror(errno));
@@ -101,6 +109,9 @@ int main(int argc, char **argv)
 			} else {
 				s->ssrcs = 1;
 			}
+			if (verbose && (b[1] & 0x80 || (s->packets && ts - s->ts != 960)))
+				fprintf(stderr, "port %d seq %u ts %u step %d marker %d at %.3f\n", s->port, seq, ts,
+					s->packets ? (int)(ts - s->ts) : 0, !!(b[1] & 0x80), now_s());
 			s->markers += !!(b[1] & 0x80);
 			s->pt = b[1] & 0x7f;
 			s->seq = seq;
