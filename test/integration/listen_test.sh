@@ -119,7 +119,7 @@ check_true "tolk_rtp_delay_median_seconds and _max_seconds give the delay" "$(gr
 	test "$(grep -c '^tolk_rtp_delay_m[a-z]*_seconds{' "$TMP/metrics.txt")" -eq 2
 
 # ---- the page, in chromium ----
-BASE_URL="http://127.0.0.1:$WEB" LISTENER="$LISTENER" SOCK="$SOCK" B="$(pwd)/$B" RESTART="$JD/restart" \
+BASE_URL="http://127.0.0.1:$WEB" LISTENER="$LISTENER" TECHNICIAN="$TECHNICIAN" SOCK="$SOCK" B="$(pwd)/$B" RESTART="$JD/restart" \
 	node test/web/listen_test.mjs >"$TMP/listen.out" 2>&1
 rc=$?
 grep -v '^\[  PASSED\|^\[  FAILED  \] [0-9]* test' "$TMP/listen.out"

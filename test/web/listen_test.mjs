@@ -6,7 +6,7 @@
 import { chromium } from "playwright-core";
 import { execFileSync } from "node:child_process";
 
-const { BASE_URL, LISTENER, SOCK, B, RESTART } = process.env;
+const { BASE_URL, LISTENER, TECHNICIAN, SOCK, B, RESTART } = process.env;
 let passed = 0, failed = 0;
 const check = (name, ok, detail = "") => {
   if (ok) { console.log(`[       OK ] ${name}`); passed++; }
@@ -119,6 +119,15 @@ try {
   check("hidden and shown again (a locked phone): still playing", ok, got);
 
   check("no script errors on the page", errors.length === 0, errors.join(" | "));
+
+  // The control room sees the phones' streams.
+  const room = await (await browser.newContext()).newPage();
+  await room.goto(`${BASE_URL}/?token=${TECHNICIAN}`);
+  const shown = await room.waitForFunction(() => !document.querySelector("#rtp-panel").hidden &&
+    /SENDING/.test(document.querySelector("#rtp").textContent), null, { timeout: 5000 }).then(() => true, () => false);
+  const text = await room.$eval("#rtp", (b) => b.textContent).catch(() => "");
+  check("the control room's page shows the RTP destination sending, and the delay", shown &&
+    /127\.0\.0\.1:\d+, 3 channel\(s\), \d+ packets/.test(text) && /median \d+\.\d ms/.test(text), text);
   check("nothing loaded from anywhere but Tolk and the gateway", outside.length === 0, outside.join(" "));
 } finally {
   await browser.close();
