@@ -121,13 +121,15 @@ int rtp_sender_init(struct rtp_sender *s, const struct config *cfg, uint32_t rat
 	sem_init(&s->wake, 0, 0);
 	if (!cfg || !cfg->rtp.enabled || !sessions) {
 		snprintf(err, errlen, "rtp: not configured");
-		return -EINVAL;
+		ret = -EINVAL;
+		goto fail;
 	}
 	/* Opus takes these rates itself; RTP's clock stays 48 kHz. */
 	if (rate != 48000 && rate != 24000 && rate != 16000 && rate != 12000 && rate != 8000) {
 		snprintf(err, errlen, "rtp: the JACK server runs at %u Hz; RTP Opus needs 48000 (or 24000, 16000, "
 			 "12000, 8000) Hz", rate);
-		return -EINVAL;
+		ret = -EINVAL;
+		goto fail;
 	}
 	s->rate = rate;
 	s->frame = rate / 1000 * RTP_FRAME_MS;
@@ -161,8 +163,8 @@ int rtp_sender_init(struct rtp_sender *s, const struct config *cfg, uint32_t rat
 		o->bytes = calloc((size_t)s->n_dest, sizeof *o->bytes);
 		if (!o->session || !o->pcm || !o->packets || !o->bytes)
 			goto fail;
-		/* Speech and music alike (the floor may be a film): AUDIO. The
-		 * lookahead is 6.5 ms, inside the frame the packet waits for anyway. */
+		/* Speech and music alike (the floor may be a film): AUDIO. Its
+		 * 6.5 ms lookahead delays the sound at the decoder, not the packet. */
 		o->opus = opus_encoder_create((opus_int32)rate, 1, OPUS_APPLICATION_AUDIO, &oerr);
 		if (!o->opus) {
 			snprintf(err, errlen, "rtp: Opus encoder: %s", opus_strerror(oerr));
