@@ -161,7 +161,7 @@ static int control_loop(struct engine *e, int signal_fd, int wake_fd)
 			while (read(wake_fd, drain, sizeof drain) > 0)
 				;
 		}
-		if (e->audio_up && atomic_load(&e->jack.server_gone)) {
+		if (e->audio_up && (atomic_load(&e->jack.server_gone) || jack_shell_check_stall(&e->jack))) {
 			audio_lost(e);
 			if (!e->opt->reconnect)
 				return EXIT_JACK;

@@ -64,6 +64,7 @@ suite integration-alarms bash test/integration/alarm_test.sh
 suite integration-osc bash test/integration/osc_test.sh
 suite integration-hearing bash test/integration/hearing_test.sh
 suite integration-resilience bash test/integration/resilience_test.sh
+suite integration-pipewire bash test/integration/pipewire_test.sh
 suite integration-reload bash test/integration/reload_test.sh
 suite integration-storm bash test/integration/storm_test.sh
 suite integration-hardening bash test/integration/hardening_test.sh

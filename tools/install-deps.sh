@@ -2,7 +2,8 @@
 # Installs the Debian packages Tolk builds, runs and tests with. Idempotent:
 # when nothing is missing it does nothing and says nothing. x42-plugins is
 # for the LV2 chain test (and for rooms that want its processors); clang and
-# its runtime for make fuzz (libFuzzer).
+# its runtime for make fuzz (libFuzzer); pipewire, wireplumber, pipewire-jack
+# and dbus-daemon for the test of Tolk under PipeWire's JACK.
 set -eu
 
 PACKAGES="gcc make pkg-config libc6-dev jackd2 libjack-jackd2-dev libyaml-dev libcmocka-dev
@@ -10,6 +11,7 @@ libsndfile1-dev libopus-dev libogg-dev libssl-dev libopusenc-dev libebur128-dev 
 tmux util-linux gdb procps binutils x42-plugins clang libclang-rt-dev libmicrohttpd-dev chromium iproute2
 libshout-dev icecast2 curl ffmpeg jack-capture libflac-dev libsodium-dev mediainfo mediaconch openssl
 prometheus libsystemd-dev scdoc man-db groff-base janus libjs-janus-gateway
+pipewire pipewire-bin pipewire-jack wireplumber dbus-daemon
 debhelper dpkg-dev lintian debootstrap"
 
 # The web page test runs Node.js (playwright-core from npm); Debian's

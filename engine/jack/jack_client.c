@@ -134,6 +134,8 @@ static int on_process(jack_nframes_t frames, void *arg)
 #endif
 	atomic_store_explicit(&js->frame_end, (uint64_t)jack_last_frame_time(js->client) + frames,
 			      memory_order_relaxed);
+	atomic_store_explicit(&js->last_period, frames, memory_order_relaxed);
+	atomic_store_explicit(&js->last_cycle_ns, start, memory_order_relaxed);
 	cycle_stats_add(&js->cycles, clock_ns(CLOCK_MONOTONIC) - start, clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu_start,
 			frames);
 	atomic_store_explicit(&js->rt_done, p, memory_order_release);
@@ -288,6 +290,8 @@ int jack_shell_open(struct jack_shell *js, const struct config *cfg, const char 
 	atomic_init(&js->server_gone, 0);
 	atomic_init(&js->ports_changed, 0);
 	atomic_init(&js->frame_end, 0);
+	atomic_init(&js->last_cycle_ns, 0);
+	atomic_init(&js->last_period, 0);
 	atomic_init(&js->xruns.count, 0);
 	cycle_stats_init(&js->cycles);
 	atomic_init(&js->midi_dropped, 0);
@@ -315,7 +319,8 @@ int jack_shell_open(struct jack_shell *js, const struct config *cfg, const char 
 		ring_free(&js->midi_out);
 		return -ECONNREFUSED;
 	}
-	cycle_stats_set_rate(&js->cycles, jack_get_sample_rate(js->client));
+	js->rate = jack_get_sample_rate(js->client);
+	cycle_stats_set_rate(&js->cycles, js->rate);
 	js->plan = jack_shell_plan(js, cfg, NULL, NULL, err, errlen);
 	if (!js->plan) {
 		ret = -EIO;
@@ -675,12 +680,39 @@ int jack_shell_start(struct jack_shell *js, struct router *router,
 	    jack_set_port_connect_callback(js->client, on_port_connect, js))
 		return -EIO;
 	jack_on_info_shutdown(js->client, on_shutdown, js);
+	/* The watchdog is armed by the first cycle: a server that takes the
+	 * client but does not run it (a netjack slave whose master is away)
+	 * is waited for, not left and joined again every second. */
+	atomic_store(&js->last_cycle_ns, 0);
 	if (jack_activate(js->client))
 		return -EIO;
 	js->active = 1;
 	pthread_setname_np(jack_client_thread_id(js->client), "tolk-rt");
 	jack_shell_relink(js, warn, user);
 	return 0;
+}
+
+int jack_shell_check_stall(struct jack_shell *js)
+{
+	uint64_t limit_ns, idle_ns, rate;
+
+	ASSERT_THREAD(THREAD_CONTROL);
+	if (!js || !js->client || !js->active || atomic_load(&js->server_gone) || !atomic_load(&js->last_cycle_ns))
+		return 0;
+	/* The rate is read once at open: a server that changes it restarts,
+	 * and a restart is a new client. */
+	rate = js->rate ? js->rate : 48000;
+	limit_ns = (uint64_t)JACK_SHELL_STALL_PERIODS * atomic_load(&js->last_period) * 1000000000u / rate;
+	if (limit_ns < (uint64_t)JACK_SHELL_STALL_MIN_MS * 1000000u)
+		limit_ns = (uint64_t)JACK_SHELL_STALL_MIN_MS * 1000000u;
+	idle_ns = clock_ns(CLOCK_MONOTONIC) - atomic_load(&js->last_cycle_ns);
+	if (idle_ns <= limit_ns)
+		return 0;
+	snprintf(js->shutdown_reason, sizeof js->shutdown_reason,
+		 "no process cycle for %llu ms (limit %llu ms): the server stopped without telling",
+		 (unsigned long long)(idle_ns / 1000000u), (unsigned long long)(limit_ns / 1000000u));
+	atomic_store(&js->server_gone, 1);
+	return 1;
 }
 
 void jack_shell_close(struct jack_shell *js)

@@ -64,6 +64,11 @@ struct jack_shell {
 	_Atomic int server_gone;
 	_Atomic int ports_changed;   /* a port came or went: connect: entries to re-check */
 	_Atomic uint64_t frame_end;  /* the JACK frame after the last cycle, for after the server is gone */
+	/* The watchdog's readings, written by each cycle: when it began
+	 * (CLOCK_MONOTONIC, ns) and its length in frames. */
+	_Atomic uint64_t last_cycle_ns;
+	_Atomic uint32_t last_period;
+	uint32_t rate;               /* the server's, read at open */
 	signed char *linked;         /* per connect: entry: 1 made, 0 not (yet), -1 never tried */
 	struct xrun_log xruns;  /* written by the xrun callback only */
 	/* MIDI consoles: events in (realtime thread writes, control thread
@@ -131,6 +136,16 @@ int jack_shell_start(struct jack_shell *js, struct router *router,
  * missing (a port that appeared late, or came back), and tells `note` of
  * each connection made or lost since the last call. Thread: control. */
 void jack_shell_relink(struct jack_shell *js, void (*note)(void *user, const char *line), void *user);
+
+/* The watchdog: a server that stops calling the process callback without
+ * telling (PipeWire's libjack never calls the shutdown callback) is taken
+ * as gone once no cycle has begun for JACK_SHELL_STALL_PERIODS periods or
+ * JACK_SHELL_STALL_MIN_MS, whichever is longer. Armed by the client's
+ * first cycle. Sets server_gone with the reason and returns 1 then; 0
+ * while cycles run. Thread: control. */
+#define JACK_SHELL_STALL_PERIODS 10
+#define JACK_SHELL_STALL_MIN_MS 200
+int jack_shell_check_stall(struct jack_shell *js);
 
 /* Thread: control. */
 void jack_shell_close(struct jack_shell *js);
