@@ -2359,6 +2359,48 @@ int config_output_name(const struct config *cfg, int index, char *buf, size_t le
 	return 0;
 }
 
+int config_port_label(const struct config *cfg, enum port_label_kind kind, int index, char *pretty, size_t len,
+		      int *order)
+{
+	/* Console m's ports sort after every floor input, out_floor and
+	 * language, four places each. */
+	static const char *const console_port[] = {
+		[PORT_LABEL_INPUT] = "mic",
+		[PORT_LABEL_OUTPUT] = "headphones",
+		[PORT_LABEL_MIDI_IN] = "MIDI in",
+		[PORT_LABEL_MIDI_OUT] = "MIDI out",
+	};
+	const int consoles_from = cfg ? cfg->n_floor_inputs + 1 + cfg->n_languages : 0;
+	int mic = index, n = 0, b;
+
+	if (!cfg || !pretty || !order || (unsigned)kind > PORT_LABEL_MIDI_OUT)
+		return -EINVAL;
+	if (kind == PORT_LABEL_INPUT) {
+		if (index < 0 || index >= config_input_count(cfg))
+			return -EINVAL;
+		if (index < cfg->n_floor_inputs) {
+			snprintf(pretty, len, "Floor: %s", cfg->floor_inputs[index]);
+			*order = index;
+			return 0;
+		}
+		mic = index - cfg->n_floor_inputs;
+	} else if (kind == PORT_LABEL_OUTPUT) {
+		if (index < 0 || index >= config_output_count(cfg))
+			return -EINVAL;
+		if (index <= cfg->n_languages) {
+			snprintf(pretty, len, "%s (distribution)", index ? cfg->languages[index - 1].name : "Floor");
+			*order = cfg->n_floor_inputs + index;
+			return 0;
+		}
+		mic = index - 1 - cfg->n_languages;
+	}
+	if (mic < 0 || mic >= cfg->n_mics || (b = config_booth_of_mic(cfg, mic, &n)) < 0)
+		return -EINVAL;
+	snprintf(pretty, len, "%s booth %d %s", cfg->booths[b].id, n, console_port[kind]);
+	*order = consoles_from + 4 * mic + (int)kind;
+	return 0;
+}
+
 int config_find_port(const struct config *cfg, const char *name, int *is_input, int *index)
 {
 	char buf[TOLK_PORT_NAME_MAX];

@@ -329,6 +329,15 @@ int config_input_name(const struct config *cfg, int index, char *buf, size_t len
 /* A console as people name it: "<booth>/<n>". */
 int config_console_name(const struct config *cfg, int mic, char *buf, size_t len);
 int config_output_name(const struct config *cfg, int index, char *buf, size_t len);
+/* What a patchbay shows (JACK metadata pretty-name and order): a port's
+ * name for people ("Floor: podium", "Français (distribution)", "fr booth 1
+ * mic", "fr booth 1 headphones") and its place in the room's order: floor,
+ * languages, then the booths console by console (mic, headphones, MIDI).
+ * kind: PORT_LABEL_INPUT or _OUTPUT with an input or output index,
+ * _MIDI_IN or _MIDI_OUT with a mic. Returns 0 or -EINVAL. */
+enum port_label_kind { PORT_LABEL_INPUT, PORT_LABEL_OUTPUT, PORT_LABEL_MIDI_IN, PORT_LABEL_MIDI_OUT };
+int config_port_label(const struct config *cfg, enum port_label_kind kind, int index, char *pretty, size_t len,
+		      int *order);
 /* Finds one of our short port names. Returns 0 and sets *is_input and
  * *index, or -ENOENT. */
 int config_find_port(const struct config *cfg, const char *name, int *is_input, int *index);

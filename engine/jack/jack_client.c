@@ -10,7 +10,9 @@
 #include <xmmintrin.h>
 #endif
 
+#include <jack/metadata.h>
 #include <jack/midiport.h>
+#include <jack/uuid.h>
 
 #include "../core/thread_role.h"
 
@@ -192,7 +194,13 @@ static void on_latency(jack_latency_callback_mode_t mode, void *arg)
 		}
 	} else {
 		jack_latency_range_t most = { 0, 0 };
-		for (i = 0; i < p->n_outputs; i++) {
+		/* Only the distribution outputs: the phones path (its chain,
+		 * the hearing limiter's lookahead) is said once, on the phones'
+		 * capture latency. On the inputs' playback latency it would reach
+		 * every path from a mic, and a round-trip tool measuring the
+		 * distribution path would count what only the headphones have. */
+		const int n_distribution = config_output_of_phones(p->cfg, 0);
+		for (i = 0; i < n_distribution && i < p->n_outputs; i++) {
 			jack_port_get_latency_range(p->outputs[i], JackPlaybackLatency, &range);
 			added_latency(p, i, &add);
 			if (i == 0 || range.min + add.min < most.min)
@@ -512,23 +520,79 @@ static int plan_has(const struct rt_plan *p, const jack_port_t *port)
 	return 0;
 }
 
-/* Unregisters the ports of `from` that `keep` does not have. */
-static void drop_ports(struct jack_shell *js, const struct rt_plan *from, const struct rt_plan *keep)
+/* A port's pretty name and order for patchbays (JACK metadata). jackd2
+ * keeps properties in a database that outlives the port, so they are
+ * removed with it (forget_port). Thread: control. */
+static void describe_port(struct jack_shell *js, const struct config *cfg, jack_port_t *port,
+			  enum port_label_kind kind, int index)
 {
+	char pretty[2 * TOLK_PORT_NAME_MAX + 64], order[16];
+	int at;
+
+	if (!port || config_port_label(cfg, kind, index, pretty, sizeof pretty, &at) < 0)
+		return;
+	snprintf(order, sizeof order, "%d", at);
+	jack_set_property(js->client, jack_port_uuid(port), JACK_METADATA_PRETTY_NAME, pretty, "text/plain");
+	jack_set_property(js->client, jack_port_uuid(port), JACK_METADATA_ORDER, order,
+			  "http://www.w3.org/2001/XMLSchema#integer");
+}
+
+/* The client's own uuid, for its pretty name; 0 when libjack has none. */
+static jack_uuid_t client_uuid(jack_client_t *client)
+{
+	char *text = jack_get_uuid_for_client_name(client, jack_get_client_name(client));
+	jack_uuid_t uuid = 0;
+
+	if (text && jack_uuid_parse(text, &uuid) < 0)
+		uuid = 0;
+	jack_free(text);
+	return uuid;
+}
+
+void jack_shell_describe(struct jack_shell *js)
+{
+	const struct rt_plan *p = js ? js->plan : NULL;
+	char pretty[TOLK_MEETING_MAX + 16];
+	jack_uuid_t me;
 	int i;
 
-	for (i = 0; i < from->n_inputs; i++)
-		if (from->inputs[i] && !plan_has(keep, from->inputs[i]))
-			jack_port_unregister(js->client, from->inputs[i]);
-	for (i = 0; i < from->n_outputs; i++)
-		if (from->outputs[i] && !plan_has(keep, from->outputs[i]))
-			jack_port_unregister(js->client, from->outputs[i]);
-	for (i = 0; i < from->n_midi; i++) {
-		if (from->midi_in[i] && !plan_has(keep, from->midi_in[i]))
-			jack_port_unregister(js->client, from->midi_in[i]);
-		if (from->midi_out[i] && !plan_has(keep, from->midi_out[i]))
-			jack_port_unregister(js->client, from->midi_out[i]);
+	ASSERT_THREAD(THREAD_CONTROL);
+	if (!p || !js->client || atomic_load(&js->server_gone))
+		return;
+	for (i = 0; i < p->n_inputs; i++)
+		describe_port(js, p->cfg, p->inputs[i], PORT_LABEL_INPUT, i);
+	for (i = 0; i < p->n_outputs; i++)
+		describe_port(js, p->cfg, p->outputs[i], PORT_LABEL_OUTPUT, i);
+	for (i = 0; i < p->n_midi; i++) {
+		describe_port(js, p->cfg, p->midi_in[i], PORT_LABEL_MIDI_IN, p->midi_mic[i]);
+		describe_port(js, p->cfg, p->midi_out[i], PORT_LABEL_MIDI_OUT, p->midi_mic[i]);
 	}
+	me = client_uuid(js->client);
+	snprintf(pretty, sizeof pretty, "Tolk: %s", p->cfg->meeting);
+	if (me)
+		jack_set_property(js->client, me, JACK_METADATA_PRETTY_NAME, pretty, "text/plain");
+}
+
+static void forget_port(struct jack_shell *js, jack_port_t *port)
+{
+	jack_remove_properties(js->client, jack_port_uuid(port));
+}
+
+/* Unregisters the ports of `from` that `keep` does not have, and their
+ * properties first. */
+static void drop_ports(struct jack_shell *js, const struct rt_plan *from, const struct rt_plan *keep)
+{
+	jack_port_t *const *lists[] = { from->inputs, from->outputs, from->midi_in, from->midi_out };
+	const int counts[] = { from->n_inputs, from->n_outputs, from->n_midi, from->n_midi };
+	size_t l;
+	int i;
+
+	for (l = 0; l < sizeof lists / sizeof lists[0]; l++)
+		for (i = 0; i < counts[l]; i++)
+			if (lists[l][i] && !plan_has(keep, lists[l][i])) {
+				forget_port(js, lists[l][i]);
+				jack_port_unregister(js->client, lists[l][i]);
+			}
 }
 
 void jack_shell_plan_discard(struct jack_shell *js, struct rt_plan *plan)
@@ -587,6 +651,7 @@ int jack_shell_switch(struct jack_shell *js, struct rt_plan *plan, int timeout_m
 	}
 	jack_recompute_total_latencies(js->client);
 	jack_shell_relink(js, note, user);
+	jack_shell_describe(js);
 	return 0;
 }
 
@@ -689,6 +754,7 @@ int jack_shell_start(struct jack_shell *js, struct router *router,
 	js->active = 1;
 	pthread_setname_np(jack_client_thread_id(js->client), "tolk-rt");
 	jack_shell_relink(js, warn, user);
+	jack_shell_describe(js);
 	return 0;
 }
 
@@ -724,8 +790,12 @@ void jack_shell_close(struct jack_shell *js)
 		/* After the server is gone the client is a zombie; closing it still
 		 * frees libjack's side. Deactivate first so that RT has stopped
 		 * before the router and snapshots go away. */
-		if (js->active && !atomic_load(&js->server_gone))
+		if (js->active && !atomic_load(&js->server_gone)) {
 			jack_deactivate(js->client);
+			if (js->plan)
+				drop_ports(js, js->plan, NULL);
+			jack_remove_properties(js->client, client_uuid(js->client));
+		}
 		jack_client_close(js->client);
 		js->client = NULL;
 	}

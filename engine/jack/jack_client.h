@@ -147,6 +147,12 @@ void jack_shell_relink(struct jack_shell *js, void (*note)(void *user, const cha
 #define JACK_SHELL_STALL_MIN_MS 200
 int jack_shell_check_stall(struct jack_shell *js);
 
+/* Patchbays' names: every port of the plan in force gets JACK metadata
+ * pretty-name and order (config_port_label), the client the meeting's
+ * name. jack_shell_start and jack_shell_switch call it; a port that goes
+ * loses its properties. Thread: control. */
+void jack_shell_describe(struct jack_shell *js);
+
 /* Thread: control. */
 void jack_shell_close(struct jack_shell *js);
 

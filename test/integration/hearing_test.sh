@@ -37,6 +37,19 @@ check "a booth's own phones chain comes first" "yes" \
 check "status reports the latency, of each chain too" "yes" \
 	"$(json status | grep -q '"latency":{"rate":48000,"mic_frames":0,"output_frames":64,"channel_frames":64,"phones_frames":48,"channel_ms":1.333,"phones_ms":1.000,"chains":{"mics.fr":0,"mics.en":0,"outputs.floor":0,"outputs.en":0,"outputs.fr":64,"phones.fr":48,"phones.en":48}}' && echo yes)"
 
+# JACK's latency: a port's range as "min max" (jack_lsp -l)
+latency() { # latency PORT playback|capture
+	jack_lsp -s "$SERVER" -l "tolk:$1" | grep -A2 -x "tolk:$1" | sed -n "s/.*port $2 latency = \[ \([0-9]*\) \([0-9]*\) \].*/\1 \2/p"
+}
+lat_mic=$(latency mic_fr_1 playback)
+lat_out=$(latency out_fr capture)
+lat_floor=$(latency out_floor capture)
+lat_phones=$(latency phones_fr_1 capture)
+echo "JACK latency: mic_fr_1 playback [$lat_mic], out_floor capture [$lat_floor], out_fr capture [$lat_out], phones_fr_1 capture [$lat_phones]"
+check "JACK: the distribution outputs carry the channel latency (64) and no more" "64 64|64 64" "$lat_out|$lat_floor"
+check "JACK: a mic's playback latency is the distribution path's, without the hearing limiter" "64 64" "$lat_mic"
+check "JACK: the phones carry their chain (48) after the floor, and after a relayed channel (64 + 48)" "48 112" "$lat_phones"
+
 # ---- exposure of a calibrated tone: 1 kHz at 0.01 is 110 + 20 log10(0.01 / sqrt 2) = 66.99 dB(A)
 
 start_tones tolk:floor_main:1000:0.01

@@ -92,6 +92,8 @@ check_true "the connect: entry is made on PipeWire" "$(tail -5 "$TMP/tolk.log")"
 	wait_for 5 grep -q "connected latesrc:tone1 -> floor_main" "$TMP/tolk.log"
 ctl mic fr 1 on >/dev/null
 check "PipeWire routes as jackd does: floor on en, fr/1 on fr" "440 600" "$(pwprobe tolk:out_en tolk:out_fr)"
+check "PipeWire's tools see the ports' pretty names (JACK metadata)" "Français (distribution)|fr booth 1 mic" \
+	"$(pw-jack jack_property --port -l tolk:out_fr http://jackaudio.org/metadata/pretty-name)|$(pw-jack jack_property --port -l tolk:mic_fr_1 http://jackaudio.org/metadata/pretty-name)"
 
 # ---- pipewire dies under a recording -------------------------------------
 

@@ -19,6 +19,15 @@ cp test/integration/reload_room.yaml "$ROOM"
 # edit FROM TO: one line of the room replaced (sed, literal-ish)
 edit() { sed -i "s|$1|$2|" "$ROOM"; }
 ports() { jack_lsp -s "$SERVER" | grep -c '^tolk:'; }
+# pretty PORT: the port's JACK metadata pretty-name (what patchbays show)
+pretty() { JACK_DEFAULT_SERVER=$SERVER jack_property --port -l "tolk:$1" http://jackaudio.org/metadata/pretty-name; }
+# order PORT...: their metadata order, on one line
+order() {
+	local p
+	for p in "$@"; do JACK_DEFAULT_SERVER=$SERVER jack_property --port -l "tolk:$p" http://jackaudio.org/metadata/order; done |
+		tr '\n' ' ' | sed 's/ $//'
+}
+ascending() { [ "$(echo "$1" | tr ' ' '\n' | sort -n | tr '\n' ' ' | sed 's/ $//')" = "$1" ]; }
 
 start_jackd
 start_tolk tolk "$SOCK" --config "$ROOM" || { fail "tolk starts" "$(cat "$TMP/tolk.log")"; finish; }
@@ -32,6 +41,16 @@ CONT=$!
 PIDS+=("$CONT")
 wait_for 10 grep -q ready "$TMP/cont.out" || fail "the continuity probe starts" "$(cat "$TMP/cont.out")"
 sleep 0.5
+
+# ---- what patchbays show: JACK metadata -----------------------------------
+
+check "pretty names: floor input, distribution channels, a booth's mic and headphones" \
+	"Floor: main|Floor (distribution)|Français (distribution)|fr booth 1 mic|fr booth 2 headphones" \
+	"$(pretty floor_main)|$(pretty out_floor)|$(pretty out_fr)|$(pretty mic_fr_1)|$(pretty phones_fr_2)"
+check "the client's pretty name is the meeting's" "Tolk: itest-reload" \
+	"$(JACK_DEFAULT_SERVER=$SERVER jack_property --client -l tolk http://jackaudio.org/metadata/pretty-name)"
+o=$(order floor_main out_floor out_en out_fr out_de mic_fr_1 phones_fr_1 mic_fr_2 phones_fr_2)
+check_true "metadata order: floor, languages, then the booth console by console ($o)" "$o" ascending "$o"
 
 out=$(json reload)
 check "reload with nothing changed says so" '{"ok":true,"changed":[],"note":"no change"}' "$out"
@@ -49,6 +68,11 @@ check "their ports appear: out_it, mic_it_1, phones_it_1" "3" \
 	"$(jack_lsp -s "$SERVER" | grep -cE '^tolk:(out_it|mic_it_1|phones_it_1)$')"
 check "the new channel is in status" "silence" \
 	"$(json status | grep -o '"code":"it","name":"Italiano","feed":"[a-z]*"' | cut -d'"' -f12)"
+check "the new ports have their pretty names" "Italiano (distribution)|it booth 1 mic|it booth 1 headphones" \
+	"$(pretty out_it)|$(pretty mic_it_1)|$(pretty phones_it_1)"
+o=$(order out_de out_it mic_fr_1 phones_fr_2 mic_it_1 phones_it_1)
+check_true "and their place in the order: it after de, its booth after fr's ($o)" "$o" ascending "$o"
+IT_UUIDS=$(jack_lsp -s "$SERVER" -U | grep -A1 -E '^tolk:(out_it|mic_it_1|phones_it_1)$' | awk '/uuid:/ {print $2}')
 sleep 0.3
 
 # ---- consoles, idle policy, inserts ----------------------------------------
@@ -79,6 +103,9 @@ out=$(json reload)
 check_true "remove a language and a booth" "$out" \
 	sh -c "echo '$out' | grep -q 'language it removed' && echo '$out' | grep -q 'booth it removed'"
 check "their ports are gone" "0" "$(jack_lsp -s "$SERVER" | grep -cE '^tolk:(out_it|mic_it_1|phones_it_1)$')"
+all_props=$(JACK_DEFAULT_SERVER=$SERVER jack_property -l)
+check_true "and their metadata with them" "uuids $IT_UUIDS; $all_props" \
+	sh -c "[ \$(echo '$IT_UUIDS' | grep -c .) = 3 ] && ! echo '$all_props' | grep -qxF '$IT_UUIDS'"
 sleep 0.3
 
 # ---- a bad file is refused ------------------------------------------------------
@@ -99,6 +126,7 @@ kill -HUP "$TOLK_PID"
 check_true "SIGHUP reloads" "$(tail -3 "$TMP/tolk.log")" \
 	wait_for 5 sh -c "$B/tolkctl --control '$SOCK' --json status | grep -q '\"name\":\"German\"'"
 check_true "and logs what changed" "" grep -q "reload: language de: name 'Deutsch' -> 'German'" "$TMP/tolk.log"
+check "patchbays see the new name" "German (distribution)" "$(pretty out_de)"
 sleep 0.5
 
 # ---- what the probe heard -------------------------------------------------------

@@ -61,6 +61,49 @@ static void test_room_loads(void **unused)
 	config_free(&cfg);
 }
 
+/* What patchbays show: JACK metadata pretty names and the room's order. */
+static void test_port_labels(void **unused)
+{
+	struct config cfg;
+	char pretty[128];
+	int order, last = -1, mic;
+	(void)unused;
+
+	load_room(&cfg);
+	assert_int_equal(config_port_label(&cfg, PORT_LABEL_INPUT, 1, pretty, sizeof pretty, &order), 0);
+	assert_string_equal(pretty, "Floor: aux");
+	assert_int_equal(config_port_label(&cfg, PORT_LABEL_OUTPUT, 0, pretty, sizeof pretty, &order), 0);
+	assert_string_equal(pretty, "Floor (distribution)");
+	assert_int_equal(config_port_label(&cfg, PORT_LABEL_OUTPUT, 2, pretty, sizeof pretty, &order), 0);
+	assert_string_equal(pretty, "Français (distribution)");
+	assert_int_equal(config_port_label(&cfg, PORT_LABEL_INPUT, 2, pretty, sizeof pretty, &order), 0);
+	assert_string_equal(pretty, "fr booth 1 mic");
+	assert_int_equal(config_port_label(&cfg, PORT_LABEL_OUTPUT, 9, pretty, sizeof pretty, &order), 0);
+	assert_string_equal(pretty, "en booth 3 headphones");
+	assert_int_equal(config_port_label(&cfg, PORT_LABEL_MIDI_OUT, 4, pretty, sizeof pretty, &order), 0);
+	assert_string_equal(pretty, "en booth 3 MIDI out");
+
+	/* Floor inputs, out_floor, languages, then console by console:
+	 * mic, headphones, MIDI in, MIDI out; every place taken once. */
+	for (int i = 0; i < cfg.n_floor_inputs; i++, last = order)
+		assert_true(config_port_label(&cfg, PORT_LABEL_INPUT, i, pretty, sizeof pretty, &order) == 0 &&
+			    order == last + 1);
+	for (int i = 0; i <= cfg.n_languages; i++, last = order)
+		assert_true(config_port_label(&cfg, PORT_LABEL_OUTPUT, i, pretty, sizeof pretty, &order) == 0 &&
+			    order == last + 1);
+	for (mic = 0; mic < cfg.n_mics; mic++) {
+		const int kinds[] = { PORT_LABEL_INPUT, PORT_LABEL_OUTPUT, PORT_LABEL_MIDI_IN, PORT_LABEL_MIDI_OUT };
+		const int index[] = { config_input_of_mic(&cfg, mic), config_output_of_phones(&cfg, mic), mic, mic };
+		for (int k = 0; k < 4; k++, last = order)
+			assert_true(config_port_label(&cfg, kinds[k], index[k], pretty, sizeof pretty, &order) == 0 &&
+				    order == last + 1);
+	}
+	assert_int_equal(config_port_label(&cfg, PORT_LABEL_INPUT, 7, pretty, sizeof pretty, &order), -EINVAL);
+	assert_int_equal(config_port_label(&cfg, PORT_LABEL_MIDI_IN, 5, pretty, sizeof pretty, &order), -EINVAL);
+	assert_int_equal(config_port_label(NULL, PORT_LABEL_INPUT, 0, pretty, sizeof pretty, &order), -EINVAL);
+	config_free(&cfg);
+}
+
 static void test_defaults(void **unused)
 {
 	static const char y[] =
@@ -591,6 +634,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bench_rooms),
 		cmocka_unit_test(test_room_loads),
+		cmocka_unit_test(test_port_labels),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_console_rule_keys),
 		cmocka_unit_test(test_recording_keys),
