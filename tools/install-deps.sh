@@ -11,7 +11,7 @@ libsndfile1-dev libopus-dev libogg-dev libssl-dev libopusenc-dev libebur128-dev 
 tmux util-linux gdb procps binutils x42-plugins clang libclang-rt-dev libmicrohttpd-dev chromium iproute2
 libshout-dev icecast2 curl ffmpeg jack-capture libflac-dev libsodium-dev mediainfo mediaconch openssl
 prometheus libsystemd-dev scdoc man-db groff-base janus libjs-janus-gateway
-pipewire pipewire-bin pipewire-jack wireplumber dbus-daemon
+pipewire pipewire-bin pipewire-jack wireplumber dbus-daemon liblo-tools
 debhelper dpkg-dev lintian debootstrap"
 
 # The web page test runs Node.js (playwright-core from npm); Debian's

@@ -32,21 +32,41 @@ static int allowed(const struct osc_server *o, int b, const char *host)
 	return 0;
 }
 
-static void send_error(struct osc_server *o, const struct sockaddr_in *to, const char *path, const char *what)
+static int same_addr(const struct sockaddr_in *a, const struct sockaddr_in *b)
+{
+	return a->sin_addr.s_addr == b->sin_addr.s_addr && a->sin_port == b->sin_port;
+}
+
+/* An error for a message from `to`: to it, and to where the subscriptions
+ * made from its host for that console (b, n; any console when b < 0) ask
+ * for feedback. A sender such as oscsend, from a port of the moment,
+ * never sees its own replies; the app listening on a fixed port does. */
+static void send_error(struct osc_server *o, const struct sockaddr_in *to, int b, int n, const char *path,
+		       const char *what)
 {
 	lo_message m = lo_message_new();
 	char reply[256], text[512];
 	const char *e = strstr(what, "\"error\":\"");
+	int i, j;
 
 	/* An engine reply: just its error text. */
 	if (e) {
-		size_t n = strcspn(e + 9, "\"");
-		snprintf(text, sizeof text, "%.*s", (int)(n < sizeof text ? n : sizeof text - 1), e + 9);
+		size_t len = strcspn(e + 9, "\"");
+		snprintf(text, sizeof text, "%.*s", (int)(len < sizeof text ? len : sizeof text - 1), e + 9);
 		what = text;
 	}
 	snprintf(reply, sizeof reply, "%s/error", path);
 	lo_message_add_string(m, what);
 	send_to(o, to, reply, m);
+	for (i = 0; i < o->n_subs; i++) {
+		if (o->subs[i].from.s_addr != to->sin_addr.s_addr || same_addr(&o->subs[i].addr, to) ||
+		    (b >= 0 && (o->subs[i].booth != b || o->subs[i].n != n)))
+			continue;
+		for (j = 0; j < i && !same_addr(&o->subs[j].addr, &o->subs[i].addr); j++)
+			;
+		if (j == i) /* once per address */
+			send_to(o, &o->subs[i].addr, reply, m);
+	}
 	lo_message_free(m);
 }
 
@@ -90,38 +110,99 @@ static void send_state_to(struct osc_server *o, const struct sockaddr_in *to, in
 	lo_message_free(m);
 }
 
-static void subscribe(struct osc_server *o, const struct sockaddr_in *src, int b, int n)
+/* Feedback for console b/n goes to `to` from now on; from is the host
+ * that asked. Returns 0, or -ENOSPC when every place is taken. */
+static int subscribe(struct osc_server *o, const struct sockaddr_in *to, struct in_addr from, int b, int n)
 {
 	int i;
 
 	for (i = 0; i < o->n_subs; i++)
-		if (o->subs[i].booth == b && o->subs[i].n == n && o->subs[i].addr.sin_addr.s_addr == src->sin_addr.s_addr &&
-		    o->subs[i].addr.sin_port == src->sin_port)
+		if (o->subs[i].booth == b && o->subs[i].n == n && same_addr(&o->subs[i].addr, to))
 			break;
 	if (i == o->n_subs) {
 		if (o->n_subs == OSC_SUBSCRIBERS)
-			return;
-		o->subs[i].addr = *src;
+			return -ENOSPC;
+		o->subs[i].addr = *to;
 		o->subs[i].booth = b;
 		o->subs[i].n = n;
 		o->n_subs++;
 	}
+	o->subs[i].from = from;
 	send_state_to(o, &o->subs[i].addr, b, n);
+	return 0;
+}
+
+/* Where `subscribe` (types "", "i" or "s") asks feedback to go: the
+ * source, a port on the source's host, or a host:port that the booth's
+ * allowlist has. 0, or -EINVAL / -EPERM with the reason in why. */
+static int feedback_address(const struct osc_server *o, int b, const char *types, lo_arg **argv,
+			    const struct sockaddr_in *src, struct sockaddr_in *to, char *why, size_t whylen)
+{
+	char host[INET_ADDRSTRLEN + 16], extra;
+	int port;
+
+	*to = *src;
+	if (!*types)
+		return 0;
+	if (!strcmp(types, "i")) {
+		port = argv[0]->i;
+	} else if (strlen(&argv[0]->s) >= sizeof host ||
+		   sscanf(&argv[0]->s, "%[^:]:%d%c", host, &port, &extra) != 2) {
+		snprintf(why, whylen, "subscribe s takes host:port, as 127.0.0.1:9000");
+		return -EINVAL;
+	} else if (inet_pton(AF_INET, !strcmp(host, "localhost") ? "127.0.0.1" : host, &to->sin_addr) != 1) {
+		snprintf(why, whylen, "subscribe: '%s' is not an IPv4 address", host);
+		return -EINVAL;
+	} else if (!allowed(o, b, host) && !(!strcmp(host, "localhost") && allowed(o, b, "127.0.0.1"))) {
+		snprintf(why, whylen, "subscribe: %s is not in booth %s's allowlist (osc: consoles)", host,
+			 o->cfg->booths[b].id);
+		return -EPERM;
+	}
+	if (port < 1 || port > 65535) {
+		snprintf(why, whylen, "subscribe: port %d is not 1..65535", port);
+		return -EINVAL;
+	}
+	to->sin_port = htons((uint16_t)port);
+	return 0;
+}
+
+/* The console a path names, or -1 with an error that says what exists. */
+static int find_console(const struct osc_server *o, const char *booth, int n, char *why, size_t whylen)
+{
+	int b = config_find_booth(o->cfg, booth), i;
+	size_t at;
+
+	if (b < 0) {
+		at = (size_t)snprintf(why, whylen, "unknown booth '%s': the booths are", booth);
+		for (i = 0; i < o->cfg->n_booths && at < whylen; i++)
+			at += (size_t)snprintf(why + at, whylen - at, "%s %s", i ? "," : "", o->cfg->booths[i].id);
+		return -1;
+	}
+	if (n < 1 || n > o->cfg->booths[b].consoles) {
+		snprintf(why, whylen, "unknown console %s/%d: booth %s has consoles 1..%d", booth, n, booth,
+			 o->cfg->booths[b].consoles);
+		return -1;
+	}
+	return b;
 }
 
 static void on_message(struct osc_server *o, const char *path, const char *types, lo_arg **argv,
 		       const struct sockaddr_in *src)
 {
 	char booth[OSC_WORD_MAX], verb[OSC_WORD_MAX], line[256], peer[128], prefix[96], host[INET_ADDRSTRLEN], extra;
+	char why[256];
+	struct sockaddr_in to;
 	const char *reply;
 	int b, n;
 
 	inet_ntop(AF_INET, &src->sin_addr, host, sizeof host);
 	snprintf(peer, sizeof peer, "%s:%u", host, (unsigned)ntohs(src->sin_port));
-	if (strlen(path) > 128 ||
-	    sscanf(path, "/tolk/%31[a-z0-9-]/%d/%31[a-z]%c", booth, &n, verb, &extra) != 3 ||
-	    (b = config_find_booth(o->cfg, booth)) < 0 || n < 1 || n > o->cfg->booths[b].consoles) {
-		send_error(o, src, "/tolk", "unknown address: expected /tolk/<booth>/<n>/<command>");
+	if (strlen(path) > 128 || sscanf(path, "/tolk/%31[a-z0-9-]/%d/%31[a-z]%c", booth, &n, verb, &extra) != 3) {
+		send_error(o, src, -1, 0, "/tolk", "unknown address: expected /tolk/<booth>/<n>/<command>");
+		return;
+	}
+	if ((b = find_console(o, booth, n, why, sizeof why)) < 0) {
+		send_error(o, src, -1, 0, "/tolk", why);
 		return;
 	}
 	snprintf(prefix, sizeof prefix, "/tolk/%s/%d", booth, n);
@@ -129,7 +210,7 @@ static void on_message(struct osc_server *o, const char *path, const char *types
 	do {                                                                                     \
 		if (strcmp(types, t)) {                                                          \
 			snprintf(line, sizeof line, "%s takes '%s', not '%s'", verb, t, types);   \
-			send_error(o, src, prefix, line);                                        \
+			send_error(o, src, b, n, prefix, line);                                  \
 			return;                                                                  \
 		}                                                                                \
 	} while (0)
@@ -139,7 +220,7 @@ static void on_message(struct osc_server *o, const char *path, const char *types
 	} else if (!strcmp(verb, "listen") || !strcmp(verb, "output")) {
 		WANT("s");
 		if (!plain_word(&argv[0]->s)) {
-			send_error(o, src, prefix, "the argument must be a short plain word");
+			send_error(o, src, b, n, prefix, "the argument must be a short plain word");
 			return;
 		}
 		snprintf(line, sizeof line, "%s %s %d %s", verb, booth, n, &argv[0]->s);
@@ -149,25 +230,42 @@ static void on_message(struct osc_server *o, const char *path, const char *types
 	} else if (!strcmp(verb, "handover")) {
 		WANT("i");
 		snprintf(line, sizeof line, "handover %s %d %d", booth, n, argv[0]->i);
-	} else if (!strcmp(verb, "slower") || !strcmp(verb, "help") || !strcmp(verb, "problem") ||
-		   !strcmp(verb, "subscribe")) {
+	} else if (!strcmp(verb, "slower") || !strcmp(verb, "help") || !strcmp(verb, "problem")) {
 		WANT("");
 		snprintf(line, sizeof line, "%s %s %d", verb, booth, n);
+	} else if (!strcmp(verb, "subscribe")) {
+		if (*types && strcmp(types, "i") && strcmp(types, "s")) {
+			snprintf(line, sizeof line, "subscribe takes '', 'i' (a port) or 's' (host:port), not '%s'", types);
+			send_error(o, src, b, n, prefix, line);
+			return;
+		}
+		snprintf(line, sizeof line, "subscribe %s %d", booth, n);
 	} else {
-		send_error(o, src, prefix, "unknown command");
+		send_error(o, src, b, n, prefix, "unknown command");
 		return;
 	}
 #undef WANT
 	if (!strcmp(verb, "subscribe")) {
-		if (allowed(o, b, host))
-			subscribe(o, src, b, n);
-		else
-			send_error(o, src, prefix, o->execute(o->user, peer, line, 0));
+		int ret;
+		if (!allowed(o, b, host)) {
+			send_error(o, src, b, n, prefix, o->execute(o->user, peer, line, 0));
+			return;
+		}
+		why[0] = '\0';
+		ret = feedback_address(o, b, types, argv, src, &to, why, sizeof why);
+		if (ret == -EPERM) { /* refused, so audited, with the target */
+			snprintf(line, sizeof line, "subscribe %s %d %.64s", booth, n, &argv[0]->s);
+			o->execute(o->user, peer, line, 0);
+		}
+		if (ret == 0 && subscribe(o, &to, src->sin_addr, b, n) < 0)
+			snprintf(why, sizeof why, "subscribe: all %d places are taken", OSC_SUBSCRIBERS);
+		if (ret < 0 || why[0])
+			send_error(o, src, b, n, prefix, why);
 		return;
 	}
 	reply = o->execute(o->user, peer, line, allowed(o, b, host));
 	if (strncmp(reply, "{\"ok\":true", 10))
-		send_error(o, src, prefix, reply);
+		send_error(o, src, b, n, prefix, reply);
 }
 
 int osc_open(struct osc_server *o, const struct config *cfg, const struct state *st, const struct router *router,
@@ -229,7 +327,7 @@ void osc_handle_packet(struct osc_server *o, const char *packet, size_t n, const
 	path = n > 0 ? lo_get_path((void *)packet, (ssize_t)n) : NULL;
 	m = path && *path == '/' ? lo_message_deserialise((void *)packet, n, &result) : NULL;
 	if (!m) {
-		send_error(o, src, "/tolk", "malformed OSC message");
+		send_error(o, src, -1, 0, "/tolk", "malformed OSC message");
 		return;
 	}
 	on_message(o, path, lo_message_get_types(m), lo_message_get_argv(m), src);

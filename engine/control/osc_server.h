@@ -5,7 +5,9 @@
  * Messages /tolk/<booth>/<n>/<verb> become command lines for the one
  * command path; only the addresses the config allows for a booth
  * may drive it. Subscribers get /tolk/<b>/<n>/state on every change and
- * /tolk/<b>/<n>/meters at 10 Hz. */
+ * /tolk/<b>/<n>/meters at 10 Hz, at their source address, or at the port
+ * (`subscribe i <port>`) or allowed host:port (`subscribe s <host:port>`)
+ * they name, where their errors go too. */
 #ifndef TOLK_OSC_SERVER_H
 #define TOLK_OSC_SERVER_H
 
@@ -31,8 +33,13 @@ struct osc_server {
 	const struct router *router;
 	osc_execute execute;
 	void *user;
+	/* Who gets a console's state, meters and errors: addr, which is the
+	 * subscriber's source address, or the port (`subscribe i`) or
+	 * host:port (`subscribe s`) it named; from is the host it subscribed
+	 * from, whose later errors go to addr too. */
 	struct {
 		struct sockaddr_in addr;
+		struct in_addr from;
 		int booth, n;
 	} subs[OSC_SUBSCRIBERS];
 	int n_subs;
