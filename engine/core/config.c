@@ -410,6 +410,36 @@ static int is_plugin_word(const char *s)
 	return 1;
 }
 
+/* An insert's name: commands address it, so it starts with a letter
+ * (a number is a position) and has no spaces. */
+static int is_insert_name(const char *s)
+{
+	if (!(*s >= 'a' && *s <= 'z') || strlen(s) >= TOLK_ID_MAX)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
+			return 0;
+	return 1;
+}
+
+/* name: beside the plugin, unique among the chain's names so far. */
+static int load_insert_name(struct loader *ld, yaml_node_t *v, struct cfg_chain *chain, struct cfg_insert *in)
+{
+	int err, i;
+
+	if ((err = expect(ld, v, YAML_SCALAR_NODE, "an insert name")))
+		return err;
+	if (!is_insert_name(scalar(v)))
+		return fail(ld, v, "insert name '%s' must match [a-z][a-z0-9_-]* (at most %d characters)", scalar(v),
+			    TOLK_ID_MAX - 1);
+	for (i = 0; chain->items + i != in; i++)
+		if (!strcmp(chain->items[i].name, scalar(v)))
+			return fail(ld, v, "insert name '%s' is taken in this chain (line %d)", scalar(v),
+				    chain->items[i].line);
+	strcpy(in->name, scalar(v));
+	return 0;
+}
+
 static int is_param_word(const char *s)
 {
 	if (!*s || strlen(s) >= TOLK_PARAM_NAME_MAX)
@@ -510,14 +540,28 @@ static int load_chain(struct loader *ld, yaml_node_t *n, const char *what, struc
 			k = item; /* "- highpass": all defaults */
 			v = NULL;
 		} else {
+			yaml_node_pair_t *p;
+
 			if ((err = expect(ld, item, YAML_MAPPING_NODE, "an insert")))
 				return err;
-			if (item->data.mapping.pairs.top - item->data.mapping.pairs.start != 1)
-				return fail(ld, item, "an insert is one plugin: {name: {parameters}}");
-			k = node(ld, item->data.mapping.pairs.start->key);
-			v = node(ld, item->data.mapping.pairs.start->value);
-			if ((err = expect(ld, k, YAML_SCALAR_NODE, "a plugin name")))
-				return err;
+			/* {plugin: {parameters}}, and name: beside it if wanted */
+			k = v = NULL;
+			for (p = item->data.mapping.pairs.start; p < item->data.mapping.pairs.top; p++) {
+				yaml_node_t *key = node(ld, p->key);
+				if ((err = expect(ld, key, YAML_SCALAR_NODE, "a plugin name")))
+					return err;
+				if (!strcmp(scalar(key), "name")) {
+					if ((err = load_insert_name(ld, node(ld, p->value), chain, in)))
+						return err;
+				} else if (k) {
+					return fail(ld, key, "an insert is one plugin: {plugin: {parameters}, name: ...}");
+				} else {
+					k = key;
+					v = node(ld, p->value);
+				}
+			}
+			if (!k)
+				return fail(ld, item, "an insert needs a plugin: {plugin: {parameters}, name: ...}");
 		}
 		if (!is_plugin_word(scalar(k)) || strlen(scalar(k)) >= TOLK_ID_MAX)
 			return fail(ld, k, "plugin name '%s' must match [a-z0-9_]+", scalar(k));

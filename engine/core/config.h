@@ -54,6 +54,7 @@ struct cfg_param {
 };
 struct cfg_insert {
 	char plugin[TOLK_ID_MAX]; /* a built-in plugin's name, or "lv2" */
+	char name[TOLK_ID_MAX];   /* name: as written, or "" (then the plugin's own) */
 	char *uri;                /* lv2 only */
 	struct cfg_param *params;
 	int n_params;

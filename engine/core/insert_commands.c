@@ -51,6 +51,8 @@ static void write_insert(const struct insert_rack *k, const struct insert *in, i
 
 	jw_printf(w, "{\"position\":%d", position);
 	jw_key(w, "plugin", 0);
+	jw_string(w, in->plugin);
+	jw_key(w, "name", 0);
 	jw_string(w, in->name);
 	jw_printf(w, ",\"latency_frames\":%u,\"bypassed\":%s,\"mandatory\":%s", in->latency,
 		  in->bypassed ? "true" : "false", in->mandatory ? "true" : "false");
@@ -201,7 +203,13 @@ enum command_outcome cmd_insert(struct command_context *ctx, int argc, char **ar
 			}
 	}
 	if (pos < 1 || pos > c->count) {
-		command_error(w, "insert: %s has no insert '%.64s' (it has %d)", ref.name, argv[2], c->count);
+		char names[512];
+		size_t at = 0;
+		for (i = 0; i < c->count && at < sizeof names; i++)
+			at += (size_t)snprintf(names + at, sizeof names - at, "%s%d %s", i ? ", " : "", i + 1,
+					       k->inserts[c->first + i].name);
+		command_error(w, "insert: %s has no insert '%.64s' (it has: %s)", ref.name, argv[2],
+			      c->count ? names : "none");
 		return COMMAND_ERROR;
 	}
 	in = &k->inserts[c->first + pos - 1];

@@ -139,17 +139,33 @@ static int copy_params(struct insert *in, const struct tolk_plugin_param *params
 	return 0;
 }
 
+/* Is this name taken in chain c (its first `count` inserts)? */
+static int name_taken(const struct insert_rack *k, const struct insert_chain *c, const char *name)
+{
+	int i;
+
+	for (i = 0; i < c->count; i++)
+		if (!strcmp(k->inserts[c->first + i].name, name))
+			return 1;
+	return 0;
+}
+
 int rack_add(struct insert_rack *k, int chain, const struct tolk_plugin_descriptor *desc, void *instance,
-	     const char *name, const struct tolk_plugin_param *params, uint32_t n_params, const float *values,
-	     int mandatory)
+	     const char *name, const char *plugin, const struct tolk_plugin_param *params, uint32_t n_params,
+	     const float *values, int mandatory)
 {
 	struct insert_chain *c;
 	struct insert *in;
-	int first;
+	char unique[sizeof in->name];
+	int first, n;
 
 	ASSERT_THREAD(THREAD_CONTROL);
-	if (!k || !desc || !instance || !name || chain < 0 || chain >= k->n_chains || k->prepared)
+	if (!k || !desc || !instance || !name || !*name || !plugin || chain < 0 || chain >= k->n_chains ||
+	    k->prepared)
 		return -EINVAL;
+	snprintf(unique, sizeof unique, "%s", name);
+	for (n = 2; name_taken(k, &k->chains[chain], unique); n++)
+		snprintf(unique, sizeof unique, "%.50s-%d", name, n);
 	c = &k->chains[chain];
 	/* Chains are contiguous ranges: fill them in order. */
 	first = c->count ? c->first : k->n_inserts;
@@ -172,7 +188,8 @@ int rack_add(struct insert_rack *k, int chain, const struct tolk_plugin_descript
 	in->desc = desc;
 	in->instance = instance;
 	in->mandatory = mandatory;
-	snprintf(in->name, sizeof in->name, "%s", name);
+	snprintf(in->name, sizeof in->name, "%s", unique);
+	snprintf(in->plugin, sizeof in->plugin, "%s", plugin);
 	in->latency = desc->latency ? desc->latency(instance) : 0;
 	in->wet = in->wet_target = 1.0f;
 	c->first = first;

@@ -37,7 +37,8 @@ void delay_line_run(struct delay_line *d, float *x, uint32_t n);
 struct insert {
 	const struct tolk_plugin_descriptor *desc;
 	void *instance;
-	char name[64];         /* "gate", or "lv2:<name>" */
+	char name[64];         /* how commands address it, unique in its chain */
+	char plugin[192];      /* what it is: a built-in's name, or the LV2 URI */
 	int mandatory;         /* the hearing limiter: no bypass, no changes */
 	/* Parameters as the control thread knows them (from the descriptor
 	 * or, for LV2, from the plugin's control ports). */
@@ -90,12 +91,14 @@ int rack_chain_index(const struct insert_rack *k, enum chain_kind kind, int inde
 enum chain_kind rack_chain_kind(const struct insert_rack *k, int chain, int *index);
 
 /* Append an instantiated, activated plugin to a chain. Chains must be
- * filled in order. On success the rack owns the instance (cleanup on
- * rack_free) and has copied params and values; on failure the instance
- * stays the caller's. Returns the insert's index, or -EINVAL, -ENOMEM. */
+ * filled in order. name is how commands address it: when the chain has
+ * it already, "-2", "-3", ... makes it unique there. plugin says what it
+ * is. On success the rack owns the instance (cleanup on rack_free) and
+ * has copied params and values; on failure the instance stays the
+ * caller's. Returns the insert's index, or -EINVAL, -ENOMEM. */
 int rack_add(struct insert_rack *k, int chain, const struct tolk_plugin_descriptor *desc, void *instance,
-	     const char *name, const struct tolk_plugin_param *params, uint32_t n_params, const float *values,
-	     int mandatory);
+	     const char *name, const char *plugin, const struct tolk_plugin_param *params, uint32_t n_params,
+	     const float *values, int mandatory);
 
 /* After the last rack_add: latencies, padding, delay lines, all memory
  * touched. Returns 0 or -ENOMEM. */

@@ -169,7 +169,7 @@ static int add_entry(struct insert_host *h, const struct config *cfg, const stru
 					   name, sizeof name, err, errlen);
 		if (ret < 0 || !rack)
 			return ret;
-		ret = rack_add(rack, chain, d, inst, name, params, n, vals, 0);
+		ret = rack_add(rack, chain, d, inst, in->name[0] ? in->name : name, in->uri, params, n, vals, 0);
 		plugin_params_free(params, n);
 		free(vals);
 		if (ret < 0) {
@@ -208,7 +208,8 @@ static int add_entry(struct insert_host *h, const struct config *cfg, const stru
 		d->set_param(inst, k, values[k]);
 	if (d->activate)
 		d->activate(inst);
-	ret = rack_add(rack, chain, d, inst, d->name, d->params, d->n_params, values, mandatory);
+	ret = rack_add(rack, chain, d, inst, in->name[0] ? in->name : d->name, d->name, d->params, d->n_params, values,
+		       mandatory);
 	if (ret < 0) {
 		if (d->deactivate)
 			d->deactivate(inst);

@@ -1,5 +1,6 @@
 #include "lv2_host.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <lilv/lilv.h>
 #include <lv2/atom/atom.h>
@@ -474,6 +475,39 @@ static int start_instance(struct lv2_host *h, const LilvPlugin *plugin, struct l
 	return 0;
 }
 
+/* The name commands address an LV2 insert by: the plugin's own short
+ * name (lv2:shortName, else its name), lower-cased, spaces to '-', only
+ * [a-z0-9_-] kept; the URI's last part when that leaves nothing. */
+static void insert_name_of(struct lv2_host *h, const LilvPlugin *plugin, const char *uri, char *name,
+			   size_t name_len)
+{
+	LilvNode *short_key = lilv_new_uri(h->world, LV2_CORE_PREFIX "shortName");
+	LilvNode *short_name = short_key ? lilv_world_get(h->world, lilv_plugin_get_uri(plugin), short_key, NULL)
+					 : NULL;
+	LilvNode *full = short_name ? NULL : lilv_plugin_get_name(plugin);
+	const char *text = short_name ? lilv_node_as_string(short_name) : full ? lilv_node_as_string(full) : "";
+	const char *tail = strrchr(uri, '/');
+	size_t at = 0;
+
+	for (; text && *text && at + 1 < name_len; text++) {
+		char c = (char)tolower((unsigned char)*text);
+		if (isspace((unsigned char)c) || c == '-')
+			c = at && name[at - 1] != '-' ? '-' : 0; /* one '-' for a run, none first */
+		else if (!isalnum((unsigned char)c) && c != '_')
+			c = 0;
+		if (c)
+			name[at++] = c;
+	}
+	while (at && name[at - 1] == '-')
+		at--;
+	name[at] = '\0';
+	if (!at || !(name[0] >= 'a' && name[0] <= 'z'))
+		snprintf(name, name_len, "lv2-%s", tail && tail[1] ? tail + 1 : uri);
+	lilv_node_free(short_name);
+	lilv_node_free(short_key);
+	lilv_node_free(full);
+}
+
 int lv2_host_instantiate(struct lv2_host *h, const char *source, const struct cfg_insert *in, double rate,
 			 uint32_t max_frames, int check_only, const struct tolk_plugin_descriptor **desc,
 			 void **instance, struct tolk_plugin_param **params_out, uint32_t *n_params_out,
@@ -482,7 +516,6 @@ int lv2_host_instantiate(struct lv2_host *h, const char *source, const struct cf
 	const LilvPlugins *all = lilv_world_get_all_plugins(h->world);
 	LilvNode *uri = lilv_new_uri(h->world, in->uri);
 	const LilvPlugin *plugin = uri ? lilv_plugins_get_by_uri(all, uri) : NULL;
-	const char *tail = strrchr(in->uri, '/');
 	struct tolk_plugin_param *params = NULL;
 	struct lv2_instance *li = NULL;
 	uint32_t n_ports, p, n_params = 0;
@@ -494,8 +527,7 @@ int lv2_host_instantiate(struct lv2_host *h, const char *source, const struct cf
 			 in->line, in->column, in->uri);
 		return -ENOENT;
 	}
-	/* A name without spaces, for commands: the URI's last part. */
-	snprintf(name, name_len, "lv2:%s", tail && tail[1] ? tail + 1 : in->uri);
+	insert_name_of(h, plugin, in->uri, name, name_len);
 	if ((ret = check_features(plugin, source, in, err, errlen)) < 0)
 		return ret;
 	n_ports = lilv_plugin_get_num_ports(plugin);

@@ -204,4 +204,37 @@ rc=$?
 check "no hearing limiter, no start" "yes exit 2" \
 	"$(echo "$out" | grep -q '^the hearing limiter is missing: .*Tolk will not run headphone feeds without it$' && echo yes) exit $rc"
 
+# ---- LV2 inserts by name: their own short name, or name: ----------------------
+
+cat >"$TMP/lv2names.yaml" <<'ROOM'
+meeting: itest-lv2names
+floor: { inputs: [main], language: en }
+languages:
+  - { code: en, name: English }
+  - code: fr
+    name: "Français"
+    inserts:
+      outputs:
+        - {lv2: {uri: "http://gareus.org/oss/lv2/dpl#mono"}}
+        - {lv2: {uri: "http://gareus.org/oss/lv2/fil4#mono"}, name: eq}
+        - {lv2: {uri: "http://gareus.org/oss/lv2/dpl#mono"}}
+booths:
+  - { id: fr, outputs: [fr], understands: [en], consoles: 1 }
+ROOM
+SOCK2="$TMP/lv2names.sock"
+ctl2() { $B/tolkctl --control "$SOCK2" "$@" 2>&1; }
+start_tolk lv2names "$SOCK2" --config "$TMP/lv2names.yaml" --no-record --log-dir "$TMP/logs2" ||
+	fail "tolk starts with three LV2 inserts" "$(cat "$TMP/lv2names.log")"
+names=$(ctl2 --json inserts | grep -o '"chain":"outputs.fr"[^]]*' | grep -o '"name":"[^"]*"' | cut -d'"' -f4 | tr '\n' ' ')
+check "inserts shows each LV2 insert's name: its own (lv2:name, lower-cased), the room's name:, and -2 when taken" \
+	"x42-dpl-digital-peak-limiter-mono eq x42-dpl-digital-peak-limiter-mono-2 " "$names"
+check "an LV2 insert is addressed by its short name" \
+	"changed: insert outputs.fr 1 (x42-dpl-digital-peak-limiter-mono) threshold -2 (was -1)" \
+	"$(ctl2 insert outputs.fr x42-dpl-digital-peak-limiter-mono threshold -2)"
+check "and by the name the room gave it" "changed: insert outputs.fr 2 (eq) bypass on" \
+	"$(ctl2 insert outputs.fr eq bypass on)"
+check "an unknown name: the error lists the chain's names" \
+	"tolkctl: insert: outputs.fr has no insert 'limiter_mono' (it has: 1 x42-dpl-digital-peak-limiter-mono, 2 eq, 3 x42-dpl-digital-peak-limiter-mono-2)" \
+	"$(ctl2 insert outputs.fr limiter_mono threshold -2)"
+
 finish

@@ -90,7 +90,7 @@ static int add(struct insert_rack *k, int chain, uint32_t latency, float gain, i
 	next_latency = latency;
 	inst = DG.instantiate(RATE, MAXF);
 	DG.set_param(inst, 0, gain);
-	ret = rack_add(k, chain, &DG, inst, "delay_gain", dg_params, 1, &gain, mandatory);
+	ret = rack_add(k, chain, &DG, inst, "delay_gain", "delay_gain", dg_params, 1, &gain, mandatory);
 	if (ret < 0)
 		DG.cleanup(inst); /* refused: still ours */
 	return ret;
@@ -328,6 +328,26 @@ static void test_router_runs_chains(void **state)
 
 /* The commands, on the one command path: by name or position, checked
  * against the plugin's range, a booth at once, the limiter untouchable. */
+/* Commands address an insert by name: a name the chain has already gets
+ * -2, -3, ... so each stays reachable. */
+static void test_unique_names(void **state)
+{
+	struct insert_rack k;
+	int i;
+	(void)state;
+
+	assert_int_equal(rack_init(&k, 1, 1, RATE, MAXF), 0);
+	for (i = 0; i < 3; i++)
+		assert_true(add(&k, 0, 0, 1.0f, 0) >= 0);
+	assert_true(add(&k, 1, 0, 1.0f, 0) >= 0);
+	assert_string_equal(k.inserts[0].name, "delay_gain");
+	assert_string_equal(k.inserts[1].name, "delay_gain-2");
+	assert_string_equal(k.inserts[2].name, "delay_gain-3");
+	assert_string_equal(k.inserts[2].plugin, "delay_gain");
+	assert_string_equal(k.inserts[3].name, "delay_gain"); /* another chain: its own names */
+	rack_free(&k);
+}
+
 static void test_commands(void **state)
 {
 	struct config cfg;
@@ -362,7 +382,7 @@ static void test_commands(void **state)
 	assert_int_equal(RUN("insert mics.fr 1 gain 9"), COMMAND_ERROR);
 	assert_non_null(strstr(w.buf, "gain must be between 0 and 4, not 9"));
 	assert_int_equal(RUN("insert mics.fr 2 gain 1"), COMMAND_ERROR);
-	assert_non_null(strstr(w.buf, "mics.fr has no insert '2' (it has 1)"));
+	assert_non_null(strstr(w.buf, "mics.fr has no insert '2' (it has: 1 delay_gain)"));
 	assert_int_equal(RUN("insert mics.xx 1 gain 1"), COMMAND_ERROR);
 	assert_int_equal(RUN("insert outputs.en 1 gain 1"), COMMAND_ERROR); /* an empty chain */
 	assert_int_equal(RUN("insert mics.fr 1 volume 1"), COMMAND_ERROR);
@@ -371,7 +391,7 @@ static void test_commands(void **state)
 	assert_non_null(strstr(w.buf, "cannot be changed or bypassed"));
 	assert_int_equal(RUN("inserts"), COMMAND_DONE);
 	assert_non_null(strstr(w.buf, "\"chain\":\"mics.fr\",\"latency_frames\":0,\"delay_frames\":0,\"inserts\":[{"
-				      "\"position\":1,\"plugin\":\"delay_gain\",\"latency_frames\":0,\"bypassed\":false,"
+				      "\"position\":1,\"plugin\":\"delay_gain\",\"name\":\"delay_gain\",\"latency_frames\":0,\"bypassed\":false,"
 				      "\"mandatory\":false,\"params\":{\"gain\":2}}]"));
 	assert_true(command_is_read_only("inserts"));
 	assert_true(command_is_read_only("exposure 2026-11-22"));
@@ -391,6 +411,7 @@ int main(void)
 		cmocka_unit_test(test_params_through_the_queue),
 		cmocka_unit_test(test_bypass_keeps_latency),
 		cmocka_unit_test(test_router_runs_chains),
+		cmocka_unit_test(test_unique_names),
 		cmocka_unit_test(test_commands),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
