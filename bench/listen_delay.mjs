@@ -107,7 +107,7 @@ try {
   const j = stat("janus"), ic = stat("icecast");
   const f = (x) => (x === null ? "none" : x.toFixed(0) + " ms");
   console.log(`  Janus (RTP, WebRTC):      median ${f(j.median)}, worst ${f(j.worst)} of ${TRIALS} (${j.heard} heard)`);
-  console.log(`  Icecast (Ogg, <audio>):   median ${f(ic.median)}, worst ${f(ic.worst)} of ${TRIALS} (${ic.heard} heard)`);
+  console.log(`  Icecast (Ogg, <audio>, burst-size ${process.env.BURST}): median ${f(ic.median)}, worst ${f(ic.worst)} of ${TRIALS} (${ic.heard} heard)`);
   if (j.median && ic.median) console.log(`  Icecast / Janus: ${(ic.median / j.median).toFixed(1)}x the delay`);
   console.log(`  ${STEADY} s of the tone through Janus: ${dropouts} dropout(s); WebRTC: ${(stats1.received ?? 0) - (stats0.received ?? 0)} packets, ` +
     `${(stats1.lost ?? 0) - (stats0.lost ?? 0)} lost, ${(stats1.concealed ?? 0) - (stats0.concealed ?? 0)} samples concealed`);
@@ -116,7 +116,7 @@ try {
   appendFileSync(OUT, JSON.stringify({ path: "janus-webrtc", trials_ms: results.janus, median_ms: j.median, worst_ms: j.worst,
     steady_seconds: STEADY, dropouts, packets_lost: (stats1.lost ?? 0) - (stats0.lost ?? 0),
     concealed_samples: (stats1.concealed ?? 0) - (stats0.concealed ?? 0), target_met: met }) + "\n");
-  appendFileSync(OUT, JSON.stringify({ path: "icecast-ogg", trials_ms: results.icecast, median_ms: ic.median, worst_ms: ic.worst }) + "\n");
+  appendFileSync(OUT, JSON.stringify({ path: "icecast-ogg", burst_size: Number(process.env.BURST), trials_ms: results.icecast, median_ms: ic.median, worst_ms: ic.worst }) + "\n");
 } finally {
   await browser.close();
 }
