@@ -107,6 +107,36 @@ level() {
 	probe_raw "$1" | awk '{printf "%.0f\n", $3}'
 }
 
+# valid FILE: another tool reads a recording (sndfile-info and soxi for
+# FLAC and WAV, opusinfo for Opus); all_valid FILE...: every one does.
+valid() {
+	case "$1" in
+	*.opus) opusinfo "$1" >/dev/null 2>&1 ;;
+	*) sndfile-info "$1" 2>/dev/null | grep -q '^Frames *: *[1-9]' && soxi -D "$1" >/dev/null 2>&1 ;;
+	esac
+}
+all_valid() {
+	local f
+	[ $# -gt 0 ] || return 1
+	for f in "$@"; do valid "$f" || { echo "invalid: $f"; return 1; }; done
+}
+
+# exit_status PID: waits up to 10 s for the child to end and sets
+# EXIT_STATUS to its exit status, or "none" if it runs on. (Not in $(...):
+# a subshell cannot wait for its parent's children.)
+exit_status() {
+	local i
+	EXIT_STATUS=none
+	for i in $(seq 1 100); do
+		if ! kill -0 "$1" 2>/dev/null; then
+			wait "$1"
+			EXIT_STATUS=$?
+			return
+		fi
+		sleep 0.1
+	done
+}
+
 # tolk_kept_time SOCKET: tolk's process callback kept within its period.
 # Ideally no cycle's CPU time passed it (status process.overruns). But this
 # machine is a VM without a steal clock: when the host takes the vCPU away

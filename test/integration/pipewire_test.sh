@@ -29,17 +29,6 @@ ctl() { $B/tolkctl --control "$SOCK" "$@"; }
 json() { ctl --json "$@"; }
 rec_state() { json record status | grep -o '"state":"[a-z-]*"' | cut -d'"' -f4; }
 
-valid() {
-	case "$1" in
-	*.opus) opusinfo "$1" >/dev/null 2>&1 ;;
-	*) sndfile-info "$1" 2>/dev/null | grep -q '^Frames *: *[1-9]' && soxi -D "$1" >/dev/null 2>&1 ;;
-	esac
-}
-all_valid() {
-	local f
-	[ $# -gt 0 ] || return 1
-	for f in "$@"; do valid "$f" || { echo "invalid: $f"; return 1; }; done
-}
 
 dbus-daemon --session --nofork --nopidfile --address="unix:path=$XDG_RUNTIME_DIR/bus" >"$TMP/dbus.log" 2>&1 &
 PIDS+=("$!")
@@ -154,16 +143,8 @@ ctl record start pw2 >/dev/null
 wait_for 5 sh -c "$B/tolkctl --control '$SOCK' --json record status | grep -q '\"state\":\"recording\"'"
 sleep 1.5
 kill_pipewire
-rc=none
-for _ in $(seq 1 100); do
-	if ! kill -0 "$TOLK2" 2>/dev/null; then
-		wait "$TOLK2"
-		rc=$?
-		break
-	fi
-	sleep 0.1
-done
-check "without --reconnect tolk exits with status 1" "1" "$rc"
+exit_status "$TOLK2"
+check "without --reconnect tolk exits with status 1" "1" "$EXIT_STATUS"
 check_true "and says why" "$(tail -3 "$TMP/tolk2.log")" went_away tolk2
 # shellcheck disable=SC2046
 check_true "and its files are valid" "$(ls "$REC"/pw2)" all_valid $(ls "$REC"/pw2/*.flac "$REC"/pw2/*.opus)

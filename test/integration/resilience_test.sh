@@ -17,18 +17,6 @@ ctl() { $B/tolkctl --control "$SOCK" "$@"; }
 json() { ctl --json "$@"; }
 rec_state() { json record status | grep -o '"state":"[a-z-]*"' | cut -d'"' -f4; }
 
-# valid FILE: another tool reads it (sndfile-info for FLAC, opusinfo for Opus)
-valid() {
-	case "$1" in
-	*.opus) opusinfo "$1" >/dev/null 2>&1 ;;
-	*) sndfile-info "$1" 2>/dev/null | grep -q '^Frames *: *[1-9]' && soxi -D "$1" >/dev/null 2>&1 ;;
-	esac
-}
-all_valid() { # all_valid FILE...
-	local f
-	[ $# -gt 0 ] || return 1
-	for f in "$@"; do valid "$f" || { echo "invalid: $f"; return 1; }; done
-}
 
 kill_jackd() { # SIGKILL, the way a crash goes
 	kill -KILL "$JACKD_PID"
@@ -113,16 +101,8 @@ ctl record start res2 >/dev/null
 wait_for 5 sh -c "$B/tolkctl --control '$SOCK' --json record status | grep -q '\"state\":\"recording\"'"
 sleep 1.5
 kill_jackd
-rc=none
-for _ in $(seq 1 100); do
-	if ! kill -0 "$TOLK2" 2>/dev/null; then
-		wait "$TOLK2"
-		rc=$?
-		break
-	fi
-	sleep 0.1
-done
-check "without --reconnect tolk exits with status 1" "1" "$rc"
+exit_status "$TOLK2"
+check "without --reconnect tolk exits with status 1" "1" "$EXIT_STATUS"
 # shellcheck disable=SC2046
 check_true "and its files are valid" "$(ls "$REC"/res2)" all_valid $(ls "$REC"/res2/*.flac "$REC"/res2/*.opus)
 check_true "and the manifest verifies" "" sh -c "$B/tolk-verify '$REC/res2' >/dev/null"

@@ -85,12 +85,13 @@ static void test_port_labels(void **unused)
 
 	/* Floor inputs, out_floor, languages, then console by console:
 	 * mic, headphones, MIDI in, MIDI out; every place taken once. */
-	for (int i = 0; i < cfg.n_floor_inputs; i++, last = order)
-		assert_true(config_port_label(&cfg, PORT_LABEL_INPUT, i, pretty, sizeof pretty, &order) == 0 &&
+	for (int i = 0; i < cfg.n_floor_inputs + 1 + cfg.n_languages; i++, last = order) {
+		const int floor_input = i < cfg.n_floor_inputs;
+		assert_true(config_port_label(&cfg, floor_input ? PORT_LABEL_INPUT : PORT_LABEL_OUTPUT,
+					      floor_input ? i : i - cfg.n_floor_inputs, pretty, sizeof pretty,
+					      &order) == 0 &&
 			    order == last + 1);
-	for (int i = 0; i <= cfg.n_languages; i++, last = order)
-		assert_true(config_port_label(&cfg, PORT_LABEL_OUTPUT, i, pretty, sizeof pretty, &order) == 0 &&
-			    order == last + 1);
+	}
 	for (mic = 0; mic < cfg.n_mics; mic++) {
 		const int kinds[] = { PORT_LABEL_INPUT, PORT_LABEL_OUTPUT, PORT_LABEL_MIDI_IN, PORT_LABEL_MIDI_OUT };
 		const int index[] = { config_input_of_mic(&cfg, mic), config_output_of_phones(&cfg, mic), mic, mic };
