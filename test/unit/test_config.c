@@ -69,19 +69,24 @@ static void test_port_labels(void **unused)
 	int order, last = -1, mic;
 	(void)unused;
 
+	static const struct {
+		enum port_label_kind kind;
+		int index;
+		const char *pretty;
+	} names[] = {
+		{ PORT_LABEL_INPUT, 1, "Floor: aux" },
+		{ PORT_LABEL_OUTPUT, 0, "Floor (distribution)" },
+		{ PORT_LABEL_OUTPUT, 2, "Français (distribution)" },
+		{ PORT_LABEL_INPUT, 2, "fr booth 1 mic" },
+		{ PORT_LABEL_OUTPUT, 9, "en booth 3 headphones" },
+		{ PORT_LABEL_MIDI_OUT, 4, "en booth 3 MIDI out" },
+	};
+
 	load_room(&cfg);
-	assert_int_equal(config_port_label(&cfg, PORT_LABEL_INPUT, 1, pretty, sizeof pretty, &order), 0);
-	assert_string_equal(pretty, "Floor: aux");
-	assert_int_equal(config_port_label(&cfg, PORT_LABEL_OUTPUT, 0, pretty, sizeof pretty, &order), 0);
-	assert_string_equal(pretty, "Floor (distribution)");
-	assert_int_equal(config_port_label(&cfg, PORT_LABEL_OUTPUT, 2, pretty, sizeof pretty, &order), 0);
-	assert_string_equal(pretty, "Français (distribution)");
-	assert_int_equal(config_port_label(&cfg, PORT_LABEL_INPUT, 2, pretty, sizeof pretty, &order), 0);
-	assert_string_equal(pretty, "fr booth 1 mic");
-	assert_int_equal(config_port_label(&cfg, PORT_LABEL_OUTPUT, 9, pretty, sizeof pretty, &order), 0);
-	assert_string_equal(pretty, "en booth 3 headphones");
-	assert_int_equal(config_port_label(&cfg, PORT_LABEL_MIDI_OUT, 4, pretty, sizeof pretty, &order), 0);
-	assert_string_equal(pretty, "en booth 3 MIDI out");
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		assert_int_equal(config_port_label(&cfg, names[i].kind, names[i].index, pretty, sizeof pretty, &order), 0);
+		assert_string_equal(pretty, names[i].pretty);
+	}
 
 	/* Floor inputs, out_floor, languages, then console by console:
 	 * mic, headphones, MIDI in, MIDI out; every place taken once. */
