@@ -1,9 +1,12 @@
 #include "jack_client.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #if defined(__SSE__) || defined(__x86_64__)
@@ -255,10 +258,19 @@ static void on_shutdown(jack_status_t code, const char *reason, void *arg)
 	struct jack_shell *js = arg;
 
 	thread_role_adopt(THREAD_JACK_NOTIFY);
+	if (atomic_load(&js->server_gone))
+		return; /* told already, by the other callback */
 	snprintf(js->shutdown_reason, sizeof js->shutdown_reason, "%s (status 0x%x)",
 		 reason ? reason : "no reason given", (unsigned)code);
 	atomic_store(&js->server_gone, 1);
 	wake_control(js);
+}
+
+/* PipeWire's libjack (0.3.65, Debian 12) calls only this one, the
+ * callback without a reason; jackd2 calls on_shutdown. */
+static void on_shutdown_plain(void *arg)
+{
+	on_shutdown(JackServerError, "the server closed the connection", arg);
 }
 
 /* JACK's notification thread: jack_connect may not be called from here,
@@ -328,6 +340,8 @@ int jack_shell_open(struct jack_shell *js, const struct config *cfg, const char 
 		return -ECONNREFUSED;
 	}
 	js->rate = jack_get_sample_rate(js->client);
+	snprintf(js->server_name, sizeof js->server_name, "%s",
+		 server_name ? server_name : getenv("JACK_DEFAULT_SERVER") ? getenv("JACK_DEFAULT_SERVER") : "default");
 	cycle_stats_set_rate(&js->cycles, js->rate);
 	js->plan = jack_shell_plan(js, cfg, NULL, NULL, err, errlen);
 	if (!js->plan) {
@@ -745,6 +759,11 @@ int jack_shell_start(struct jack_shell *js, struct router *router,
 	    jack_set_port_connect_callback(js->client, on_port_connect, js))
 		return -EIO;
 	jack_on_info_shutdown(js->client, on_shutdown, js);
+	/* TOLK_JACK_INFO_SHUTDOWN_ONLY=1 leaves the plain callback out, as
+	 * Tolk once did: under PipeWire only the watchdog then sees a server
+	 * die, which is how test/integration/pipewire_test.sh tests it. */
+	if (!getenv("TOLK_JACK_INFO_SHUTDOWN_ONLY"))
+		jack_on_shutdown(js->client, on_shutdown_plain, js);
 	/* The watchdog is armed by the first cycle: a server that takes the
 	 * client but does not run it (a netjack slave whose master is away)
 	 * is waited for, not left and joined again every second. */
@@ -758,9 +777,53 @@ int jack_shell_start(struct jack_shell *js, struct router *router,
 	return 0;
 }
 
+/* Does something listen on this unix socket? 1 yes (a stopped server's
+ * backlog takes the connection too), 0 no (refused: its process is
+ * gone), -1 no such socket. Never blocks. */
+static int socket_answers(const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd, ret;
+
+	if (strlen(path) >= sizeof addr.sun_path || access(path, F_OK) < 0)
+		return -1;
+	strcpy(addr.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 1; /* cannot tell: taken as there */
+	ret = connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0 || errno == EAGAIN || errno == EINPROGRESS;
+	close(fd);
+	return ret;
+}
+
+/* Is the server still there, though it runs no cycle? jackd2 listens on
+ * /dev/shm/jack_<server>_<uid>_0, PipeWire on $PIPEWIRE_RUNTIME_DIR or
+ * $XDG_RUNTIME_DIR /pipewire-0 (or $PIPEWIRE_REMOTE). A server stopped or
+ * waiting (SIGSTOP, a netjack master waiting for a slave) still takes a
+ * connection; a dead one refuses, or its socket is gone. */
+static int server_answers(const struct jack_shell *js)
+{
+	const char *dir = getenv("PIPEWIRE_RUNTIME_DIR"), *remote = getenv("PIPEWIRE_REMOTE");
+	char path[PATH_MAX];
+	int ret;
+
+	snprintf(path, sizeof path, "/dev/shm/jack_%s_%u_0", js->server_name, (unsigned)getuid());
+	if ((ret = socket_answers(path)) >= 0)
+		return ret;
+	if (!dir || !*dir)
+		dir = getenv("XDG_RUNTIME_DIR");
+	if (!remote || !*remote)
+		remote = "pipewire-0";
+	if (*remote == '/')
+		snprintf(path, sizeof path, "%s", remote);
+	else
+		snprintf(path, sizeof path, "%s/%s", dir ? dir : "/run/user", remote);
+	return socket_answers(path) == 1;
+}
+
 int jack_shell_check_stall(struct jack_shell *js)
 {
-	uint64_t limit_ns, idle_ns, rate;
+	uint64_t limit_ns, idle_ns, rate, now;
 
 	ASSERT_THREAD(THREAD_CONTROL);
 	if (!js || !js->client || !js->active || atomic_load(&js->server_gone) || !atomic_load(&js->last_cycle_ns))
@@ -771,11 +834,18 @@ int jack_shell_check_stall(struct jack_shell *js)
 	limit_ns = (uint64_t)JACK_SHELL_STALL_PERIODS * atomic_load(&js->last_period) * 1000000000u / rate;
 	if (limit_ns < (uint64_t)JACK_SHELL_STALL_MIN_MS * 1000000u)
 		limit_ns = (uint64_t)JACK_SHELL_STALL_MIN_MS * 1000000u;
-	idle_ns = clock_ns(CLOCK_MONOTONIC) - atomic_load(&js->last_cycle_ns);
+	now = clock_ns(CLOCK_MONOTONIC);
+	idle_ns = now - atomic_load(&js->last_cycle_ns);
 	if (idle_ns <= limit_ns)
 		return 0;
+	/* Stalled: gone, or there but not running us? Asked once a second. */
+	if (now - js->last_probe_ns < 1000000000u)
+		return 0;
+	js->last_probe_ns = now;
+	if (server_answers(js))
+		return 0;
 	snprintf(js->shutdown_reason, sizeof js->shutdown_reason,
-		 "no process cycle for %llu ms (limit %llu ms): the server stopped without telling",
+		 "no process cycle for %llu ms (limit %llu ms) and the server's socket refuses: it went without telling",
 		 (unsigned long long)(idle_ns / 1000000u), (unsigned long long)(limit_ns / 1000000u));
 	atomic_store(&js->server_gone, 1);
 	return 1;

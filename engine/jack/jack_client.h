@@ -69,6 +69,8 @@ struct jack_shell {
 	_Atomic uint64_t last_cycle_ns;
 	_Atomic uint32_t last_period;
 	uint32_t rate;               /* the server's, read at open */
+	char server_name[128];       /* for the watchdog's look at its socket */
+	uint64_t last_probe_ns;      /* when the watchdog last looked; control thread */
 	signed char *linked;         /* per connect: entry: 1 made, 0 not (yet), -1 never tried */
 	struct xrun_log xruns;  /* written by the xrun callback only */
 	/* MIDI consoles: events in (realtime thread writes, control thread
@@ -140,9 +142,12 @@ void jack_shell_relink(struct jack_shell *js, void (*note)(void *user, const cha
 /* The watchdog: a server that stops calling the process callback without
  * telling (PipeWire's libjack never calls the shutdown callback) is taken
  * as gone once no cycle has begun for JACK_SHELL_STALL_PERIODS periods or
- * JACK_SHELL_STALL_MIN_MS, whichever is longer. Armed by the client's
- * first cycle. Sets server_gone with the reason and returns 1 then; 0
- * while cycles run. Thread: control. */
+ * JACK_SHELL_STALL_MIN_MS, whichever is longer, and its socket refuses
+ * a connection (a server that is there but stopped or waiting still takes
+ * one: that stall is the alarms' and systemd's watchdog's business, and
+ * Tolk waits). Armed by the client's first cycle; looks once a second.
+ * Sets server_gone with the reason and returns 1 then; 0 otherwise.
+ * Thread: control. */
 #define JACK_SHELL_STALL_PERIODS 10
 #define JACK_SHELL_STALL_MIN_MS 200
 int jack_shell_check_stall(struct jack_shell *js);
