@@ -32,6 +32,12 @@ static int allowed(const struct osc_server *o, int b, const char *host)
 	return 0;
 }
 
+/* "localhost" as inet_pton takes it; other hosts as they are. */
+static const char *ipv4_literal(const char *host)
+{
+	return !strcmp(host, "localhost") ? "127.0.0.1" : host;
+}
+
 static int same_addr(const struct sockaddr_in *a, const struct sockaddr_in *b)
 {
 	return a->sin_addr.s_addr == b->sin_addr.s_addr && a->sin_port == b->sin_port;
@@ -150,10 +156,10 @@ static int feedback_address(const struct osc_server *o, int b, const char *types
 		   sscanf(&argv[0]->s, "%[^:]:%d%c", host, &port, &extra) != 2) {
 		snprintf(why, whylen, "subscribe s takes host:port, as 127.0.0.1:9000");
 		return -EINVAL;
-	} else if (inet_pton(AF_INET, !strcmp(host, "localhost") ? "127.0.0.1" : host, &to->sin_addr) != 1) {
+	} else if (inet_pton(AF_INET, ipv4_literal(host), &to->sin_addr) != 1) {
 		snprintf(why, whylen, "subscribe: '%s' is not an IPv4 address", host);
 		return -EINVAL;
-	} else if (!allowed(o, b, host) && !(!strcmp(host, "localhost") && allowed(o, b, "127.0.0.1"))) {
+	} else if (!allowed(o, b, host) && !allowed(o, b, ipv4_literal(host))) {
 		snprintf(why, whylen, "subscribe: %s is not in booth %s's allowlist (osc: consoles)", host,
 			 o->cfg->booths[b].id);
 		return -EPERM;
@@ -281,7 +287,7 @@ int osc_open(struct osc_server *o, const struct config *cfg, const struct state 
 	o->execute = execute;
 	o->user = user;
 	addr.sin_port = htons((uint16_t)atoi(cfg->osc.port));
-	if (inet_pton(AF_INET, !strcmp(cfg->osc.host, "localhost") ? "127.0.0.1" : cfg->osc.host, &addr.sin_addr) != 1) {
+	if (inet_pton(AF_INET, ipv4_literal(cfg->osc.host), &addr.sin_addr) != 1) {
 		snprintf(err, errlen, "osc listen host '%s' is not an IPv4 address", cfg->osc.host);
 		return -EINVAL;
 	}
