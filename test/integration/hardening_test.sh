@@ -118,9 +118,14 @@ check_true "strangers are gone within a few seconds of connecting" "$(ss -tn sta
 # beside them: a 33rd stream is refused, and a technician from another
 # address still gets in.
 for ((i = 0; i < 32; i++)); do
-	curl -s -N -m 10 -H "Authorization: Bearer $TOKEN" "$BASE/events" >/dev/null 2>&1 &
+	curl -s -N -m 20 -H "Authorization: Bearer $TOKEN" "$BASE/events" >"$TMP/events-$i.out" 2>&1 &
 	PIDS+=("$!")
 done
+# Each holds its place once the page has pushed to it; on a busy machine
+# that can take longer than a fixed pause.
+streams_held() { [ "$(find "$TMP" -maxdepth 1 -name 'events-*.out' -size +0 | wc -l)" -eq 32 ]; }
+check_true "32 event streams are open" "$(find "$TMP" -maxdepth 1 -name 'events-*.out' -size +0 | wc -l) of 32" \
+	wait_for 10 streams_held
 for ((i = 0; i < 20; i++)); do
 	(exec 3<>/dev/tcp/127.0.0.1/$PORT || exit 0; printf 'GET / HTTP/1.1\r\n' >&3; sleep 8) &
 	PIDS+=("$!")
